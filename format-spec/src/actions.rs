@@ -1,0 +1,643 @@
+//! Log actions (SPEC §3): the JSON objects a commit file holds, one per line.
+
+use std::collections::BTreeMap;
+use std::fmt;
+
+use serde::{Deserialize, Serialize};
+use serde_json::Value;
+
+use crate::error::{FormatError, Result};
+use crate::partition::PartitionSpec;
+use crate::schema::{FieldId, Schema};
+
+/// Name of the tier a table has when its metadata defines none.
+pub const DEFAULT_TIER: &str = "hot";
+
+/// Isolation level a writer asks for (SPEC §8.3).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, Default)]
+#[non_exhaustive]
+pub enum IsolationLevel {
+    /// Every concurrent add that could match what the transaction read is a conflict.
+    Serializable,
+    /// Concurrent blind appends never conflict (they serialize after this transaction).
+    #[default]
+    WriteSerializable,
+}
+
+impl fmt::Display for IsolationLevel {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            IsolationLevel::Serializable => f.write_str("Serializable"),
+            IsolationLevel::WriteSerializable => f.write_str("WriteSerializable"),
+        }
+    }
+}
+
+/// Provenance of a commit; always the first line of a commit file.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct CommitInfo {
+    /// In-commit timestamp, milliseconds since the Unix epoch; strictly increasing across versions.
+    pub timestamp: i64,
+    /// Unique id of the transaction (a UUID in canonical text form).
+    pub txn_id: String,
+    /// Operation name, e.g. `CREATE TABLE`, `APPEND`, `OVERWRITE`, `DELETE`, `RESTORE`.
+    pub operation: String,
+    /// Operation parameters (free-form, for humans and tools).
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub operation_parameters: BTreeMap<String, Value>,
+    /// Writer identification, e.g. `strata-table/0.1.0`.
+    pub engine: String,
+    /// Version the transaction read (absent for the first commit).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub read_version: Option<u64>,
+    /// Isolation level the writer used.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub isolation_level: Option<IsolationLevel>,
+    /// True when the commit only adds files and read nothing.
+    #[serde(default)]
+    pub is_blind_append: bool,
+    /// Number of action lines following this one in the commit file.
+    pub action_count: u64,
+    /// Free-form user text.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub user_metadata: Option<String>,
+    /// Counters such as `numAddedFiles`, `numAddedRows`.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub operation_metrics: BTreeMap<String, i64>,
+}
+
+/// Reader/writer protocol requirements.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Protocol {
+    /// Minimum reader version (this format: 1).
+    pub min_reader_version: u32,
+    /// Minimum writer version (this format: 1).
+    pub min_writer_version: u32,
+    /// Features every reader must implement.
+    #[serde(default)]
+    pub reader_features: Vec<String>,
+    /// Features every writer must implement.
+    #[serde(default)]
+    pub writer_features: Vec<String>,
+}
+
+impl Default for Protocol {
+    fn default() -> Self {
+        Self {
+            min_reader_version: 1,
+            min_writer_version: 1,
+            reader_features: Vec::new(),
+            writer_features: Vec::new(),
+        }
+    }
+}
+
+/// A storage tier a table can keep data in.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct TierDef {
+    /// Tier name, e.g. `hot`, `warm`, `cold`.
+    pub name: String,
+    /// Base URI of the tier; absent means the table root.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub location: Option<String>,
+    /// Object storage class for objects in this tier (S3 names, e.g. `STANDARD_IA`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub storage_class: Option<String>,
+}
+
+/// Table metadata: identity, schema, partitioning, properties, tiers.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Metadata {
+    /// Table UUID; never changes.
+    pub table_id: String,
+    /// Optional human name.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub name: Option<String>,
+    /// Optional description.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub description: Option<String>,
+    /// Creation time, ms since epoch.
+    pub created_time: i64,
+    /// Current schema.
+    pub schema: Schema,
+    /// Every partition spec the table ever had (data files keep the spec they were written with).
+    pub partition_specs: Vec<PartitionSpec>,
+    /// Spec new data is written with.
+    pub default_spec_id: i32,
+    /// Highest schema field id ever assigned (ids are never reused).
+    pub last_column_id: FieldId,
+    /// Highest partition field id ever assigned.
+    pub last_partition_id: i32,
+    /// Table properties.
+    #[serde(default)]
+    pub properties: BTreeMap<String, String>,
+    /// Storage tiers; empty means a single tier `hot` at the table root.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub tiers: Vec<TierDef>,
+    /// Tier new data lands in; absent means the first tier (or `hot`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub default_tier: Option<String>,
+}
+
+impl Metadata {
+    /// The default partition spec.
+    pub fn default_spec(&self) -> Option<&PartitionSpec> {
+        self.partition_specs
+            .iter()
+            .find(|s| s.spec_id == self.default_spec_id)
+    }
+
+    /// The spec with the given id.
+    pub fn spec(&self, spec_id: i32) -> Option<&PartitionSpec> {
+        self.partition_specs.iter().find(|s| s.spec_id == spec_id)
+    }
+
+    /// Name of the tier new data lands in.
+    pub fn default_tier_name(&self) -> &str {
+        self.default_tier
+            .as_deref()
+            .or_else(|| self.tiers.first().map(|t| t.name.as_str()))
+            .unwrap_or(DEFAULT_TIER)
+    }
+
+    /// Validates internal consistency (SPEC §3.3).
+    pub fn validate(&self) -> Result<()> {
+        if self.table_id.trim().is_empty() {
+            return Err(invalid("metadata.tableId", "must not be empty"));
+        }
+        if self.schema.max_field_id() > self.last_column_id {
+            return Err(invalid(
+                "metadata.lastColumnId",
+                format!(
+                    "{} is below the largest field id {} in the schema",
+                    self.last_column_id,
+                    self.schema.max_field_id()
+                ),
+            ));
+        }
+        let mut ids = std::collections::BTreeSet::new();
+        for spec in &self.partition_specs {
+            if !ids.insert(spec.spec_id) {
+                return Err(invalid(
+                    "metadata.partitionSpecs",
+                    format!("spec id {} appears twice", spec.spec_id),
+                ));
+            }
+            for f in &spec.fields {
+                if f.field_id > self.last_partition_id {
+                    return Err(invalid(
+                        "metadata.lastPartitionId",
+                        format!("partition field id {} exceeds it", f.field_id),
+                    ));
+                }
+            }
+        }
+        let default = self.default_spec().ok_or_else(|| {
+            invalid(
+                "metadata.defaultSpecId",
+                format!("no partition spec has id {}", self.default_spec_id),
+            )
+        })?;
+        default.validate(&self.schema)?;
+        let mut names = std::collections::BTreeSet::new();
+        for t in &self.tiers {
+            validate_name("metadata.tiers.name", &t.name)?;
+            if !names.insert(t.name.as_str()) {
+                return Err(invalid(
+                    "metadata.tiers",
+                    format!("tier `{}` appears twice", t.name),
+                ));
+            }
+        }
+        if let Some(d) = &self.default_tier
+            && !self.tiers.iter().any(|t| &t.name == d)
+        {
+            return Err(invalid(
+                "metadata.defaultTier",
+                format!("`{d}` is not one of the table's tiers"),
+            ));
+        }
+        Ok(())
+    }
+}
+
+/// Statistics of one column of a data file, keyed by field id in [`AddFile::stats`].
+#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct ColumnStats {
+    /// Lower bound of non-null values (single-value JSON encoding, SPEC §4.5).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub min: Option<Value>,
+    /// Upper bound of non-null values.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub max: Option<Value>,
+    /// Number of nulls.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub null_count: Option<u64>,
+    /// Number of NaN values (floating point columns).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub nan_count: Option<u64>,
+}
+
+/// Reserved: a deletion vector attached to a data file (SPEC §7). Not yet written by this version.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct DeletionVectorDescriptor {
+    /// Path of the file holding the bitmap, relative to the table root.
+    pub path: String,
+    /// Byte offset of the serialized bitmap.
+    pub offset: u64,
+    /// Length in bytes of the serialized bitmap.
+    pub size_in_bytes: u64,
+    /// Number of deleted rows.
+    pub cardinality: u64,
+}
+
+/// A data file becomes part of the table.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct AddFile {
+    /// Logical identity of the file: a relative path under the table root (SPEC §2.3).
+    pub path: String,
+    /// Size in bytes.
+    pub size: u64,
+    /// Number of rows.
+    pub record_count: u64,
+    /// Time the file was written, ms since epoch.
+    pub modification_time: i64,
+    /// False when the add does not change the table's data (e.g. compaction).
+    pub data_change: bool,
+    /// Partition spec the file was written with.
+    pub spec_id: i32,
+    /// Schema the file was written with.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub schema_id: Option<i32>,
+    /// Partition values keyed by partition field id; JSON null for a null value.
+    #[serde(default)]
+    pub partition_values: BTreeMap<i32, Value>,
+    /// Per-column statistics keyed by schema field id.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub stats: BTreeMap<FieldId, ColumnStats>,
+    /// Tier the file is stored in.
+    pub tier: String,
+    /// Physical location (absolute URI) when it is not `<table root>/<path>`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub location: Option<String>,
+    /// Storage class of the object, if set.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub storage_class: Option<String>,
+    /// Reserved for row-level deletes.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub deletion_vector: Option<DeletionVectorDescriptor>,
+}
+
+/// A data file stops being part of the table (it stays readable by older versions).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct RemoveFile {
+    /// Logical path of the file removed.
+    pub path: String,
+    /// Time of the removal, ms since epoch.
+    pub deletion_timestamp: i64,
+    /// False when the table's data does not change (compaction, restore bookkeeping).
+    pub data_change: bool,
+    /// Size in bytes, copied from the add.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub size: Option<u64>,
+    /// Rows, copied from the add.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub record_count: Option<u64>,
+    /// Tier of the removed file (in commits copied from the add; in checkpoints authoritative).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub tier: Option<String>,
+    /// Physical location of the removed file when it is not `<table root>/<path>`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub location: Option<String>,
+    /// Storage class of the removed file's object, if set.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub storage_class: Option<String>,
+}
+
+/// A data file (active or removed) now lives at another physical location / tier (SPEC §6).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Relocate {
+    /// Logical path of the file.
+    pub path: String,
+    /// New tier.
+    pub tier: String,
+    /// New physical location (absolute URI); absent means `<table root>/<path>`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub location: Option<String>,
+    /// Storage class at the new location.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub storage_class: Option<String>,
+}
+
+/// A named reference to a version.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Tag {
+    /// Tag name.
+    pub name: String,
+    /// Version it refers to.
+    pub version: u64,
+}
+
+/// Deletes a tag.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Untag {
+    /// Tag name.
+    pub name: String,
+}
+
+/// Exactly-once bookkeeping: the last batch an application committed.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct AppTransaction {
+    /// Application id.
+    pub app_id: String,
+    /// Batch number; strictly increasing per application.
+    pub version: u64,
+    /// When it was written, ms since epoch.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub last_updated: Option<i64>,
+}
+
+/// One log action.
+#[derive(Debug, Clone, PartialEq)]
+#[non_exhaustive]
+pub enum Action {
+    /// `commitInfo`
+    CommitInfo(CommitInfo),
+    /// `protocol`
+    Protocol(Protocol),
+    /// `metadata`
+    Metadata(Box<Metadata>),
+    /// `add`
+    Add(Box<AddFile>),
+    /// `remove`
+    Remove(RemoveFile),
+    /// `relocate`
+    Relocate(Relocate),
+    /// `tag`
+    Tag(Tag),
+    /// `untag`
+    Untag(Untag),
+    /// `txn`
+    Txn(AppTransaction),
+}
+
+impl Action {
+    /// The JSON key of the action.
+    pub fn key(&self) -> &'static str {
+        match self {
+            Action::CommitInfo(_) => "commitInfo",
+            Action::Protocol(_) => "protocol",
+            Action::Metadata(_) => "metadata",
+            Action::Add(_) => "add",
+            Action::Remove(_) => "remove",
+            Action::Relocate(_) => "relocate",
+            Action::Tag(_) => "tag",
+            Action::Untag(_) => "untag",
+            Action::Txn(_) => "txn",
+        }
+    }
+
+    /// Path of the data file the action concerns, if any.
+    pub fn path(&self) -> Option<&str> {
+        match self {
+            Action::Add(a) => Some(&a.path),
+            Action::Remove(r) => Some(&r.path),
+            Action::Relocate(r) => Some(&r.path),
+            _ => None,
+        }
+    }
+
+    /// Serializes the action as one JSON line (without newline): `{"<key>":{...}}`.
+    pub fn to_json_line(&self) -> Result<String> {
+        let body = match self {
+            Action::CommitInfo(a) => serde_json::to_string(a),
+            Action::Protocol(a) => serde_json::to_string(a),
+            Action::Metadata(a) => serde_json::to_string(a),
+            Action::Add(a) => serde_json::to_string(a),
+            Action::Remove(a) => serde_json::to_string(a),
+            Action::Relocate(a) => serde_json::to_string(a),
+            Action::Tag(a) => serde_json::to_string(a),
+            Action::Untag(a) => serde_json::to_string(a),
+            Action::Txn(a) => serde_json::to_string(a),
+        }
+        .map_err(|e| invalid(self.key(), e.to_string()))?;
+        Ok(format!("{{\"{}\":{body}}}", self.key()))
+    }
+
+    /// Parses one JSON line. Returns `Ok(None)` for an action key this version does not know
+    /// (readers ignore unknown actions, SPEC §3).
+    pub fn from_json_line(line: &str) -> std::result::Result<Option<Action>, String> {
+        let map: BTreeMap<&str, &serde_json::value::RawValue> =
+            serde_json::from_str(line).map_err(|e| format!("not a JSON object: {e}"))?;
+        if map.len() != 1 {
+            return Err(format!(
+                "an action line must hold exactly one key, found {}",
+                map.len()
+            ));
+        }
+        let Some((key, raw)) = map.into_iter().next() else {
+            return Err("empty action".into());
+        };
+        fn de<T: serde::de::DeserializeOwned>(
+            key: &str,
+            raw: &serde_json::value::RawValue,
+        ) -> std::result::Result<T, String> {
+            serde_json::from_str(raw.get()).map_err(|e| format!("`{key}`: {e}"))
+        }
+        let action = match key {
+            "commitInfo" => Action::CommitInfo(de(key, raw)?),
+            "protocol" => Action::Protocol(de(key, raw)?),
+            "metadata" => Action::Metadata(Box::new(de(key, raw)?)),
+            "add" => Action::Add(Box::new(de(key, raw)?)),
+            "remove" => Action::Remove(de(key, raw)?),
+            "relocate" => Action::Relocate(de(key, raw)?),
+            "tag" => Action::Tag(de(key, raw)?),
+            "untag" => Action::Untag(de(key, raw)?),
+            "txn" => Action::Txn(de(key, raw)?),
+            _ => return Ok(None),
+        };
+        action.validate()?;
+        Ok(Some(action))
+    }
+
+    /// Field-level validation of a single action (SPEC §3).
+    pub fn validate(&self) -> std::result::Result<(), String> {
+        let r = match self {
+            Action::CommitInfo(c) => {
+                if c.txn_id.trim().is_empty() {
+                    Err(invalid("commitInfo.txnId", "must not be empty"))
+                } else if c.operation.trim().is_empty() {
+                    Err(invalid("commitInfo.operation", "must not be empty"))
+                } else {
+                    Ok(())
+                }
+            }
+            Action::Protocol(p) => {
+                if p.min_reader_version == 0 || p.min_writer_version == 0 {
+                    Err(invalid("protocol", "versions start at 1"))
+                } else {
+                    Ok(())
+                }
+            }
+            Action::Metadata(m) => m.validate(),
+            Action::Add(a) => {
+                validate_path("add.path", &a.path).and_then(|()| validate_name("add.tier", &a.tier))
+            }
+            Action::Remove(r) => validate_path("remove.path", &r.path),
+            Action::Relocate(r) => validate_path("relocate.path", &r.path)
+                .and_then(|()| validate_name("relocate.tier", &r.tier)),
+            Action::Tag(t) => validate_name("tag.name", &t.name),
+            Action::Untag(t) => validate_name("untag.name", &t.name),
+            Action::Txn(t) => {
+                if t.app_id.is_empty() || t.app_id.chars().any(char::is_control) {
+                    Err(invalid(
+                        "txn.appId",
+                        "must be non-empty without control characters",
+                    ))
+                } else {
+                    Ok(())
+                }
+            }
+        };
+        r.map_err(|e| e.to_string())
+    }
+}
+
+pub(crate) fn invalid(field: &str, message: impl Into<String>) -> FormatError {
+    FormatError::InvalidField {
+        field: field.to_string(),
+        message: message.into(),
+    }
+}
+
+/// Checks a logical data file path: relative, `/`-separated, no empty, `.` or `..` segments.
+pub fn validate_path(field: &str, path: &str) -> Result<()> {
+    let bad = path.is_empty()
+        || path.starts_with('/')
+        || path.contains('\\')
+        || path.contains("://")
+        || path.chars().any(char::is_control)
+        || path
+            .split('/')
+            .any(|seg| seg.is_empty() || seg == "." || seg == "..");
+    if bad {
+        return Err(invalid(
+            field,
+            format!("`{path}` is not a relative path without empty, `.` or `..` segments"),
+        ));
+    }
+    Ok(())
+}
+
+/// Checks a tag or tier name: 1 to 255 characters of `A-Z a-z 0-9 . _ -`, not starting with `.`.
+pub fn validate_name(field: &str, name: &str) -> Result<()> {
+    let ok = !name.is_empty()
+        && name.len() <= 255
+        && !name.starts_with('.')
+        && name
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || matches!(c, '.' | '_' | '-'));
+    if ok {
+        Ok(())
+    } else {
+        Err(invalid(
+            field,
+            format!("`{name}` must be 1-255 characters of A-Z a-z 0-9 . _ - not starting with `.`"),
+        ))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn unknown_action_keys_are_ignored_and_bad_shapes_refused() {
+        assert_eq!(
+            Action::from_json_line(r#"{"futureThing":{"x":1}}"#).unwrap(),
+            None
+        );
+        let err = Action::from_json_line(r#"{"add":{"path":"a.parquet"}}"#).unwrap_err();
+        assert!(
+            err.contains("`add`") && err.contains("missing field"),
+            "{err}"
+        );
+        let err =
+            Action::from_json_line(r#"{"tag":{"name":"a","version":1},"untag":{"name":"a"}}"#)
+                .unwrap_err();
+        assert!(err.contains("exactly one key"), "{err}");
+        assert!(Action::from_json_line("[1,2]").is_err());
+    }
+
+    #[test]
+    fn paths_must_be_relative_and_clean() {
+        for bad in ["", "/abs", "a//b", "a/../b", "./a", "s3://b/k", "a\\b"] {
+            assert!(validate_path("p", bad).is_err(), "{bad:?} accepted");
+        }
+        validate_path("p", "data/day=2024-01-01/part-0.parquet").unwrap();
+    }
+
+    #[test]
+    fn names_are_restricted() {
+        validate_name("n", "v1.0-release_2").unwrap();
+        for bad in ["", ".hidden", "a/b", "a b", &"x".repeat(256)] {
+            assert!(validate_name("n", bad).is_err(), "{bad:?} accepted");
+        }
+    }
+
+    #[test]
+    fn add_round_trips_through_a_json_line() {
+        let add = AddFile {
+            path: "data/a.parquet".into(),
+            size: 10,
+            record_count: 2,
+            modification_time: 5,
+            data_change: true,
+            spec_id: 0,
+            schema_id: Some(0),
+            partition_values: BTreeMap::from([(1000, Value::from(3)), (1001, Value::Null)]),
+            stats: BTreeMap::from([(
+                1,
+                ColumnStats {
+                    min: Some(Value::from(1)),
+                    max: Some(Value::from(9)),
+                    null_count: Some(0),
+                    nan_count: None,
+                },
+            )]),
+            tier: "hot".into(),
+            location: None,
+            storage_class: None,
+            deletion_vector: None,
+        };
+        let line = Action::Add(Box::new(add.clone())).to_json_line().unwrap();
+        assert!(
+            line.starts_with(r#"{"add":{"path":"data/a.parquet""#),
+            "{line}"
+        );
+        assert!(
+            line.contains(r#""partitionValues":{"1000":3,"1001":null}"#),
+            "{line}"
+        );
+        assert!(
+            line.contains(r#""stats":{"1":{"min":1,"max":9,"nullCount":0}}"#),
+            "{line}"
+        );
+        assert_eq!(
+            Action::from_json_line(&line).unwrap(),
+            Some(Action::Add(Box::new(add)))
+        );
+    }
+}

@@ -1,0 +1,31 @@
+//! # strata-format
+//!
+//! The Strata table format: the on-disk types, their JSON wire shapes and validation, and the
+//! pure protocol algorithms (log replay, conflict checks, time travel resolution).
+//!
+//! This crate performs no I/O and depends on no async runtime or object store: engines feed it
+//! bytes and decoded actions. `format-spec/SPEC.md` is the normative description of everything
+//! defined here.
+
+pub mod actions;
+pub mod conflict;
+pub mod error;
+pub mod log;
+pub mod partition;
+pub mod protocol;
+pub mod schema;
+pub mod state;
+pub mod testing;
+
+pub use actions::{
+    Action, AddFile, AppTransaction, ColumnStats, CommitInfo, IsolationLevel, Metadata, Protocol,
+    Relocate, RemoveFile, Tag, TierDef, Untag,
+};
+pub use error::{FormatError, Result};
+pub use log::{Commit, LastCheckpoint};
+pub use partition::{PartitionField, PartitionSpec, Transform};
+pub use schema::{DataType, FieldId, PrimitiveType, Schema, StructField};
+pub use state::TableState;
+
+/// Version of the format this crate implements (SPEC §12).
+pub const FORMAT_VERSION: u32 = 1;

@@ -1,0 +1,580 @@
+//! Log replay: the table state at a version, rebuilt from a checkpoint and commits (SPEC §3, §10).
+//!
+//! Everything here is a pure function over decoded actions: no I/O.
+
+use std::collections::{BTreeMap, BTreeSet};
+
+use crate::actions::{Action, AddFile, AppTransaction, CommitInfo, Metadata, Protocol, RemoveFile};
+use crate::error::{FormatError, Result};
+use crate::log::Commit;
+use crate::protocol::check_readable;
+
+/// Where a data file physically is.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct FileLocation {
+    /// Tier name.
+    pub tier: String,
+    /// Absolute URI, or `None` for `<table root>/<path>`.
+    pub location: Option<String>,
+    /// Storage class.
+    pub storage_class: Option<String>,
+}
+
+/// The full state of a table at one version.
+#[derive(Debug, Clone, PartialEq)]
+pub struct TableState {
+    version: u64,
+    commit_info: CommitInfo,
+    protocol: Protocol,
+    metadata: Metadata,
+    files: BTreeMap<String, AddFile>,
+    tombstones: BTreeMap<String, RemoveFile>,
+    tags: BTreeMap<String, u64>,
+    app_txns: BTreeMap<String, AppTransaction>,
+}
+
+fn inconsistent(version: u64, message: impl Into<String>) -> FormatError {
+    FormatError::InconsistentState {
+        version,
+        message: message.into(),
+    }
+}
+
+impl TableState {
+    /// The state after the first commit (version 0), which must hold protocol and metadata.
+    pub fn from_first_commit(commit: &Commit) -> Result<Self> {
+        if commit.version != 0 {
+            return Err(inconsistent(
+                commit.version,
+                "replay without a checkpoint must start at version 0",
+            ));
+        }
+        let protocol = commit
+            .actions
+            .iter()
+            .find_map(|a| match a {
+                Action::Protocol(p) => Some(p.clone()),
+                _ => None,
+            })
+            .ok_or_else(|| inconsistent(0, "version 0 has no protocol action"))?;
+        let metadata = commit
+            .actions
+            .iter()
+            .find_map(|a| match a {
+                Action::Metadata(m) => Some((**m).clone()),
+                _ => None,
+            })
+            .ok_or_else(|| inconsistent(0, "version 0 has no metadata action"))?;
+        check_readable(&protocol)?;
+        let mut state = TableState {
+            version: 0,
+            commit_info: commit.info.clone(),
+            protocol,
+            metadata,
+            files: BTreeMap::new(),
+            tombstones: BTreeMap::new(),
+            tags: BTreeMap::new(),
+            app_txns: BTreeMap::new(),
+        };
+        state.apply_actions(0, &commit.actions)?;
+        Ok(state)
+    }
+
+    /// Rebuilds the state stored in a checkpoint of `version` (SPEC §10.2).
+    pub fn from_checkpoint(version: u64, actions: Vec<Action>) -> Result<Self> {
+        let mut info = None;
+        let mut protocol = None;
+        let mut metadata = None;
+        let mut files = BTreeMap::new();
+        let mut tombstones = BTreeMap::new();
+        let mut tags = BTreeMap::new();
+        let mut app_txns = BTreeMap::new();
+        for a in actions {
+            match a {
+                Action::CommitInfo(c) => {
+                    if info.replace(c).is_some() {
+                        return Err(inconsistent(version, "checkpoint holds two commitInfo"));
+                    }
+                }
+                Action::Protocol(p) => protocol = Some(p),
+                Action::Metadata(m) => metadata = Some(*m),
+                Action::Add(a) => {
+                    let path = a.path.clone();
+                    if files.insert(path.clone(), *a).is_some() {
+                        return Err(inconsistent(
+                            version,
+                            format!("checkpoint adds `{path}` twice"),
+                        ));
+                    }
+                }
+                Action::Remove(r) => {
+                    tombstones.insert(r.path.clone(), r);
+                }
+                Action::Tag(t) => {
+                    tags.insert(t.name, t.version);
+                }
+                Action::Txn(t) => {
+                    app_txns.insert(t.app_id.clone(), t);
+                }
+                other => {
+                    return Err(inconsistent(
+                        version,
+                        format!("a checkpoint may not hold `{}` actions", other.key()),
+                    ));
+                }
+            }
+        }
+        let commit_info =
+            info.ok_or_else(|| inconsistent(version, "checkpoint has no commitInfo"))?;
+        let protocol =
+            protocol.ok_or_else(|| inconsistent(version, "checkpoint has no protocol"))?;
+        let metadata =
+            metadata.ok_or_else(|| inconsistent(version, "checkpoint has no metadata"))?;
+        check_readable(&protocol)?;
+        if let Some(p) = files.keys().find(|p| tombstones.contains_key(*p)) {
+            return Err(inconsistent(
+                version,
+                format!("checkpoint both adds and removes `{p}`"),
+            ));
+        }
+        Ok(TableState {
+            version,
+            commit_info,
+            protocol,
+            metadata,
+            files,
+            tombstones,
+            tags,
+            app_txns,
+        })
+    }
+
+    /// The actions of a checkpoint of this state, in the order SPEC §10.2 prescribes.
+    pub fn checkpoint_actions(&self) -> Vec<Action> {
+        let mut out = Vec::with_capacity(
+            3 + self.app_txns.len() + self.tags.len() + self.files.len() + self.tombstones.len(),
+        );
+        out.push(Action::CommitInfo(self.commit_info.clone()));
+        out.push(Action::Protocol(self.protocol.clone()));
+        out.push(Action::Metadata(Box::new(self.metadata.clone())));
+        out.extend(self.app_txns.values().cloned().map(Action::Txn));
+        out.extend(self.tags.iter().map(|(name, v)| {
+            Action::Tag(crate::actions::Tag {
+                name: name.clone(),
+                version: *v,
+            })
+        }));
+        out.extend(
+            self.files
+                .values()
+                .cloned()
+                .map(|a| Action::Add(Box::new(a))),
+        );
+        out.extend(self.tombstones.values().cloned().map(Action::Remove));
+        out
+    }
+
+    /// Applies the next commit.
+    pub fn apply(&mut self, commit: &Commit) -> Result<()> {
+        let v = commit.version;
+        if v != self.version + 1 {
+            return Err(inconsistent(
+                v,
+                format!(
+                    "expected version {} after {}, the log is missing a version",
+                    self.version + 1,
+                    self.version
+                ),
+            ));
+        }
+        if commit.info.timestamp <= self.commit_info.timestamp {
+            return Err(FormatError::InvalidCommit {
+                version: v,
+                message: format!(
+                    "in-commit timestamp {} is not after {} of version {}",
+                    commit.info.timestamp, self.commit_info.timestamp, self.version
+                ),
+            });
+        }
+        self.apply_actions(v, &commit.actions)?;
+        self.version = v;
+        self.commit_info = commit.info.clone();
+        Ok(())
+    }
+
+    fn apply_actions(&mut self, v: u64, actions: &[Action]) -> Result<()> {
+        let mut seen = BTreeSet::new();
+        for a in actions {
+            if let Some(p) = a.path()
+                && !seen.insert(p)
+            {
+                return Err(inconsistent(
+                    v,
+                    format!("`{p}` appears in more than one file action of the commit"),
+                ));
+            }
+        }
+        for a in actions {
+            match a {
+                Action::CommitInfo(_) => {
+                    return Err(inconsistent(v, "commitInfo inside the action list"));
+                }
+                Action::Protocol(p) => {
+                    check_readable(p)?;
+                    self.protocol = p.clone();
+                }
+                Action::Metadata(m) => {
+                    if m.table_id != self.metadata.table_id {
+                        return Err(inconsistent(
+                            v,
+                            format!(
+                                "metadata changes the table id from {} to {}",
+                                self.metadata.table_id, m.table_id
+                            ),
+                        ));
+                    }
+                    self.metadata = (**m).clone();
+                }
+                Action::Add(add) => {
+                    if self.files.contains_key(&add.path) {
+                        return Err(inconsistent(
+                            v,
+                            format!("adds `{}` which is already in the table", add.path),
+                        ));
+                    }
+                    self.tombstones.remove(&add.path);
+                    self.files.insert(add.path.clone(), (**add).clone());
+                }
+                Action::Remove(r) => {
+                    let add = self.files.remove(&r.path).ok_or_else(|| {
+                        inconsistent(v, format!("removes `{}` which is not in the table", r.path))
+                    })?;
+                    let mut t = r.clone();
+                    t.size = Some(add.size);
+                    t.record_count = Some(add.record_count);
+                    t.tier = Some(add.tier);
+                    t.location = add.location;
+                    t.storage_class = add.storage_class;
+                    self.tombstones.insert(r.path.clone(), t);
+                }
+                Action::Relocate(rel) => {
+                    if let Some(add) = self.files.get_mut(&rel.path) {
+                        add.tier = rel.tier.clone();
+                        add.location = rel.location.clone();
+                        add.storage_class = rel.storage_class.clone();
+                    } else if let Some(t) = self.tombstones.get_mut(&rel.path) {
+                        t.tier = Some(rel.tier.clone());
+                        t.location = rel.location.clone();
+                        t.storage_class = rel.storage_class.clone();
+                    } else {
+                        return Err(inconsistent(
+                            v,
+                            format!("relocates `{}` which the table never had", rel.path),
+                        ));
+                    }
+                }
+                Action::Tag(t) => {
+                    if t.version >= v {
+                        return Err(inconsistent(
+                            v,
+                            format!(
+                                "tag `{}` points at version {} which is not older",
+                                t.name, t.version
+                            ),
+                        ));
+                    }
+                    if self.tags.insert(t.name.clone(), t.version).is_some() {
+                        return Err(inconsistent(v, format!("tag `{}` already exists", t.name)));
+                    }
+                }
+                Action::Untag(u) => {
+                    if self.tags.remove(&u.name).is_none() {
+                        return Err(inconsistent(
+                            v,
+                            format!("untag of unknown tag `{}`", u.name),
+                        ));
+                    }
+                }
+                Action::Txn(t) => {
+                    if let Some(prev) = self.app_txns.get(&t.app_id)
+                        && t.version <= prev.version
+                    {
+                        return Err(inconsistent(
+                            v,
+                            format!(
+                                "application `{}` batch {} is not after batch {}",
+                                t.app_id, t.version, prev.version
+                            ),
+                        ));
+                    }
+                    self.app_txns.insert(t.app_id.clone(), t.clone());
+                }
+            }
+        }
+        Ok(())
+    }
+
+    /// Resolves physical locations with those of a later state (SPEC §6.2): a reader of any
+    /// version finds each file where the newest version says it is.
+    pub fn overlay_locations(&mut self, latest: &TableState) {
+        if latest.version == self.version {
+            return;
+        }
+        for (path, add) in self.files.iter_mut() {
+            if let Some(loc) = latest.file_location(path) {
+                add.tier = loc.tier;
+                add.location = loc.location;
+                add.storage_class = loc.storage_class;
+            }
+        }
+    }
+
+    /// Current location of a file this table has (active or removed).
+    pub fn file_location(&self, path: &str) -> Option<FileLocation> {
+        if let Some(a) = self.files.get(path) {
+            return Some(FileLocation {
+                tier: a.tier.clone(),
+                location: a.location.clone(),
+                storage_class: a.storage_class.clone(),
+            });
+        }
+        self.tombstones.get(path).map(|t| FileLocation {
+            tier: t
+                .tier
+                .clone()
+                .unwrap_or_else(|| self.metadata.default_tier_name().to_string()),
+            location: t.location.clone(),
+            storage_class: t.storage_class.clone(),
+        })
+    }
+
+    /// Version of this state.
+    pub fn version(&self) -> u64 {
+        self.version
+    }
+    /// Commit info of the version.
+    pub fn commit_info(&self) -> &CommitInfo {
+        &self.commit_info
+    }
+    /// In-commit timestamp of the version (ms).
+    pub fn timestamp(&self) -> i64 {
+        self.commit_info.timestamp
+    }
+    /// Protocol in force.
+    pub fn protocol(&self) -> &Protocol {
+        &self.protocol
+    }
+    /// Metadata in force.
+    pub fn metadata(&self) -> &Metadata {
+        &self.metadata
+    }
+    /// Active data files by path.
+    pub fn files(&self) -> &BTreeMap<String, AddFile> {
+        &self.files
+    }
+    /// Removed files still tracked (for time travel locations and cleanup).
+    pub fn tombstones(&self) -> &BTreeMap<String, RemoveFile> {
+        &self.tombstones
+    }
+    /// Tags by name.
+    pub fn tags(&self) -> &BTreeMap<String, u64> {
+        &self.tags
+    }
+    /// Last batch per application.
+    pub fn app_transactions(&self) -> &BTreeMap<String, AppTransaction> {
+        &self.app_txns
+    }
+    /// Total rows of active files.
+    pub fn record_count(&self) -> u64 {
+        self.files.values().map(|f| f.record_count).sum()
+    }
+    /// Total bytes of active files.
+    pub fn size_in_bytes(&self) -> u64 {
+        self.files.values().map(|f| f.size).sum()
+    }
+}
+
+/// The latest version whose in-commit timestamp is `<= t`, given `(version, timestamp)` pairs
+/// sorted by version (SPEC §11).
+pub fn version_at_timestamp(entries: &[(u64, i64)], t: i64) -> Result<u64> {
+    let idx = entries.partition_point(|(_, ts)| *ts <= t);
+    if idx == 0 {
+        return Err(FormatError::TimeTravel(match entries.first() {
+            Some((v, ts)) => format!(
+                "timestamp {t} is before the table's first retained version {v} (committed at {ts})"
+            ),
+            None => "the table has no versions".into(),
+        }));
+    }
+    Ok(entries[idx - 1].0)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::actions::{Relocate, Tag, Untag};
+    use crate::testing::{add, commit, create_commit, remove};
+
+    fn table_with(commits: Vec<Commit>) -> Result<TableState> {
+        let mut s = TableState::from_first_commit(&create_commit())?;
+        for c in &commits {
+            s.apply(c)?;
+        }
+        Ok(s)
+    }
+
+    const T0: i64 = 1_700_000_000_000;
+
+    #[test]
+    fn replay_tracks_files_tombstones_and_counts() {
+        let s = table_with(vec![
+            commit(1, T0 + 1, "APPEND", vec![add("a", 3), add("b", 4)]),
+            commit(2, T0 + 2, "DELETE", vec![remove("a")]),
+        ])
+        .unwrap();
+        assert_eq!(s.version(), 2);
+        assert_eq!(s.files().keys().collect::<Vec<_>>(), ["b"]);
+        assert_eq!(s.record_count(), 4);
+        let t = &s.tombstones()["a"];
+        assert_eq!(t.record_count, Some(3), "tombstones keep the add's facts");
+        assert_eq!(t.tier.as_deref(), Some("hot"));
+    }
+
+    #[test]
+    fn replay_refuses_gaps_duplicates_and_unknown_removes() {
+        let gap = table_with(vec![commit(2, T0 + 1, "APPEND", vec![add("a", 1)])]).unwrap_err();
+        assert!(gap.to_string().contains("missing a version"), "{gap}");
+        let dup = table_with(vec![
+            commit(1, T0 + 1, "APPEND", vec![add("a", 1)]),
+            commit(2, T0 + 2, "APPEND", vec![add("a", 1)]),
+        ])
+        .unwrap_err();
+        assert!(dup.to_string().contains("log version 2"), "{dup}");
+        assert!(dup.to_string().contains("already in the table"), "{dup}");
+        let unknown =
+            table_with(vec![commit(1, T0 + 1, "DELETE", vec![remove("zz")])]).unwrap_err();
+        assert!(unknown.to_string().contains("`zz`"), "{unknown}");
+        let twice =
+            table_with(vec![commit(1, T0 + 1, "X", vec![add("a", 1), remove("a")])]).unwrap_err();
+        assert!(
+            twice.to_string().contains("more than one file action"),
+            "{twice}"
+        );
+    }
+
+    #[test]
+    fn in_commit_timestamps_must_increase() {
+        let err = table_with(vec![commit(1, T0, "APPEND", vec![add("a", 1)])]).unwrap_err();
+        assert!(err.to_string().contains("is not after"), "{err}");
+    }
+
+    #[test]
+    fn relocations_reach_old_versions_through_overlay() {
+        let reloc = Action::Relocate(Relocate {
+            path: "a".into(),
+            tier: "cold".into(),
+            location: Some("s3://cold/t/a".into()),
+            storage_class: Some("GLACIER".into()),
+        });
+        let v1 = table_with(vec![commit(1, T0 + 1, "APPEND", vec![add("a", 1)])]).unwrap();
+        let latest = table_with(vec![
+            commit(1, T0 + 1, "APPEND", vec![add("a", 1)]),
+            commit(2, T0 + 2, "DELETE", vec![remove("a")]),
+            commit(3, T0 + 3, "TIER MOVE", vec![reloc]),
+        ])
+        .unwrap();
+        assert!(latest.files().is_empty());
+        let mut old = v1.clone();
+        old.overlay_locations(&latest);
+        let a = &old.files()["a"];
+        assert_eq!(a.tier, "cold");
+        assert_eq!(a.location.as_deref(), Some("s3://cold/t/a"));
+        assert_eq!(a.storage_class.as_deref(), Some("GLACIER"));
+    }
+
+    #[test]
+    fn tags_and_app_transactions_follow_their_rules() {
+        let tag = |n: &str, v| {
+            Action::Tag(Tag {
+                name: n.into(),
+                version: v,
+            })
+        };
+        let s = table_with(vec![
+            commit(1, T0 + 1, "APPEND", vec![add("a", 1)]),
+            commit(2, T0 + 2, "TAG", vec![tag("r1", 1)]),
+        ])
+        .unwrap();
+        assert_eq!(s.tags()["r1"], 1);
+        let again = table_with(vec![
+            commit(1, T0 + 1, "TAG", vec![tag("r1", 0)]),
+            commit(2, T0 + 2, "TAG", vec![tag("r1", 1)]),
+        ]);
+        assert!(again.unwrap_err().to_string().contains("already exists"));
+        let future = table_with(vec![commit(1, T0 + 1, "TAG", vec![tag("r1", 1)])]);
+        assert!(future.is_err(), "a tag must point at an older version");
+        let untag = table_with(vec![commit(
+            1,
+            T0 + 1,
+            "UNTAG",
+            vec![Action::Untag(Untag {
+                name: "nope".into(),
+            })],
+        )]);
+        assert!(
+            untag
+                .unwrap_err()
+                .to_string()
+                .contains("unknown tag `nope`")
+        );
+    }
+
+    #[test]
+    fn checkpoint_actions_rebuild_the_same_state() {
+        let reloc = Action::Relocate(Relocate {
+            path: "a".into(),
+            tier: "warm".into(),
+            location: Some("file:///warm/a".into()),
+            storage_class: None,
+        });
+        let s = table_with(vec![
+            commit(1, T0 + 1, "APPEND", vec![add("a", 1), add("b", 2)]),
+            commit(2, T0 + 2, "DELETE", vec![remove("a")]),
+            commit(3, T0 + 3, "MOVE", vec![reloc]),
+            commit(
+                4,
+                T0 + 4,
+                "TAG",
+                vec![Action::Tag(Tag {
+                    name: "t".into(),
+                    version: 2,
+                })],
+            ),
+        ])
+        .unwrap();
+        let back = TableState::from_checkpoint(4, s.checkpoint_actions()).unwrap();
+        assert_eq!(back, s);
+        assert_eq!(back.file_location("a").unwrap().tier, "warm");
+    }
+
+    #[test]
+    fn unknown_reader_feature_stops_replay() {
+        let mut c = create_commit();
+        c.actions[0] = Action::Protocol(Protocol {
+            reader_features: vec!["timeMachine".into()],
+            ..Protocol::default()
+        });
+        let err = TableState::from_first_commit(&c).unwrap_err().to_string();
+        assert!(err.contains("timeMachine"), "{err}");
+    }
+
+    #[test]
+    fn timestamp_resolution_picks_latest_at_or_before() {
+        let e = [(0, 100), (1, 200), (2, 300)];
+        assert_eq!(version_at_timestamp(&e, 100).unwrap(), 0);
+        assert_eq!(version_at_timestamp(&e, 250).unwrap(), 1);
+        assert_eq!(version_at_timestamp(&e, 10_000).unwrap(), 2);
+        let err = version_at_timestamp(&e, 99).unwrap_err().to_string();
+        assert!(err.contains("before the table's first"), "{err}");
+    }
+}
