@@ -1,1 +1,42 @@
-//! x
+//! # strata-table
+//!
+//! The Strata engine: the storage seam (any `object_store` backend), the transaction log,
+//! optimistic commits with conflict checks, snapshots, checkpoints and time travel.
+//!
+//! Protocol logic (replay, conflict rules) lives in `strata-format` as pure functions; this
+//! crate adds the I/O around it.
+//!
+//! ```no_run
+//! # async fn demo() -> strata_table::Result<()> {
+//! use strata_table::{CreateTable, SnapshotSelector, Table};
+//! use strata_format::testing::sample_schema;
+//! let table = Table::create("memory://demo/events", CreateTable::new(sample_schema())).await?;
+//! let v0 = table.snapshot(&SnapshotSelector::Version(0)).await?;
+//! assert_eq!(v0.version(), 0);
+//! # Ok(()) }
+//! ```
+
+mod checkpoint;
+mod error;
+mod log_store;
+mod options;
+mod restore;
+mod snapshot;
+mod storage;
+mod table;
+mod transaction;
+
+pub use error::{Error, Result};
+pub use options::{
+    Clock, IdSource, RandomIds, RetryPolicy, SequentialIds, SteppingClock, SystemClock,
+    TableOptions,
+};
+pub use snapshot::{Snapshot, SnapshotSelector};
+pub use storage::{TableLocation, memory_store};
+pub use table::{
+    CreateTable, DEFAULT_CHECKPOINT_INTERVAL, HistoryEntry, PROP_CHECKPOINT_INTERVAL,
+    PROP_ISOLATION_LEVEL, Table,
+};
+pub use transaction::{CommitResult, FilePredicate, Transaction};
+
+pub use strata_format as format;

@@ -1,0 +1,172 @@
+//! The one error type of `strata-table`.
+
+use strata_format::FormatError;
+use strata_format::conflict::{Conflict, DuplicateBatch};
+use thiserror::Error;
+
+/// Errors of the engine. Every variant names the table, object and/or version involved.
+#[derive(Debug, Error)]
+#[non_exhaustive]
+pub enum Error {
+    /// The table URI cannot be used.
+    #[error("invalid table URI `{uri}`: {message}")]
+    InvalidUri {
+        /// The URI as given.
+        uri: String,
+        /// What is wrong.
+        message: String,
+    },
+    /// An object store request failed.
+    #[error("{table}: storage request for `{path}` failed: {source}")]
+    Storage {
+        /// Table URI.
+        table: String,
+        /// Object path.
+        path: String,
+        /// The store's error.
+        #[source]
+        source: Box<object_store::Error>,
+    },
+    /// No table exists at the URI.
+    #[error("no Strata table at `{uri}` (no commit in `_strata_log/`)")]
+    TableNotFound {
+        /// Table URI.
+        uri: String,
+    },
+    /// A table already exists where one was to be created.
+    #[error("a table already exists at `{uri}`")]
+    TableExists {
+        /// Table URI.
+        uri: String,
+    },
+    /// A log object is corrupt, truncated or inconsistent.
+    #[error("{table}: `{path}` (version {version}): {source}")]
+    Corrupt {
+        /// Table URI.
+        table: String,
+        /// Object path.
+        path: String,
+        /// Version concerned.
+        version: u64,
+        /// What is wrong.
+        #[source]
+        source: FormatError,
+    },
+    /// A checkpoint cannot be decoded.
+    #[error("{table}: checkpoint `{path}` (version {version}) is unreadable: {message}")]
+    CorruptCheckpoint {
+        /// Table URI.
+        table: String,
+        /// Object path.
+        path: String,
+        /// Version of the checkpoint.
+        version: u64,
+        /// What is wrong.
+        message: String,
+    },
+    /// A version that does not exist was asked for.
+    #[error("{table}: version {version} does not exist (latest is {latest})")]
+    VersionNotFound {
+        /// Table URI.
+        table: String,
+        /// Version asked for.
+        version: u64,
+        /// Latest version.
+        latest: u64,
+    },
+    /// A commit file the log needs is missing.
+    #[error("{table}: log version {version} is missing (`{path}`); the log is incomplete")]
+    MissingVersion {
+        /// Table URI.
+        table: String,
+        /// Object path expected.
+        path: String,
+        /// The missing version.
+        version: u64,
+    },
+    /// Time travel by timestamp asked for a time before the table existed.
+    #[error(
+        "{table}: no version at or before {timestamp}: the table's first version was committed at {first}"
+    )]
+    TimestampBeforeTable {
+        /// Table URI.
+        table: String,
+        /// Requested time (RFC 3339).
+        timestamp: String,
+        /// Time of version 0 (RFC 3339).
+        first: String,
+    },
+    /// An unknown tag was asked for.
+    #[error("{table}: no tag named `{name}` (tags: {known})")]
+    TagNotFound {
+        /// Table URI.
+        table: String,
+        /// Tag name.
+        name: String,
+        /// Comma-separated known tags, or `none`.
+        known: String,
+    },
+    /// The commit conflicts with a concurrent commit; re-plan on a newer snapshot.
+    #[error("{table}: {conflict}")]
+    Conflict {
+        /// Table URI.
+        table: String,
+        /// Which version won and why it conflicts.
+        conflict: Conflict,
+    },
+    /// An application batch was already committed (exactly-once ingestion).
+    #[error("{table}: duplicate batch: {duplicate}")]
+    DuplicateBatch {
+        /// Table URI.
+        table: String,
+        /// Details.
+        duplicate: DuplicateBatch,
+    },
+    /// The commit kept losing races and gave up.
+    #[error("{table}: commit gave up after {attempts} attempts (last version tried: {version})")]
+    RetriesExhausted {
+        /// Table URI.
+        table: String,
+        /// Attempts made.
+        attempts: u32,
+        /// Last version tried.
+        version: u64,
+    },
+    /// Storage kept failing so that it is unknown whether the commit landed.
+    #[error(
+        "{table}: commit outcome unknown at version {version} (transaction {txn_id}): {source}; \
+         look for the transaction id in the history before retrying"
+    )]
+    CommitOutcomeUnknown {
+        /// Table URI.
+        table: String,
+        /// Version tried.
+        version: u64,
+        /// The transaction id to look for.
+        txn_id: String,
+        /// Last storage error.
+        #[source]
+        source: Box<object_store::Error>,
+    },
+    /// The requested operation is not valid for the table's state.
+    #[error("{table}: {message}")]
+    InvalidOperation {
+        /// Table URI.
+        table: String,
+        /// What is wrong.
+        message: String,
+    },
+    /// Invalid format input (schema, spec, action) not tied to a stored object.
+    #[error(transparent)]
+    Format(#[from] FormatError),
+}
+
+impl Error {
+    /// True when the error is a commit conflict or duplicate batch (a typed outcome of a race).
+    pub fn is_conflict(&self) -> bool {
+        matches!(self, Error::Conflict { .. } | Error::DuplicateBatch { .. })
+    }
+}
+
+/// Convenience alias.
+pub type Result<T, E = Error> = std::result::Result<T, E>;

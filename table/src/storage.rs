@@ -1,0 +1,183 @@
+//! The storage seam: where a table lives and the object store that reaches it.
+
+use std::collections::HashMap;
+use std::fmt;
+use std::sync::{Arc, Mutex, OnceLock};
+
+use object_store::ObjectStore;
+use object_store::aws::AmazonS3Builder;
+use object_store::local::LocalFileSystem;
+use object_store::memory::InMemory;
+use object_store::path::Path;
+use url::Url;
+
+use crate::error::{Error, Result};
+
+/// A table's root: an object store plus the prefix of the table inside it.
+#[derive(Clone)]
+pub struct TableLocation {
+    store: Arc<dyn ObjectStore>,
+    root: Path,
+    uri: String,
+}
+
+impl fmt::Debug for TableLocation {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("TableLocation")
+            .field("uri", &self.uri)
+            .field("root", &self.root)
+            .finish()
+    }
+}
+
+fn memory_stores() -> &'static Mutex<HashMap<String, Arc<InMemory>>> {
+    static STORES: OnceLock<Mutex<HashMap<String, Arc<InMemory>>>> = OnceLock::new();
+    STORES.get_or_init(|| Mutex::new(HashMap::new()))
+}
+
+/// The process-wide in-memory store named `name` (`memory://name/...`).
+pub fn memory_store(name: &str) -> Arc<InMemory> {
+    let mut stores = memory_stores().lock().unwrap_or_else(|e| e.into_inner());
+    stores
+        .entry(name.to_string())
+        .or_insert_with(|| Arc::new(InMemory::new()))
+        .clone()
+}
+
+impl TableLocation {
+    /// A table at `root` inside `store`; `uri` is how it is named in messages and in
+    /// resolved file locations.
+    pub fn new(store: Arc<dyn ObjectStore>, root: Path, uri: impl Into<String>) -> Self {
+        Self {
+            store,
+            root,
+            uri: uri.into().trim_end_matches('/').to_string(),
+        }
+    }
+
+    /// Parses a table URI: a local path, `file://`, `memory://NAME/prefix` (a process-wide
+    /// in-memory store) or `s3://bucket/prefix` (standard AWS environment variables, including
+    /// `AWS_ENDPOINT_URL` and `AWS_ALLOW_HTTP`).
+    pub fn parse(uri: &str) -> Result<Self> {
+        let bad = |message: &str| Error::InvalidUri {
+            uri: uri.to_string(),
+            message: message.to_string(),
+        };
+        if uri.trim().is_empty() {
+            return Err(bad("empty"));
+        }
+        let has_scheme = uri.contains("://");
+        if !has_scheme {
+            return Self::local(std::path::Path::new(uri), uri);
+        }
+        let url = Url::parse(uri).map_err(|e| bad(&e.to_string()))?;
+        match url.scheme() {
+            "file" => {
+                let p = url
+                    .to_file_path()
+                    .map_err(|()| bad("not a local file path"))?;
+                Self::local(&p, uri)
+            }
+            "memory" => {
+                let name = url.host_str().unwrap_or("default");
+                let root =
+                    Path::parse(url.path().trim_matches('/')).map_err(|e| bad(&e.to_string()))?;
+                Ok(Self::new(memory_store(name), root, uri))
+            }
+            "s3" | "s3a" => {
+                let bucket = url
+                    .host_str()
+                    .ok_or_else(|| bad("an s3 URI needs a bucket: s3://bucket/prefix"))?;
+                let store = AmazonS3Builder::from_env()
+                    .with_bucket_name(bucket)
+                    .build()
+                    .map_err(|e| bad(&e.to_string()))?;
+                let root =
+                    Path::parse(url.path().trim_matches('/')).map_err(|e| bad(&e.to_string()))?;
+                Ok(Self::new(Arc::new(store), root, uri))
+            }
+            other => Err(bad(&format!(
+                "unsupported scheme `{other}` (use a path, file://, memory:// or s3://)"
+            ))),
+        }
+    }
+
+    fn local(path: &std::path::Path, uri: &str) -> Result<Self> {
+        let bad = |message: String| Error::InvalidUri {
+            uri: uri.to_string(),
+            message,
+        };
+        std::fs::create_dir_all(path).map_err(|e| bad(format!("cannot create directory: {e}")))?;
+        let abs =
+            std::fs::canonicalize(path).map_err(|e| bad(format!("cannot resolve path: {e}")))?;
+        let store = LocalFileSystem::new_with_prefix(&abs).map_err(|e| bad(e.to_string()))?;
+        let url =
+            Url::from_directory_path(&abs).map_err(|()| bad("not an absolute path".into()))?;
+        Ok(Self::new(Arc::new(store), Path::default(), url.as_str()))
+    }
+
+    /// The object store.
+    pub fn store(&self) -> &Arc<dyn ObjectStore> {
+        &self.store
+    }
+
+    /// The table's root prefix inside the store.
+    pub fn root(&self) -> &Path {
+        &self.root
+    }
+
+    /// The table URI (without trailing slash).
+    pub fn uri(&self) -> &str {
+        &self.uri
+    }
+
+    /// Object path of `relative` (a `/`-separated path) under the table root.
+    pub fn child(&self, relative: &str) -> Path {
+        let mut p = self.root.clone();
+        for part in relative.split('/').filter(|s| !s.is_empty()) {
+            p = p.clone().join(part);
+        }
+        p
+    }
+
+    /// The same table seen through another store (e.g. a fault-injecting or counting wrapper).
+    pub fn with_store(&self, store: Arc<dyn ObjectStore>) -> Self {
+        Self {
+            store,
+            root: self.root.clone(),
+            uri: self.uri.clone(),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn memory_uris_share_one_store_per_name() {
+        let a = TableLocation::parse("memory://shared-test/t1").unwrap();
+        let b = TableLocation::parse("memory://shared-test/t1/").unwrap();
+        assert!(Arc::ptr_eq(a.store(), b.store()));
+        assert_eq!(a.root().as_ref(), "t1");
+        assert_eq!(
+            a.child("_strata_log/x.json").as_ref(),
+            "t1/_strata_log/x.json"
+        );
+    }
+
+    #[test]
+    fn plain_paths_become_file_uris() {
+        let dir = tempfile::tempdir().unwrap();
+        let p = dir.path().join("tbl");
+        let loc = TableLocation::parse(p.to_str().unwrap()).unwrap();
+        assert!(loc.uri().starts_with("file:///"), "{}", loc.uri());
+        assert!(p.is_dir());
+    }
+
+    #[test]
+    fn unsupported_schemes_are_refused_with_a_hint() {
+        let err = TableLocation::parse("ftp://x/y").unwrap_err().to_string();
+        assert!(err.contains("unsupported scheme `ftp`"), "{err}");
+    }
+}

@@ -1,0 +1,587 @@
+//! The table handle: creating, opening, loading snapshots, time travel, history, tags.
+
+use std::collections::BTreeMap;
+use std::sync::Arc;
+
+use serde_json::Value;
+use strata_format::actions::{Tag, Untag};
+use strata_format::log::Commit;
+use strata_format::{Action, CommitInfo, Metadata, PartitionSpec, Protocol, Schema, TableState};
+use tokio::sync::Mutex;
+
+use crate::error::{Error, Result};
+use crate::log_store::{LogStore, PutOutcome};
+use crate::options::TableOptions;
+use crate::snapshot::{Snapshot, SnapshotSelector};
+use crate::storage::TableLocation;
+use crate::transaction::{CommitResult, Transaction};
+
+/// Table property: checkpoint every N versions.
+pub const PROP_CHECKPOINT_INTERVAL: &str = "strata.checkpointInterval";
+/// Table property: default isolation level.
+pub const PROP_ISOLATION_LEVEL: &str = "strata.isolationLevel";
+/// Default checkpoint interval.
+pub const DEFAULT_CHECKPOINT_INTERVAL: u64 = 100;
+
+/// What to create.
+#[derive(Debug, Clone)]
+pub struct CreateTable {
+    /// Schema (field ids assigned by the caller).
+    pub schema: Schema,
+    /// Partition spec (default: unpartitioned).
+    pub partition_spec: PartitionSpec,
+    /// Table properties.
+    pub properties: BTreeMap<String, String>,
+    /// Optional name.
+    pub name: Option<String>,
+    /// Optional description.
+    pub description: Option<String>,
+}
+
+impl CreateTable {
+    /// An unpartitioned table with this schema.
+    pub fn new(schema: Schema) -> Self {
+        Self {
+            schema,
+            partition_spec: PartitionSpec::unpartitioned(),
+            properties: BTreeMap::new(),
+            name: None,
+            description: None,
+        }
+    }
+
+    /// With a partition spec.
+    pub fn with_partition_spec(mut self, spec: PartitionSpec) -> Self {
+        self.partition_spec = spec;
+        self
+    }
+
+    /// With a property.
+    pub fn with_property(mut self, key: impl Into<String>, value: impl Into<String>) -> Self {
+        self.properties.insert(key.into(), value.into());
+        self
+    }
+}
+
+/// One entry of a table's history.
+#[derive(Debug, Clone, PartialEq)]
+pub struct HistoryEntry {
+    /// Version.
+    pub version: u64,
+    /// Commit info.
+    pub info: CommitInfo,
+    /// Data files added.
+    pub files_added: u64,
+    /// Data files removed.
+    pub files_removed: u64,
+    /// Rows added.
+    pub rows_added: u64,
+    /// Rows removed.
+    pub rows_removed: u64,
+    /// Bytes added.
+    pub bytes_added: u64,
+    /// Bytes removed.
+    pub bytes_removed: u64,
+    /// Files relocated between tiers.
+    pub files_relocated: u64,
+}
+
+impl HistoryEntry {
+    fn from_commit(c: &Commit) -> Self {
+        let mut e = HistoryEntry {
+            version: c.version,
+            info: c.info.clone(),
+            files_added: 0,
+            files_removed: 0,
+            rows_added: 0,
+            rows_removed: 0,
+            bytes_added: 0,
+            bytes_removed: 0,
+            files_relocated: 0,
+        };
+        for a in &c.actions {
+            match a {
+                Action::Add(add) => {
+                    e.files_added += 1;
+                    e.rows_added += add.record_count;
+                    e.bytes_added += add.size;
+                }
+                Action::Remove(r) => {
+                    e.files_removed += 1;
+                    e.rows_removed += r.record_count.unwrap_or(0);
+                    e.bytes_removed += r.size.unwrap_or(0);
+                }
+                Action::Relocate(_) => e.files_relocated += 1,
+                _ => {}
+            }
+        }
+        e
+    }
+}
+
+pub(crate) struct Inner {
+    pub(crate) log: LogStore,
+    pub(crate) options: TableOptions,
+    pub(crate) uri: Arc<str>,
+    latest: Mutex<Option<Arc<TableState>>>,
+}
+
+/// A handle on a table. Cheap to clone; keeps the latest state cached and refreshes it
+/// incrementally (one LIST plus the new commits).
+#[derive(Clone)]
+pub struct Table {
+    pub(crate) inner: Arc<Inner>,
+}
+
+impl std::fmt::Debug for Table {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Table")
+            .field("uri", &self.inner.uri)
+            .finish()
+    }
+}
+
+fn rfc3339(ms: i64) -> String {
+    chrono::DateTime::from_timestamp_millis(ms)
+        .map(|t| t.to_rfc3339_opts(chrono::SecondsFormat::Millis, true))
+        .unwrap_or_else(|| format!("{ms} ms"))
+}
+
+impl Table {
+    fn handle(location: TableLocation, options: TableOptions) -> Self {
+        let uri: Arc<str> = Arc::from(location.uri());
+        Self {
+            inner: Arc::new(Inner {
+                log: LogStore::new(location),
+                options,
+                uri,
+                latest: Mutex::new(None),
+            }),
+        }
+    }
+
+    /// Opens the table at `uri` (see [`TableLocation::parse`]).
+    pub async fn open(uri: &str) -> Result<Self> {
+        Self::open_with(TableLocation::parse(uri)?, TableOptions::default()).await
+    }
+
+    /// Opens a table at a location with options; fails if there is no table.
+    pub async fn open_with(location: TableLocation, options: TableOptions) -> Result<Self> {
+        let t = Self::handle(location, options);
+        t.latest().await?;
+        Ok(t)
+    }
+
+    /// Creates a table at `uri`.
+    pub async fn create(uri: &str, create: CreateTable) -> Result<Self> {
+        Self::create_with(TableLocation::parse(uri)?, create, TableOptions::default()).await
+    }
+
+    /// Creates a table at a location: commits version 0 with put-if-absent.
+    pub async fn create_with(
+        location: TableLocation,
+        create: CreateTable,
+        options: TableOptions,
+    ) -> Result<Self> {
+        let t = Self::handle(location, options);
+        let now = t.inner.options.clock.now_ms();
+        let spec = create.partition_spec;
+        let metadata = Metadata {
+            table_id: t.inner.options.ids.next_id(),
+            name: create.name,
+            description: create.description,
+            created_time: now,
+            last_column_id: create.schema.max_field_id(),
+            last_partition_id: spec
+                .fields
+                .iter()
+                .map(|f| f.field_id)
+                .max()
+                .unwrap_or(strata_format::partition::FIRST_PARTITION_FIELD_ID - 1),
+            default_spec_id: spec.spec_id,
+            partition_specs: vec![spec],
+            schema: create.schema,
+            properties: create.properties,
+            tiers: Vec::new(),
+            default_tier: None,
+        };
+        metadata.validate()?;
+        let actions = vec![
+            Action::Protocol(Protocol::default()),
+            Action::Metadata(Box::new(metadata)),
+        ];
+        let info = t.commit_info("CREATE TABLE", now, None, BTreeMap::new());
+        let commit = Commit {
+            version: 0,
+            info,
+            actions,
+        };
+        let state = TableState::from_first_commit(&commit)?;
+        let bytes = strata_format::log::encode_commit(commit.info.clone(), &commit.actions)?;
+        match t.inner.log.put_commit(0, bytes).await {
+            PutOutcome::Created => {}
+            PutOutcome::AlreadyExists => {
+                return Err(Error::TableExists {
+                    uri: t.uri().to_string(),
+                });
+            }
+            PutOutcome::Ambiguous(e) => {
+                // Did our version 0 land? Only if it carries our transaction id.
+                match t.inner.log.read_commit_opt(0).await? {
+                    Some(c) if c.info.txn_id == commit.info.txn_id => {}
+                    Some(_) => {
+                        return Err(Error::TableExists {
+                            uri: t.uri().to_string(),
+                        });
+                    }
+                    None => return Err(t.inner.log.storage_err(&t.inner.log.commit_path(0), e)),
+                }
+            }
+        }
+        *t.inner.latest.lock().await = Some(Arc::new(state));
+        Ok(t)
+    }
+
+    pub(crate) fn commit_info(
+        &self,
+        operation: &str,
+        timestamp: i64,
+        read_version: Option<u64>,
+        parameters: BTreeMap<String, Value>,
+    ) -> CommitInfo {
+        CommitInfo {
+            timestamp,
+            txn_id: self.inner.options.ids.next_id(),
+            operation: operation.to_string(),
+            operation_parameters: parameters,
+            engine: self.inner.options.engine.clone(),
+            read_version,
+            isolation_level: None,
+            is_blind_append: false,
+            action_count: 0,
+            user_metadata: None,
+            operation_metrics: BTreeMap::new(),
+        }
+    }
+
+    /// The table URI.
+    pub fn uri(&self) -> &str {
+        &self.inner.uri
+    }
+
+    /// The table's location.
+    pub fn location(&self) -> &TableLocation {
+        self.inner.log.location()
+    }
+
+    pub(crate) fn snapshot_of(&self, state: Arc<TableState>) -> Snapshot {
+        Snapshot::new(state, self.inner.uri.clone())
+    }
+
+    /// Refreshes and returns the latest snapshot.
+    pub async fn latest(&self) -> Result<Snapshot> {
+        Ok(self.snapshot_of(self.load_latest().await?))
+    }
+
+    /// The snapshot a selector designates.
+    pub async fn snapshot(&self, selector: &SnapshotSelector) -> Result<Snapshot> {
+        match selector {
+            SnapshotSelector::Latest => self.latest().await,
+            SnapshotSelector::Version(v) => self.snapshot_at_version(*v).await,
+            SnapshotSelector::Timestamp(t) => self.snapshot_at_timestamp(*t).await,
+            SnapshotSelector::Tag(name) => {
+                let latest = self.latest().await?;
+                let v = *latest.tags().get(name).ok_or_else(|| Error::TagNotFound {
+                    table: self.uri().to_string(),
+                    name: name.clone(),
+                    known: if latest.tags().is_empty() {
+                        "none".into()
+                    } else {
+                        latest.tags().keys().cloned().collect::<Vec<_>>().join(", ")
+                    },
+                })?;
+                self.snapshot_at_version(v).await
+            }
+        }
+    }
+
+    pub(crate) async fn cached_latest(&self) -> Option<Arc<TableState>> {
+        self.inner.latest.lock().await.clone()
+    }
+
+    pub(crate) async fn remember(&self, state: Arc<TableState>) {
+        let mut guard = self.inner.latest.lock().await;
+        if guard.as_ref().is_none_or(|s| s.version() < state.version()) {
+            *guard = Some(state);
+        }
+    }
+
+    /// Loads the newest state: incrementally from the cached state, else from the newest
+    /// checkpoint plus the commits after it (SPEC §10.3).
+    pub(crate) async fn load_latest(&self) -> Result<Arc<TableState>> {
+        let log = &self.inner.log;
+        let state = match self.cached_latest().await {
+            Some(cached) => {
+                let listing = log.list(Some(cached.version())).await?;
+                match listing.commits.last() {
+                    None => cached,
+                    Some(&last) => {
+                        let jump = listing.checkpoints.last().copied().filter(|&c| {
+                            c > cached.version()
+                                && last - cached.version() > self.checkpoint_interval(&cached)
+                        });
+                        match jump {
+                            Some(c) => self.replay(Some(c), &listing.commits, log).await?,
+                            None => {
+                                let mut s = (*cached).clone();
+                                self.check_contiguous(cached.version(), &listing.commits)?;
+                                for c in log.read_commits(cached.version() + 1, last).await? {
+                                    s.apply(&c).map_err(|e| self.corrupt_commit(c.version, e))?;
+                                }
+                                Arc::new(s)
+                            }
+                        }
+                    }
+                }
+            }
+            None => {
+                let pointer = log.read_last_checkpoint().await?;
+                let listing = log.list(pointer.as_ref().map(|p| p.version)).await?;
+                let base = listing
+                    .checkpoints
+                    .last()
+                    .copied()
+                    .or(pointer.map(|p| p.version));
+                if base.is_none() && listing.commits.is_empty() {
+                    return Err(Error::TableNotFound {
+                        uri: self.uri().to_string(),
+                    });
+                }
+                let commits: Vec<u64> = listing
+                    .commits
+                    .iter()
+                    .copied()
+                    .filter(|&v| base.is_none_or(|b| v > b))
+                    .collect();
+                self.replay(base, &commits, log).await?
+            }
+        };
+        self.remember(state.clone()).await;
+        Ok(state)
+    }
+
+    fn corrupt_commit(&self, version: u64, source: strata_format::FormatError) -> Error {
+        Error::Corrupt {
+            table: self.uri().to_string(),
+            path: self.inner.log.commit_path(version).to_string(),
+            version,
+            source,
+        }
+    }
+
+    fn check_contiguous(&self, base: u64, commits: &[u64]) -> Result<()> {
+        for (expected, &v) in (base + 1..).zip(commits.iter().filter(|&&v| v > base)) {
+            if v != expected {
+                return Err(Error::MissingVersion {
+                    table: self.uri().to_string(),
+                    path: self.inner.log.commit_path(expected).to_string(),
+                    version: expected,
+                });
+            }
+        }
+        Ok(())
+    }
+
+    /// State from checkpoint `base` (or from version 0) plus the listed commits after it.
+    async fn replay(
+        &self,
+        base: Option<u64>,
+        commits: &[u64],
+        log: &LogStore,
+    ) -> Result<Arc<TableState>> {
+        let mut state = match base {
+            Some(b) => {
+                let actions = log.read_checkpoint(b).await?;
+                TableState::from_checkpoint(b, actions).map_err(|e| Error::CorruptCheckpoint {
+                    table: self.uri().to_string(),
+                    path: log.checkpoint_path(b).to_string(),
+                    version: b,
+                    message: e.to_string(),
+                })?
+            }
+            None => {
+                let first = log.read_commit(0).await?;
+                TableState::from_first_commit(&first).map_err(|e| self.corrupt_commit(0, e))?
+            }
+        };
+        let start = state.version();
+        self.check_contiguous(start, commits)?;
+        if let Some(&last) = commits.last().filter(|&&l| l > start) {
+            for c in log.read_commits(start + 1, last).await? {
+                state
+                    .apply(&c)
+                    .map_err(|e| self.corrupt_commit(c.version, e))?;
+            }
+        }
+        Ok(Arc::new(state))
+    }
+
+    pub(crate) fn checkpoint_interval(&self, state: &TableState) -> u64 {
+        state
+            .metadata()
+            .properties
+            .get(PROP_CHECKPOINT_INTERVAL)
+            .and_then(|v| v.parse::<u64>().ok())
+            .filter(|&n| n > 0)
+            .unwrap_or(DEFAULT_CHECKPOINT_INTERVAL)
+    }
+
+    /// The snapshot at `version`, with file locations resolved as of the newest version.
+    pub async fn snapshot_at_version(&self, version: u64) -> Result<Snapshot> {
+        let latest = self.load_latest().await?;
+        if version > latest.version() {
+            return Err(Error::VersionNotFound {
+                table: self.uri().to_string(),
+                version,
+                latest: latest.version(),
+            });
+        }
+        if version == latest.version() {
+            return Ok(self.snapshot_of(latest));
+        }
+        let log = &self.inner.log;
+        let interval = self.checkpoint_interval(&latest);
+        let guess = version / interval * interval;
+        let base = if guess > 0 && log.checkpoint_exists(guess).await? {
+            Some(guess)
+        } else {
+            // The interval may have changed: find the newest checkpoint at or below `version`.
+            let listing = log.list(None).await?;
+            listing
+                .checkpoints
+                .iter()
+                .copied()
+                .filter(|&c| c <= version)
+                .max()
+        };
+        let start = base.unwrap_or(0);
+        let commits: Vec<u64> = (start + 1..=version).collect();
+        let state = self.replay(base, &commits, log).await?;
+        let mut state = Arc::unwrap_or_clone(state);
+        state.overlay_locations(&latest);
+        Ok(self.snapshot_of(Arc::new(state)))
+    }
+
+    /// The snapshot of the latest version committed at or before `timestamp_ms` (SPEC §11):
+    /// a binary search over in-commit timestamps reading O(log n) commit infos.
+    pub async fn snapshot_at_timestamp(&self, timestamp_ms: i64) -> Result<Snapshot> {
+        let latest = self.load_latest().await?;
+        if timestamp_ms >= latest.timestamp() {
+            return Ok(self.snapshot_of(latest));
+        }
+        let log = &self.inner.log;
+        let first = log.read_commit_info(0).await?;
+        if timestamp_ms < first.timestamp {
+            return Err(Error::TimestampBeforeTable {
+                table: self.uri().to_string(),
+                timestamp: rfc3339(timestamp_ms),
+                first: rfc3339(first.timestamp),
+            });
+        }
+        // Invariant: ts(lo) <= t < ts(hi).
+        let (mut lo, mut hi) = (0u64, latest.version());
+        while hi - lo > 1 {
+            let mid = lo + (hi - lo) / 2;
+            if log.read_commit_info(mid).await?.timestamp <= timestamp_ms {
+                lo = mid;
+            } else {
+                hi = mid;
+            }
+        }
+        self.snapshot_at_version(lo).await
+    }
+
+    /// The newest `limit` history entries, newest first.
+    pub async fn history(&self, limit: Option<usize>) -> Result<Vec<HistoryEntry>> {
+        let latest = self.load_latest().await?;
+        let last = latest.version();
+        let count = limit.map_or(last + 1, |l| (l as u64).min(last + 1));
+        if count == 0 {
+            return Ok(Vec::new());
+        }
+        let first = last + 1 - count;
+        let commits = self.inner.log.read_commits(first, last).await?;
+        Ok(commits
+            .iter()
+            .rev()
+            .map(HistoryEntry::from_commit)
+            .collect())
+    }
+
+    /// Starts a transaction on the latest snapshot.
+    pub async fn transaction(&self) -> Result<Transaction> {
+        Ok(Transaction::new(self.clone(), self.latest().await?))
+    }
+
+    /// Creates tag `name` pointing at `version`.
+    pub async fn create_tag(&self, name: &str, version: u64) -> Result<CommitResult> {
+        let txn = self.transaction().await?;
+        if txn.base().tags().contains_key(name) {
+            return Err(Error::InvalidOperation {
+                table: self.uri().to_string(),
+                message: format!("tag `{name}` already exists; delete it first"),
+            });
+        }
+        if version > txn.base().version() {
+            return Err(Error::VersionNotFound {
+                table: self.uri().to_string(),
+                version,
+                latest: txn.base().version(),
+            });
+        }
+        txn.operation("TAG")
+            .parameter("name", name)
+            .parameter("version", version)
+            .action(Action::Tag(Tag {
+                name: name.to_string(),
+                version,
+            }))
+            .commit()
+            .await
+    }
+
+    /// Deletes tag `name`.
+    pub async fn delete_tag(&self, name: &str) -> Result<CommitResult> {
+        let txn = self.transaction().await?;
+        if !txn.base().tags().contains_key(name) {
+            return Err(Error::TagNotFound {
+                table: self.uri().to_string(),
+                name: name.to_string(),
+                known: txn
+                    .base()
+                    .tags()
+                    .keys()
+                    .cloned()
+                    .collect::<Vec<_>>()
+                    .join(", "),
+            });
+        }
+        txn.operation("UNTAG")
+            .parameter("name", name)
+            .action(Action::Untag(Untag {
+                name: name.to_string(),
+            }))
+            .commit()
+            .await
+    }
+
+    /// Writes a checkpoint of the latest version (if none exists yet) and returns its version.
+    pub async fn checkpoint(&self) -> Result<u64> {
+        let latest = self.load_latest().await?;
+        self.inner
+            .log
+            .write_checkpoint(latest.version(), &latest.checkpoint_actions())
+            .await?;
+        Ok(latest.version())
+    }
+}
