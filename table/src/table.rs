@@ -321,29 +321,7 @@ impl Table {
     pub(crate) async fn load_latest(&self) -> Result<Arc<TableState>> {
         let log = &self.inner.log;
         let state = match self.cached_latest().await {
-            Some(cached) => {
-                let listing = log.list(Some(cached.version())).await?;
-                match listing.commits.last() {
-                    None => cached,
-                    Some(&last) => {
-                        let jump = listing.checkpoints.last().copied().filter(|&c| {
-                            c > cached.version()
-                                && last - cached.version() > self.checkpoint_interval(&cached)
-                        });
-                        match jump {
-                            Some(c) => self.replay(Some(c), &listing.commits, log).await?,
-                            None => {
-                                let mut s = (*cached).clone();
-                                self.check_contiguous(cached.version(), &listing.commits)?;
-                                for c in log.read_commits(cached.version() + 1, last).await? {
-                                    s.apply(&c).map_err(|e| self.corrupt_commit(c.version, e))?;
-                                }
-                                Arc::new(s)
-                            }
-                        }
-                    }
-                }
-            }
+            Some(cached) => self.refresh(cached).await?,
             None => {
                 let pointer = log.read_last_checkpoint().await?;
                 let listing = log.list(pointer.as_ref().map(|p| p.version)).await?;
@@ -368,6 +346,54 @@ impl Table {
         };
         self.remember(state.clone()).await;
         Ok(state)
+    }
+
+    /// Brings a cached state up to date. Commits are contiguous, so probing the next commit
+    /// files with GETs finds new ones without a LIST (whose cost grows with the log on some
+    /// stores); a handle far behind falls back to LIST and may jump to a newer checkpoint.
+    async fn refresh(&self, cached: Arc<TableState>) -> Result<Arc<TableState>> {
+        const PROBES: usize = 16;
+        let log = &self.inner.log;
+        let mut found = Vec::new();
+        let mut next = cached.version() + 1;
+        while found.len() < PROBES {
+            match log.read_commit_opt(next).await? {
+                Some(c) => {
+                    found.push(c);
+                    next += 1;
+                }
+                None => break,
+            }
+        }
+        if found.is_empty() {
+            return Ok(cached);
+        }
+        let mut state = Arc::unwrap_or_clone(cached);
+        for c in &found {
+            state
+                .apply(c)
+                .map_err(|e| self.corrupt_commit(c.version, e))?;
+        }
+        if found.len() < PROBES {
+            return Ok(Arc::new(state));
+        }
+        let listing = log.list(Some(state.version())).await?;
+        let Some(&last) = listing.commits.last() else {
+            return Ok(Arc::new(state));
+        };
+        let jump = listing.checkpoints.last().copied().filter(|&c| {
+            c > state.version() && last - state.version() > self.checkpoint_interval(&state)
+        });
+        if let Some(c) = jump {
+            return self.replay(Some(c), &listing.commits, log).await;
+        }
+        self.check_contiguous(state.version(), &listing.commits)?;
+        for c in log.read_commits(state.version() + 1, last).await? {
+            state
+                .apply(&c)
+                .map_err(|e| self.corrupt_commit(c.version, e))?;
+        }
+        Ok(Arc::new(state))
     }
 
     fn corrupt_commit(&self, version: u64, source: strata_format::FormatError) -> Error {

@@ -1,0 +1,257 @@
+//! Fault injection: randomized commit sequences over a store that fails before and after
+//! writes land, fails lists and reads; every acknowledged commit must be present exactly once
+//! and the table must always open.
+
+use std::collections::BTreeMap;
+use std::sync::Arc;
+use std::time::Duration;
+
+use rand::rngs::StdRng;
+use rand::{Rng, SeedableRng};
+use strata_table::{
+    Error, PROP_CHECKPOINT_INTERVAL, RetryPolicy, SnapshotSelector, Table, TableLocation,
+    TableOptions,
+};
+
+use super::{add_file, create};
+use crate::backends::{CaseResult, TestBackend};
+use crate::counting::CountingStore;
+use crate::faults::{FaultConfig, FaultyStore};
+use crate::{check, check_eq};
+
+fn fast_retries() -> TableOptions {
+    TableOptions::default().with_retry(RetryPolicy {
+        failure_backoff: Duration::from_millis(1),
+        max_backoff: Duration::from_millis(5),
+        ..RetryPolicy::default()
+    })
+}
+
+/// Errors a correct engine may surface under storage faults; anything else is a bug.
+fn tolerated(e: &Error) -> bool {
+    matches!(
+        e,
+        Error::Storage { .. }
+            | Error::CommitOutcomeUnknown { .. }
+            | Error::Conflict { .. }
+            | Error::DuplicateBatch { .. }
+            | Error::RetriesExhausted { .. }
+            | Error::TagNotFound { .. }
+    )
+}
+
+async fn open_retrying(loc: &TableLocation) -> Result<Table, Error> {
+    let mut last = None;
+    for _ in 0..50 {
+        match Table::open_with(loc.clone(), fast_retries()).await {
+            Ok(t) => return Ok(t),
+            Err(e) if tolerated(&e) => last = Some(e),
+            Err(e) => return Err(e),
+        }
+    }
+    Err(last.unwrap_or(Error::TableNotFound {
+        uri: loc.uri().to_string(),
+    }))
+}
+
+/// One writer doing `steps` random operations; returns acknowledged (version, txn id) pairs.
+async fn random_writer(
+    loc: TableLocation,
+    seed: u64,
+    writer: u64,
+    steps: u32,
+) -> Result<Vec<(u64, String)>, String> {
+    let mut rng = StdRng::seed_from_u64(seed.wrapping_mul(31).wrapping_add(writer));
+    let t = open_retrying(&loc).await.map_err(|e| e.to_string())?;
+    let mut acked = Vec::new();
+    let mut batch = 0u64;
+    for step in 0..steps {
+        let roll: u32 = rng.random_range(0..100);
+        let result: Result<Option<strata_table::CommitResult>, Error> = async {
+            let txn = t.transaction().await?;
+            let base = txn.base().clone();
+            let fixture = |p: &str, rows| {
+                add_file(p, rows).map_err(|message| Error::InvalidOperation {
+                    table: String::new(),
+                    message,
+                })
+            };
+            if roll < 45 {
+                let mut txn = txn.operation("APPEND");
+                for k in 0..rng.random_range(1..=2) {
+                    txn = txn.add_file(fixture(&format!("data/w{writer}-{step}-{k}.parquet"), 3)?);
+                }
+                txn.commit().await.map(Some)
+            } else if roll < 60 {
+                batch += 1;
+                let p = format!("data/w{writer}-{step}-b{batch}.parquet");
+                txn.operation("APPEND")
+                    .add_file(fixture(&p, 1)?)
+                    .app_transaction(format!("app-{writer}"), batch)
+                    .commit()
+                    .await
+                    .map(Some)
+            } else if roll < 75 && !base.files().is_empty() {
+                let idx = rng.random_range(0..base.files().len());
+                let path = base.files().keys().nth(idx).cloned().unwrap_or_default();
+                txn.operation("DELETE")
+                    .remove_file(&path)?
+                    .commit()
+                    .await
+                    .map(Some)
+            } else if roll < 85 {
+                t.create_tag(&format!("t{writer}-{step}"), base.version())
+                    .await
+                    .map(Some)
+            } else if roll < 92 && base.version() > 0 {
+                t.restore(rng.random_range(0..base.version()))
+                    .await
+                    .map(Some)
+            } else {
+                t.checkpoint().await.map(|_| None)
+            }
+        }
+        .await;
+        match result {
+            Ok(Some(c)) => acked.push((c.version, c.txn_id)),
+            Ok(None) => {}
+            Err(e) if tolerated(&e) => {}
+            Err(e) => return Err(format!("seed {seed} writer {writer} step {step}: {e}")),
+        }
+    }
+    Ok(acked)
+}
+
+/// Runs `sequences` randomized sequences (seeds `first_seed..`), each on a fresh table with
+/// one or two concurrent writers over a chaos store, then checks the invariants with faults off.
+pub async fn randomized_fault_sequences(
+    b: &TestBackend,
+    first_seed: u64,
+    sequences: u64,
+) -> CaseResult {
+    let mut injected = 0;
+    for seed in first_seed..first_seed + sequences {
+        let name = format!("f{seed}");
+        create(b, &name, &[(PROP_CHECKPOINT_INTERVAL, "4")], fast_retries()).await?;
+        let loc = b.location(&name)?;
+        let faulty = Arc::new(FaultyStore::new(
+            loc.store().clone(),
+            seed,
+            FaultConfig::chaos(),
+        ));
+        let floc = loc.with_store(faulty.clone());
+        let mut rng = StdRng::seed_from_u64(seed);
+        let writers = if rng.random_bool(0.3) { 2 } else { 1 };
+        let steps = rng.random_range(3..=8);
+        let runs = (0..writers).map(|w| random_writer(floc.clone(), seed, w, steps));
+        let results = futures::future::join_all(runs).await;
+        faulty.set_enabled(false);
+        injected += faulty.injected();
+        let mut acked = Vec::new();
+        for r in results {
+            acked.extend(r.map_err(|e| format!("sequence {seed}: {e}"))?);
+        }
+        verify_acknowledged(&loc, &acked)
+            .await
+            .map_err(|e| format!("sequence {seed}: {e}"))?;
+    }
+    check!(
+        injected > sequences,
+        "only {injected} faults injected over {sequences} sequences: the test is not testing"
+    );
+    Ok(())
+}
+
+/// The table opens from scratch, versions are contiguous, transaction ids unique, and every
+/// acknowledged commit is at its version.
+pub async fn verify_acknowledged(loc: &TableLocation, acked: &[(u64, String)]) -> CaseResult {
+    let t = Table::open_with(loc.clone(), TableOptions::default()).await?;
+    let latest = t.latest().await?;
+    let history = t.history(None).await?;
+    check_eq!(history.len() as u64, latest.version() + 1);
+    let mut by_txn = BTreeMap::new();
+    for h in &history {
+        if by_txn.insert(h.info.txn_id.clone(), h.version).is_some() {
+            return Err(format!("transaction {} committed twice", h.info.txn_id).into());
+        }
+    }
+    for (v, txn) in acked {
+        check_eq!(by_txn.get(txn), Some(v));
+    }
+    // Every version is readable too (checkpoints and commits agree).
+    for v in [0, latest.version() / 2, latest.version()] {
+        t.snapshot(&SnapshotSelector::Version(v)).await?;
+    }
+    Ok(())
+}
+
+/// A put that lands but reports failure is recognized by its transaction id: one commit.
+pub async fn ambiguous_put_is_not_duplicated(b: &TestBackend) -> CaseResult {
+    create(b, "t", &[], TableOptions::default()).await?;
+    let loc = b.location("t")?;
+    let faulty = Arc::new(FaultyStore::new(
+        loc.store().clone(),
+        7,
+        FaultConfig::none().with_put_fail_after(1.0),
+    ));
+    let t = Table::open_with(loc.with_store(faulty.clone()), fast_retries()).await?;
+    let c = t
+        .transaction()
+        .await?
+        .operation("APPEND")
+        .add_file(add_file("data/a.parquet", 1)?)
+        .commit()
+        .await?;
+    check_eq!(c.version, 1);
+    check!(faulty.injected() >= 1, "no fault was injected");
+    faulty.set_enabled(false);
+    verify_acknowledged(&loc, &[(c.version, c.txn_id)]).await?;
+    check_eq!(
+        Table::open_with(loc, TableOptions::default())
+            .await?
+            .latest()
+            .await?
+            .version(),
+        1
+    );
+    Ok(())
+}
+
+/// Opening a table with `commits` commits reads `_last_checkpoint`, one checkpoint and at most
+/// `interval` commits, with one LIST.
+pub async fn open_reads_one_checkpoint_and_tail(b: &TestBackend, commits: u64) -> CaseResult {
+    let t = create(b, "big", &[], TableOptions::default()).await?;
+    for i in 1..=commits {
+        let txn = t.transaction().await?.operation("APPEND");
+        let txn = if i % 250 == 0 {
+            txn.add_file(add_file(&format!("data/{i}.parquet"), 1)?)
+        } else {
+            txn.app_transaction("stream", i)
+        };
+        txn.commit().await?;
+    }
+    let loc = b.location("big")?;
+    let counting = Arc::new(CountingStore::new(loc.store().clone()));
+    let opened =
+        Table::open_with(loc.with_store(counting.clone()), TableOptions::default()).await?;
+    let counts = counting.counts();
+    let paths = counting.get_paths();
+    let s = opened.latest().await?;
+    check_eq!(s.version(), commits);
+    check_eq!(s.files().len() as u64, commits / 250);
+    let interval = strata_table::DEFAULT_CHECKPOINT_INTERVAL;
+    let tail = commits % interval;
+    check_eq!(counts.lists(), 1);
+    // pointer + checkpoint + tail commits
+    check_eq!(counts.reads(), 2 + tail);
+    check!(tail <= interval, "tail {tail} exceeds the interval");
+    check!(
+        paths
+            .iter()
+            .filter(|p| p.ends_with(".checkpoint.parquet"))
+            .count()
+            == 1,
+        "exactly one checkpoint read: {paths:?}"
+    );
+    Ok(())
+}

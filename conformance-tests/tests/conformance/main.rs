@@ -1,0 +1,134 @@
+//! The conformance suite: every case over memory, local disk and S3 (S3 only when
+//! `STRATA_TEST_S3_ENDPOINT` is set; otherwise each S3 test prints a notice and passes).
+
+use strata_conformance::backends::{BackendKind, CaseResult, TestBackend};
+use strata_conformance::cases::{concurrency, corruption, faults, log};
+
+async fn run<F, Fut>(kind: BackendKind, case: F)
+where
+    F: FnOnce(TestBackend) -> Fut,
+    Fut: std::future::Future<Output = CaseResult>,
+{
+    let Some(backend) = TestBackend::new(kind) else {
+        return;
+    };
+    if let Err(e) = case(backend).await {
+        panic!("{kind:?}: {e}");
+    }
+}
+
+macro_rules! suite {
+    ($($module:ident :: $case:ident),+ $(,)?) => {
+        mod memory {
+            use super::*;
+            $(#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+            async fn $case() {
+                run(BackendKind::Memory, |b| async move { $module::$case(&b).await }).await;
+            })+
+        }
+        mod local {
+            use super::*;
+            $(#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+            async fn $case() {
+                run(BackendKind::Local, |b| async move { $module::$case(&b).await }).await;
+            })+
+        }
+        mod s3 {
+            use super::*;
+            $(#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+            async fn $case() {
+                run(BackendKind::S3, |b| async move { $module::$case(&b).await }).await;
+            })+
+        }
+    };
+}
+
+suite!(
+    log::create_then_open,
+    log::create_twice_is_refused,
+    log::open_missing_table_fails,
+    log::appends_and_history,
+    log::time_travel,
+    log::restore_to_older_version,
+    log::checkpoint_then_reopen,
+    log::relocation_reaches_old_versions,
+    log::uri_errors_are_clear,
+    concurrency::threads_append_concurrently,
+    concurrency::same_file_removed_twice_conflicts,
+    concurrency::overwrite_sees_concurrent_changes,
+    concurrency::duplicate_batches_are_refused,
+    corruption::truncated_commit_is_reported,
+    corruption::garbage_commit_is_reported,
+    corruption::missing_version_is_reported,
+    corruption::unknown_required_feature_is_refused,
+    corruption::corrupt_checkpoint_is_reported,
+    corruption::invalid_operations_write_nothing,
+    faults::ambiguous_put_is_not_duplicated,
+);
+
+/// 1,000 randomized fault sequences on memory (the CI run; the long run takes a count from
+/// `STRATA_FAULT_SEQUENCES`).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn memory_randomized_fault_sequences() {
+    let n = std::env::var("STRATA_FAULT_SEQUENCES")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(1000);
+    run(BackendKind::Memory, |b| async move {
+        faults::randomized_fault_sequences(&b, 0, n).await
+    })
+    .await;
+}
+
+/// Fewer sequences on local disk and S3 (same code path, slower stores).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn local_randomized_fault_sequences() {
+    run(BackendKind::Local, |b| async move {
+        faults::randomized_fault_sequences(&b, 10_000, 100).await
+    })
+    .await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn s3_randomized_fault_sequences() {
+    run(BackendKind::S3, |b| async move {
+        faults::randomized_fault_sequences(&b, 20_000, 10).await
+    })
+    .await;
+}
+
+/// A 10,000-commit table opens from one checkpoint plus at most `interval` commits.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn memory_open_10k_commit_table_reads_checkpoint_and_tail() {
+    run(BackendKind::Memory, |b| async move {
+        faults::open_reads_one_checkpoint_and_tail(&b, 10_037).await
+    })
+    .await;
+}
+
+/// 8 OS processes x 50 appends on one local table: all 400 land exactly once.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn local_processes_append_concurrently() {
+    run(BackendKind::Local, |b| async move {
+        const WRITERS: u64 = 8;
+        const COMMITS: u64 = 50;
+        strata_conformance::cases::create(&b, "t", &[], Default::default()).await?;
+        let uri = b.table_uri("t");
+        let exe = env!("CARGO_BIN_EXE_strata-conformance-writer");
+        let children: Vec<_> = (0..WRITERS)
+            .map(|id| {
+                std::process::Command::new(exe)
+                    .args([uri.as_str(), &id.to_string(), &COMMITS.to_string()])
+                    .spawn()
+            })
+            .collect::<Result<_, _>>()?;
+        for mut c in children {
+            let status = c.wait()?;
+            if !status.success() {
+                return Err(format!("a writer process failed: {status}").into());
+            }
+        }
+        concurrency::verify_appends(&uri, WRITERS, COMMITS).await
+    })
+    .await;
+}
