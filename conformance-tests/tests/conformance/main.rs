@@ -12,9 +12,8 @@ where
     let Some(backend) = TestBackend::new(kind) else {
         return;
     };
-    if let Err(e) = case(backend).await {
-        panic!("{kind:?}: {e}");
-    }
+    let result = case(backend).await.map_err(|e| format!("{kind:?}: {e}"));
+    assert_eq!(result, Ok(()));
 }
 
 macro_rules! suite {
