@@ -175,12 +175,16 @@ pub fn rebase(
     read: &ReadSet<'_>,
     winners: &[Commit],
 ) -> Result<Vec<Action>, Rejection> {
+    let mut adds = BTreeSet::new();
     let mut removes = BTreeSet::new();
     let mut relocates = BTreeSet::new();
     let mut tags = BTreeSet::new();
     let mut only_bookkeeping = true;
     for a in ours {
         match a {
+            Action::Add(add) => {
+                adds.insert(add.path.as_str());
+            }
             Action::Remove(r) => {
                 removes.insert(r.path.as_str());
             }
@@ -213,11 +217,18 @@ pub fn rebase(
         let winner_blind = w.info.is_blind_append;
         for a in &w.actions {
             match a {
-                Action::Protocol(_) if !only_bookkeeping => {
+                // Even a bookkeeping commit must be re-planned: the new protocol may require
+                // features this writer does not implement.
+                Action::Protocol(_) => {
                     return Err(conflict(ConflictKind::ProtocolChanged));
                 }
                 Action::Metadata(_) if !only_bookkeeping => {
                     return Err(conflict(ConflictKind::MetadataChanged));
+                }
+                Action::Add(add) if adds.contains(add.path.as_str()) => {
+                    return Err(conflict(ConflictKind::ConcurrentAppend {
+                        path: add.path.clone(),
+                    }));
                 }
                 Action::Add(add) => {
                     let ignore_blind =
@@ -398,6 +409,26 @@ mod tests {
         assert_eq!(out, vec![relocate("b")]);
         let moved = [commit(2, 1, "MOVE", vec![relocate("b")])];
         assert!(rebase(&[relocate("b")], &ReadSet::default(), &moved).is_err());
+    }
+
+    #[test]
+    fn protocol_changes_conflict_even_with_bookkeeping_and_same_path_adds_conflict() {
+        let winners = [commit(
+            3,
+            1,
+            "UPGRADE",
+            vec![Action::Protocol(crate::Protocol::default())],
+        )];
+        assert!(rebase(&[relocate("a")], &ReadSet::default(), &winners).is_err());
+        let readd = [commit(3, 1, "RESTORE", vec![add("a", 1)])];
+        let err = rebase(&[add("a", 1)], &ReadSet::default(), &readd).unwrap_err();
+        assert!(matches!(
+            err,
+            Rejection::Conflict(Conflict {
+                kind: ConflictKind::ConcurrentAppend { .. },
+                ..
+            })
+        ));
     }
 
     #[test]

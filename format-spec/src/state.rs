@@ -236,6 +236,13 @@ impl TableState {
                     self.metadata = (**m).clone();
                 }
                 Action::Add(add) => {
+                    if add.deletion_vector.is_some() {
+                        return Err(FormatError::UnsupportedProtocol(format!(
+                            "log version {v}: `{}` has a deletion vector, which this reader does \
+                             not implement (feature `deletionVectors`)",
+                            add.path
+                        )));
+                    }
                     if self.files.contains_key(&add.path) {
                         return Err(inconsistent(
                             v,

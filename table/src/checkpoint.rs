@@ -68,22 +68,31 @@ pub fn decode(bytes: Bytes) -> Result<Vec<Action>, String> {
     let mut row = 0usize;
     for batch in reader {
         let batch = batch.map_err(|e| format!("row group unreadable: {e}"))?;
-        let col = |name: &str| -> Result<&StringArray, String> {
-            batch
+        // Any Arrow string encoding is accepted (Utf8, LargeUtf8, Utf8View).
+        let col = |name: &str| -> Result<StringArray, String> {
+            let c = batch
                 .column_by_name(name)
-                .and_then(|c| c.as_any().downcast_ref::<StringArray>())
-                .ok_or_else(|| format!("column `{name}` is missing or not a UTF-8 string column"))
+                .ok_or_else(|| format!("column `{name}` is missing"))?;
+            let c = arrow::compute::cast(c, &DataType::Utf8)
+                .map_err(|e| format!("column `{name}` is not a string column: {e}"))?;
+            c.as_any()
+                .downcast_ref::<StringArray>()
+                .cloned()
+                .ok_or_else(|| format!("column `{name}` is not a string column"))
         };
-        let kinds = col("kind")?;
-        let lines = col("action")?;
+        let kinds = &col("kind")?;
+        let lines = &col("action")?;
         for i in 0..batch.num_rows() {
             row += 1;
             if lines.is_null(i) || kinds.is_null(i) {
                 return Err(format!("row {row}: null `kind` or `action`"));
             }
-            let action = Action::from_json_line(lines.value(i))
-                .map_err(|m| format!("row {row}: {m}"))?
-                .ok_or_else(|| format!("row {row}: unknown action `{}`", kinds.value(i)))?;
+            // Unknown actions are ignored, as in commit files (SPEC §10.2).
+            let Some(action) =
+                Action::from_json_line(lines.value(i)).map_err(|m| format!("row {row}: {m}"))?
+            else {
+                continue;
+            };
             if action.key() != kinds.value(i) {
                 return Err(format!(
                     "row {row}: `kind` is {} but the action is {}",
