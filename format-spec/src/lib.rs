@@ -8,6 +8,7 @@
 //! defined here.
 
 pub mod actions;
+pub mod compact;
 pub mod conflict;
 pub mod error;
 pub mod log;
