@@ -102,18 +102,39 @@ impl TableLocation {
         }
     }
 
+    /// A local table: the store is rooted at `/` and the table root is the absolute,
+    /// lexically normalized path, so that opening a path that does not exist creates nothing.
     fn local(path: &std::path::Path, uri: &str) -> Result<Self> {
+        use std::path::Component;
         let bad = |message: String| Error::InvalidUri {
             uri: uri.to_string(),
             message,
         };
-        std::fs::create_dir_all(path).map_err(|e| bad(format!("cannot create directory: {e}")))?;
-        let abs =
-            std::fs::canonicalize(path).map_err(|e| bad(format!("cannot resolve path: {e}")))?;
-        let store = LocalFileSystem::new_with_prefix(&abs).map_err(|e| bad(e.to_string()))?;
+        let joined = if path.is_absolute() {
+            path.to_path_buf()
+        } else {
+            std::env::current_dir()
+                .map_err(|e| bad(format!("cannot resolve a relative path: {e}")))?
+                .join(path)
+        };
+        let mut abs = std::path::PathBuf::new();
+        for c in joined.components() {
+            match c {
+                Component::CurDir => {}
+                Component::ParentDir => {
+                    abs.pop();
+                }
+                other => abs.push(other.as_os_str()),
+            }
+        }
+        let root = Path::from_absolute_path(&abs).map_err(|e| bad(e.to_string()))?;
         let url =
             Url::from_directory_path(&abs).map_err(|()| bad("not an absolute path".into()))?;
-        Ok(Self::new(Arc::new(store), Path::default(), url.as_str()))
+        Ok(Self::new(
+            Arc::new(LocalFileSystem::new()),
+            root,
+            url.as_str(),
+        ))
     }
 
     /// The object store.
@@ -167,12 +188,16 @@ mod tests {
     }
 
     #[test]
-    fn plain_paths_become_file_uris() {
+    fn plain_paths_become_file_uris_without_creating_anything() {
         let dir = tempfile::tempdir().unwrap();
-        let p = dir.path().join("tbl");
+        let p = dir.path().join("tbl").join("..").join("tbl2");
         let loc = TableLocation::parse(p.to_str().unwrap()).unwrap();
         assert!(loc.uri().starts_with("file:///"), "{}", loc.uri());
-        assert!(p.is_dir());
+        assert!(loc.uri().ends_with("/tbl2"), "{}", loc.uri());
+        assert!(
+            !dir.path().join("tbl2").exists(),
+            "parsing must not create the directory"
+        );
     }
 
     #[test]

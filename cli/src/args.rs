@@ -1,0 +1,175 @@
+//! Command-line arguments.
+
+use clap::{Args, Parser, Subcommand, ValueEnum};
+
+/// Strata: ACID tables over Parquet in object storage, with time travel and storage tiers.
+#[derive(Debug, Parser)]
+#[command(name = "strata", version, about, long_about = None)]
+pub struct Cli {
+    /// Output format of read commands.
+    #[arg(long, short = 'o', global = true, value_enum, default_value_t = OutputFormat::Table)]
+    pub output: OutputFormat,
+    /// No progress bars or step messages.
+    #[arg(long, short = 'q', global = true)]
+    pub quiet: bool,
+    /// Show the cause chain of errors and tracing logs.
+    #[arg(long, short = 'v', global = true)]
+    pub verbose: bool,
+    /// The command.
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+/// Output formats.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum OutputFormat {
+    /// Aligned columns for people (human sizes and times).
+    Table,
+    /// One JSON document with stable field names.
+    Json,
+    /// One JSON object per line (per row for `scan`, per entry otherwise).
+    Ndjson,
+    /// Comma-separated values with a header.
+    Csv,
+}
+
+/// Which version to read.
+#[derive(Debug, Clone, Default, Args)]
+#[group(multiple = false)]
+pub struct Selector {
+    /// Read this version.
+    #[arg(long)]
+    pub version: Option<u64>,
+    /// Read the version current at this time: RFC 3339 (`2026-01-31T12:00:00Z`) or relative
+    /// (`2h ago`, `30m ago`, `1d ago`).
+    #[arg(long)]
+    pub as_of: Option<String>,
+    /// Read the version a tag points at.
+    #[arg(long)]
+    pub tag: Option<String>,
+}
+
+/// Commands.
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Create a table.
+    ///
+    /// Example: strata create ./events --schema 'id:int64,name:string,ts:timestamptz,score:float64?' --partition-by 'day(ts)'
+    Create {
+        /// Table: a path, file://, s3://bucket/prefix or memory://name/prefix.
+        table: String,
+        /// Schema: a JSON schema file (SPEC §4.1) or `name:type[?],...` (`?` = optional).
+        #[arg(long)]
+        schema: String,
+        /// Partition spec, e.g. `day(ts)`, `bucket(16, id)`, `truncate(4, name)`, `region`.
+        #[arg(long)]
+        partition_by: Option<String>,
+        /// Table property `key=value` (repeatable).
+        #[arg(long = "property", value_name = "KEY=VALUE")]
+        properties: Vec<String>,
+    },
+    /// Show a snapshot: version, time, schema with field ids, partitioning, properties, sizes.
+    ///
+    /// JSON fields: table, version, timestamp, timestampMs, operation, tableId, schema,
+    /// partitionSpec, properties, files, rows, bytes, bytesPerTier, tags.
+    ///
+    /// Example: strata show ./events --as-of '2h ago'
+    Show {
+        /// Table.
+        table: String,
+        /// Version selector.
+        #[command(flatten)]
+        selector: Selector,
+    },
+    /// Show the history of commits, newest first.
+    ///
+    /// JSON fields per entry: version, timestamp, timestampMs, operation, parameters,
+    /// filesAdded, filesRemoved, rowsAdded, rowsRemoved, bytesAdded, bytesRemoved, engine,
+    /// txnId, readVersion, isBlindAppend.
+    ///
+    /// Example: strata history ./events --limit 10
+    History {
+        /// Table.
+        table: String,
+        /// Show at most N entries.
+        #[arg(long)]
+        limit: Option<usize>,
+    },
+    /// List the data files of a snapshot with size, rows, partition, tier and location.
+    ///
+    /// JSON fields per file: path, size, rows, partition, tier, storageClass, location.
+    ///
+    /// Example: strata files ./events --version 3
+    Files {
+        /// Table.
+        table: String,
+        /// Version selector.
+        #[command(flatten)]
+        selector: Selector,
+    },
+    /// Create, list or delete tags.
+    ///
+    /// Example: strata tag ./events create release-1 --version 3
+    Tag {
+        /// Table.
+        table: String,
+        /// What to do.
+        #[command(subcommand)]
+        action: TagAction,
+    },
+    /// Commit a new version equal to an older one.
+    ///
+    /// Example: strata restore ./events --version 3
+    Restore {
+        /// Table.
+        table: String,
+        /// Version to restore.
+        #[arg(long)]
+        version: u64,
+    },
+    /// Write a checkpoint of the latest version (makes opening fast).
+    ///
+    /// Example: strata checkpoint ./events
+    Checkpoint {
+        /// Table.
+        table: String,
+    },
+    /// Print shell completions.
+    ///
+    /// Example: strata completions bash > /etc/bash_completion.d/strata
+    Completions {
+        /// Shell.
+        shell: clap_complete::Shell,
+    },
+}
+
+/// Tag operations.
+#[derive(Debug, Subcommand)]
+pub enum TagAction {
+    /// Create a tag at a version (default: latest).
+    Create {
+        /// Tag name.
+        name: String,
+        /// Version (default: latest).
+        #[arg(long)]
+        version: Option<u64>,
+    },
+    /// List tags.
+    List,
+    /// Delete a tag.
+    Delete {
+        /// Tag name.
+        name: String,
+    },
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn command_line_definition_is_consistent() {
+        use clap::CommandFactory;
+        Cli::command().debug_assert();
+    }
+}

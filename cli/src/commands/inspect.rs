@@ -1,0 +1,267 @@
+//! Read-only commands: show, history, files.
+
+use std::collections::BTreeMap;
+use std::io::Write;
+
+use serde_json::{Value, json};
+use strata_format::DataType;
+use strata_table::{Snapshot, Table};
+
+use super::selector;
+use crate::args::{OutputFormat, Selector};
+use crate::error::CliResult;
+use crate::output::{TextTable, human_size, time, write_csv, write_json};
+
+fn spec_text(s: &Snapshot) -> String {
+    match s.metadata().default_spec() {
+        Some(spec) if !spec.is_unpartitioned() => spec
+            .fields
+            .iter()
+            .map(|f| {
+                let src = s
+                    .schema()
+                    .field_index()
+                    .get(&f.source_id)
+                    .map(|i| i.path.clone())
+                    .unwrap_or_else(|| format!("#{}", f.source_id));
+                format!("{}({src}) as {}", f.transform, f.name)
+            })
+            .collect::<Vec<_>>()
+            .join(", "),
+        _ => "unpartitioned".into(),
+    }
+}
+
+fn bytes_per_tier(s: &Snapshot) -> BTreeMap<String, u64> {
+    let mut m = BTreeMap::new();
+    for f in s.files().values() {
+        *m.entry(f.tier.clone()).or_insert(0) += f.size;
+    }
+    m
+}
+
+pub async fn show(
+    t: &Table,
+    sel: &Selector,
+    format: OutputFormat,
+    out: &mut impl Write,
+) -> CliResult {
+    let s = t.snapshot(&selector(sel)?).await?;
+    let tiers = bytes_per_tier(&s);
+    if format != OutputFormat::Table {
+        let doc = json!({
+            "table": t.uri(),
+            "version": s.version(),
+            "timestamp": time(s.timestamp()),
+            "timestampMs": s.timestamp(),
+            "operation": s.commit_info().operation,
+            "tableId": s.metadata().table_id,
+            "schema": serde_json::to_value(s.schema())?,
+            "partitionSpec": serde_json::to_value(s.metadata().default_spec())?,
+            "properties": s.metadata().properties,
+            "files": s.files().len(),
+            "rows": s.record_count(),
+            "bytes": s.size_in_bytes(),
+            "bytesPerTier": tiers,
+            "tags": s.tags(),
+        });
+        return write_json(format, &doc, None, out);
+    }
+    writeln!(out, "table      {}", t.uri())?;
+    writeln!(
+        out,
+        "version    {} ({}, {})",
+        s.version(),
+        time(s.timestamp()),
+        s.commit_info().operation
+    )?;
+    writeln!(out, "table id   {}", s.metadata().table_id)?;
+    writeln!(
+        out,
+        "data       {} rows in {} files, {}",
+        s.record_count(),
+        s.files().len(),
+        human_size(s.size_in_bytes())
+    )?;
+    for (tier, b) in &tiers {
+        writeln!(out, "  tier     {tier}: {}", human_size(*b))?;
+    }
+    writeln!(out, "partition  {}", spec_text(&s))?;
+    if !s.tags().is_empty() {
+        let tags: Vec<String> = s.tags().iter().map(|(n, v)| format!("{n}@{v}")).collect();
+        writeln!(out, "tags       {}", tags.join(", "))?;
+    }
+    for (k, v) in &s.metadata().properties {
+        writeln!(out, "property   {k}={v}")?;
+    }
+    writeln!(out, "schema (id {}):", s.schema().schema_id())?;
+    let mut tt = TextTable::new(&["  ID", "COLUMN", "TYPE", "NULLABLE"]);
+    for (id, info) in s.schema().field_index() {
+        let ty = match info.data_type {
+            DataType::Primitive(p) => p.to_string(),
+            DataType::Struct(_) => "struct".into(),
+            DataType::List(_) => "list".into(),
+            DataType::Map(_) => "map".into(),
+            other => other.to_string(),
+        };
+        tt.row(vec![
+            format!("  {id}"),
+            info.path.clone(),
+            ty,
+            if info.required { "no" } else { "yes" }.into(),
+        ]);
+    }
+    tt.write(out)
+}
+
+pub async fn history(
+    t: &Table,
+    limit: Option<usize>,
+    format: OutputFormat,
+    out: &mut impl Write,
+) -> CliResult {
+    let h = t.history(limit).await?;
+    let items: Vec<Value> = h
+        .iter()
+        .map(|e| {
+            json!({
+                "version": e.version,
+                "timestamp": time(e.info.timestamp),
+                "timestampMs": e.info.timestamp,
+                "operation": e.info.operation,
+                "parameters": e.info.operation_parameters,
+                "filesAdded": e.files_added,
+                "filesRemoved": e.files_removed,
+                "rowsAdded": e.rows_added,
+                "rowsRemoved": e.rows_removed,
+                "bytesAdded": e.bytes_added,
+                "bytesRemoved": e.bytes_removed,
+                "filesRelocated": e.files_relocated,
+                "engine": e.info.engine,
+                "txnId": e.info.txn_id,
+                "readVersion": e.info.read_version,
+                "isBlindAppend": e.info.is_blind_append,
+            })
+        })
+        .collect();
+    let header = [
+        "VERSION",
+        "TIME",
+        "OPERATION",
+        "+FILES",
+        "-FILES",
+        "+ROWS",
+        "-ROWS",
+        "ENGINE",
+    ];
+    let rows: Vec<Vec<String>> = h
+        .iter()
+        .map(|e| {
+            vec![
+                e.version.to_string(),
+                time(e.info.timestamp),
+                e.info.operation.clone(),
+                e.files_added.to_string(),
+                e.files_removed.to_string(),
+                e.rows_added.to_string(),
+                e.rows_removed.to_string(),
+                e.info.engine.clone(),
+            ]
+        })
+        .collect();
+    match format {
+        OutputFormat::Table => {
+            let mut tt = TextTable::new(&header);
+            rows.into_iter().for_each(|r| tt.row(r));
+            tt.write(out)
+        }
+        OutputFormat::Csv => write_csv(&header, &rows, out),
+        _ => write_json(
+            format,
+            &json!({"table": t.uri(), "history": items}),
+            Some(&items),
+            out,
+        ),
+    }
+}
+
+pub async fn files(
+    t: &Table,
+    sel: &Selector,
+    format: OutputFormat,
+    out: &mut impl Write,
+) -> CliResult {
+    let s = t.snapshot(&selector(sel)?).await?;
+    let spec_names: BTreeMap<i32, String> = s
+        .metadata()
+        .partition_specs
+        .iter()
+        .flat_map(|sp| sp.fields.iter().map(|f| (f.field_id, f.name.clone())))
+        .collect();
+    let partition = |f: &strata_format::AddFile| -> BTreeMap<String, Value> {
+        f.partition_values
+            .iter()
+            .map(|(id, v)| {
+                (
+                    spec_names
+                        .get(id)
+                        .cloned()
+                        .unwrap_or_else(|| id.to_string()),
+                    v.clone(),
+                )
+            })
+            .collect()
+    };
+    let items: Vec<Value> = s
+        .files()
+        .values()
+        .map(|f| {
+            json!({
+                "path": f.path,
+                "size": f.size,
+                "rows": f.record_count,
+                "partition": partition(f),
+                "tier": f.tier,
+                "storageClass": f.storage_class,
+                "location": s.physical_location(f),
+            })
+        })
+        .collect();
+    let header = ["PATH", "SIZE", "ROWS", "PARTITION", "TIER", "LOCATION"];
+    let rows: Vec<Vec<String>> = s
+        .files()
+        .values()
+        .map(|f| {
+            let p: Vec<String> = partition(f)
+                .iter()
+                .map(|(k, v)| format!("{k}={v}"))
+                .collect();
+            vec![
+                f.path.clone(),
+                if format == OutputFormat::Csv {
+                    f.size.to_string()
+                } else {
+                    human_size(f.size)
+                },
+                f.record_count.to_string(),
+                p.join("/"),
+                f.tier.clone(),
+                s.physical_location(f),
+            ]
+        })
+        .collect();
+    match format {
+        OutputFormat::Table => {
+            let mut tt = TextTable::new(&header);
+            rows.into_iter().for_each(|r| tt.row(r));
+            tt.write(out)
+        }
+        OutputFormat::Csv => write_csv(&header, &rows, out),
+        _ => write_json(
+            format,
+            &json!({"table": t.uri(), "version": s.version(), "files": items}),
+            Some(&items),
+            out,
+        ),
+    }
+}

@@ -1,0 +1,113 @@
+//! Commands that change a table: create, tag, restore, checkpoint.
+
+use std::collections::BTreeMap;
+use std::io::Write;
+
+use strata_format::compact::{parse_partition_spec, parse_schema};
+use strata_format::partition::FIRST_PARTITION_FIELD_ID;
+use strata_format::{PartitionSpec, Schema};
+use strata_table::{CreateTable, Table};
+
+use crate::args::{OutputFormat, TagAction};
+use crate::error::{CliError, CliResult};
+use crate::output::{TextTable, write_json};
+
+fn load_schema(text: &str) -> CliResult<Schema> {
+    let path = std::path::Path::new(text);
+    if text.ends_with(".json") || path.is_file() {
+        let bytes = std::fs::read(path)
+            .map_err(|e| CliError::user(format!("cannot read schema file `{text}`: {e}")))?;
+        return serde_json::from_slice(&bytes).map_err(|e| {
+            CliError::user(format!("schema file `{text}`: {e}"))
+                .with_hint("see SPEC.md §4.1 for the schema JSON, or use `id:int64,name:string?`")
+        });
+    }
+    Ok(parse_schema(text)?)
+}
+
+pub async fn create(
+    table: &str,
+    schema: &str,
+    partition_by: Option<&str>,
+    properties: &BTreeMap<String, String>,
+    quiet: bool,
+) -> CliResult {
+    let schema = load_schema(schema)?;
+    let spec = match partition_by {
+        Some(p) => parse_partition_spec(p, &schema, 0, FIRST_PARTITION_FIELD_ID)?,
+        None => PartitionSpec::unpartitioned(),
+    };
+    let mut create = CreateTable::new(schema).with_partition_spec(spec);
+    create.properties = properties.clone();
+    let t = Table::create(table, create).await?;
+    if !quiet {
+        eprintln!("created table {} at version 0", t.uri());
+    }
+    Ok(())
+}
+
+pub async fn tag(
+    t: &Table,
+    action: TagAction,
+    format: OutputFormat,
+    out: &mut impl Write,
+) -> CliResult {
+    match action {
+        TagAction::Create { name, version } => {
+            let v = match version {
+                Some(v) => v,
+                None => t.latest().await?.version(),
+            };
+            let c = t.create_tag(&name, v).await?;
+            eprintln!(
+                "tag `{name}` -> version {v} (committed as version {})",
+                c.version
+            );
+            Ok(())
+        }
+        TagAction::Delete { name } => {
+            let c = t.delete_tag(&name).await?;
+            eprintln!("tag `{name}` deleted (committed as version {})", c.version);
+            Ok(())
+        }
+        TagAction::List => {
+            let s = t.latest().await?;
+            let items: Vec<serde_json::Value> = s
+                .tags()
+                .iter()
+                .map(|(n, v)| serde_json::json!({"name": n, "version": v}))
+                .collect();
+            match format {
+                OutputFormat::Table | OutputFormat::Csv => {
+                    let mut tt = TextTable::new(&["TAG", "VERSION"]);
+                    for (n, v) in s.tags() {
+                        tt.row(vec![n.clone(), v.to_string()]);
+                    }
+                    tt.write(out)
+                }
+                _ => write_json(
+                    format,
+                    &serde_json::json!({"tags": items}),
+                    Some(&items),
+                    out,
+                ),
+            }
+        }
+    }
+}
+
+pub async fn restore(t: &Table, version: u64, quiet: bool) -> CliResult {
+    let c = t.restore(version).await?;
+    if !quiet {
+        eprintln!("restored version {version} as version {}", c.version);
+    }
+    Ok(())
+}
+
+pub async fn checkpoint(t: &Table, quiet: bool) -> CliResult {
+    let v = t.checkpoint().await?;
+    if !quiet {
+        eprintln!("checkpoint written at version {v}");
+    }
+    Ok(())
+}

@@ -1,0 +1,136 @@
+//! Command implementations: parse, call the library, print.
+
+use std::collections::BTreeMap;
+
+use strata_table::{SnapshotSelector, Table};
+
+use crate::args::{Cli, Command, Selector};
+use crate::error::{CliError, CliResult};
+
+mod inspect;
+mod manage;
+
+/// Runs a parsed command line.
+pub async fn run(cli: Cli) -> CliResult {
+    let format = cli.output;
+    let mut out = std::io::stdout().lock();
+    match cli.command {
+        Command::Create {
+            table,
+            schema,
+            partition_by,
+            properties,
+        } => {
+            manage::create(
+                &table,
+                &schema,
+                partition_by.as_deref(),
+                &parse_properties(&properties)?,
+                cli.quiet,
+            )
+            .await
+        }
+        Command::Show { table, selector } => {
+            inspect::show(&open(&table).await?, &selector, format, &mut out).await
+        }
+        Command::History { table, limit } => {
+            inspect::history(&open(&table).await?, limit, format, &mut out).await
+        }
+        Command::Files { table, selector } => {
+            inspect::files(&open(&table).await?, &selector, format, &mut out).await
+        }
+        Command::Tag { table, action } => {
+            manage::tag(&open(&table).await?, action, format, &mut out).await
+        }
+        Command::Restore { table, version } => {
+            manage::restore(&open(&table).await?, version, cli.quiet).await
+        }
+        Command::Checkpoint { table } => manage::checkpoint(&open(&table).await?, cli.quiet).await,
+        Command::Completions { shell } => {
+            use clap::CommandFactory;
+            let mut cmd = Cli::command();
+            clap_complete::generate(shell, &mut cmd, "strata", &mut out);
+            Ok(())
+        }
+    }
+}
+
+/// Opens a table reference.
+pub async fn open(table: &str) -> CliResult<Table> {
+    Ok(Table::open(table).await?)
+}
+
+fn parse_properties(props: &[String]) -> CliResult<BTreeMap<String, String>> {
+    props
+        .iter()
+        .map(|p| {
+            p.split_once('=')
+                .map(|(k, v)| (k.trim().to_string(), v.trim().to_string()))
+                .ok_or_else(|| {
+                    CliError::user(format!("property `{p}` is not `key=value`"))
+                        .with_hint("e.g. --property strata.checkpointInterval=50")
+                })
+        })
+        .collect()
+}
+
+/// Turns `--version/--as-of/--tag` into a selector.
+pub fn selector(s: &Selector) -> CliResult<SnapshotSelector> {
+    if let Some(v) = s.version {
+        return Ok(SnapshotSelector::Version(v));
+    }
+    if let Some(t) = &s.tag {
+        return Ok(SnapshotSelector::Tag(t.clone()));
+    }
+    if let Some(t) = &s.as_of {
+        return Ok(SnapshotSelector::Timestamp(parse_time(
+            t,
+            chrono::Utc::now().timestamp_millis(),
+        )?));
+    }
+    Ok(SnapshotSelector::Latest)
+}
+
+/// Parses RFC 3339 or a relative time like `2h ago` (units s, m, h, d, w) into epoch ms.
+pub fn parse_time(text: &str, now_ms: i64) -> CliResult<i64> {
+    let t = text.trim();
+    if let Ok(dt) = chrono::DateTime::parse_from_rfc3339(t) {
+        return Ok(dt.timestamp_millis());
+    }
+    if let Some(rel) = t.strip_suffix("ago").map(str::trim) {
+        let split = rel.find(|c: char| !c.is_ascii_digit()).unwrap_or(rel.len());
+        let (num, unit) = rel.split_at(split);
+        let n: i64 = num.parse().unwrap_or(-1);
+        let unit_ms = match unit.trim() {
+            "s" | "sec" | "secs" | "second" | "seconds" => Some(1_000),
+            "m" | "min" | "mins" | "minute" | "minutes" => Some(60_000),
+            "h" | "hour" | "hours" => Some(3_600_000),
+            "d" | "day" | "days" => Some(86_400_000),
+            "w" | "week" | "weeks" => Some(7 * 86_400_000),
+            _ => None,
+        };
+        if let (true, Some(u)) = (n >= 0, unit_ms) {
+            return Ok(now_ms - n * u);
+        }
+    }
+    Err(
+        CliError::user(format!("cannot read the time `{text}`")).with_hint(
+            "use RFC 3339 (2026-01-31T12:00:00Z) or a relative time (2h ago, 30m ago, 1d ago)",
+        ),
+    )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn times_parse_absolute_and_relative() {
+        let now = 1_000_000_000_000;
+        assert_eq!(parse_time("2h ago", now).unwrap(), now - 7_200_000);
+        assert_eq!(parse_time("30 m ago", now).unwrap(), now - 1_800_000);
+        assert_eq!(parse_time("1970-01-01T00:00:01Z", now).unwrap(), 1000);
+        assert!(parse_time("yesterday", now).is_err());
+        assert!(parse_time("2 fortnights ago", now).is_err());
+    }
+}
