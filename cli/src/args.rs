@@ -134,6 +134,14 @@ pub enum Command {
         /// Table.
         table: String,
     },
+    /// Build a sample table in a local folder and walk through what Strata does.
+    ///
+    /// Example: strata demo ./strata-demo
+    Demo {
+        /// Folder to create the demo table in (replaced if it holds an earlier demo).
+        #[arg(default_value = "strata-demo")]
+        dir: String,
+    },
     /// Print shell completions.
     ///
     /// Example: strata completions bash > /etc/bash_completion.d/strata

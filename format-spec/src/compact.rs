@@ -37,7 +37,9 @@ pub fn parse_schema(text: &str) -> Result<Schema> {
         fields.push(field);
     }
     if fields.is_empty() {
-        return Err(FormatError::InvalidSchema("the schema has no columns".into()));
+        return Err(FormatError::InvalidSchema(
+            "the schema has no columns".into(),
+        ));
     }
     Schema::new(0, fields)
 }
@@ -57,49 +59,49 @@ pub fn parse_partition_spec(
             continue;
         }
         let bad = |m: &str| FormatError::InvalidPartitionSpec(format!("`{part}`: {m}"));
-        let (transform, column) = match part.split_once('(') {
-            None => (Transform::Identity, part),
-            Some((func, rest)) => {
-                let args = rest
-                    .strip_suffix(')')
-                    .ok_or_else(|| bad("missing `)`"))?;
-                let args: Vec<&str> = args.split(',').map(str::trim).collect();
-                match (func.trim(), args.as_slice()) {
-                    ("identity", [c]) => (Transform::Identity, *c),
-                    ("year" | "years", [c]) => (Transform::Year, *c),
-                    ("month" | "months", [c]) => (Transform::Month, *c),
-                    ("day" | "days", [c]) => (Transform::Day, *c),
-                    ("hour" | "hours", [c]) => (Transform::Hour, *c),
-                    ("bucket", [n, c]) => (
-                        Transform::Bucket(
-                            n.parse()
-                                .ok()
-                                .filter(|&n: &u32| n > 0)
-                                .ok_or_else(|| bad("bucket count must be a positive integer"))?,
+        let (transform, column) =
+            match part.split_once('(') {
+                None => (Transform::Identity, part),
+                Some((func, rest)) => {
+                    let args = rest.strip_suffix(')').ok_or_else(|| bad("missing `)`"))?;
+                    let args: Vec<&str> = args.split(',').map(str::trim).collect();
+                    match (func.trim(), args.as_slice()) {
+                        ("identity", [c]) => (Transform::Identity, *c),
+                        ("year" | "years", [c]) => (Transform::Year, *c),
+                        ("month" | "months", [c]) => (Transform::Month, *c),
+                        ("day" | "days", [c]) => (Transform::Day, *c),
+                        ("hour" | "hours", [c]) => (Transform::Hour, *c),
+                        ("bucket", [n, c]) => (
+                            Transform::Bucket(
+                                n.parse().ok().filter(|&n: &u32| n > 0).ok_or_else(|| {
+                                    bad("bucket count must be a positive integer")
+                                })?,
+                            ),
+                            *c,
                         ),
-                        *c,
-                    ),
-                    ("truncate", [w, c]) => (
-                        Transform::Truncate(
-                            w.parse()
-                                .ok()
-                                .filter(|&w: &u32| w > 0)
-                                .ok_or_else(|| bad("truncate width must be a positive integer"))?,
+                        ("truncate", [w, c]) => (
+                            Transform::Truncate(
+                                w.parse().ok().filter(|&w: &u32| w > 0).ok_or_else(|| {
+                                    bad("truncate width must be a positive integer")
+                                })?,
+                            ),
+                            *c,
                         ),
-                        *c,
-                    ),
-                    _ => {
-                        return Err(bad(
-                            "expected COLUMN, identity(C), year(C), month(C), day(C), hour(C), \
+                        _ => {
+                            return Err(bad(
+                                "expected COLUMN, identity(C), year(C), month(C), day(C), hour(C), \
                              bucket(N, C) or truncate(W, C)",
-                        ));
+                            ));
+                        }
                     }
                 }
-            }
-        };
+            };
         let source = schema.field_by_name(column).ok_or_else(|| {
             let known: Vec<&str> = schema.fields().iter().map(|f| f.name.as_str()).collect();
-            bad(&format!("no column `{column}` (columns: {})", known.join(", ")))
+            bad(&format!(
+                "no column `{column}` (columns: {})",
+                known.join(", ")
+            ))
         })?;
         let name = match transform {
             Transform::Identity => column.to_string(),
@@ -149,29 +151,41 @@ mod tests {
 
     #[test]
     fn compact_schema_marks_optional_columns_with_a_question_mark() {
-        let s = parse_schema("id:int64, name:string, ts:timestamptz, score:float64?, p:decimal(10,2)")
-            .unwrap();
+        let s =
+            parse_schema("id:int64, name:string, ts:timestamptz, score:float64?, p:decimal(10,2)")
+                .unwrap();
         assert_eq!(s.fields().len(), 5);
         assert!(s.fields()[0].required);
         assert!(!s.fields()[3].required);
         assert_eq!(s.fields()[4].data_type.to_string(), "decimal(10,2)");
         assert_eq!(s.max_field_id(), 5);
         let err = parse_schema("id:int65").unwrap_err().to_string();
-        assert!(err.contains("column `id`") && err.contains("int65"), "{err}");
-        assert!(parse_schema("id").unwrap_err().to_string().contains("name:type"));
+        assert!(
+            err.contains("column `id`") && err.contains("int65"),
+            "{err}"
+        );
+        assert!(
+            parse_schema("id")
+                .unwrap_err()
+                .to_string()
+                .contains("name:type")
+        );
         assert!(parse_schema("").is_err());
     }
 
     #[test]
     fn compact_partition_specs_name_their_fields() {
         let s = parse_schema("id:int64,ts:timestamptz,name:string").unwrap();
-        let spec = parse_partition_spec("day(ts), bucket(16, id), truncate(2,name), id", &s, 0, 1000)
-            .unwrap();
+        let spec =
+            parse_partition_spec("day(ts), bucket(16, id), truncate(2,name), id", &s, 0, 1000)
+                .unwrap();
         let names: Vec<_> = spec.fields.iter().map(|f| f.name.as_str()).collect();
         assert_eq!(names, ["ts_day", "id_bucket", "name_trunc", "id"]);
         assert_eq!(spec.fields[1].transform, Transform::Bucket(16));
         assert_eq!(spec.fields[3].field_id, 1003);
-        let err = parse_partition_spec("day(nope)", &s, 0, 1000).unwrap_err().to_string();
+        let err = parse_partition_spec("day(nope)", &s, 0, 1000)
+            .unwrap_err()
+            .to_string();
         assert!(err.contains("no column `nope`"), "{err}");
         assert!(parse_partition_spec("day(id)", &s, 0, 1000).is_err());
         assert!(parse_partition_spec("bucket(0, id)", &s, 0, 1000).is_err());

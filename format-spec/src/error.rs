@@ -55,6 +55,18 @@ pub enum FormatError {
     /// Time travel asked for something the log does not contain.
     #[error("{0}")]
     TimeTravel(String),
+    /// A partition transform cannot be applied to a value or column (SPEC §5.2–§5.4).
+    #[error("partition transform: {0}")]
+    Transform(String),
+    /// A single value cannot be decoded from its JSON encoding or converted to another type.
+    #[error("invalid value: {0}")]
+    InvalidValue(String),
+    /// A predicate expression cannot be parsed or bound to a schema.
+    #[error("invalid expression: {0}")]
+    InvalidExpression(String),
+    /// Evaluating a bound expression over data failed.
+    #[error("expression evaluation failed: {0}")]
+    Evaluation(String),
 }
 
 /// Convenience alias.

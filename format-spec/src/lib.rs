@@ -17,6 +17,7 @@ pub mod protocol;
 pub mod schema;
 pub mod state;
 pub mod testing;
+pub mod transform;
 
 pub use actions::{
     Action, AddFile, AppTransaction, ColumnStats, CommitInfo, IsolationLevel, Metadata, Protocol,

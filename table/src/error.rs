@@ -159,12 +159,49 @@ pub enum Error {
     /// Invalid format input (schema, spec, action) not tied to a stored object.
     #[error(transparent)]
     Format(#[from] FormatError),
+    /// Data handed to a writer does not fit the table schema.
+    #[error("data does not match the table schema{}: {message}", at_column(.column))]
+    SchemaMismatch {
+        /// Dotted path of the column concerned (`element`, `key`, `value` for list/map parts).
+        column: String,
+        /// What is wrong, naming the types involved.
+        message: String,
+    },
+    /// A table property (or writer option) has a value that cannot be used.
+    #[error("table property `{key}` = `{value}` is invalid: {message}")]
+    InvalidProperty {
+        /// Property key.
+        key: String,
+        /// Value as given.
+        value: String,
+        /// What is wrong and what is accepted.
+        message: String,
+    },
+    /// Encoding or writing a Parquet data file failed.
+    #[error("{table}: writing Parquet file `{path}` failed: {source}")]
+    Parquet {
+        /// Table URI.
+        table: String,
+        /// Object path of the data file.
+        path: String,
+        /// The Parquet (or underlying storage) error.
+        #[source]
+        source: Box<parquet::errors::ParquetError>,
+    },
 }
 
 impl Error {
     /// True when the error is a commit conflict or duplicate batch (a typed outcome of a race).
     pub fn is_conflict(&self) -> bool {
         matches!(self, Error::Conflict { .. } | Error::DuplicateBatch { .. })
+    }
+}
+
+fn at_column(column: &str) -> String {
+    if column.is_empty() {
+        String::new()
+    } else {
+        format!(" at column `{column}`")
     }
 }
 

@@ -16,21 +16,27 @@
 //! # Ok(()) }
 //! ```
 
+pub mod arrow_schema;
 mod checkpoint;
 mod error;
 mod log_store;
 mod options;
+pub mod partitioning;
+mod resolve;
 mod restore;
 mod snapshot;
 mod storage;
 mod table;
 mod transaction;
+mod write;
+pub mod writer;
 
 pub use error::{Error, Result};
 pub use options::{
     Clock, IdSource, RandomIds, RetryPolicy, SequentialIds, SteppingClock, SystemClock,
     TableOptions,
 };
+pub use resolve::StoreResolver;
 pub use snapshot::{Snapshot, SnapshotSelector};
 pub use storage::{TableLocation, memory_store};
 pub use table::{
@@ -38,5 +44,6 @@ pub use table::{
     PROP_ISOLATION_LEVEL, Table,
 };
 pub use transaction::{CommitResult, FilePredicate, Transaction};
+pub use write::{WriteMode, WriteOptions};
 
 pub use strata_format as format;

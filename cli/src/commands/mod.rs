@@ -7,6 +7,7 @@ use strata_table::{SnapshotSelector, Table};
 use crate::args::{Cli, Command, Selector};
 use crate::error::{CliError, CliResult};
 
+mod demo;
 mod inspect;
 mod manage;
 
@@ -46,6 +47,7 @@ pub async fn run(cli: Cli) -> CliResult {
             manage::restore(&open(&table).await?, version, cli.quiet).await
         }
         Command::Checkpoint { table } => manage::checkpoint(&open(&table).await?, cli.quiet).await,
+        Command::Demo { dir } => demo::demo(&dir, &mut out).await,
         Command::Completions { shell } => {
             use clap::CommandFactory;
             let mut cmd = Cli::command();

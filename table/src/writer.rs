@@ -1,0 +1,1365 @@
+//! Writing data files: Parquet files under `data/`, described by [`AddFile`] actions with
+//! per-field statistics.
+//!
+//! A [`DataFileWriter`] streams batches (already made to fit the table schema with
+//! [`crate::arrow_schema::conform_batch`]) into Parquet files through a buffered multipart
+//! upload, so memory stays bounded by the row group being encoded plus the upload buffer.
+//!
+//! **File rolling.** Input batches are fed to the encoder in slices of at most
+//! [`WRITE_SLICE_ROWS`] rows. After each slice, when the bytes already written plus the encoded
+//! size of the row group in progress reach [`WriterOptions::target_file_size_bytes`], the file is
+//! closed and the next slice starts a new one. A file therefore ends up near the target (larger
+//! by at most one slice plus the footer, smaller when the estimate overshot the compressed
+//! size); only the last file may be much smaller.
+//!
+//! **Row groups** are closed at [`WriterOptions::row_group_max_rows`] rows or when their
+//! estimated encoded size reaches [`WriterOptions::row_group_max_bytes`], whichever comes first;
+//! the byte limit is what bounds the writer's memory.
+//!
+//! **Statistics.** Page-level statistics, the column index and the offset index are written
+//! (unless [`WriterOptions::page_index`] is off) so scans can prune pages. The file-level stats of
+//! each [`AddFile`] come from the row-group statistics in the footer; see the `stats` module.
+
+mod stats;
+
+use std::collections::BTreeMap;
+use std::sync::Arc;
+
+use arrow::array::RecordBatch;
+use arrow::datatypes::SchemaRef;
+use object_store::ObjectStoreExt;
+use object_store::buffered::BufWriter;
+use object_store::path::Path;
+use parquet::arrow::AsyncArrowWriter;
+use parquet::basic::{Compression, ZstdLevel};
+use parquet::errors::ParquetError;
+use parquet::file::properties::{EnabledStatistics, WriterProperties};
+use serde_json::Value;
+use strata_format::actions::DEFAULT_TIER;
+use strata_format::{AddFile, Schema};
+
+use crate::arrow_schema::to_arrow_schema;
+use crate::error::{Error, Result};
+use crate::options::{Clock, IdSource, RandomIds, SystemClock};
+use crate::storage::TableLocation;
+
+/// Table property: codec of data files, `zstd` (default), `lz4`, `snappy` or `none`.
+pub const PROP_COMPRESSION: &str = "strata.write.compression";
+/// Table property: zstd level (-131072..=22 as zstd accepts; default 3). Only valid with zstd.
+pub const PROP_COMPRESSION_LEVEL: &str = "strata.write.compressionLevel";
+/// Table property: size at which a data file is closed and the next one started (bytes).
+pub const PROP_TARGET_FILE_SIZE: &str = "strata.write.targetFileSizeBytes";
+/// Table property: maximum rows per Parquet row group.
+pub const PROP_ROW_GROUP_ROWS: &str = "strata.write.rowGroupRows";
+/// Table property: maximum estimated encoded bytes per Parquet row group.
+pub const PROP_ROW_GROUP_BYTES: &str = "strata.write.rowGroupBytes";
+/// Table property: bytes kept of string/binary min/max statistics.
+pub const PROP_STATS_TRUNCATE_LENGTH: &str = "strata.write.statsTruncateLength";
+/// Table property: `true` (default) or `false`: page statistics, column index and offset index.
+pub const PROP_PAGE_INDEX: &str = "strata.write.pageIndex";
+
+/// Rows handed to the Parquet encoder at a time; the granularity of file rolling.
+pub const WRITE_SLICE_ROWS: usize = 8192;
+
+const DEFAULT_ZSTD_LEVEL: i32 = 3;
+
+/// Compression codec of data files.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum Codec {
+    /// Zstandard at the given level.
+    Zstd(i32),
+    /// LZ4 (the Parquet `LZ4_RAW` codec).
+    Lz4,
+    /// Snappy.
+    Snappy,
+    /// No compression.
+    Uncompressed,
+}
+
+impl Default for Codec {
+    fn default() -> Self {
+        Codec::Zstd(DEFAULT_ZSTD_LEVEL)
+    }
+}
+
+/// How data files are written.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct WriterOptions {
+    /// Compression codec (default zstd level 3).
+    pub compression: Codec,
+    /// A file is closed once it reaches about this size (default 128 MiB).
+    pub target_file_size_bytes: u64,
+    /// Maximum rows per row group (default 1,048,576).
+    pub row_group_max_rows: usize,
+    /// Maximum estimated encoded bytes per row group (default 64 MiB); bounds writer memory.
+    pub row_group_max_bytes: usize,
+    /// Write page-level statistics, the column index and the offset index (default true).
+    pub page_index: bool,
+    /// Bytes kept of string and binary min/max statistics (default 32).
+    pub stats_truncate_length: usize,
+}
+
+impl Default for WriterOptions {
+    fn default() -> Self {
+        Self {
+            compression: Codec::default(),
+            target_file_size_bytes: 128 * 1024 * 1024,
+            row_group_max_rows: 1024 * 1024,
+            row_group_max_bytes: 64 * 1024 * 1024,
+            page_index: true,
+            stats_truncate_length: 32,
+        }
+    }
+}
+
+fn invalid(key: &str, value: impl ToString, message: impl Into<String>) -> Error {
+    Error::InvalidProperty {
+        key: key.to_string(),
+        value: value.to_string(),
+        message: message.into(),
+    }
+}
+
+fn positive<T: std::str::FromStr + PartialOrd + Default>(key: &str, v: &str) -> Result<T> {
+    match v.trim().parse::<T>() {
+        Ok(n) if n > T::default() => Ok(n),
+        _ => Err(invalid(key, v, "expected a positive integer")),
+    }
+}
+
+impl WriterOptions {
+    /// Options from table properties (`strata.write.*`); absent properties keep their defaults,
+    /// other properties are ignored.
+    pub fn from_properties(props: &BTreeMap<String, String>) -> Result<Self> {
+        let mut o = Self::default();
+        let level = match props.get(PROP_COMPRESSION_LEVEL) {
+            Some(v) => Some(
+                v.trim()
+                    .parse::<i32>()
+                    .map_err(|_| invalid(PROP_COMPRESSION_LEVEL, v, "expected an integer"))?,
+            ),
+            None => None,
+        };
+        if let Some(v) = props.get(PROP_COMPRESSION) {
+            o.compression = match v.trim().to_ascii_lowercase().as_str() {
+                "zstd" => Codec::Zstd(DEFAULT_ZSTD_LEVEL),
+                "lz4" => Codec::Lz4,
+                "snappy" => Codec::Snappy,
+                "none" | "uncompressed" => Codec::Uncompressed,
+                _ => {
+                    return Err(invalid(
+                        PROP_COMPRESSION,
+                        v,
+                        "expected one of zstd, lz4, snappy, none",
+                    ));
+                }
+            };
+        }
+        if let Some(level) = level {
+            match o.compression {
+                Codec::Zstd(_) => o.compression = Codec::Zstd(level),
+                other => {
+                    return Err(invalid(
+                        PROP_COMPRESSION_LEVEL,
+                        level,
+                        format!("a level only applies to zstd, but the codec is {other:?}"),
+                    ));
+                }
+            }
+        }
+        if let Some(v) = props.get(PROP_TARGET_FILE_SIZE) {
+            o.target_file_size_bytes = positive(PROP_TARGET_FILE_SIZE, v)?;
+        }
+        if let Some(v) = props.get(PROP_ROW_GROUP_ROWS) {
+            o.row_group_max_rows = positive(PROP_ROW_GROUP_ROWS, v)?;
+        }
+        if let Some(v) = props.get(PROP_ROW_GROUP_BYTES) {
+            o.row_group_max_bytes = positive(PROP_ROW_GROUP_BYTES, v)?;
+        }
+        if let Some(v) = props.get(PROP_STATS_TRUNCATE_LENGTH) {
+            o.stats_truncate_length = positive(PROP_STATS_TRUNCATE_LENGTH, v)?;
+        }
+        if let Some(v) = props.get(PROP_PAGE_INDEX) {
+            o.page_index = match v.trim().to_ascii_lowercase().as_str() {
+                "true" => true,
+                "false" => false,
+                _ => return Err(invalid(PROP_PAGE_INDEX, v, "expected true or false")),
+            };
+        }
+        o.validate()?;
+        Ok(o)
+    }
+
+    /// Checks the options (the Parquet writer panics on some invalid values).
+    pub fn validate(&self) -> Result<()> {
+        if self.target_file_size_bytes == 0 {
+            return Err(invalid(PROP_TARGET_FILE_SIZE, 0, "must be positive"));
+        }
+        if self.row_group_max_rows == 0 {
+            return Err(invalid(PROP_ROW_GROUP_ROWS, 0, "must be positive"));
+        }
+        if self.row_group_max_bytes == 0 {
+            return Err(invalid(PROP_ROW_GROUP_BYTES, 0, "must be positive"));
+        }
+        if self.stats_truncate_length == 0 {
+            return Err(invalid(PROP_STATS_TRUNCATE_LENGTH, 0, "must be positive"));
+        }
+        self.parquet_compression().map(|_| ())
+    }
+
+    fn parquet_compression(&self) -> Result<Compression> {
+        Ok(match self.compression {
+            Codec::Zstd(level) => Compression::ZSTD(ZstdLevel::try_new(level).map_err(|e| {
+                invalid(
+                    PROP_COMPRESSION_LEVEL,
+                    level,
+                    format!("not a zstd level: {e}"),
+                )
+            })?),
+            Codec::Lz4 => Compression::LZ4_RAW,
+            Codec::Snappy => Compression::SNAPPY,
+            Codec::Uncompressed => Compression::UNCOMPRESSED,
+        })
+    }
+
+    fn writer_properties(&self) -> Result<WriterProperties> {
+        let stats = if self.page_index {
+            EnabledStatistics::Page
+        } else {
+            EnabledStatistics::Chunk
+        };
+        Ok(WriterProperties::builder()
+            .set_compression(self.parquet_compression()?)
+            .set_max_row_group_row_count(Some(self.row_group_max_rows))
+            .set_max_row_group_bytes(Some(self.row_group_max_bytes))
+            .set_statistics_enabled(stats)
+            .set_offset_index_disabled(false)
+            .set_statistics_truncate_length(Some(self.stats_truncate_length))
+            .build())
+    }
+}
+
+/// Builds a [`DataFileWriter`]; see [`DataFileWriter::builder`].
+#[derive(Debug)]
+pub struct DataFileWriterBuilder {
+    location: TableLocation,
+    schema: Schema,
+    spec_id: i32,
+    partition_values: BTreeMap<i32, Value>,
+    partition_path: Vec<String>,
+    options: WriterOptions,
+    ids: Arc<dyn IdSource>,
+    clock: Arc<dyn Clock>,
+    tier: String,
+}
+
+impl DataFileWriterBuilder {
+    /// Partition spec the files are written with (default 0).
+    pub fn spec_id(mut self, spec_id: i32) -> Self {
+        self.spec_id = spec_id;
+        self
+    }
+
+    /// Partition the files belong to: values keyed by partition field id, and the directory
+    /// segments (e.g. `["day=2024-01-01"]`) the files go in under `data/`.
+    pub fn partition(mut self, values: BTreeMap<i32, Value>, path_segments: Vec<String>) -> Self {
+        self.partition_values = values;
+        self.partition_path = path_segments;
+        self
+    }
+
+    /// Writer options (default [`WriterOptions::default`]).
+    pub fn options(mut self, options: WriterOptions) -> Self {
+        self.options = options;
+        self
+    }
+
+    /// Source of file names (default random UUIDs).
+    pub fn ids(mut self, ids: Arc<dyn IdSource>) -> Self {
+        self.ids = ids;
+        self
+    }
+
+    /// Clock for `modificationTime` (default the system clock).
+    pub fn clock(mut self, clock: Arc<dyn Clock>) -> Self {
+        self.clock = clock;
+        self
+    }
+
+    /// Tier recorded in the adds (default `hot`). Files are written under the builder's
+    /// location whatever the tier.
+    pub fn tier(mut self, tier: impl Into<String>) -> Self {
+        self.tier = tier.into();
+        self
+    }
+
+    /// Validates the options and partition path and builds the writer.
+    pub fn build(self) -> Result<DataFileWriter> {
+        self.options.validate()?;
+        for seg in &self.partition_path {
+            if seg.is_empty() || seg == "." || seg == ".." || seg.contains('/') {
+                return Err(Error::InvalidOperation {
+                    table: self.location.uri().to_string(),
+                    message: format!(
+                        "partition path segment `{seg}` is empty, `.`/`..` or contains `/`"
+                    ),
+                });
+            }
+        }
+        let arrow_schema = to_arrow_schema(&self.schema)?;
+        let props = self.options.writer_properties()?;
+        let mut dir = String::from("data");
+        for seg in &self.partition_path {
+            dir.push('/');
+            dir.push_str(seg);
+        }
+        Ok(DataFileWriter {
+            location: self.location,
+            schema: self.schema,
+            arrow_schema,
+            props,
+            dir,
+            spec_id: self.spec_id,
+            partition_values: self.partition_values,
+            options: self.options,
+            ids: self.ids,
+            clock: self.clock,
+            tier: self.tier,
+            current: None,
+            done: Vec::new(),
+        })
+    }
+}
+
+struct OpenFile {
+    writer: AsyncArrowWriter<BufWriter>,
+    relative: String,
+    object: Path,
+    rows: u64,
+}
+
+/// Writes conformed batches of one partition into Parquet data files and describes them as
+/// [`AddFile`]s.
+///
+/// ```no_run
+/// # async fn demo(loc: strata_table::TableLocation, schema: strata_table::format::Schema,
+/// #               batch: arrow::array::RecordBatch) -> strata_table::Result<()> {
+/// use strata_table::arrow_schema::{conform_batch, to_arrow_schema};
+/// use strata_table::writer::DataFileWriter;
+/// let target = to_arrow_schema(&schema)?;
+/// let mut w = DataFileWriter::builder(loc, schema.clone()).build()?;
+/// w.write(&conform_batch(&batch, &schema, &target)?).await?;
+/// let adds = w.finish().await?;
+/// # Ok(()) }
+/// ```
+///
+/// Dropping the writer without [`finish`](Self::finish) or [`abort`](Self::abort) leaves the
+/// file in progress unwritten (its multipart upload is not completed) and completed files in
+/// place, unreferenced.
+pub struct DataFileWriter {
+    location: TableLocation,
+    schema: Schema,
+    arrow_schema: SchemaRef,
+    props: WriterProperties,
+    dir: String,
+    spec_id: i32,
+    partition_values: BTreeMap<i32, Value>,
+    options: WriterOptions,
+    ids: Arc<dyn IdSource>,
+    clock: Arc<dyn Clock>,
+    tier: String,
+    current: Option<OpenFile>,
+    done: Vec<AddFile>,
+}
+
+impl std::fmt::Debug for DataFileWriter {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("DataFileWriter")
+            .field("table", &self.location.uri())
+            .field("dir", &self.dir)
+            .field("options", &self.options)
+            .field("current", &self.current.as_ref().map(|c| &c.relative))
+            .field("files_done", &self.done.len())
+            .finish()
+    }
+}
+
+impl DataFileWriter {
+    /// A builder for a writer of `schema`'s data under `location`.
+    pub fn builder(location: TableLocation, schema: Schema) -> DataFileWriterBuilder {
+        DataFileWriterBuilder {
+            location,
+            schema,
+            spec_id: 0,
+            partition_values: BTreeMap::new(),
+            partition_path: Vec::new(),
+            options: WriterOptions::default(),
+            ids: Arc::new(RandomIds),
+            clock: Arc::new(SystemClock),
+            tier: DEFAULT_TIER.to_string(),
+        }
+    }
+
+    /// The Arrow schema batches must have (the table schema with field ids).
+    pub fn arrow_schema(&self) -> &SchemaRef {
+        &self.arrow_schema
+    }
+
+    /// Appends a batch, which must already have [`Self::arrow_schema`] (see
+    /// [`crate::arrow_schema::conform_batch`]). Rolls over to a new file at the target size.
+    /// After an error the file in progress is abandoned; [`abort`](Self::abort) the writer.
+    pub async fn write(&mut self, batch: &RecordBatch) -> Result<()> {
+        if batch.schema_ref().fields() != self.arrow_schema.fields() {
+            return Err(Error::SchemaMismatch {
+                column: String::new(),
+                message: "the batch does not have the table's Arrow schema; make it conform with \
+                          arrow_schema::conform_batch first"
+                    .into(),
+            });
+        }
+        let rows = batch.num_rows();
+        let mut offset = 0;
+        while offset < rows {
+            let n = WRITE_SLICE_ROWS.min(rows - offset);
+            let slice = batch.slice(offset, n);
+            offset += n;
+            let file = match self.current.take() {
+                Some(f) => f,
+                None => self.open()?,
+            };
+            let file = self.current.insert(file);
+            if let Err(e) = file.writer.write(&slice).await {
+                let err = parquet_error(&self.location, &file.object, e);
+                self.abandon_current().await;
+                return Err(err);
+            }
+            file.rows += n as u64;
+            let size = file.writer.bytes_written() + file.writer.in_progress_size();
+            if size as u64 >= self.options.target_file_size_bytes {
+                self.close_current().await?;
+            }
+        }
+        Ok(())
+    }
+
+    /// Closes the file in progress and returns the adds of every file written, in order.
+    pub async fn finish(mut self) -> Result<Vec<AddFile>> {
+        self.close_current().await?;
+        Ok(std::mem::take(&mut self.done))
+    }
+
+    /// Abandons the file in progress and deletes the files already completed.
+    pub async fn abort(mut self) -> Result<()> {
+        self.abandon_current().await;
+        for add in std::mem::take(&mut self.done) {
+            let path = self.location.child(&add.path);
+            match self.location.store().delete(&path).await {
+                Ok(()) | Err(object_store::Error::NotFound { .. }) => {}
+                Err(e) => {
+                    return Err(Error::Storage {
+                        table: self.location.uri().to_string(),
+                        path: path.to_string(),
+                        source: Box::new(e),
+                    });
+                }
+            }
+        }
+        Ok(())
+    }
+
+    fn open(&self) -> Result<OpenFile> {
+        let relative = format!("{}/{}.parquet", self.dir, self.ids.next_id());
+        let object = self.location.child(&relative);
+        let sink = BufWriter::new(self.location.store().clone(), object.clone());
+        let writer =
+            AsyncArrowWriter::try_new(sink, self.arrow_schema.clone(), Some(self.props.clone()))
+                .map_err(|e| parquet_error(&self.location, &object, e))?;
+        Ok(OpenFile {
+            writer,
+            relative,
+            object,
+            rows: 0,
+        })
+    }
+
+    async fn abandon_current(&mut self) {
+        if let Some(file) = self.current.take() {
+            // Best effort: an unfinished multipart upload is also reaped by store lifecycles.
+            let _ = file.writer.into_inner().abort().await;
+        }
+    }
+
+    async fn close_current(&mut self) -> Result<()> {
+        let Some(mut file) = self.current.take() else {
+            return Ok(());
+        };
+        if file.rows == 0 {
+            let _ = file.writer.into_inner().abort().await;
+            return Ok(());
+        }
+        let metadata = match file.writer.finish().await {
+            Ok(m) => m,
+            Err(e) => {
+                let err = parquet_error(&self.location, &file.object, e);
+                let _ = file.writer.into_inner().abort().await;
+                return Err(err);
+            }
+        };
+        let size = file.writer.bytes_written() as u64;
+        let stats = stats::file_stats(&metadata, &self.schema, self.options.stats_truncate_length);
+        self.done.push(AddFile {
+            path: file.relative,
+            size,
+            record_count: file.rows,
+            modification_time: self.clock.now_ms(),
+            data_change: true,
+            spec_id: self.spec_id,
+            schema_id: Some(self.schema.schema_id()),
+            partition_values: self.partition_values.clone(),
+            stats,
+            tier: self.tier.clone(),
+            location: None,
+            storage_class: None,
+            deletion_vector: None,
+        });
+        Ok(())
+    }
+}
+
+fn parquet_error(location: &TableLocation, object: &Path, e: ParquetError) -> Error {
+    Error::Parquet {
+        table: location.uri().to_string(),
+        path: object.to_string(),
+        source: Box::new(e),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::arrow_schema::{conform_batch, field_id};
+    use crate::options::{SequentialIds, SteppingClock};
+    use arrow::array::{
+        Array, ArrayRef, BinaryArray, BooleanArray, Date32Array, Decimal128Array, Float32Array,
+        Float64Array, Int8Array, Int16Array, Int32Array, Int64Array, Int64Builder, ListArray,
+        MapBuilder, StringArray, StringBuilder, StructArray, Time64MicrosecondArray,
+        TimestampMicrosecondArray,
+    };
+    use arrow::buffer::NullBuffer;
+    use arrow::datatypes::{DataType as ArrowType, Field, Fields, Int32Type};
+    use bytes::Bytes;
+    use object_store::memory::InMemory;
+    use parquet::arrow::arrow_reader::ParquetRecordBatchReaderBuilder;
+    use parquet::schema::types::Type as ParquetType;
+    use serde_json::json;
+    use strata_format::ColumnStats;
+    use strata_format::schema::{
+        DataType, ListType, MapType, PrimitiveType as P, StructField, StructType,
+    };
+
+    fn memory_location() -> TableLocation {
+        TableLocation::new(Arc::new(InMemory::new()), Path::from("t"), "memory://x/t")
+    }
+
+    fn dec(precision: u8, scale: u8) -> P {
+        P::Decimal { precision, scale }
+    }
+
+    /// One column of every type, nested ones included.
+    fn all_types_schema() -> Schema {
+        Schema::new(
+            7,
+            vec![
+                StructField::optional(1, "b", P::Boolean),
+                StructField::optional(2, "i8", P::Int8),
+                StructField::optional(3, "i16", P::Int16),
+                StructField::required(4, "i32", P::Int32),
+                StructField::optional(5, "i64", P::Int64),
+                StructField::optional(6, "f32", P::Float32),
+                StructField::optional(7, "f64", P::Float64),
+                StructField::optional(8, "d9", dec(9, 2)),
+                StructField::optional(9, "d18", dec(18, 3)),
+                StructField::optional(10, "d38", dec(38, 10)),
+                StructField::optional(11, "date", P::Date),
+                StructField::optional(12, "time", P::Time),
+                StructField::optional(13, "ts", P::Timestamp),
+                StructField::optional(14, "tstz", P::Timestamptz),
+                StructField::optional(15, "s", P::String),
+                StructField::optional(16, "bin", P::Binary),
+                StructField::optional(
+                    17,
+                    "st",
+                    DataType::Struct(StructType {
+                        fields: vec![
+                            StructField::required(18, "a", P::Int32),
+                            StructField::optional(19, "b", P::String),
+                            StructField::optional(
+                                20,
+                                "inner",
+                                DataType::Struct(StructType {
+                                    fields: vec![StructField::optional(21, "x", P::Int64)],
+                                }),
+                            ),
+                        ],
+                    }),
+                ),
+                StructField::optional(
+                    22,
+                    "lst",
+                    DataType::List(ListType {
+                        element_id: 23,
+                        element_required: false,
+                        element: Box::new(P::Int32.into()),
+                    }),
+                ),
+                StructField::optional(
+                    24,
+                    "m",
+                    DataType::Map(MapType {
+                        key_id: 25,
+                        key: Box::new(P::String.into()),
+                        value_id: 26,
+                        value_required: false,
+                        value: Box::new(P::Int64.into()),
+                    }),
+                ),
+                StructField::optional(
+                    27,
+                    "ls",
+                    DataType::List(ListType {
+                        element_id: 28,
+                        element_required: true,
+                        element: Box::new(DataType::Struct(StructType {
+                            fields: vec![StructField::optional(29, "q", P::String)],
+                        })),
+                    }),
+                ),
+            ],
+        )
+        .unwrap()
+    }
+
+    fn decimal(values: Vec<Option<i128>>, p: u8, s: i8) -> ArrayRef {
+        Arc::new(
+            Decimal128Array::from(values)
+                .with_precision_and_scale(p, s)
+                .unwrap(),
+        )
+    }
+
+    /// Three rows in the shape a user would hand over (no field ids, arrow-rs default names).
+    fn all_types_input() -> RecordBatch {
+        let inner = StructArray::try_new(
+            Fields::from(vec![Field::new("x", ArrowType::Int64, true)]),
+            vec![Arc::new(Int64Array::from(vec![Some(5), None, Some(-5)])) as ArrayRef],
+            None,
+        )
+        .unwrap();
+        let st = StructArray::try_new(
+            Fields::from(vec![
+                Field::new("a", ArrowType::Int32, true),
+                Field::new("b", ArrowType::Utf8, true),
+                Field::new("inner", inner.data_type().clone(), true),
+            ]),
+            vec![
+                Arc::new(Int32Array::from(vec![Some(10), None, Some(30)])) as ArrayRef,
+                Arc::new(StringArray::from(vec![Some("x"), None, None])),
+                Arc::new(inner),
+            ],
+            Some(NullBuffer::from(vec![true, false, true])),
+        )
+        .unwrap();
+        let lst = ListArray::from_iter_primitive::<Int32Type, _, _>(vec![
+            Some(vec![Some(1), None]),
+            None,
+            Some(vec![]),
+        ]);
+        let mut m = MapBuilder::new(None, StringBuilder::new(), Int64Builder::new());
+        m.keys().append_value("k1");
+        m.values().append_value(1);
+        m.keys().append_value("k2");
+        m.values().append_null();
+        m.append(true).unwrap();
+        m.append(false).unwrap();
+        m.keys().append_value("k3");
+        m.values().append_value(3);
+        m.append(true).unwrap();
+        let q_field = Field::new("q", ArrowType::Utf8, true);
+        let q = StructArray::try_new(
+            Fields::from(vec![q_field.clone()]),
+            vec![Arc::new(StringArray::from(vec![Some("q1"), None, Some("q3")])) as ArrayRef],
+            None,
+        )
+        .unwrap();
+        let ls = ListArray::try_new(
+            Arc::new(Field::new("item", q.data_type().clone(), false)),
+            arrow::buffer::OffsetBuffer::from_lengths([2, 0, 1]),
+            Arc::new(q),
+            Some(NullBuffer::from(vec![true, false, true])),
+        )
+        .unwrap();
+        let cols: Vec<(&str, ArrayRef)> = vec![
+            (
+                "b",
+                Arc::new(BooleanArray::from(vec![Some(true), None, Some(false)])),
+            ),
+            (
+                "i8",
+                Arc::new(Int8Array::from(vec![Some(-8), None, Some(7)])),
+            ),
+            (
+                "i16",
+                Arc::new(Int16Array::from(vec![Some(-16), None, Some(16)])),
+            ),
+            ("i32", Arc::new(Int32Array::from(vec![1, 2, 3]))),
+            (
+                "i64",
+                Arc::new(Int64Array::from(vec![Some(i64::MIN), None, Some(i64::MAX)])),
+            ),
+            (
+                "f32",
+                Arc::new(Float32Array::from(vec![Some(1.5), Some(f32::NAN), None])),
+            ),
+            (
+                "f64",
+                Arc::new(Float64Array::from(vec![Some(-2.5), None, Some(1e300)])),
+            ),
+            ("d9", decimal(vec![Some(12345), None, Some(-5)], 9, 2)),
+            (
+                "d18",
+                decimal(vec![Some(1_000_000_000_000_000), None, Some(-1)], 18, 3),
+            ),
+            (
+                "d38",
+                decimal(
+                    vec![Some(10i128.pow(37) + 1), None, Some(-(10i128.pow(37)))],
+                    38,
+                    10,
+                ),
+            ),
+            (
+                "date",
+                Arc::new(Date32Array::from(vec![Some(19000), None, Some(-1)])),
+            ),
+            (
+                "time",
+                Arc::new(Time64MicrosecondArray::from(vec![
+                    Some(0),
+                    None,
+                    Some(86_399_999_999),
+                ])),
+            ),
+            (
+                "ts",
+                Arc::new(TimestampMicrosecondArray::from(vec![
+                    Some(-1_000_000),
+                    None,
+                    Some(1_700_000_000_000_000),
+                ])),
+            ),
+            (
+                "tstz",
+                Arc::new(
+                    TimestampMicrosecondArray::from(vec![Some(5), None, Some(6)])
+                        .with_timezone("UTC"),
+                ),
+            ),
+            (
+                "s",
+                Arc::new(StringArray::from(vec![Some("apple"), None, Some("banana")])),
+            ),
+            (
+                "bin",
+                Arc::new(BinaryArray::from_opt_vec(vec![
+                    Some(&[0u8, 1][..]),
+                    None,
+                    Some(&[255u8][..]),
+                ])),
+            ),
+            ("st", Arc::new(st)),
+            ("lst", Arc::new(lst)),
+            ("m", Arc::new(m.finish())),
+            ("ls", Arc::new(ls)),
+        ];
+        RecordBatch::try_from_iter(cols).unwrap()
+    }
+
+    async fn read_back(loc: &TableLocation, add: &AddFile) -> (Bytes, RecordBatch) {
+        let bytes = loc
+            .store()
+            .get(&loc.child(&add.path))
+            .await
+            .unwrap()
+            .bytes()
+            .await
+            .unwrap();
+        let reader = ParquetRecordBatchReaderBuilder::try_new(bytes.clone())
+            .unwrap()
+            .build()
+            .unwrap();
+        let batches: Vec<RecordBatch> = reader.collect::<std::result::Result<_, _>>().unwrap();
+        let schema = batches[0].schema();
+        (
+            bytes,
+            arrow::compute::concat_batches(&schema, &batches).unwrap(),
+        )
+    }
+
+    async fn write_all(
+        loc: &TableLocation,
+        schema: &Schema,
+        options: WriterOptions,
+        batches: &[RecordBatch],
+    ) -> Vec<AddFile> {
+        let target = to_arrow_schema(schema).unwrap();
+        let mut w = DataFileWriter::builder(loc.clone(), schema.clone())
+            .options(options)
+            .ids(Arc::new(SequentialIds::default()))
+            .clock(Arc::new(SteppingClock::new(1_000, 1)))
+            .build()
+            .unwrap();
+        for b in batches {
+            w.write(&conform_batch(b, schema, &target).unwrap())
+                .await
+                .unwrap();
+        }
+        w.finish().await.unwrap()
+    }
+
+    #[tokio::test]
+    async fn every_type_round_trips_through_parquet() {
+        let loc = memory_location();
+        let schema = all_types_schema();
+        let input = all_types_input();
+        let target = to_arrow_schema(&schema).unwrap();
+        let expected = conform_batch(&input, &schema, &target).unwrap();
+        let adds = write_all(&loc, &schema, WriterOptions::default(), &[input]).await;
+        assert_eq!(adds.len(), 1);
+        let add = &adds[0];
+        assert_eq!(add.record_count, 3);
+        assert_eq!(add.schema_id, Some(7));
+        assert_eq!(add.modification_time, 1_000);
+        assert!(add.data_change);
+        assert!(
+            add.path.starts_with("data/") && add.path.ends_with(".parquet"),
+            "{}",
+            add.path
+        );
+        let (bytes, read) = read_back(&loc, add).await;
+        assert_eq!(add.size, bytes.len() as u64);
+        assert_eq!(read.num_columns(), expected.num_columns());
+        for (i, f) in target.fields().iter().enumerate() {
+            assert_eq!(
+                read.column(i).as_ref(),
+                expected.column(i).as_ref(),
+                "column {}",
+                f.name()
+            );
+        }
+        assert_eq!(read.schema(), target);
+    }
+
+    fn parquet_ids(t: &ParquetType, out: &mut Vec<(String, i32)>) {
+        for f in t.get_fields() {
+            let info = f.get_basic_info();
+            // The repeated middle groups of LIST/MAP (`list`, `key_value`) carry no id.
+            if info.has_id() {
+                out.push((f.name().to_string(), info.id()));
+            } else {
+                assert!(
+                    matches!(f.name(), "list" | "key_value"),
+                    "`{}` has no field id",
+                    f.name()
+                );
+            }
+            if f.is_group() {
+                parquet_ids(f, out);
+            }
+        }
+    }
+
+    fn expected_ids() -> Vec<(String, i32)> {
+        [
+            ("b", 1),
+            ("i8", 2),
+            ("i16", 3),
+            ("i32", 4),
+            ("i64", 5),
+            ("f32", 6),
+            ("f64", 7),
+            ("d9", 8),
+            ("d18", 9),
+            ("d38", 10),
+            ("date", 11),
+            ("time", 12),
+            ("ts", 13),
+            ("tstz", 14),
+            ("s", 15),
+            ("bin", 16),
+            ("st", 17),
+            ("a", 18),
+            ("b", 19),
+            ("inner", 20),
+            ("x", 21),
+            ("lst", 22),
+            ("element", 23),
+            ("m", 24),
+            ("key", 25),
+            ("value", 26),
+            ("ls", 27),
+            ("element", 28),
+            ("q", 29),
+        ]
+        .iter()
+        .map(|(n, i)| (n.to_string(), *i))
+        .collect()
+    }
+
+    #[tokio::test]
+    async fn parquet_schema_carries_field_ids_on_every_column() {
+        let loc = memory_location();
+        let schema = all_types_schema();
+        let adds = write_all(
+            &loc,
+            &schema,
+            WriterOptions::default(),
+            &[all_types_input()],
+        )
+        .await;
+        let (bytes, _) = read_back(&loc, &adds[0]).await;
+        let builder = ParquetRecordBatchReaderBuilder::try_new(bytes).unwrap();
+        let mut got = Vec::new();
+        parquet_ids(
+            builder
+                .metadata()
+                .file_metadata()
+                .schema_descr()
+                .root_schema(),
+            &mut got,
+        );
+        assert_eq!(got, expected_ids());
+        // And the Arrow schema read back has them too.
+        assert_eq!(field_id(builder.schema().field(16)), Some(17));
+    }
+
+    fn stat(min: Value, max: Value, nulls: u64) -> ColumnStats {
+        ColumnStats {
+            min: Some(min),
+            max: Some(max),
+            null_count: Some(nulls),
+            nan_count: None,
+        }
+    }
+
+    #[tokio::test]
+    async fn stats_are_keyed_by_field_id_in_the_logical_encoding() {
+        let loc = memory_location();
+        let schema = all_types_schema();
+        let adds = write_all(
+            &loc,
+            &schema,
+            WriterOptions::default(),
+            &[all_types_input()],
+        )
+        .await;
+        let s = &adds[0].stats;
+        let ids: Vec<i32> = s.keys().copied().collect();
+        assert_eq!(
+            ids,
+            vec![
+                1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15, 16, 18, 19, 21
+            ]
+        );
+        assert_eq!(s[&1], stat(json!(false), json!(true), 1));
+        assert_eq!(s[&2], stat(json!(-8), json!(7), 1));
+        assert_eq!(s[&3], stat(json!(-16), json!(16), 1));
+        assert_eq!(s[&4], stat(json!(1), json!(3), 0));
+        assert_eq!(s[&5], stat(json!(i64::MIN), json!(i64::MAX), 1));
+        assert_eq!(
+            s[&6],
+            ColumnStats {
+                nan_count: Some(1),
+                ..stat(json!(1.5), json!(1.5), 1)
+            }
+        );
+        assert_eq!(
+            s[&7],
+            ColumnStats {
+                nan_count: Some(0),
+                ..stat(json!(-2.5), json!(1e300), 1)
+            }
+        );
+        assert_eq!(s[&8], stat(json!("-0.05"), json!("123.45"), 1));
+        assert_eq!(s[&9], stat(json!("-0.001"), json!("1000000000000.000"), 1));
+        assert_eq!(
+            s[&10],
+            stat(
+                json!("-1000000000000000000000000000.0000000000"),
+                json!("1000000000000000000000000000.0000000001"),
+                1
+            )
+        );
+        assert_eq!(s[&11], stat(json!(-1), json!(19000), 1));
+        assert_eq!(s[&12], stat(json!(0), json!(86_399_999_999i64), 1));
+        assert_eq!(
+            s[&13],
+            stat(json!(-1_000_000), json!(1_700_000_000_000_000i64), 1)
+        );
+        assert_eq!(s[&14], stat(json!(5), json!(6), 1));
+        assert_eq!(s[&15], stat(json!("apple"), json!("banana"), 1));
+        assert_eq!(s[&16], stat(json!("0001"), json!("ff"), 1));
+        // Struct children: a null parent counts as a null child.
+        assert_eq!(s[&18], stat(json!(10), json!(30), 1));
+        assert_eq!(s[&19], stat(json!("x"), json!("x"), 2));
+        assert_eq!(s[&21], stat(json!(-5), json!(5), 1));
+    }
+
+    #[tokio::test]
+    async fn stats_merge_row_groups_and_skip_all_null_groups() {
+        let loc = memory_location();
+        let schema = Schema::new(
+            0,
+            vec![
+                StructField::optional(1, "n", P::Int64),
+                StructField::optional(2, "f", P::Float64),
+            ],
+        )
+        .unwrap();
+        let n: Vec<Option<i64>> = (0..10)
+            .map(|i| if i < 5 { None } else { Some(i) })
+            .collect();
+        let f: Vec<Option<f64>> = (0..10)
+            .map(|i| {
+                if i < 5 {
+                    Some(f64::NAN)
+                } else {
+                    Some(-(i as f64))
+                }
+            })
+            .collect();
+        let input = RecordBatch::try_from_iter(vec![
+            ("n", Arc::new(Int64Array::from(n)) as ArrayRef),
+            ("f", Arc::new(Float64Array::from(f))),
+        ])
+        .unwrap();
+        let options = WriterOptions {
+            row_group_max_rows: 5,
+            ..WriterOptions::default()
+        };
+        let adds = write_all(&loc, &schema, options, &[input]).await;
+        let (bytes, _) = read_back(&loc, &adds[0]).await;
+        let meta = ParquetRecordBatchReaderBuilder::try_new(bytes).unwrap();
+        assert_eq!(meta.metadata().num_row_groups(), 2);
+        let s = &adds[0].stats;
+        assert_eq!(s[&1], stat(json!(5), json!(9), 5));
+        assert_eq!(
+            s[&2],
+            ColumnStats {
+                nan_count: Some(5),
+                ..stat(json!(-9.0), json!(-5.0), 0)
+            }
+        );
+    }
+
+    #[tokio::test]
+    async fn long_string_and_binary_stats_are_truncated_to_bounds() {
+        let loc = memory_location();
+        let schema = Schema::new(
+            0,
+            vec![
+                StructField::optional(1, "s", P::String),
+                StructField::optional(2, "b", P::Binary),
+            ],
+        )
+        .unwrap();
+        let low = format!("{}tail", "a".repeat(40));
+        let high = format!("{}é{}", "z".repeat(31), "rest");
+        let values = vec![Some(low.as_str()), Some("m"), Some(high.as_str())];
+        let blobs: Vec<Option<Vec<u8>>> = vec![
+            Some(vec![1; 40]),
+            Some(vec![2, 0xff, 0xff, 0xff]),
+            Some(vec![0xff; 3]),
+        ];
+        let input = RecordBatch::try_from_iter(vec![
+            ("s", Arc::new(StringArray::from(values.clone())) as ArrayRef),
+            (
+                "b",
+                Arc::new(BinaryArray::from_iter(blobs.iter().map(|b| b.as_deref()))),
+            ),
+        ])
+        .unwrap();
+        let options = WriterOptions {
+            stats_truncate_length: 4,
+            ..WriterOptions::default()
+        };
+        let adds = write_all(&loc, &schema, options, &[input]).await;
+        let s = &adds[0].stats[&1];
+        let min = s.min.as_ref().and_then(Value::as_str).unwrap();
+        let max = s.max.as_ref().and_then(Value::as_str).unwrap();
+        assert_eq!(min, "aaaa");
+        assert_eq!(max, "zzz{");
+        for v in values.iter().flatten() {
+            assert!(min <= *v && *v <= max, "{min} <= {v} <= {max}");
+        }
+        let b = &adds[0].stats[&2];
+        assert_eq!(b.min, Some(json!("01010101")));
+        assert_eq!(b.max, Some(json!("ffffff")));
+    }
+
+    #[tokio::test]
+    async fn files_roll_over_at_the_target_size() {
+        let loc = memory_location();
+        let schema = Schema::new(
+            0,
+            vec![
+                StructField::required(1, "id", P::Int64),
+                StructField::optional(2, "payload", P::String),
+            ],
+        )
+        .unwrap();
+        let rows = 100_000i64;
+        // Incompressible-ish payloads so the size grows with the rows.
+        let payload: Vec<String> = (0..rows)
+            .map(|i| format!("{:016x}", (i as u64).wrapping_mul(0x9E37_79B9_7F4A_7C15)))
+            .collect();
+        let input = RecordBatch::try_from_iter(vec![
+            (
+                "id",
+                Arc::new(Int64Array::from_iter_values(0..rows)) as ArrayRef,
+            ),
+            ("payload", Arc::new(StringArray::from_iter_values(payload))),
+        ])
+        .unwrap();
+        let target = 256 * 1024;
+        let options = WriterOptions {
+            target_file_size_bytes: target,
+            ..WriterOptions::default()
+        };
+        let adds = write_all(&loc, &schema, options, &[input]).await;
+        assert!(adds.len() >= 4, "{} files", adds.len());
+        assert_eq!(
+            adds.iter().map(|a| a.record_count).sum::<u64>(),
+            rows as u64
+        );
+        let mut next_id = 0;
+        for (i, add) in adds.iter().enumerate() {
+            let head = loc.store().head(&loc.child(&add.path)).await.unwrap();
+            assert_eq!(head.size, add.size);
+            if i + 1 < adds.len() {
+                assert!(
+                    add.size >= target / 2 && add.size <= target * 3 / 2,
+                    "file {i}: {} bytes for a {target} byte target",
+                    add.size
+                );
+            }
+            // Ids follow row order across files.
+            let ids = &add.stats[&1];
+            assert_eq!(ids.min, Some(json!(next_id)));
+            next_id = ids.max.as_ref().and_then(Value::as_i64).unwrap() + 1;
+        }
+        assert_eq!(next_id, rows);
+    }
+
+    #[tokio::test]
+    async fn partition_info_lands_in_paths_and_adds() {
+        let loc = memory_location();
+        let schema = Schema::new(0, vec![StructField::optional(1, "n", P::Int32)]).unwrap();
+        let mut w = DataFileWriter::builder(loc.clone(), schema.clone())
+            .spec_id(3)
+            .partition(
+                BTreeMap::from([(1000, json!("2024-01-01"))]),
+                vec!["day=2024-01-01".into()],
+            )
+            .tier("warm")
+            .ids(Arc::new(SequentialIds::default()))
+            .build()
+            .unwrap();
+        let batch = conform_batch(
+            &RecordBatch::try_from_iter(vec![(
+                "n",
+                Arc::new(Int32Array::from(vec![1])) as ArrayRef,
+            )])
+            .unwrap(),
+            &schema,
+            w.arrow_schema(),
+        )
+        .unwrap();
+        w.write(&batch).await.unwrap();
+        let adds = w.finish().await.unwrap();
+        assert_eq!(
+            adds[0].path,
+            "data/day=2024-01-01/00000000-0000-4000-8000-000000000000.parquet"
+        );
+        assert_eq!(adds[0].spec_id, 3);
+        assert_eq!(adds[0].tier, "warm");
+        assert_eq!(adds[0].partition_values[&1000], json!("2024-01-01"));
+        assert!(loc.store().head(&loc.child(&adds[0].path)).await.is_ok());
+        assert!(loc.child(&adds[0].path).as_ref().starts_with("t/data/"));
+
+        let bad = DataFileWriter::builder(loc.clone(), schema.clone())
+            .partition(BTreeMap::new(), vec!["a/b".into()])
+            .build()
+            .unwrap_err()
+            .to_string();
+        assert!(bad.contains("`a/b`"), "{bad}");
+    }
+
+    #[tokio::test]
+    async fn no_rows_no_files_and_unconformed_batches_are_refused() {
+        let loc = memory_location();
+        let schema = Schema::new(0, vec![StructField::optional(1, "n", P::Int64)]).unwrap();
+        let mut w = DataFileWriter::builder(loc.clone(), schema.clone())
+            .build()
+            .unwrap();
+        let raw = RecordBatch::try_from_iter(vec![(
+            "n",
+            Arc::new(Int32Array::from(vec![1])) as ArrayRef,
+        )])
+        .unwrap();
+        let err = w.write(&raw).await.unwrap_err().to_string();
+        assert!(err.contains("conform_batch"), "{err}");
+        let empty = RecordBatch::new_empty(w.arrow_schema().clone());
+        w.write(&empty).await.unwrap();
+        assert!(w.finish().await.unwrap().is_empty());
+    }
+
+    #[tokio::test]
+    async fn abort_deletes_completed_files() {
+        let loc = memory_location();
+        let schema = Schema::new(0, vec![StructField::optional(1, "n", P::Int64)]).unwrap();
+        let mut w = DataFileWriter::builder(loc.clone(), schema.clone())
+            .options(WriterOptions {
+                target_file_size_bytes: 1,
+                ..WriterOptions::default()
+            })
+            .build()
+            .unwrap();
+        let batch = RecordBatch::try_new(
+            w.arrow_schema().clone(),
+            vec![Arc::new(Int64Array::from_iter_values(0..20_000))],
+        )
+        .unwrap();
+        w.write(&batch).await.unwrap();
+        w.abort().await.unwrap();
+        let listed: Vec<_> = futures::TryStreamExt::try_collect::<Vec<_>>(loc.store().list(None))
+            .await
+            .unwrap();
+        assert!(listed.is_empty(), "{listed:?}");
+    }
+
+    #[test]
+    fn options_come_from_table_properties() {
+        let props = |kv: &[(&str, &str)]| -> BTreeMap<String, String> {
+            kv.iter()
+                .map(|(k, v)| (k.to_string(), v.to_string()))
+                .collect()
+        };
+        assert_eq!(
+            WriterOptions::from_properties(&BTreeMap::new()).unwrap(),
+            WriterOptions::default()
+        );
+        let o = WriterOptions::from_properties(&props(&[
+            (PROP_COMPRESSION, "zstd"),
+            (PROP_COMPRESSION_LEVEL, "9"),
+            (PROP_TARGET_FILE_SIZE, "1048576"),
+            (PROP_ROW_GROUP_ROWS, "1000"),
+            ("strata.other", "x"),
+        ]))
+        .unwrap();
+        assert_eq!(o.compression, Codec::Zstd(9));
+        assert_eq!(o.target_file_size_bytes, 1 << 20);
+        assert_eq!(o.row_group_max_rows, 1000);
+        let o = WriterOptions::from_properties(&props(&[(PROP_COMPRESSION, "LZ4")])).unwrap();
+        assert_eq!(o.compression, Codec::Lz4);
+
+        let err = |kv: &[(&str, &str)]| {
+            WriterOptions::from_properties(&props(kv))
+                .unwrap_err()
+                .to_string()
+        };
+        let e = err(&[(PROP_COMPRESSION, "gzip")]);
+        assert!(
+            e.contains("strata.write.compression")
+                && e.contains("`gzip`")
+                && e.contains("zstd, lz4, snappy, none"),
+            "{e}"
+        );
+        let e = err(&[(PROP_COMPRESSION, "snappy"), (PROP_COMPRESSION_LEVEL, "3")]);
+        assert!(e.contains("only applies to zstd"), "{e}");
+        let e = err(&[(PROP_COMPRESSION_LEVEL, "99")]);
+        assert!(e.contains("not a zstd level"), "{e}");
+        let e = err(&[(PROP_TARGET_FILE_SIZE, "0")]);
+        assert!(
+            e.contains("targetFileSizeBytes") && e.contains("positive"),
+            "{e}"
+        );
+        let e = err(&[(PROP_ROW_GROUP_ROWS, "many")]);
+        assert!(e.contains("rowGroupRows"), "{e}");
+    }
+
+    #[tokio::test]
+    async fn pyarrow_sees_the_field_ids() {
+        let Some(python) = std::env::var_os("STRATA_TEST_PYTHON") else {
+            use std::io::Write;
+            let _ = writeln!(
+                std::io::stderr(),
+                "skipping pyarrow_sees_the_field_ids: STRATA_TEST_PYTHON is not set"
+            );
+            return;
+        };
+        let dir = tempfile::tempdir().unwrap();
+        let store = object_store::local::LocalFileSystem::new_with_prefix(dir.path()).unwrap();
+        let loc = TableLocation::new(Arc::new(store), Path::default(), "file:///tmp/t");
+        let schema = all_types_schema();
+        let adds = write_all(
+            &loc,
+            &schema,
+            WriterOptions::default(),
+            &[all_types_input()],
+        )
+        .await;
+        let file = dir.path().join(&adds[0].path);
+        let script = r#"
+import sys
+import pyarrow as pa
+import pyarrow.parquet as pq
+
+def walk(field):
+    fid = (field.metadata or {}).get(b"PARQUET:field_id")
+    print(f"{field.name}={fid.decode() if fid else None}")
+    t = field.type
+    if pa.types.is_struct(t):
+        for i in range(t.num_fields):
+            walk(t.field(i))
+    elif pa.types.is_map(t):
+        walk(t.key_field)
+        walk(t.item_field)
+    elif pa.types.is_list(t):
+        walk(t.value_field)
+
+for f in pq.read_schema(sys.argv[1]):
+    walk(f)
+print("rows", pq.read_table(sys.argv[1]).num_rows)
+"#;
+        let out = tokio::process::Command::new(python)
+            .arg("-c")
+            .arg(script)
+            .arg(&file)
+            .output()
+            .await
+            .unwrap();
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        let text = String::from_utf8(out.stdout).unwrap();
+        let mut expected: Vec<String> = expected_ids()
+            .iter()
+            .map(|(n, i)| format!("{n}={i}"))
+            .collect();
+        expected.push("rows 3".into());
+        assert_eq!(text.lines().collect::<Vec<_>>(), expected);
+    }
+}

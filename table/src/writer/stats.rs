@@ -1,0 +1,384 @@
+//! Per-field statistics of a written data file, derived from its Parquet footer.
+//!
+//! Every Parquet leaf column is mapped to its Strata field id (the Parquet schema's `field_id`).
+//! Leaves inside a list or map (repetition level > 0) are skipped: their values are not one per
+//! row, so bounds on them cannot prune rows the way file-level stats are used. Struct children
+//! are included.
+//!
+//! Row-group chunk statistics are decoded from their physical type into the logical type of the
+//! field and merged: min of mins, max of maxes, null counts (and NaN counts) summed. Bounds are
+//! only reported when every row group that holds a non-null, non-NaN value has them.
+//! Parquet excludes NaN from float min/max (a NaN-only chunk reports NaN bounds, which are
+//! ignored here). Strings and binaries are truncated: the min to a prefix (still a lower bound),
+//! the max to a prefix whose last character (byte) is incremented (still an upper bound), or
+//! omitted when no such prefix exists. Parquet's own truncated statistics (`min_is_exact` /
+//! `max_is_exact` false) are already bounds of that kind, so they are used as they are.
+
+use std::collections::BTreeMap;
+
+use parquet::file::metadata::ParquetMetaData;
+use parquet::file::statistics::Statistics;
+use serde_json::{Number, Value};
+use strata_format::ColumnStats;
+use strata_format::schema::{DataType, FieldId, PrimitiveType, Schema};
+
+use crate::arrow_schema::{encode_hex, format_decimal};
+
+/// A decoded bound, ordered within its kind.
+#[derive(Debug, Clone, PartialEq)]
+enum Bound {
+    Bool(bool),
+    Int(i64),
+    Decimal(i128),
+    Float(f64),
+    Str(String),
+    Bytes(Vec<u8>),
+}
+
+impl Bound {
+    /// `a < b` for bounds of the same kind; `None` for mixed kinds.
+    fn less(&self, other: &Bound) -> Option<bool> {
+        Some(match (self, other) {
+            (Bound::Bool(a), Bound::Bool(b)) => a < b,
+            (Bound::Int(a), Bound::Int(b)) => a < b,
+            (Bound::Decimal(a), Bound::Decimal(b)) => a < b,
+            (Bound::Float(a), Bound::Float(b)) => a < b,
+            (Bound::Str(a), Bound::Str(b)) => a < b,
+            (Bound::Bytes(a), Bound::Bytes(b)) => a < b,
+            _ => return None,
+        })
+    }
+}
+
+#[derive(Debug)]
+struct Agg {
+    min: Option<Bound>,
+    max: Option<Bound>,
+    bounds_known: bool,
+    null_count: Option<u64>,
+    nan_count: Option<u64>,
+}
+
+/// Statistics of every primitive field not inside a list or map, keyed by field id.
+pub(crate) fn file_stats(
+    metadata: &ParquetMetaData,
+    schema: &Schema,
+    truncate_len: usize,
+) -> BTreeMap<FieldId, ColumnStats> {
+    let index = schema.field_index();
+    let descr = metadata.file_metadata().schema_descr();
+    let mut out = BTreeMap::new();
+    for (c, col) in descr.columns().iter().enumerate() {
+        if col.max_rep_level() > 0 {
+            continue;
+        }
+        let info = col.self_type().get_basic_info();
+        if !info.has_id() {
+            continue;
+        }
+        let id = info.id();
+        let Some(DataType::Primitive(p)) = index.get(&id).map(|i| i.data_type) else {
+            continue;
+        };
+        let is_float = matches!(p, PrimitiveType::Float32 | PrimitiveType::Float64);
+        let mut agg = Agg {
+            min: None,
+            max: None,
+            bounds_known: true,
+            null_count: Some(0),
+            nan_count: is_float.then_some(0),
+        };
+        for rg in metadata.row_groups() {
+            let rows = u64::try_from(rg.num_rows()).unwrap_or(0);
+            let Some(chunk) = rg.columns().get(c) else {
+                agg.bounds_known = false;
+                agg.null_count = None;
+                agg.nan_count = None;
+                continue;
+            };
+            let Some(st) = chunk.statistics() else {
+                agg.null_count = None;
+                agg.nan_count = None;
+                if rows > 0 {
+                    agg.bounds_known = false;
+                }
+                continue;
+            };
+            let nulls = st.null_count_opt();
+            let nans = if is_float {
+                st.nan_count_opt()
+            } else {
+                Some(0)
+            };
+            agg.null_count = agg.null_count.zip(nulls).map(|(a, b)| a + b);
+            if is_float {
+                agg.nan_count = agg.nan_count.zip(nans).map(|(a, b)| a + b);
+            }
+            match (decode(st, p, true), decode(st, p, false)) {
+                (Some(lo), Some(hi)) => {
+                    merge(&mut agg.min, lo, true);
+                    merge(&mut agg.max, hi, false);
+                }
+                _ => {
+                    let empty = match (nulls, nans) {
+                        (Some(n), Some(x)) => n.saturating_add(x) >= rows,
+                        _ => false,
+                    };
+                    if !empty {
+                        agg.bounds_known = false;
+                    }
+                }
+            }
+        }
+        let (min, max) = if agg.bounds_known {
+            (
+                agg.min.and_then(|b| to_json(b, p, truncate_len, true)),
+                agg.max.and_then(|b| to_json(b, p, truncate_len, false)),
+            )
+        } else {
+            (None, None)
+        };
+        out.insert(
+            id,
+            ColumnStats {
+                min,
+                max,
+                null_count: agg.null_count,
+                nan_count: agg.nan_count,
+            },
+        );
+    }
+    out
+}
+
+fn merge(slot: &mut Option<Bound>, b: Bound, is_min: bool) {
+    match slot {
+        None => *slot = Some(b),
+        Some(cur) => {
+            let replace = if is_min { b.less(cur) } else { cur.less(&b) };
+            match replace {
+                Some(true) => *slot = Some(b),
+                Some(false) => {}
+                // Mixed kinds cannot happen for one column; keep the first.
+                None => {}
+            }
+        }
+    }
+}
+
+/// The min (`is_min`) or max of a chunk's statistics in the logical type `p`.
+fn decode(st: &Statistics, p: &PrimitiveType, is_min: bool) -> Option<Bound> {
+    use PrimitiveType as P;
+    macro_rules! side {
+        ($v:expr) => {
+            if is_min { $v.min_opt() } else { $v.max_opt() }
+        };
+    }
+    match (st, p) {
+        (Statistics::Boolean(v), P::Boolean) => side!(v).map(|b| Bound::Bool(*b)),
+        (Statistics::Int32(v), P::Int8 | P::Int16 | P::Int32 | P::Date) => {
+            side!(v).map(|x| Bound::Int(i64::from(*x)))
+        }
+        (Statistics::Int32(v), P::Decimal { .. }) => {
+            side!(v).map(|x| Bound::Decimal(i128::from(*x)))
+        }
+        (Statistics::Int64(v), P::Int64 | P::Time | P::Timestamp | P::Timestamptz) => {
+            side!(v).map(|x| Bound::Int(*x))
+        }
+        (Statistics::Int64(v), P::Decimal { .. }) => {
+            side!(v).map(|x| Bound::Decimal(i128::from(*x)))
+        }
+        (Statistics::Float(v), P::Float32) => side!(v)
+            .filter(|x| !x.is_nan())
+            .map(|x| Bound::Float(f64::from(*x))),
+        (Statistics::Double(v), P::Float64) => {
+            side!(v).filter(|x| !x.is_nan()).map(|x| Bound::Float(*x))
+        }
+        (Statistics::ByteArray(v), P::String) => side!(v)
+            .and_then(|b| std::str::from_utf8(b.data()).ok())
+            .map(|s| Bound::Str(s.to_string())),
+        (Statistics::ByteArray(v), P::Binary) => side!(v).map(|b| Bound::Bytes(b.data().to_vec())),
+        (Statistics::ByteArray(v), P::Decimal { .. }) => side!(v)
+            .and_then(|b| be_to_i128(b.data()))
+            .map(Bound::Decimal),
+        (Statistics::FixedLenByteArray(v), P::Decimal { .. }) => side!(v)
+            .and_then(|b| be_to_i128(b.data()))
+            .map(Bound::Decimal),
+        (Statistics::FixedLenByteArray(v), P::Binary) => {
+            side!(v).map(|b| Bound::Bytes(b.data().to_vec()))
+        }
+        _ => None,
+    }
+}
+
+/// A big-endian two's complement integer of up to 16 bytes.
+fn be_to_i128(b: &[u8]) -> Option<i128> {
+    if b.is_empty() || b.len() > 16 {
+        return None;
+    }
+    let fill = if b[0] & 0x80 != 0 { 0xff } else { 0 };
+    let mut buf = [fill; 16];
+    buf[16 - b.len()..].copy_from_slice(b);
+    Some(i128::from_be_bytes(buf))
+}
+
+fn to_json(b: Bound, p: &PrimitiveType, truncate_len: usize, is_min: bool) -> Option<Value> {
+    Some(match b {
+        Bound::Bool(x) => Value::Bool(x),
+        Bound::Int(x) => Value::from(x),
+        Bound::Float(x) => Value::Number(Number::from_f64(x)?),
+        Bound::Decimal(x) => match p {
+            PrimitiveType::Decimal { scale, .. } => Value::String(format_decimal(x, *scale)),
+            _ => return None,
+        },
+        Bound::Str(s) => Value::String(if is_min {
+            truncate_lower_str(&s, truncate_len).to_string()
+        } else {
+            truncate_upper_str(&s, truncate_len)?
+        }),
+        Bound::Bytes(v) => Value::String(encode_hex(&if is_min {
+            truncate_lower_bytes(&v, truncate_len).to_vec()
+        } else {
+            truncate_upper_bytes(&v, truncate_len)?
+        })),
+    })
+}
+
+/// The longest prefix of `s` of at most `n` bytes ending at a character boundary: a lower bound
+/// of `s` (and of everything `s` bounds from below).
+pub(crate) fn truncate_lower_str(s: &str, n: usize) -> &str {
+    if s.len() <= n {
+        return s;
+    }
+    let mut end = n;
+    while !s.is_char_boundary(end) {
+        end -= 1;
+    }
+    &s[..end]
+}
+
+/// A string of about `n` bytes (at most `n + 1`) that is `>= s`: `s` itself when short enough,
+/// else its longest prefix of at most `n` bytes with the last character incremented (dropping
+/// trailing characters that cannot be incremented). `None` when no prefix can be incremented.
+pub(crate) fn truncate_upper_str(s: &str, n: usize) -> Option<String> {
+    if s.len() <= n {
+        return Some(s.to_string());
+    }
+    let mut prefix: Vec<char> = truncate_lower_str(s, n).chars().collect();
+    while let Some(last) = prefix.pop() {
+        if let Some(next) = next_char(last) {
+            prefix.push(next);
+            return Some(prefix.into_iter().collect());
+        }
+    }
+    None
+}
+
+/// The next Unicode scalar value (skipping the surrogate gap).
+fn next_char(c: char) -> Option<char> {
+    match c {
+        '\u{D7FF}' => Some('\u{E000}'),
+        char::MAX => None,
+        c => char::from_u32(u32::from(c) + 1),
+    }
+}
+
+/// At most the first `n` bytes: a lower bound.
+pub(crate) fn truncate_lower_bytes(b: &[u8], n: usize) -> &[u8] {
+    &b[..b.len().min(n)]
+}
+
+/// `b` when at most `n` bytes, else its first `n` bytes incremented as a big-endian number
+/// (trailing `0xff` bytes dropped): an upper bound. `None` when every byte is `0xff`.
+pub(crate) fn truncate_upper_bytes(b: &[u8], n: usize) -> Option<Vec<u8>> {
+    if b.len() <= n {
+        return Some(b.to_vec());
+    }
+    let mut prefix = b[..n].to_vec();
+    while let Some(last) = prefix.pop() {
+        if last < u8::MAX {
+            prefix.push(last + 1);
+            return Some(prefix);
+        }
+    }
+    None
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use proptest::prelude::*;
+
+    #[test]
+    fn string_truncation_respects_char_boundaries() {
+        assert_eq!(truncate_lower_str("héllo", 2), "h");
+        assert_eq!(truncate_lower_str("héllo", 3), "hé");
+        assert_eq!(truncate_upper_str("héllo", 3).as_deref(), Some("hê"));
+        assert_eq!(truncate_upper_str("abc", 3).as_deref(), Some("abc"));
+        assert_eq!(
+            truncate_upper_str("ab\u{D7FF}zz", 5).as_deref(),
+            Some("ab\u{E000}")
+        );
+        assert_eq!(
+            truncate_upper_str("a\u{10FFFF}\u{10FFFF}x", 9).as_deref(),
+            Some("b")
+        );
+        assert_eq!(truncate_upper_str("\u{10FFFF}\u{10FFFF}x", 8), None);
+    }
+
+    #[test]
+    fn byte_truncation_carries_over_ff() {
+        assert_eq!(truncate_lower_bytes(&[1, 2, 3], 2), &[1, 2]);
+        assert_eq!(truncate_upper_bytes(&[1, 2, 3], 2), Some(vec![1, 3]));
+        assert_eq!(truncate_upper_bytes(&[1, 0xff, 3], 2), Some(vec![2]));
+        assert_eq!(truncate_upper_bytes(&[0xff, 0xff, 3], 2), None);
+    }
+
+    #[test]
+    fn big_endian_decimals_sign_extend() {
+        assert_eq!(be_to_i128(&[0xff, 0x85]), Some(-123));
+        assert_eq!(be_to_i128(&[0x00, 0x7b]), Some(123));
+        assert_eq!(be_to_i128(&[]), None);
+    }
+
+    proptest! {
+        #[test]
+        fn truncated_string_bounds_enclose_every_value(
+            values in proptest::collection::vec(".{0,40}", 1..20),
+            n in 1usize..40,
+        ) {
+            let min = values.iter().min().unwrap();
+            let max = values.iter().max().unwrap();
+            let lo = truncate_lower_str(min, n);
+            prop_assert!(lo.len() <= n);
+            for v in &values {
+                prop_assert!(lo <= v.as_str());
+            }
+            if let Some(hi) = truncate_upper_str(max, n) {
+                prop_assert!(hi.len() <= n + 1);
+                for v in &values {
+                    prop_assert!(hi.as_str() >= v.as_str());
+                }
+            }
+        }
+
+        #[test]
+        fn truncated_byte_bounds_enclose_every_value(
+            values in proptest::collection::vec(proptest::collection::vec(any::<u8>(), 0..40), 1..20),
+            n in 1usize..40,
+        ) {
+            let min = values.iter().min().unwrap();
+            let max = values.iter().max().unwrap();
+            let lo = truncate_lower_bytes(min, n);
+            for v in &values {
+                prop_assert!(lo <= v.as_slice());
+            }
+            if let Some(hi) = truncate_upper_bytes(max, n) {
+                prop_assert!(hi.len() <= n);
+                for v in &values {
+                    prop_assert!(hi.as_slice() >= v.as_slice());
+                }
+            }
+        }
+    }
+}
