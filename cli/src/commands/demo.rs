@@ -36,7 +36,13 @@ fn events(day: i64, first_id: i64, rows: usize) -> CliResult<RecordBatch> {
         .collect();
     let cats: Vec<String> = (0..n).map(|i| format!("cat-{:02}", i % 10)).collect();
     let values: Vec<Option<f64>> = (0..n)
-        .map(|i| if i % 17 == 0 { None } else { Some(i as f64 * 0.5) })
+        .map(|i| {
+            if i % 17 == 0 {
+                None
+            } else {
+                Some(i as f64 * 0.5)
+            }
+        })
         .collect();
     RecordBatch::try_new(
         schema,
@@ -61,7 +67,9 @@ pub async fn demo(dir: &str, out: &mut impl Write) -> CliResult {
     let root = std::path::Path::new(dir);
     if root.exists() {
         let is_demo = root.join("events").join("_strata_log").is_dir();
-        let empty = std::fs::read_dir(root).map(|mut d| d.next().is_none()).unwrap_or(false);
+        let empty = std::fs::read_dir(root)
+            .map(|mut d| d.next().is_none())
+            .unwrap_or(false);
         if !is_demo && !empty {
             return Err(CliError::user(format!(
                 "`{dir}` exists and does not hold an earlier demo; not touching it"
@@ -85,7 +93,11 @@ pub async fn demo(dir: &str, out: &mut impl Write) -> CliResult {
     .await?;
     writeln!(out, "created {} (version 0)", table.uri())?;
 
-    step(out, 2, "append three days of events, one atomic commit each")?;
+    step(
+        out,
+        2,
+        "append three days of events, one atomic commit each",
+    )?;
     for day in 0..3 {
         let c = table.append([events(day, day * 10_000, 5_000)?]).await?;
         let s = &c.snapshot;
@@ -99,7 +111,11 @@ pub async fn demo(dir: &str, out: &mut impl Write) -> CliResult {
         )?;
     }
 
-    step(out, 3, "tag version 2 as `before-backfill`, then overwrite everything")?;
+    step(
+        out,
+        3,
+        "tag version 2 as `before-backfill`, then overwrite everything",
+    )?;
     table.create_tag("before-backfill", 2).await?;
     let c = table
         .write(
@@ -119,10 +135,18 @@ pub async fn demo(dir: &str, out: &mut impl Write) -> CliResult {
     let latest = table.latest().await?;
     for (label, sel) in [
         ("version 1", SnapshotSelector::Version(1)),
-        ("tag before-backfill", SnapshotSelector::Tag("before-backfill".into())),
+        (
+            "tag before-backfill",
+            SnapshotSelector::Tag("before-backfill".into()),
+        ),
         (
             "as of the second append",
-            SnapshotSelector::Timestamp(table.snapshot(&SnapshotSelector::Version(2)).await?.timestamp()),
+            SnapshotSelector::Timestamp(
+                table
+                    .snapshot(&SnapshotSelector::Version(2))
+                    .await?
+                    .timestamp(),
+            ),
         ),
         ("latest", SnapshotSelector::Latest),
     ] {
@@ -150,7 +174,11 @@ pub async fn demo(dir: &str, out: &mut impl Write) -> CliResult {
             .record_count()
     )?;
 
-    step(out, 6, "checkpoint, so that opening reads one checkpoint plus a few commits")?;
+    step(
+        out,
+        6,
+        "checkpoint, so that opening reads one checkpoint plus a few commits",
+    )?;
     let v = table.checkpoint().await?;
     writeln!(out, "checkpoint written at version {v}")?;
 
