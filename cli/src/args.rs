@@ -33,6 +33,17 @@ pub enum OutputFormat {
     Csv,
 }
 
+/// Input file formats.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum FileFormat {
+    /// CSV with a header line.
+    Csv,
+    /// Newline-delimited JSON objects.
+    Json,
+    /// Parquet.
+    Parquet,
+}
+
 /// Which version to read.
 #[derive(Debug, Clone, Default, Args)]
 #[group(multiple = false)]
@@ -67,6 +78,64 @@ pub enum Command {
         /// Table property `key=value` (repeatable).
         #[arg(long = "property", value_name = "KEY=VALUE")]
         properties: Vec<String>,
+    },
+    /// Append rows from CSV, JSON (NDJSON) or Parquet files as one atomic commit.
+    ///
+    /// Example: strata append ./events day1.csv day2.parquet
+    Append {
+        /// Table.
+        table: String,
+        /// Input files; the format follows the extension unless --format is given.
+        #[arg(required = true)]
+        files: Vec<String>,
+        /// Input format (default: from each file's extension).
+        #[arg(long, value_enum)]
+        format: Option<FileFormat>,
+    },
+    /// Replace every row of the table with the rows of the files, as one atomic commit.
+    ///
+    /// Example: strata overwrite ./events snapshot.parquet
+    Overwrite {
+        /// Table.
+        table: String,
+        /// Input files.
+        #[arg(required = true)]
+        files: Vec<String>,
+        /// Input format (default: from each file's extension).
+        #[arg(long, value_enum)]
+        format: Option<FileFormat>,
+    },
+    /// Print rows: projection, filter, time travel.
+    ///
+    /// Example: strata scan ./events --columns id,ts --where "ts >= TIMESTAMP '2026-01-02 00:00:00' AND category = 'cat-01'" --limit 20
+    Scan {
+        /// Table.
+        table: String,
+        /// Version selector.
+        #[command(flatten)]
+        selector: Selector,
+        /// Columns to print, comma-separated (default: all).
+        #[arg(long, value_delimiter = ',')]
+        columns: Option<Vec<String>>,
+        /// Row filter (SQL expression: comparisons, AND/OR/NOT, IN, IS NULL, LIKE 'prefix%').
+        #[arg(long = "where")]
+        filter: Option<String>,
+        /// Print at most N rows.
+        #[arg(long)]
+        limit: Option<u64>,
+    },
+    /// Count rows (of a version, matching a filter).
+    ///
+    /// Example: strata count ./events --where "value > 10"
+    Count {
+        /// Table.
+        table: String,
+        /// Version selector.
+        #[command(flatten)]
+        selector: Selector,
+        /// Row filter.
+        #[arg(long = "where")]
+        filter: Option<String>,
     },
     /// Show a snapshot: version, time, schema with field ids, partitioning, properties, sizes.
     ///

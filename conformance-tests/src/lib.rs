@@ -8,3 +8,4 @@ pub mod backends;
 pub mod cases;
 pub mod counting;
 pub mod faults;
+pub mod golden;

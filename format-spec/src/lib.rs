@@ -10,10 +10,13 @@
 pub mod actions;
 pub mod compact;
 pub mod conflict;
+pub mod datum;
 pub mod error;
+pub mod expr;
 pub mod log;
 pub mod partition;
 pub mod protocol;
+pub mod prune;
 pub mod schema;
 pub mod state;
 pub mod testing;

@@ -704,7 +704,7 @@ fn check_primitive_cast(from: &ArrowType, p: &PrimitiveType, path: &str) -> Resu
 }
 
 /// An array of `len` copies of a primitive default value (single-value JSON encoding).
-fn default_array(
+pub(crate) fn default_array(
     p: &PrimitiveType,
     v: &Value,
     dt: &ArrowType,

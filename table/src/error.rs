@@ -167,6 +167,14 @@ pub enum Error {
         /// What is wrong, naming the types involved.
         message: String,
     },
+    /// An input file (CSV, JSON, Parquet) cannot be read into the table's schema.
+    #[error("input `{file}`: {message}")]
+    InvalidInput {
+        /// The file as named by the caller.
+        file: String,
+        /// What is wrong, with the line or row and the column.
+        message: String,
+    },
     /// A table property (or writer option) has a value that cannot be used.
     #[error("table property `{key}` = `{value}` is invalid: {message}")]
     InvalidProperty {
@@ -178,7 +186,7 @@ pub enum Error {
         message: String,
     },
     /// Encoding or writing a Parquet data file failed.
-    #[error("{table}: writing Parquet file `{path}` failed: {source}")]
+    #[error("{table}: Parquet file `{path}`: {source}")]
     Parquet {
         /// Table URI.
         table: String,

@@ -19,11 +19,17 @@
 pub mod arrow_schema;
 mod checkpoint;
 mod error;
+pub mod expr_eval;
+pub mod ingest;
 mod log_store;
 mod options;
+mod parquet_io;
 pub mod partitioning;
+pub mod read;
 mod resolve;
 mod restore;
+mod scan;
+mod scan_stats;
 mod snapshot;
 mod storage;
 mod table;
@@ -37,6 +43,7 @@ pub use options::{
     TableOptions,
 };
 pub use resolve::StoreResolver;
+pub use scan::{Scan, ScanBuilder, ScanMetrics, ScanReport};
 pub use snapshot::{Snapshot, SnapshotSelector};
 pub use storage::{TableLocation, memory_store};
 pub use table::{

@@ -261,6 +261,13 @@ impl Transaction {
             files: self.read_files.clone(),
         };
 
+        // Readers validate every line; never write one they would refuse.
+        for a in &self.actions {
+            a.validate().map_err(|message| Error::InvalidOperation {
+                table: uri(),
+                message,
+            })?;
+        }
         let mut actions = self.actions;
         let mut winners: Vec<Commit> = Vec::new();
         let mut version = base_state.version() + 1;

@@ -2,11 +2,12 @@
 
 use std::collections::BTreeMap;
 
-use strata_table::{SnapshotSelector, Table};
+use strata_table::{SnapshotSelector, Table, WriteMode};
 
 use crate::args::{Cli, Command, Selector};
 use crate::error::{CliError, CliResult};
 
+mod data;
 mod demo;
 mod inspect;
 mod manage;
@@ -28,6 +29,66 @@ pub async fn run(cli: Cli) -> CliResult {
                 partition_by.as_deref(),
                 &parse_properties(&properties)?,
                 cli.quiet,
+            )
+            .await
+        }
+        Command::Append {
+            table,
+            files,
+            format,
+        } => {
+            data::write(
+                &open(&table).await?,
+                &files,
+                format,
+                WriteMode::Append,
+                cli.quiet,
+            )
+            .await
+        }
+        Command::Overwrite {
+            table,
+            files,
+            format,
+        } => {
+            data::write(
+                &open(&table).await?,
+                &files,
+                format,
+                WriteMode::Overwrite,
+                cli.quiet,
+            )
+            .await
+        }
+        Command::Scan {
+            table,
+            selector,
+            columns,
+            filter,
+            limit,
+        } => {
+            data::scan(
+                &open(&table).await?,
+                &selector,
+                columns,
+                filter.as_deref(),
+                limit,
+                format,
+                &mut out,
+            )
+            .await
+        }
+        Command::Count {
+            table,
+            selector,
+            filter,
+        } => {
+            data::count(
+                &open(&table).await?,
+                &selector,
+                filter.as_deref(),
+                format,
+                &mut out,
             )
             .await
         }

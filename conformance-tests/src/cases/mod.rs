@@ -11,6 +11,7 @@ use crate::backends::TestBackend;
 
 pub mod concurrency;
 pub mod corruption;
+pub mod data;
 pub mod faults;
 pub mod log;
 

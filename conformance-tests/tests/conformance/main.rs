@@ -2,7 +2,9 @@
 //! `STRATA_TEST_S3_ENDPOINT` is set; otherwise each S3 test prints a notice and passes).
 
 use strata_conformance::backends::{BackendKind, CaseResult, TestBackend};
-use strata_conformance::cases::{concurrency, corruption, faults, log};
+use strata_conformance::cases::{concurrency, corruption, data, faults, log};
+
+mod golden;
 
 async fn run<F, Fut>(kind: BackendKind, case: F)
 where
@@ -63,6 +65,9 @@ suite!(
     corruption::corrupt_checkpoint_is_reported,
     corruption::invalid_operations_write_nothing,
     faults::ambiguous_put_is_not_duplicated,
+    data::all_types_round_trip,
+    data::scans_time_travel,
+    data::pruned_scan_matches_brute_force,
 );
 
 /// 1,000 randomized fault sequences on memory (the CI run; the long run takes a count from

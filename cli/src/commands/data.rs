@@ -1,0 +1,193 @@
+//! Commands that move rows: append, overwrite, scan, count.
+
+use std::io::Write;
+use std::path::Path;
+
+use futures::{StreamExt, TryStreamExt};
+use strata_format::expr::Expr;
+use strata_table::ingest::{InputFormat, read_file};
+use strata_table::{Table, WriteMode, WriteOptions};
+
+use super::selector;
+use crate::args::{FileFormat, OutputFormat, Selector};
+use crate::error::{CliError, CliResult};
+
+fn input_format(path: &str, forced: Option<FileFormat>) -> CliResult<InputFormat> {
+    match forced {
+        Some(FileFormat::Csv) => Ok(InputFormat::Csv),
+        Some(FileFormat::Json) => Ok(InputFormat::Json),
+        Some(FileFormat::Parquet) => Ok(InputFormat::Parquet),
+        None => InputFormat::from_path(Path::new(path)).ok_or_else(|| {
+            CliError::user(format!(
+                "cannot tell the format of `{path}` from its extension"
+            ))
+            .with_hint("use --format csv|json|parquet")
+        }),
+    }
+}
+
+/// Appends or overwrites with the rows of `files`.
+pub async fn write(
+    table: &Table,
+    files: &[String],
+    format: Option<FileFormat>,
+    mode: WriteMode,
+    quiet: bool,
+) -> CliResult {
+    let schema = table.latest().await?.schema().clone();
+    let mut inputs = Vec::new();
+    for f in files {
+        inputs.push((f.clone(), input_format(f, format)?));
+    }
+    let batches = futures::stream::iter(inputs)
+        .map(move |(f, fmt)| {
+            let schema = schema.clone();
+            read_file(Path::new(&f), fmt, &schema).map(futures::stream::iter)
+        })
+        .try_flatten();
+    let mut options = WriteOptions {
+        mode,
+        ..WriteOptions::default()
+    };
+    options
+        .parameters
+        .insert("files".into(), serde_json::json!(files));
+    let c = table.write(batches, options).await?;
+    if !quiet {
+        let rows = c
+            .snapshot
+            .commit_info()
+            .operation_metrics
+            .get("numAddedRows")
+            .copied()
+            .unwrap_or(0);
+        eprintln!(
+            "committed version {}: {rows} rows from {} file(s); the table now has {} rows",
+            c.version,
+            files.len(),
+            c.snapshot.record_count()
+        );
+    }
+    Ok(())
+}
+
+/// Prints the rows of a scan.
+pub async fn scan(
+    table: &Table,
+    sel: &Selector,
+    columns: Option<Vec<String>>,
+    filter: Option<&str>,
+    limit: Option<u64>,
+    format: OutputFormat,
+    out: &mut impl Write,
+) -> CliResult {
+    let mut builder = table.scan().snapshot(selector(sel)?);
+    if let Some(c) = columns {
+        builder = builder.columns(c);
+    }
+    if let Some(f) = filter {
+        builder = builder.filter(Expr::parse(f)?);
+    }
+    if let Some(l) = limit {
+        builder = builder.limit(l);
+    }
+    let scan = builder.plan().await?;
+    let schema = scan.output_schema();
+    let mut stream = scan.stream();
+    match format {
+        OutputFormat::Table => {
+            // Aligned output needs every row; print in chunks so huge scans still stream.
+            let mut chunk = Vec::new();
+            let mut rows = 0usize;
+            while let Some(b) = stream.try_next().await? {
+                rows += b.num_rows();
+                chunk.push(b);
+                if rows >= 1000 {
+                    print_pretty(&chunk, out)?;
+                    chunk.clear();
+                    rows = 0;
+                }
+            }
+            if !chunk.is_empty() || rows == 0 {
+                if chunk.is_empty() {
+                    chunk.push(arrow::array::RecordBatch::new_empty(schema));
+                }
+                print_pretty(&chunk, out)?;
+            }
+        }
+        OutputFormat::Csv => {
+            let mut w = arrow::csv::WriterBuilder::new()
+                .with_header(true)
+                .build(&mut *out);
+            while let Some(b) = stream.try_next().await? {
+                w.write(&b).map_err(arrow_err)?;
+            }
+        }
+        OutputFormat::Ndjson => {
+            let mut w = arrow::json::LineDelimitedWriter::new(&mut *out);
+            while let Some(b) = stream.try_next().await? {
+                w.write(&b).map_err(arrow_err)?;
+            }
+            w.finish().map_err(arrow_err)?;
+        }
+        OutputFormat::Json => {
+            let mut w = arrow::json::ArrayWriter::new(&mut *out);
+            while let Some(b) = stream.try_next().await? {
+                w.write(&b).map_err(arrow_err)?;
+            }
+            w.finish().map_err(arrow_err)?;
+            writeln!(out)?;
+        }
+    }
+    Ok(())
+}
+
+fn print_pretty(batches: &[arrow::array::RecordBatch], out: &mut impl Write) -> CliResult {
+    let text = arrow::util::pretty::pretty_format_batches(batches).map_err(arrow_err)?;
+    writeln!(out, "{text}")?;
+    Ok(())
+}
+
+fn arrow_err(e: arrow::error::ArrowError) -> CliError {
+    if let arrow::error::ArrowError::IoError(_, io) = &e
+        && io.kind() == std::io::ErrorKind::BrokenPipe
+    {
+        return std::io::Error::from(std::io::ErrorKind::BrokenPipe).into();
+    }
+    CliError::user(format!("output failed: {e}"))
+}
+
+/// Prints the number of matching rows.
+pub async fn count(
+    table: &Table,
+    sel: &Selector,
+    filter: Option<&str>,
+    format: OutputFormat,
+    out: &mut impl Write,
+) -> CliResult {
+    let snapshot_sel = selector(sel)?;
+    let n = match filter {
+        // Without a filter the log knows the answer.
+        None => table.snapshot(&snapshot_sel).await?.record_count(),
+        Some(f) => {
+            let scan = table
+                .scan()
+                .snapshot(snapshot_sel)
+                .filter(Expr::parse(f)?)
+                .columns(Vec::<String>::new())
+                .plan()
+                .await?;
+            let mut n = 0u64;
+            let mut stream = scan.stream();
+            while let Some(b) = stream.try_next().await? {
+                n += b.num_rows() as u64;
+            }
+            n
+        }
+    };
+    match format {
+        OutputFormat::Table | OutputFormat::Csv => writeln!(out, "{n}")?,
+        _ => writeln!(out, "{}", serde_json::json!({ "count": n }))?,
+    }
+    Ok(())
+}

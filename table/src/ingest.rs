@@ -1,0 +1,335 @@
+//! Reading CSV, JSON (NDJSON) and Parquet files into batches of a table's schema.
+//!
+//! Columns are matched by name. A value that does not fit its column is an error naming the
+//! file, the line (CSV, JSON) or row (Parquet) and the column; nothing is committed then, since
+//! the write that consumes these batches commits only at the end.
+
+use std::fs::File;
+use std::io::{BufRead, BufReader};
+use std::path::Path;
+use std::sync::Arc;
+
+use arrow::array::RecordBatch;
+use arrow::datatypes::{Field, Schema as ArrowSchema, SchemaRef};
+use parquet::arrow::arrow_reader::ParquetRecordBatchReaderBuilder;
+use strata_format::Schema;
+
+use crate::arrow_schema::to_arrow_schema;
+use crate::error::{Error, Result};
+
+/// Rows per batch read from input files.
+pub const INGEST_BATCH_ROWS: usize = 8192;
+
+/// Input file formats.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum InputFormat {
+    /// CSV with a header line.
+    Csv,
+    /// Newline-delimited JSON objects (`.json`, `.ndjson`, `.jsonl`).
+    Json,
+    /// Parquet.
+    Parquet,
+}
+
+impl InputFormat {
+    /// The format a file name's extension implies.
+    pub fn from_path(path: &Path) -> Option<Self> {
+        match path.extension()?.to_str()?.to_ascii_lowercase().as_str() {
+            "csv" => Some(Self::Csv),
+            "json" | "ndjson" | "jsonl" => Some(Self::Json),
+            "parquet" | "pq" => Some(Self::Parquet),
+            _ => None,
+        }
+    }
+}
+
+fn bad(path: &Path, message: impl Into<String>) -> Error {
+    Error::InvalidInput {
+        file: path.display().to_string(),
+        message: message.into(),
+    }
+}
+
+/// The table's Arrow schema with every column nullable and without field ids: the shape text
+/// inputs are parsed into before they are conformed (nulls in required columns are reported
+/// by the conform step with the column name).
+fn parse_schema(schema: &Schema) -> Result<SchemaRef> {
+    let arrow = to_arrow_schema(schema)?;
+    Ok(Arc::new(ArrowSchema::new(
+        arrow
+            .fields()
+            .iter()
+            .map(|f| Field::new(f.name(), parse_type(f.data_type()), true))
+            .collect::<Vec<_>>(),
+    )))
+}
+
+/// Text parsers know offsets, not zone names: parse `timestamptz` as `+00:00` (the conform
+/// step relabels it `UTC`).
+fn parse_type(t: &arrow::datatypes::DataType) -> arrow::datatypes::DataType {
+    use arrow::datatypes::DataType as T;
+    match t {
+        T::Timestamp(unit, Some(_)) => T::Timestamp(*unit, Some("+00:00".into())),
+        other => other.clone(),
+    }
+}
+
+/// Reads a file into record batches whose columns carry the table's names. CSV and JSON
+/// values are parsed as the table's column types.
+pub fn read_file(
+    path: &Path,
+    format: InputFormat,
+    schema: &Schema,
+) -> Result<Box<dyn Iterator<Item = Result<RecordBatch>> + Send>> {
+    let file = File::open(path).map_err(|e| bad(path, format!("cannot open: {e}")))?;
+    let owned = path.to_path_buf();
+    match format {
+        InputFormat::Csv => {
+            let target = parse_schema(schema)?;
+            let names: Vec<String> = target.fields().iter().map(|f| f.name().clone()).collect();
+            let mut header = String::new();
+            let mut reader = BufReader::new(file);
+            reader
+                .read_line(&mut header)
+                .map_err(|e| bad(path, format!("cannot read the header line: {e}")))?;
+            // Reorder the expected schema to the file's column order (by header name).
+            let mut fields = Vec::new();
+            for h in header.trim_end_matches(['\r', '\n']).split(',') {
+                let h = h.trim().trim_matches('"');
+                let f = target.field_with_name(h).map_err(|_| {
+                    bad(
+                        path,
+                        format!(
+                            "line 1: column `{h}` is not in the table (columns: {})",
+                            names.join(", ")
+                        ),
+                    )
+                })?;
+                fields.push(f.clone());
+            }
+            let file_schema = Arc::new(ArrowSchema::new(fields));
+            let csv = arrow::csv::ReaderBuilder::new(file_schema.clone())
+                .with_header(false)
+                .with_batch_size(INGEST_BATCH_ROWS)
+                .build(reader)
+                .map_err(|e| bad(path, e.to_string()))?;
+            let cols = file_schema.clone();
+            Ok(Box::new(csv.map(move |b| {
+                b.map_err(|e| bad(&owned, csv_message(&e.to_string(), &cols)))
+            })))
+        }
+        InputFormat::Json => {
+            let target = parse_schema(schema)?;
+            Ok(Box::new(JsonLines::new(
+                BufReader::new(file),
+                target,
+                owned,
+            )))
+        }
+        InputFormat::Parquet => {
+            let reader = ParquetRecordBatchReaderBuilder::try_new(file)
+                .map_err(|e| bad(path, format!("not a readable Parquet file: {e}")))?
+                .with_batch_size(INGEST_BATCH_ROWS)
+                .build()
+                .map_err(|e| bad(path, e.to_string()))?;
+            Ok(Box::new(reader.map(move |b| {
+                b.map_err(|e| bad(&owned, format!("unreadable row group: {e}")))
+            })))
+        }
+    }
+}
+
+/// Arrow's CSV messages name columns by index and count data rows from 0 (the header is read
+/// separately here): name the column and give the file's 1-based line number.
+fn csv_message(msg: &str, schema: &ArrowSchema) -> String {
+    let mut out = msg.to_string();
+    if let Some(i) = msg.find("for column ") {
+        let rest = &msg[i + "for column ".len()..];
+        let digits: String = rest.chars().take_while(|c| c.is_ascii_digit()).collect();
+        if let Some(f) = digits
+            .parse::<usize>()
+            .ok()
+            .and_then(|c| schema.fields().get(c))
+        {
+            out = out.replacen(
+                &format!("for column {digits}"),
+                &format!("for column `{}`", f.name()),
+                1,
+            );
+        }
+    }
+    if let Some(i) = out.find("at line ") {
+        let rest = &out[i + "at line ".len()..];
+        let digits: String = rest.chars().take_while(|c| c.is_ascii_digit()).collect();
+        if let Ok(n) = digits.parse::<usize>() {
+            out = out.replacen(
+                &format!("at line {digits}"),
+                &format!("at line {}", n + 2),
+                1,
+            );
+        }
+    }
+    out
+}
+
+/// NDJSON decoding in chunks of lines; on an error, the chunk is decoded line by line to name
+/// the offending line.
+struct JsonLines<R> {
+    reader: R,
+    schema: SchemaRef,
+    path: std::path::PathBuf,
+    line: usize,
+    done: bool,
+}
+
+impl<R: BufRead> JsonLines<R> {
+    fn new(reader: R, schema: SchemaRef, path: std::path::PathBuf) -> Self {
+        Self {
+            reader,
+            schema,
+            path,
+            line: 0,
+            done: false,
+        }
+    }
+
+    fn decode(&self, lines: &[String]) -> std::result::Result<Option<RecordBatch>, String> {
+        let mut decoder = arrow::json::ReaderBuilder::new(self.schema.clone())
+            .with_batch_size(INGEST_BATCH_ROWS)
+            .build_decoder()
+            .map_err(|e| e.to_string())?;
+        for l in lines {
+            decoder.decode(l.as_bytes()).map_err(|e| e.to_string())?;
+            decoder.decode(b"\n").map_err(|e| e.to_string())?;
+        }
+        decoder.flush().map_err(|e| e.to_string())
+    }
+}
+
+impl<R: BufRead> Iterator for JsonLines<R> {
+    type Item = Result<RecordBatch>;
+
+    fn next(&mut self) -> Option<Self::Item> {
+        if self.done {
+            return None;
+        }
+        let mut lines = Vec::new();
+        let mut numbers = Vec::new();
+        while lines.len() < INGEST_BATCH_ROWS {
+            let mut l = String::new();
+            match self.reader.read_line(&mut l) {
+                Ok(0) => {
+                    self.done = true;
+                    break;
+                }
+                Ok(_) => {
+                    self.line += 1;
+                    if !l.trim().is_empty() {
+                        lines.push(l);
+                        numbers.push(self.line);
+                    }
+                }
+                Err(e) => {
+                    self.done = true;
+                    return Some(Err(bad(
+                        &self.path,
+                        format!("line {}: cannot read: {e}", self.line + 1),
+                    )));
+                }
+            }
+        }
+        if lines.is_empty() {
+            return None;
+        }
+        match self.decode(&lines) {
+            Ok(Some(b)) => Some(Ok(b)),
+            Ok(None) => None,
+            Err(chunk_err) => {
+                self.done = true;
+                // Find the first line that fails on its own.
+                for (l, n) in lines.iter().zip(&numbers) {
+                    if let Err(e) = self.decode(std::slice::from_ref(l)) {
+                        return Some(Err(bad(&self.path, format!("line {n}: {e}"))));
+                    }
+                }
+                let last = numbers.last().copied().unwrap_or(self.line);
+                Some(Err(bad(&self.path, format!("by line {last}: {chunk_err}"))))
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use strata_format::compact::parse_schema as compact;
+
+    fn write(dir: &tempfile::TempDir, name: &str, text: &str) -> std::path::PathBuf {
+        let p = dir.path().join(name);
+        std::fs::write(&p, text).unwrap();
+        p
+    }
+
+    #[test]
+    fn csv_values_that_do_not_fit_name_file_line_and_column() {
+        let dir = tempfile::tempdir().unwrap();
+        let schema = compact("id:int64,name:string?").unwrap();
+        let ok = write(&dir, "a.csv", "name,id\nx,1\ny,2\n");
+        let rows: usize = read_file(&ok, InputFormat::Csv, &schema)
+            .unwrap()
+            .map(|b| b.unwrap().num_rows())
+            .sum();
+        assert_eq!(rows, 2);
+        let badf = write(&dir, "b.csv", "id,name\n1,x\nseven,y\n");
+        let err = read_file(&badf, InputFormat::Csv, &schema)
+            .unwrap()
+            .find_map(|b| b.err())
+            .unwrap()
+            .to_string();
+        assert!(err.contains("b.csv"), "{err}");
+        assert!(err.contains("column `id`"), "{err}");
+        assert!(err.contains("at line 3"), "{err}");
+        let unknown = write(&dir, "c.csv", "id,nope\n1,2\n");
+        let err = read_file(&unknown, InputFormat::Csv, &schema)
+            .err()
+            .unwrap()
+            .to_string();
+        assert!(err.contains("column `nope` is not in the table"), "{err}");
+    }
+
+    #[test]
+    fn json_errors_name_the_line() {
+        let dir = tempfile::tempdir().unwrap();
+        let schema = compact("id:int64,name:string?").unwrap();
+        let p = write(
+            &dir,
+            "a.ndjson",
+            "{\"id\": 1, \"name\": \"a\"}\n\n{\"id\": \"x\"}\n",
+        );
+        let err = read_file(&p, InputFormat::Json, &schema)
+            .unwrap()
+            .find_map(|b| b.err())
+            .unwrap()
+            .to_string();
+        assert!(err.contains("a.ndjson") && err.contains("line 3"), "{err}");
+        let good = write(&dir, "b.json", "{\"id\": 1}\n{\"id\": 2, \"name\": null}\n");
+        let rows: usize = read_file(&good, InputFormat::Json, &schema)
+            .unwrap()
+            .map(|b| b.unwrap().num_rows())
+            .sum();
+        assert_eq!(rows, 2);
+    }
+
+    #[test]
+    fn formats_follow_extensions() {
+        assert_eq!(
+            InputFormat::from_path(Path::new("x.NDJSON")),
+            Some(InputFormat::Json)
+        );
+        assert_eq!(
+            InputFormat::from_path(Path::new("x.parquet")),
+            Some(InputFormat::Parquet)
+        );
+        assert_eq!(InputFormat::from_path(Path::new("x.txt")), None);
+    }
+}

@@ -1,0 +1,484 @@
+//! Scans: pruned, streaming reads of a snapshot as Arrow record batches.
+//!
+//! Pruning happens at three levels (SPEC §4.8): partition values, file statistics, then Parquet
+//! row-group statistics and the page index. Files are read concurrently, each by its own task
+//! feeding a small bounded channel, so memory stays bounded by `concurrency` x a few batches
+//! whatever the table size.
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
+
+use arrow::array::RecordBatch;
+use arrow::datatypes::SchemaRef;
+use futures::stream::BoxStream;
+use futures::{StreamExt, TryStreamExt};
+use parquet::arrow::ProjectionMask;
+use parquet::arrow::arrow_reader::ArrowReaderOptions;
+use parquet::arrow::async_reader::ParquetRecordBatchStreamBuilder;
+use parquet::file::metadata::PageIndexPolicy;
+use strata_format::expr::{BoundExpr, Expr};
+use strata_format::prune::{FileStatsView, may_match};
+use strata_format::schema::{FieldId, StructField};
+use strata_format::{AddFile, Schema};
+
+use crate::arrow_schema::{field_id, to_arrow_schema};
+use crate::error::{Error, Result};
+use crate::parquet_io::ObjectReader;
+use crate::read::project_batch;
+use crate::resolve::StoreResolver;
+use crate::scan_stats::{partition_bounds, row_group_selection};
+use crate::snapshot::{Snapshot, SnapshotSelector};
+use crate::table::Table;
+
+/// Counters of a scan (readable while it runs and after).
+#[derive(Debug, Default)]
+pub struct ScanMetrics {
+    pub(crate) files_total: AtomicU64,
+    pub(crate) files_pruned_by_partition: AtomicU64,
+    pub(crate) files_pruned_by_stats: AtomicU64,
+    pub(crate) row_groups_total: AtomicU64,
+    pub(crate) row_groups_pruned: AtomicU64,
+    pub(crate) pages_pruned_rows: AtomicU64,
+    pub(crate) bytes_total: AtomicU64,
+    pub(crate) bytes_scanned: AtomicU64,
+    pub(crate) rows_scanned: AtomicU64,
+    pub(crate) rows_returned: AtomicU64,
+}
+
+/// A copy of a scan's counters.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct ScanReport {
+    /// Files in the snapshot.
+    pub files_total: u64,
+    /// Files skipped on their partition values.
+    pub files_pruned_by_partition: u64,
+    /// Files skipped on their column statistics.
+    pub files_pruned_by_stats: u64,
+    /// Files opened.
+    pub files_read: u64,
+    /// Row groups in the files opened.
+    pub row_groups_total: u64,
+    /// Row groups skipped on their statistics.
+    pub row_groups_pruned: u64,
+    /// Rows skipped inside read row groups thanks to the page index.
+    pub rows_pruned_by_page_index: u64,
+    /// Bytes of all files of the snapshot.
+    pub bytes_total: u64,
+    /// Bytes of the column chunks and footers fetched.
+    pub bytes_scanned: u64,
+    /// Bytes not fetched (`bytes_total - bytes_scanned`).
+    pub bytes_skipped: u64,
+    /// Rows decoded.
+    pub rows_scanned: u64,
+    /// Rows returned after filtering.
+    pub rows_returned: u64,
+}
+
+impl ScanMetrics {
+    /// A copy of the counters.
+    pub fn report(&self) -> ScanReport {
+        let get = |a: &AtomicU64| a.load(Ordering::Relaxed);
+        let total = get(&self.files_total);
+        let pruned = get(&self.files_pruned_by_partition) + get(&self.files_pruned_by_stats);
+        ScanReport {
+            files_total: total,
+            files_pruned_by_partition: get(&self.files_pruned_by_partition),
+            files_pruned_by_stats: get(&self.files_pruned_by_stats),
+            files_read: total.saturating_sub(pruned),
+            row_groups_total: get(&self.row_groups_total),
+            row_groups_pruned: get(&self.row_groups_pruned),
+            rows_pruned_by_page_index: get(&self.pages_pruned_rows),
+            bytes_total: get(&self.bytes_total),
+            bytes_scanned: get(&self.bytes_scanned),
+            bytes_skipped: get(&self.bytes_total).saturating_sub(get(&self.bytes_scanned)),
+            rows_scanned: get(&self.rows_scanned),
+            rows_returned: get(&self.rows_returned),
+        }
+    }
+}
+
+fn add(counter: &AtomicU64, n: u64) {
+    counter.fetch_add(n, Ordering::Relaxed);
+}
+
+/// Builds a scan; see [`Table::scan`].
+#[derive(Debug)]
+#[must_use = "a scan builder does nothing until planned"]
+pub struct ScanBuilder {
+    table: Table,
+    selector: SnapshotSelector,
+    columns: Option<Vec<String>>,
+    filter: Option<Expr>,
+    batch_size: usize,
+    concurrency: usize,
+    limit: Option<u64>,
+}
+
+impl Table {
+    /// A scan of the latest snapshot, every column, no filter.
+    pub fn scan(&self) -> ScanBuilder {
+        ScanBuilder {
+            table: self.clone(),
+            selector: SnapshotSelector::Latest,
+            columns: None,
+            filter: None,
+            batch_size: 8192,
+            concurrency: 4,
+            limit: None,
+        }
+    }
+}
+
+impl ScanBuilder {
+    /// Which version to read.
+    pub fn snapshot(mut self, selector: SnapshotSelector) -> Self {
+        self.selector = selector;
+        self
+    }
+    /// Top-level columns to return, in this order (default: all).
+    pub fn columns(mut self, columns: impl IntoIterator<Item = impl Into<String>>) -> Self {
+        self.columns = Some(columns.into_iter().map(Into::into).collect());
+        self
+    }
+    /// Only rows for which the predicate is true.
+    pub fn filter(mut self, predicate: Expr) -> Self {
+        self.filter = Some(predicate);
+        self
+    }
+    /// Rows per batch (default 8192).
+    pub fn batch_size(mut self, rows: usize) -> Self {
+        self.batch_size = rows.max(1);
+        self
+    }
+    /// Files read at once (default 4).
+    pub fn concurrency(mut self, files: usize) -> Self {
+        self.concurrency = files.max(1);
+        self
+    }
+    /// At most this many rows.
+    pub fn limit(mut self, rows: u64) -> Self {
+        self.limit = Some(rows);
+        self
+    }
+
+    /// Resolves the snapshot, binds the filter and prunes files.
+    pub async fn plan(self) -> Result<Scan> {
+        let snapshot = self.table.snapshot(&self.selector).await?;
+        let schema = snapshot.schema().clone();
+        let predicate = match &self.filter {
+            Some(e) => Some(e.bind(&schema)?),
+            None => None,
+        };
+        let output_fields: Vec<StructField> = match &self.columns {
+            None => schema.fields().to_vec(),
+            Some(cols) => cols
+                .iter()
+                .map(|c| {
+                    schema
+                        .field_by_name(c)
+                        .cloned()
+                        .ok_or_else(|| Error::InvalidOperation {
+                            table: self.table.uri().to_string(),
+                            message: format!(
+                                "no column `{c}` (columns: {})",
+                                schema
+                                    .fields()
+                                    .iter()
+                                    .map(|f| f.name.as_str())
+                                    .collect::<Vec<_>>()
+                                    .join(", ")
+                            ),
+                        })
+                })
+                .collect::<Result<_>>()?,
+        };
+        // Read the output columns plus the top-level columns the predicate needs.
+        let mut read_ids: BTreeSet<FieldId> = output_fields.iter().map(|f| f.id).collect();
+        if let Some(p) = &predicate {
+            let index = schema.field_index();
+            for id in p.field_ids() {
+                if let Some(top) = top_level_of(&schema, &index, id) {
+                    read_ids.insert(top);
+                }
+            }
+        }
+        let read_fields: Vec<StructField> = schema
+            .fields()
+            .iter()
+            .filter(|f| read_ids.contains(&f.id))
+            .cloned()
+            .collect();
+        let read_schema = Schema::new(schema.schema_id(), read_fields.clone())?;
+        let read_arrow = to_arrow_schema(&read_schema)?;
+        let output_arrow =
+            to_arrow_schema(&Schema::new(schema.schema_id(), output_fields.clone())?)?;
+        let output_indices = output_fields
+            .iter()
+            .filter_map(|o| read_fields.iter().position(|r| r.id == o.id))
+            .collect();
+
+        let metrics = Arc::new(ScanMetrics::default());
+        let mut files = Vec::new();
+        for f in snapshot.files().values() {
+            add(&metrics.files_total, 1);
+            add(&metrics.bytes_total, f.size);
+            if let Some(p) = &predicate {
+                if let Some(bounds) = partition_bounds(f, snapshot.metadata(), &schema)
+                    && !may_match(p, &bounds)
+                {
+                    add(&metrics.files_pruned_by_partition, 1);
+                    continue;
+                }
+                if !may_match(p, &FileStatsView::from_add_file(f, &schema)) {
+                    add(&metrics.files_pruned_by_stats, 1);
+                    continue;
+                }
+            }
+            files.push(f.clone());
+        }
+        Ok(Scan {
+            shared: Arc::new(Shared {
+                resolver: StoreResolver::new(self.table.location().clone()),
+                table_uri: self.table.uri().to_string(),
+                schema,
+                read_fields,
+                read_arrow,
+                output_arrow,
+                output_indices,
+                predicate,
+                batch_size: self.batch_size,
+                metrics,
+            }),
+            snapshot,
+            files,
+            concurrency: self.concurrency,
+            limit: self.limit,
+        })
+    }
+}
+
+/// The top-level field containing field `id`.
+fn top_level_of(
+    schema: &Schema,
+    index: &BTreeMap<FieldId, strata_format::schema::FieldInfo<'_>>,
+    id: FieldId,
+) -> Option<FieldId> {
+    let path = &index.get(&id)?.path;
+    let top = path.split('.').next()?;
+    schema.field_by_name(top).map(|f| f.id)
+}
+
+struct Shared {
+    resolver: StoreResolver,
+    table_uri: String,
+    schema: Schema,
+    read_fields: Vec<StructField>,
+    read_arrow: SchemaRef,
+    output_arrow: SchemaRef,
+    output_indices: Vec<usize>,
+    predicate: Option<BoundExpr>,
+    batch_size: usize,
+    metrics: Arc<ScanMetrics>,
+}
+
+/// A planned scan.
+pub struct Scan {
+    shared: Arc<Shared>,
+    snapshot: Snapshot,
+    files: Vec<AddFile>,
+    concurrency: usize,
+    limit: Option<u64>,
+}
+
+impl std::fmt::Debug for Scan {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Scan")
+            .field("table", &self.shared.table_uri)
+            .field("version", &self.snapshot.version())
+            .field("files", &self.files.len())
+            .finish()
+    }
+}
+
+impl Scan {
+    /// The snapshot scanned.
+    pub fn snapshot(&self) -> &Snapshot {
+        &self.snapshot
+    }
+    /// The files that survived file-level pruning.
+    pub fn files(&self) -> &[AddFile] {
+        &self.files
+    }
+    /// Schema of the batches returned.
+    pub fn output_schema(&self) -> SchemaRef {
+        self.shared.output_arrow.clone()
+    }
+    /// The scan's counters (live).
+    pub fn metrics(&self) -> Arc<ScanMetrics> {
+        self.shared.metrics.clone()
+    }
+
+    /// Streams the matching rows, file by file in path order.
+    pub fn stream(self) -> BoxStream<'static, Result<RecordBatch>> {
+        let shared = self.shared;
+        let per_file = futures::stream::iter(self.files)
+            .map(move |file| {
+                let shared = shared.clone();
+                let (tx, rx) = tokio::sync::mpsc::channel::<Result<RecordBatch>>(2);
+                tokio::spawn(async move {
+                    match read_file(shared, file).await {
+                        Ok(mut batches) => {
+                            while let Some(b) = batches.next().await {
+                                let stop = b.is_err();
+                                if tx.send(b).await.is_err() || stop {
+                                    break;
+                                }
+                            }
+                        }
+                        Err(e) => {
+                            let _ = tx.send(Err(e)).await;
+                        }
+                    }
+                });
+                futures::future::ready(futures::stream::unfold(rx, |mut rx| async move {
+                    rx.recv().await.map(|b| (b, rx))
+                }))
+            })
+            .buffered(self.concurrency)
+            .flatten();
+        match self.limit {
+            None => per_file.boxed(),
+            Some(limit) => {
+                let mut left = limit;
+                per_file
+                    .try_filter_map(move |b| {
+                        let out = if left == 0 {
+                            None
+                        } else {
+                            let n = (b.num_rows() as u64).min(left);
+                            left -= n;
+                            Some(b.slice(0, n as usize))
+                        };
+                        futures::future::ready(Ok(out))
+                    })
+                    .take_while(|r| {
+                        futures::future::ready(!matches!(r, Ok(b) if b.num_rows() == 0))
+                    })
+                    .boxed()
+            }
+        }
+    }
+
+    /// Collects every matching row.
+    pub async fn collect(self) -> Result<Vec<RecordBatch>> {
+        self.stream().try_collect().await
+    }
+}
+
+fn parquet_err(shared: &Shared, path: &str, e: parquet::errors::ParquetError) -> Error {
+    Error::Parquet {
+        table: shared.table_uri.clone(),
+        path: path.to_string(),
+        source: Box::new(e),
+    }
+}
+
+/// Opens one data file and streams its matching rows in the scan's output schema.
+async fn read_file(
+    shared: Arc<Shared>,
+    file: AddFile,
+) -> Result<BoxStream<'static, Result<RecordBatch>>> {
+    let (store, path) = shared
+        .resolver
+        .resolve(&file.path, file.location.as_deref())?;
+    let reader = ObjectReader::new(store, path.clone(), file.size);
+    let options = ArrowReaderOptions::new().with_page_index_policy(if shared.predicate.is_some() {
+        PageIndexPolicy::Optional
+    } else {
+        PageIndexPolicy::Skip
+    });
+    let builder = ParquetRecordBatchStreamBuilder::new_with_options(reader, options)
+        .await
+        .map_err(|e| parquet_err(&shared, path.as_ref(), e))?;
+    let file_arrow = builder.schema().clone();
+    let metadata = builder.metadata().clone();
+    let read_ids: BTreeSet<FieldId> = shared.read_fields.iter().map(|f| f.id).collect();
+    let roots: Vec<usize> = file_arrow
+        .fields()
+        .iter()
+        .enumerate()
+        .filter(|(_, f)| field_id(f).is_some_and(|id| read_ids.contains(&id)))
+        .map(|(i, _)| i)
+        .collect();
+    let mask = ProjectionMask::roots(builder.parquet_schema(), roots.iter().copied());
+    let num_groups = metadata.num_row_groups();
+    add(&shared.metrics.row_groups_total, num_groups as u64);
+    let (groups, selection) = match &shared.predicate {
+        Some(p) => row_group_selection(
+            p,
+            &shared.schema,
+            &file_arrow,
+            builder.parquet_schema(),
+            &metadata,
+        ),
+        None => ((0..num_groups).collect(), None),
+    };
+    add(
+        &shared.metrics.row_groups_pruned,
+        (num_groups - groups.len()) as u64,
+    );
+    // Bytes fetched: the footer plus the projected column chunks of the row groups read.
+    let leaves: BTreeSet<usize> = (0..builder.parquet_schema().num_columns())
+        .filter(|&c| {
+            let root = builder.parquet_schema().get_column_root_idx(c);
+            roots.contains(&root)
+        })
+        .collect();
+    let mut bytes = file.size.saturating_sub(
+        metadata
+            .row_groups()
+            .iter()
+            .map(|rg| rg.compressed_size().max(0) as u64)
+            .sum::<u64>(),
+    );
+    for &g in &groups {
+        for &c in &leaves {
+            bytes += metadata.row_group(g).column(c).compressed_size().max(0) as u64;
+        }
+    }
+    add(&shared.metrics.bytes_scanned, bytes);
+    let mut builder = builder
+        .with_projection(mask)
+        .with_row_groups(groups)
+        .with_batch_size(shared.batch_size);
+    if let Some((sel, skipped)) = selection {
+        add(&shared.metrics.pages_pruned_rows, skipped);
+        builder = builder.with_row_selection(sel);
+    }
+    let stream = builder
+        .build()
+        .map_err(|e| parquet_err(&shared, path.as_ref(), e))?;
+    let path_s = path.to_string();
+    Ok(stream
+        .map(move |b| {
+            let b = b.map_err(|e| parquet_err(&shared, &path_s, e))?;
+            add(&shared.metrics.rows_scanned, b.num_rows() as u64);
+            let b = project_batch(&b, &shared.read_fields, &shared.read_arrow)?;
+            let b = match &shared.predicate {
+                Some(p) => crate::expr_eval::filter_batch(p, &b)?,
+                None => b,
+            };
+            let out = b
+                .project(&shared.output_indices)
+                .and_then(|o| o.with_schema(shared.output_arrow.clone()))
+                .map_err(|e| Error::SchemaMismatch {
+                    column: String::new(),
+                    message: e.to_string(),
+                })?;
+            add(&shared.metrics.rows_returned, out.num_rows() as u64);
+            Ok(out)
+        })
+        .try_filter(|b| futures::future::ready(b.num_rows() > 0))
+        .boxed())
+}
