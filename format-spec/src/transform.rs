@@ -9,6 +9,7 @@
 //! The scalar helpers (`micros_to_hours`, `hash_i64`, `truncate_int`, …) are public so that a
 //! vectorized implementation computes exactly the same results as [`apply`].
 
+pub use crate::datum::{decode_hex, encode_hex, format_decimal};
 use std::collections::BTreeMap;
 
 use serde_json::Value;
@@ -183,7 +184,7 @@ pub fn truncate_bytes(b: &[u8], width: u32) -> &[u8] {
 /// Parses a decimal in the single-value encoding into its unscaled value at `scale`.
 ///
 /// Accepts an optional `-`, integer digits and, if `scale > 0`, a `.` with at most `scale`
-/// fractional digits (missing trailing zeros are implied). `None` if malformed or beyond i128.
+/// significant fractional digits (missing trailing zeros are implied, extra zeros ignored). `None` if malformed or beyond i128.
 pub fn parse_decimal(s: &str, scale: u8) -> Option<i128> {
     let (neg, body) = match s.strip_prefix('-') {
         Some(rest) => (true, rest),
@@ -193,6 +194,11 @@ pub fn parse_decimal(s: &str, scale: u8) -> Option<i128> {
         Some((i, f)) if !f.is_empty() => (i, f),
         Some(_) => return None,
         None => (body, ""),
+    };
+    // Zeros beyond the scale do not change the value: `1.230` at scale 2 is 123.
+    let frac = match frac.get(usize::from(scale)..) {
+        Some(extra) if extra.bytes().all(|b| b == b'0') => &frac[..usize::from(scale)],
+        _ => frac,
     };
     if int.is_empty()
         || frac.len() > usize::from(scale)
@@ -215,60 +221,6 @@ pub fn parse_decimal(s: &str, scale: u8) -> Option<i128> {
         v = v.checked_mul(10)?;
     }
     Some(v)
-}
-
-/// Formats an unscaled decimal in the single-value encoding: plain notation with exactly
-/// `scale` fractional digits (SPEC §4.5.2).
-pub fn format_decimal(unscaled: i128, scale: u8) -> String {
-    let digits = unscaled.unsigned_abs().to_string();
-    let scale = usize::from(scale);
-    let mut out = String::with_capacity(digits.len() + scale + 3);
-    if unscaled < 0 {
-        out.push('-');
-    }
-    if scale == 0 {
-        out.push_str(&digits);
-    } else if digits.len() > scale {
-        let (i, f) = digits.split_at(digits.len() - scale);
-        out.push_str(i);
-        out.push('.');
-        out.push_str(f);
-    } else {
-        out.push_str("0.");
-        out.extend(std::iter::repeat_n('0', scale - digits.len()));
-        out.push_str(&digits);
-    }
-    out
-}
-
-/// Lowercase hex of bytes (SPEC §4.5.3).
-pub fn encode_hex(bytes: &[u8]) -> String {
-    const DIGITS: &[u8; 16] = b"0123456789abcdef";
-    let mut out = String::with_capacity(bytes.len() * 2);
-    for b in bytes {
-        out.push(char::from(DIGITS[usize::from(b >> 4)]));
-        out.push(char::from(DIGITS[usize::from(b & 0x0f)]));
-    }
-    out
-}
-
-/// Decodes hex (either case); `None` if the length is odd or a character is not a hex digit.
-pub fn decode_hex(s: &str) -> Option<Vec<u8>> {
-    fn nibble(c: u8) -> Option<u8> {
-        match c {
-            b'0'..=b'9' => Some(c - b'0'),
-            b'a'..=b'f' => Some(c - b'a' + 10),
-            b'A'..=b'F' => Some(c - b'A' + 10),
-            _ => None,
-        }
-    }
-    if !s.len().is_multiple_of(2) {
-        return None;
-    }
-    s.as_bytes()
-        .chunks_exact(2)
-        .map(|p| Some((nibble(p[0])? << 4) | nibble(p[1])?))
-        .collect()
 }
 
 // ---------------------------------------------------------------------------------------------

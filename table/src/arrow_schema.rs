@@ -13,6 +13,7 @@
 
 use std::collections::{HashMap, HashSet};
 use std::sync::Arc;
+pub(crate) use strata_format::transform::{decode_hex, encode_hex, format_decimal, parse_decimal};
 
 use arrow::array::{
     Array, ArrayRef, AsArray, BinaryArray, BooleanArray, Date32Array, Decimal128Array,
@@ -763,75 +764,6 @@ pub(crate) fn default_array(
     }
     let zeros = UInt32Array::from(vec![0u32; len]);
     take(one.as_ref(), &zeros, None).map_err(|e| e.to_string())
-}
-
-/// Parses a decimal string (`-12.5`) into its unscaled value at `scale`; refuses digits that
-/// the scale cannot hold.
-pub(crate) fn parse_decimal(s: &str, scale: u8) -> Option<i128> {
-    let (neg, digits) = match s.strip_prefix('-') {
-        Some(rest) => (true, rest),
-        None => (false, s.strip_prefix('+').unwrap_or(s)),
-    };
-    let (int_part, frac_part) = digits.split_once('.').unwrap_or((digits, ""));
-    if int_part.is_empty() && frac_part.is_empty() {
-        return None;
-    }
-    if !int_part
-        .bytes()
-        .chain(frac_part.bytes())
-        .all(|b| b.is_ascii_digit())
-    {
-        return None;
-    }
-    let frac_trimmed = frac_part.trim_end_matches('0');
-    if frac_trimmed.len() > usize::from(scale) {
-        return None;
-    }
-    let mut v: i128 = 0;
-    for b in int_part.bytes() {
-        v = v.checked_mul(10)?.checked_add(i128::from(b - b'0'))?;
-    }
-    let mut frac = frac_trimmed.bytes();
-    for _ in 0..scale {
-        let d = frac.next().map_or(0, |b| b - b'0');
-        v = v.checked_mul(10)?.checked_add(i128::from(d))?;
-    }
-    Some(if neg { -v } else { v })
-}
-
-/// Formats an unscaled decimal value at `scale` (`12345`, 2 → `123.45`).
-pub(crate) fn format_decimal(unscaled: i128, scale: u8) -> String {
-    let digits = unscaled.unsigned_abs().to_string();
-    let sign = if unscaled < 0 { "-" } else { "" };
-    let scale = usize::from(scale);
-    if scale == 0 {
-        return format!("{sign}{digits}");
-    }
-    let padded = format!("{digits:0>width$}", width = scale + 1);
-    let (i, f) = padded.split_at(padded.len() - scale);
-    format!("{sign}{i}.{f}")
-}
-
-/// Lowercase hex of bytes.
-pub(crate) fn encode_hex(bytes: &[u8]) -> String {
-    const HEX: &[u8; 16] = b"0123456789abcdef";
-    let mut s = String::with_capacity(bytes.len() * 2);
-    for b in bytes {
-        s.push(char::from(HEX[usize::from(b >> 4)]));
-        s.push(char::from(HEX[usize::from(b & 0xf)]));
-    }
-    s
-}
-
-fn decode_hex(s: &str) -> Option<Vec<u8>> {
-    if !s.len().is_multiple_of(2) {
-        return None;
-    }
-    let nibble = |c: u8| (c as char).to_digit(16).and_then(|d| u8::try_from(d).ok());
-    s.as_bytes()
-        .chunks(2)
-        .map(|p| Some(nibble(p[0])? << 4 | nibble(p[1])?))
-        .collect()
 }
 
 #[cfg(test)]
