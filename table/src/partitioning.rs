@@ -50,30 +50,7 @@ fn arrow_err(context: &str, e: ArrowError) -> Error {
 
 /// The Arrow type a Strata primitive maps to (SPEC §4.6).
 fn arrow_type(p: &PrimitiveType) -> Result<ArrowType> {
-    use PrimitiveType as P;
-    Ok(match p {
-        P::Boolean => ArrowType::Boolean,
-        P::Int8 => ArrowType::Int8,
-        P::Int16 => ArrowType::Int16,
-        P::Int32 => ArrowType::Int32,
-        P::Int64 => ArrowType::Int64,
-        P::Float32 => ArrowType::Float32,
-        P::Float64 => ArrowType::Float64,
-        P::Decimal { precision, scale } => {
-            ArrowType::Decimal128(*precision, decimal_scale(*scale)?)
-        }
-        P::Date => ArrowType::Date32,
-        P::Time => ArrowType::Time64(TimeUnit::Microsecond),
-        P::Timestamp => ArrowType::Timestamp(TimeUnit::Microsecond, None),
-        P::Timestamptz => ArrowType::Timestamp(TimeUnit::Microsecond, Some("UTC".into())),
-        P::String => ArrowType::Utf8,
-        P::Binary => ArrowType::Binary,
-        other => return Err(transform_err(format!("no Arrow mapping for type {other}"))),
-    })
-}
-
-fn decimal_scale(scale: u8) -> Result<i8> {
-    i8::try_from(scale).map_err(|_| transform_err(format!("decimal scale {scale} out of range")))
+    crate::arrow_schema::primitive_to_arrow(p)
 }
 
 /// The Strata primitive an Arrow type reads as, if any.
