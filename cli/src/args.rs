@@ -92,9 +92,10 @@ pub enum Command {
         #[arg(long, value_enum)]
         format: Option<FileFormat>,
     },
-    /// Replace every row of the table with the rows of the files, as one atomic commit.
+    /// Replace the rows of the table (all, or those matching --where) with the rows of the
+    /// files, as one atomic commit.
     ///
-    /// Example: strata overwrite ./events snapshot.parquet
+    /// Example: strata overwrite ./events jan2.csv --where "ts >= TIMESTAMP '2026-01-02 00:00:00'"
     Overwrite {
         /// Table.
         table: String,
@@ -104,6 +105,19 @@ pub enum Command {
         /// Input format (default: from each file's extension).
         #[arg(long, value_enum)]
         format: Option<FileFormat>,
+        /// Replace only the rows matching this filter.
+        #[arg(long = "where")]
+        filter: Option<String>,
+    },
+    /// Delete the rows matching a filter, as one atomic commit (copy-on-write).
+    ///
+    /// Example: strata delete ./events --where "category = 'cat-03'"
+    Delete {
+        /// Table.
+        table: String,
+        /// Rows to delete.
+        #[arg(long = "where", required = true)]
+        filter: String,
     },
     /// Print rows: projection, filter, time travel.
     ///

@@ -18,6 +18,7 @@
 
 pub mod arrow_schema;
 mod checkpoint;
+mod delete;
 mod error;
 pub mod expr_eval;
 pub mod ingest;

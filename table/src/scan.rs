@@ -370,6 +370,17 @@ impl Scan {
         }
     }
 
+    /// The same scan over one file of the snapshot only (used by copy-on-write rewrites).
+    pub(crate) fn only(&self, file: AddFile) -> Scan {
+        Scan {
+            shared: self.shared.clone(),
+            snapshot: self.snapshot.clone(),
+            files: vec![file],
+            concurrency: 1,
+            limit: None,
+        }
+    }
+
     /// Collects every matching row.
     pub async fn collect(self) -> Result<Vec<RecordBatch>> {
         self.stream().try_collect().await

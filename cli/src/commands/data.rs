@@ -26,12 +26,40 @@ fn input_format(path: &str, forced: Option<FileFormat>) -> CliResult<InputFormat
     }
 }
 
+/// How `write` changes the table.
+pub enum Mode {
+    /// Append or overwrite everything.
+    Write(WriteMode),
+    /// Replace the rows matching a filter.
+    OverwriteWhere(String),
+}
+
+/// Deletes the rows matching `filter`.
+pub async fn delete(table: &Table, filter: &str, quiet: bool) -> CliResult {
+    let c = table.delete(Expr::parse(filter)?).await?;
+    if !quiet {
+        let n = c
+            .snapshot
+            .commit_info()
+            .operation_metrics
+            .get("numDeletedRows")
+            .copied()
+            .unwrap_or(0);
+        eprintln!(
+            "committed version {}: deleted {n} rows; the table now has {} rows",
+            c.version,
+            c.snapshot.record_count()
+        );
+    }
+    Ok(())
+}
+
 /// Appends or overwrites with the rows of `files`.
 pub async fn write(
     table: &Table,
     files: &[String],
     format: Option<FileFormat>,
-    mode: WriteMode,
+    mode: Mode,
     quiet: bool,
 ) -> CliResult {
     let schema = table.latest().await?.schema().clone();
@@ -45,14 +73,23 @@ pub async fn write(
             read_file(Path::new(&f), fmt, &schema).map(futures::stream::iter)
         })
         .try_flatten();
-    let mut options = WriteOptions {
-        mode,
-        ..WriteOptions::default()
+    let c = match mode {
+        Mode::Write(mode) => {
+            let mut options = WriteOptions {
+                mode,
+                ..WriteOptions::default()
+            };
+            options
+                .parameters
+                .insert("files".into(), serde_json::json!(files));
+            table.write(batches, options).await?
+        }
+        Mode::OverwriteWhere(filter) => {
+            table
+                .overwrite_where(Expr::parse(&filter)?, batches)
+                .await?
+        }
     };
-    options
-        .parameters
-        .insert("files".into(), serde_json::json!(files));
-    let c = table.write(batches, options).await?;
     if !quiet {
         let rows = c
             .snapshot

@@ -37,28 +37,23 @@ pub async fn run(cli: Cli) -> CliResult {
             files,
             format,
         } => {
-            data::write(
-                &open(&table).await?,
-                &files,
-                format,
-                WriteMode::Append,
-                cli.quiet,
-            )
-            .await
+            let mode = data::Mode::Write(WriteMode::Append);
+            data::write(&open(&table).await?, &files, format, mode, cli.quiet).await
         }
         Command::Overwrite {
             table,
             files,
             format,
+            filter,
         } => {
-            data::write(
-                &open(&table).await?,
-                &files,
-                format,
-                WriteMode::Overwrite,
-                cli.quiet,
-            )
-            .await
+            let mode = match filter {
+                Some(f) => data::Mode::OverwriteWhere(f),
+                None => data::Mode::Write(WriteMode::Overwrite),
+            };
+            data::write(&open(&table).await?, &files, format, mode, cli.quiet).await
+        }
+        Command::Delete { table, filter } => {
+            data::delete(&open(&table).await?, &filter, cli.quiet).await
         }
         Command::Scan {
             table,

@@ -68,6 +68,8 @@ suite!(
     data::all_types_round_trip,
     data::scans_time_travel,
     data::pruned_scan_matches_brute_force,
+    data::delete_where_is_copy_on_write,
+    data::concurrent_overwrites_cannot_both_win,
 );
 
 /// 1,000 randomized fault sequences on memory (the CI run; the long run takes a count from
