@@ -462,3 +462,90 @@ pub async fn concurrent_overwrites_cannot_both_win(b: &TestBackend) -> CaseResul
     check!(ok, "not a serial outcome ({conflicts} conflicts): {ids:?}");
     Ok(())
 }
+
+/// pyarrow (an independent reader) reads every data file Strata wrote, sees the field id of
+/// every column, nested ones included, and the row counts the log records. Needs
+/// `STRATA_TEST_PYTHON` (a Python with pyarrow; `scripts/test` provides it) and a local table.
+pub async fn pyarrow_reads_data_files_with_field_ids(b: &TestBackend) -> CaseResult {
+    use std::io::Write;
+    let Ok(python) = std::env::var("STRATA_TEST_PYTHON") else {
+        let _ = writeln!(
+            std::io::stderr(),
+            "NOTICE: pyarrow cross-check skipped: STRATA_TEST_PYTHON is not set"
+        );
+        return Ok(());
+    };
+    if b.kind() != crate::backends::BackendKind::Local {
+        return Ok(());
+    }
+    let schema = all_types_schema()?;
+    let t = Table::create_with(
+        b.location("t")?,
+        CreateTable::new(schema.clone()),
+        TableOptions::default(),
+    )
+    .await?;
+    t.append([all_types_batch(&schema, 50, 0)?]).await?;
+    t.append([all_types_batch(&schema, 70, 9)?]).await?;
+    let s = t.latest().await?;
+    let mut expected_ids: Vec<i32> = schema.field_index().keys().copied().collect();
+    expected_ids.sort_unstable();
+    let script = r#"
+import json, sys
+import pyarrow.parquet as pq
+def ids(field, out):
+    md = field.metadata or {}
+    if b"PARQUET:field_id" in md:
+        out.append(int(md[b"PARQUET:field_id"]))
+    t = field.type
+    if hasattr(t, "value_field") and hasattr(t, "key_field"):
+        ids(t.key_field, out); ids(t.item_field, out)
+    elif hasattr(t, "value_field"):
+        ids(t.value_field, out)
+    elif hasattr(t, "num_fields"):
+        for i in range(t.num_fields):
+            ids(t.field(i), out)
+res = []
+for path in sys.argv[1:]:
+    f = pq.ParquetFile(path)
+    out = []
+    for fld in f.schema_arrow:
+        ids(fld, out)
+    tbl = f.read()
+    res.append({"rows": tbl.num_rows, "ids": sorted(out)})
+print(json.dumps(res))
+"#;
+    let mut paths = Vec::new();
+    let mut rows = Vec::new();
+    for f in s.files().values() {
+        let uri = s.physical_location(f);
+        let path = url::Url::parse(&uri)?
+            .to_file_path()
+            .map_err(|()| format!("not a file URI: {uri}"))?;
+        paths.push(path.to_string_lossy().into_owned());
+        rows.push(f.record_count);
+    }
+    check_eq!(paths.len(), 2);
+    let out = std::process::Command::new(&python)
+        .arg("-c")
+        .arg(script)
+        .args(&paths)
+        .output()?;
+    check!(
+        out.status.success(),
+        "pyarrow failed: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let seen: serde_json::Value = serde_json::from_slice(&out.stdout)?;
+    for (i, want_rows) in rows.iter().enumerate() {
+        check_eq!(seen[i]["rows"].as_u64(), Some(*want_rows));
+        let ids: Vec<i32> = seen[i]["ids"]
+            .as_array()
+            .ok_or("no ids")?
+            .iter()
+            .filter_map(|v| v.as_i64().and_then(|x| i32::try_from(x).ok()))
+            .collect();
+        check_eq!(ids, expected_ids);
+    }
+    Ok(())
+}

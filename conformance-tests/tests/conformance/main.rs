@@ -70,6 +70,7 @@ suite!(
     data::pruned_scan_matches_brute_force,
     data::delete_where_is_copy_on_write,
     data::concurrent_overwrites_cannot_both_win,
+    data::pyarrow_reads_data_files_with_field_ids,
 );
 
 /// 1,000 randomized fault sequences on memory (the CI run; the long run takes a count from
