@@ -1,1 +1,286 @@
-fn main() {}
+//! `strata-bench`: runs named workloads on Strata and prints one JSON line per measurement:
+//! `{"workload","system","metric","value","unit"}`.
+//!
+//! `cargo run --release -p strata-bench -- w1 w2 w3 w4` (no names: all). Sizes scale with
+//! `STRATA_BENCH_ROWS` (W3/W4 rows, default 10,000,000) and `STRATA_BENCH_COMMITS` (W2, default
+//! 2,000). Data is deterministic (seed 42).
+
+use std::process::ExitCode;
+use std::sync::Arc;
+use std::time::Instant;
+
+use arrow::array::{Float64Array, Int64Array, RecordBatch, StringArray, TimestampMicrosecondArray};
+use arrow::datatypes::SchemaRef;
+use futures::TryStreamExt;
+use rand::rngs::StdRng;
+use rand::{Rng, SeedableRng};
+use strata_format::compact::{parse_partition_spec, parse_schema};
+use strata_format::expr::Expr;
+use strata_table::arrow_schema::to_arrow_schema;
+use strata_table::{CreateTable, SnapshotSelector, Table};
+
+type BoxError = Box<dyn std::error::Error + Send + Sync>;
+
+const SCHEMA: &str = "id:int64,ts:timestamptz,category:string,value:float64,payload:string";
+const T0_US: i64 = 1_767_225_600_000_000; // 2026-01-01T00:00:00Z
+const STEP_US: i64 = 8_640; // 10M rows span 1 day x 1000 = ~1000 days
+
+fn emit(workload: &str, system: &str, metric: &str, value: f64, unit: &str) {
+    println!(
+        "{}",
+        serde_json::json!({"workload": workload, "system": system, "metric": metric,
+                           "value": (value * 1000.0).round() / 1000.0, "unit": unit})
+    );
+}
+
+fn env_u64(key: &str, default: u64) -> u64 {
+    std::env::var(key)
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(default)
+}
+
+/// Rows `first..first+n` of the benchmark data set.
+fn batch(
+    schema: &SchemaRef,
+    first: i64,
+    n: usize,
+    rng: &mut StdRng,
+) -> Result<RecordBatch, BoxError> {
+    let ids: Vec<i64> = (first..first + n as i64).collect();
+    let ts: Vec<i64> = ids.iter().map(|i| T0_US + i * STEP_US).collect();
+    let cats: Vec<String> = (0..n)
+        .map(|_| format!("category-{:03}", rng.random_range(0..100)))
+        .collect();
+    let values: Vec<f64> = (0..n).map(|_| rng.random_range(0.0..1000.0)).collect();
+    let payload: Vec<String> = (0..n)
+        .map(|_| {
+            (0..20)
+                .map(|_| char::from(b'a' + rng.random_range(0..26u8)))
+                .collect()
+        })
+        .collect();
+    Ok(RecordBatch::try_new(
+        schema.clone(),
+        vec![
+            Arc::new(Int64Array::from(ids)),
+            Arc::new(TimestampMicrosecondArray::from(ts).with_timezone("UTC")),
+            Arc::new(StringArray::from(cats)),
+            Arc::new(Float64Array::from(values)),
+            Arc::new(StringArray::from(payload)),
+        ],
+    )?)
+}
+
+fn median(v: &mut [f64]) -> f64 {
+    v.sort_by(|a, b| a.total_cmp(b));
+    v.get(v.len() / 2).copied().unwrap_or(0.0)
+}
+
+fn percentile(v: &mut [f64], p: f64) -> f64 {
+    v.sort_by(|a, b| a.total_cmp(b));
+    let i = ((v.len() as f64 - 1.0) * p).round() as usize;
+    v.get(i).copied().unwrap_or(0.0)
+}
+
+async fn create(dir: &std::path::Path, partitioned: bool) -> Result<Table, BoxError> {
+    let schema = parse_schema(SCHEMA)?;
+    let mut c = CreateTable::new(schema.clone());
+    if partitioned {
+        c = c.with_partition_spec(parse_partition_spec("day(ts)", &schema, 0, 1000)?);
+    }
+    Ok(Table::create(dir.to_str().ok_or("path")?, c).await?)
+}
+
+/// W1: 300 sequential appends of 1,000 rows to a fresh local table.
+async fn w1() -> Result<(), BoxError> {
+    let dir = tempfile::tempdir()?;
+    let t = create(&dir.path().join("w1"), false).await?;
+    let schema = to_arrow_schema(&parse_schema(SCHEMA)?)?;
+    let mut rng = StdRng::seed_from_u64(42);
+    let mut ms = Vec::new();
+    for i in 0..300 {
+        let b = batch(&schema, i * 1000, 1000, &mut rng)?;
+        let start = Instant::now();
+        t.append([b]).await?;
+        ms.push(start.elapsed().as_secs_f64() * 1000.0);
+    }
+    let mut last: Vec<f64> = ms[270..].to_vec();
+    emit(
+        "w1",
+        "strata",
+        "commit_median",
+        median(&mut ms.clone()),
+        "ms",
+    );
+    emit(
+        "w1",
+        "strata",
+        "commit_p95",
+        percentile(&mut ms, 0.95),
+        "ms",
+    );
+    emit(
+        "w1",
+        "strata",
+        "commit_median_last_10pct",
+        median(&mut last),
+        "ms",
+    );
+    Ok(())
+}
+
+/// W2: open latest, version 1000 and a mid timestamp on a table of single-file commits.
+async fn w2() -> Result<(), BoxError> {
+    let commits = env_u64("STRATA_BENCH_COMMITS", 2000) as i64;
+    let dir = tempfile::tempdir()?;
+    let path = dir.path().join("w2");
+    let t = create(&path, false).await?;
+    let schema = to_arrow_schema(&parse_schema(SCHEMA)?)?;
+    let mut rng = StdRng::seed_from_u64(42);
+    for i in 0..commits {
+        t.append([batch(&schema, i * 10, 10, &mut rng)?]).await?;
+    }
+    let uri = path.to_str().ok_or("path")?.to_string();
+    let mid_version = (commits / 2) as u64;
+    let mid_ts = t
+        .snapshot(&SnapshotSelector::Version(mid_version))
+        .await?
+        .timestamp();
+    for (metric, sel) in [
+        ("open_latest", SnapshotSelector::Latest),
+        ("open_version_mid", SnapshotSelector::Version(mid_version)),
+        ("open_timestamp_mid", SnapshotSelector::Timestamp(mid_ts)),
+    ] {
+        let mut ms = Vec::new();
+        for _ in 0..5 {
+            let start = Instant::now();
+            let fresh = Table::open(&uri).await?;
+            fresh.snapshot(&sel).await?;
+            ms.push(start.elapsed().as_secs_f64() * 1000.0);
+        }
+        emit("w2", "strata", metric, median(&mut ms), "ms");
+    }
+    Ok(())
+}
+
+/// W3 + W4: ingest N rows in one commit (and the bare parquet writer on the same batches);
+/// then a full scan summing `value`, and a scan of the first 1% of the time range.
+async fn w3_w4(run_w4: bool) -> Result<(), BoxError> {
+    let rows = env_u64("STRATA_BENCH_ROWS", 10_000_000) as usize;
+    let dir = tempfile::tempdir()?;
+    let schema = to_arrow_schema(&parse_schema(SCHEMA)?)?;
+    let mut rng = StdRng::seed_from_u64(42);
+    let mut batches = Vec::new();
+    let mut first = 0i64;
+    while (first as usize) < rows {
+        let n = (rows - first as usize).min(65_536);
+        batches.push(batch(&schema, first, n, &mut rng)?);
+        first += n as i64;
+    }
+    let bytes: usize = batches.iter().map(|b| b.get_array_memory_size()).sum();
+    let mb = bytes as f64 / 1e6;
+
+    // The physical reference: the parquet crate writing the same batches, same codec.
+    let start = Instant::now();
+    let file = std::fs::File::create(dir.path().join("bare.parquet"))?;
+    let props = parquet::file::properties::WriterProperties::builder()
+        .set_compression(parquet::basic::Compression::ZSTD(
+            parquet::basic::ZstdLevel::try_new(3)?,
+        ))
+        .build();
+    let mut w = parquet::arrow::ArrowWriter::try_new(file, schema.clone(), Some(props))?;
+    for b in &batches {
+        w.write(b)?;
+    }
+    w.close()?;
+    let bare = start.elapsed().as_secs_f64();
+    emit("w3", "parquet-rs", "ingest_seconds", bare, "s");
+    emit("w3", "parquet-rs", "ingest_throughput", mb / bare, "MB/s");
+
+    let t = create(&dir.path().join("w3"), false).await?;
+    let start = Instant::now();
+    t.append(batches).await?;
+    let took = start.elapsed().as_secs_f64();
+    emit("w3", "strata", "ingest_seconds", took, "s");
+    emit("w3", "strata", "ingest_throughput", mb / took, "MB/s");
+    emit("w3", "strata", "ratio_vs_parquet_rs", bare / took, "x");
+    if !run_w4 {
+        return Ok(());
+    }
+    let mut full = Vec::new();
+    let mut selective = Vec::new();
+    let end_us = T0_US + rows as i64 * STEP_US / 100;
+    let cutoff = strata_format::datum::format_timestamp(end_us);
+    for _ in 0..5 {
+        let start = Instant::now();
+        let mut sum = 0.0;
+        let mut s = t.scan().columns(["value"]).plan().await?.stream();
+        while let Some(b) = s.try_next().await? {
+            if let Some(a) = b.column(0).as_any().downcast_ref::<Float64Array>() {
+                sum += arrow::compute::sum(a).unwrap_or(0.0);
+            }
+        }
+        full.push(start.elapsed().as_secs_f64() * 1000.0);
+        std::hint::black_box(sum);
+        let start = Instant::now();
+        let pred = Expr::parse(&format!("ts < TIMESTAMP '{cutoff}'"))?;
+        let n: usize = t
+            .scan()
+            .columns(["value"])
+            .filter(pred)
+            .plan()
+            .await?
+            .collect()
+            .await?
+            .iter()
+            .map(|b| b.num_rows())
+            .sum();
+        selective.push(start.elapsed().as_secs_f64() * 1000.0);
+        std::hint::black_box(n);
+    }
+    emit("w4", "strata", "full_scan_sum", median(&mut full), "ms");
+    emit(
+        "w4",
+        "strata",
+        "scan_first_1pct",
+        median(&mut selective),
+        "ms",
+    );
+    Ok(())
+}
+
+fn main() -> ExitCode {
+    let args: Vec<String> = std::env::args().skip(1).collect();
+    let all = args.is_empty();
+    let want = |w: &str| all || args.iter().any(|a| a == w);
+    let rt = match tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+    {
+        Ok(rt) => rt,
+        Err(e) => {
+            eprintln!("error: {e}");
+            return ExitCode::FAILURE;
+        }
+    };
+    let result = rt.block_on(async {
+        if want("w1") {
+            w1().await?;
+        }
+        if want("w2") {
+            w2().await?;
+        }
+        if want("w3") || want("w4") {
+            w3_w4(want("w4")).await?;
+        }
+        Ok::<(), BoxError>(())
+    });
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("error: {e}");
+            ExitCode::FAILURE
+        }
+    }
+}
