@@ -5,6 +5,7 @@ use strata_conformance::backends::{BackendKind, CaseResult, TestBackend};
 use strata_conformance::cases::{concurrency, corruption, data, faults, log};
 
 mod golden;
+mod pruning;
 
 async fn run<F, Fut>(kind: BackendKind, case: F)
 where
