@@ -1,6 +1,9 @@
 //! The conformance suite: every case over memory, local disk and S3 (S3 only when
 //! `STRATA_TEST_S3_ENDPOINT` is set; otherwise each S3 test prints a notice and passes).
 
+// This whole crate is test code: helpers outside `#[test]` functions may unwrap too.
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
 use strata_conformance::backends::{BackendKind, CaseResult, TestBackend};
 use strata_conformance::cases::{concurrency, corruption, data, faults, log};
 

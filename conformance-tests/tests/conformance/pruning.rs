@@ -22,7 +22,7 @@ fn rows() -> Vec<Row> {
         .map(|i| {
             let day = i / 100;
             let cat = (i % 7 != 0).then(|| format!("c{}", i % 5));
-            let v = (i % 11 != 0).then(|| (i % 50) as f64 - 10.0);
+            let v = (i % 11 != 0).then_some((i % 50) as f64 - 10.0);
             (i, day * DAY + (i % 100) * (DAY / 100), cat, v)
         })
         .collect()
