@@ -447,9 +447,66 @@ pub fn partition_path(spec: &PartitionSpec, values: &BTreeMap<i32, Value>) -> St
     out
 }
 
+/// A partition value as people read it: `day` as a date, `month` as `YYYY-MM`, `year` as
+/// `YYYY`, `hour` as `YYYY-MM-DD-HH`, strings without quotes, null as `null`. Informative only
+/// (directory names, CLI output); the log stores the single-value encoding.
+pub fn human_value(transform: Option<Transform>, v: &Value) -> String {
+    use crate::datum::{civil_from_days, format_date};
+    use Transform as T;
+    match (transform, v) {
+        (_, Value::Null) => "null".into(),
+        (_, Value::String(x)) => x.clone(),
+        (Some(T::Day), Value::Number(n)) => n
+            .as_i64()
+            .and_then(|d| i32::try_from(d).ok())
+            .map_or_else(|| n.to_string(), format_date),
+        (Some(T::Month), Value::Number(n)) => n.as_i64().map_or_else(
+            || n.to_string(),
+            |m| format!("{:04}-{:02}", 1970 + m.div_euclid(12), m.rem_euclid(12) + 1),
+        ),
+        (Some(T::Year), Value::Number(n)) => n
+            .as_i64()
+            .map_or_else(|| n.to_string(), |y| format!("{:04}", 1970 + y)),
+        (Some(T::Hour), Value::Number(n)) => n.as_i64().map_or_else(
+            || n.to_string(),
+            |h| {
+                let (y, m, d) = civil_from_days(h.div_euclid(24));
+                format!("{y:04}-{m:02}-{d:02}-{:02}", h.rem_euclid(24))
+            },
+        ),
+        (_, other) => other.to_string(),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn human_values_read_like_dates() {
+        assert_eq!(
+            human_value(Some(Transform::Day), &Value::from(20454)),
+            "2026-01-01"
+        );
+        assert_eq!(
+            human_value(Some(Transform::Month), &Value::from(673)),
+            "2026-02"
+        );
+        assert_eq!(human_value(Some(Transform::Year), &Value::from(56)), "2026");
+        assert_eq!(
+            human_value(Some(Transform::Hour), &Value::from(25)),
+            "1970-01-02-01"
+        );
+        assert_eq!(
+            human_value(Some(Transform::Hour), &Value::from(-1)),
+            "1969-12-31-23"
+        );
+        assert_eq!(human_value(None, &Value::from("x")), "x");
+        assert_eq!(
+            human_value(Some(Transform::Bucket(4)), &Value::from(3)),
+            "3"
+        );
+    }
     use crate::partition::PartitionField;
     use proptest::prelude::*;
     use serde_json::json;

@@ -6,7 +6,7 @@ use arrow::array::RecordBatch;
 use futures::{Stream, StreamExt};
 use object_store::ObjectStoreExt;
 use serde_json::Value;
-use strata_format::transform::partition_path_segment;
+use strata_format::transform::{human_value, partition_path_segment};
 use strata_format::{AddFile, PartitionSpec};
 
 use crate::arrow_schema::{conform_batch, to_arrow_schema};
@@ -100,10 +100,13 @@ impl PartitionedWriter {
                         .fields
                         .iter()
                         .map(|f| {
-                            partition_path_segment(
-                                &f.name,
-                                values.get(&f.field_id).unwrap_or(&Value::Null),
-                            )
+                            // Directory names are informative: human-readable values.
+                            let v = values.get(&f.field_id).unwrap_or(&Value::Null);
+                            let shown = match v {
+                                Value::Null => Value::Null,
+                                other => Value::String(human_value(Some(f.transform), other)),
+                            };
+                            partition_path_segment(&f.name, &shown)
                         })
                         .collect();
                     let options = &self.table.inner.options;

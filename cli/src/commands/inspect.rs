@@ -232,9 +232,16 @@ pub async fn files(
         .files()
         .values()
         .map(|f| {
-            let p: Vec<String> = partition(f)
+            let p: Vec<String> = f
+                .partition_values
                 .iter()
-                .map(|(k, v)| format!("{k}={v}"))
+                .map(|(id, v)| {
+                    let name = spec_names
+                        .get(id)
+                        .cloned()
+                        .unwrap_or_else(|| id.to_string());
+                    format!("{name}={}", human_partition_value(&s, *id, v))
+                })
                 .collect();
             vec![
                 f.path.clone(),
@@ -264,4 +271,16 @@ pub async fn files(
             out,
         ),
     }
+}
+
+/// A partition value as people read it (the JSON output keeps the stored encoding).
+fn human_partition_value(s: &Snapshot, field_id: i32, v: &Value) -> String {
+    let transform = s
+        .metadata()
+        .partition_specs
+        .iter()
+        .flat_map(|sp| sp.fields.iter())
+        .find(|f| f.field_id == field_id)
+        .map(|f| f.transform);
+    strata_format::transform::human_value(transform, v)
 }
