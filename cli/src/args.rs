@@ -217,6 +217,27 @@ pub enum Command {
         /// Table.
         table: String,
     },
+    /// Change the schema: add, drop, rename, move or widen columns, make columns optional.
+    /// Data files are not rewritten; dotted names (`point.label`) address struct fields.
+    ///
+    /// Example: strata schema ./events add score int64 --optional --after id
+    Schema {
+        /// Table.
+        table: String,
+        /// The change.
+        #[command(subcommand)]
+        action: SchemaAction,
+    },
+    /// Change the partitioning of new data; existing files keep theirs.
+    ///
+    /// Example: strata partition ./events set 'day(ts), bucket(16, id)'
+    Partition {
+        /// Table.
+        table: String,
+        /// What to do.
+        #[command(subcommand)]
+        action: PartitionAction,
+    },
     /// Build a sample table in a local folder and walk through what Strata does.
     ///
     /// Example: strata demo ./strata-demo
@@ -251,6 +272,86 @@ pub enum TagAction {
     Delete {
         /// Tag name.
         name: String,
+    },
+}
+
+/// Schema changes.
+#[derive(Debug, Subcommand)]
+pub enum SchemaAction {
+    /// Add a column (required unless --optional or TYPE ends with `?`; a required column
+    /// needs --default).
+    Add {
+        /// Column name; `a.b` adds field `b` into struct `a`.
+        name: String,
+        /// Primitive type, e.g. int64, string, decimal(10,2).
+        #[arg(value_name = "TYPE")]
+        data_type: String,
+        /// Rows may hold null.
+        #[arg(long)]
+        optional: bool,
+        /// Default (JSON, e.g. 0, "n/a", true): what older rows read and writers fill in.
+        #[arg(long, value_name = "JSON")]
+        default: Option<String>,
+        /// Documentation of the column.
+        #[arg(long)]
+        doc: Option<String>,
+        /// Place the column after this sibling.
+        #[arg(long, conflicts_with = "first")]
+        after: Option<String>,
+        /// Place the column first in its struct.
+        #[arg(long)]
+        first: bool,
+    },
+    /// Drop a column (and all its fields).
+    Drop {
+        /// Column.
+        column: String,
+    },
+    /// Rename a column.
+    Rename {
+        /// Column.
+        column: String,
+        /// New name.
+        new_name: String,
+    },
+    /// Move a column within its struct.
+    #[command(group(clap::ArgGroup::new("position").required(true).args(["first", "after", "before"])))]
+    Move {
+        /// Column.
+        column: String,
+        /// Make it first.
+        #[arg(long)]
+        first: bool,
+        /// Put it after this sibling.
+        #[arg(long)]
+        after: Option<String>,
+        /// Put it before this sibling.
+        #[arg(long)]
+        before: Option<String>,
+    },
+    /// Widen a column's type (int8→int16→int32→int64, float32→float64, decimal precision,
+    /// date→timestamp).
+    Widen {
+        /// Column.
+        column: String,
+        /// New type.
+        #[arg(value_name = "TYPE")]
+        data_type: String,
+    },
+    /// Make a required column optional.
+    Optional {
+        /// Column.
+        column: String,
+    },
+}
+
+/// Partitioning changes.
+#[derive(Debug, Subcommand)]
+pub enum PartitionAction {
+    /// Partition new data by SPEC, e.g. `day(ts), bucket(16, id)`; `none` for unpartitioned.
+    Set {
+        /// Partition spec.
+        spec: String,
     },
 }
 

@@ -12,6 +12,7 @@ pub mod compact;
 pub mod conflict;
 pub mod datum;
 pub mod error;
+pub mod evolution;
 pub mod expr;
 pub mod log;
 pub mod partition;

@@ -20,6 +20,7 @@ pub mod arrow_schema;
 mod checkpoint;
 mod delete;
 mod error;
+mod evolution;
 pub mod expr_eval;
 pub mod ingest;
 mod log_store;
@@ -47,6 +48,7 @@ pub use resolve::StoreResolver;
 pub use scan::{Scan, ScanBuilder, ScanMetrics, ScanReport};
 pub use snapshot::{Snapshot, SnapshotSelector};
 pub use storage::{TableLocation, memory_store};
+pub use strata_format::evolution::{Position, SchemaChange};
 pub use table::{
     CreateTable, DEFAULT_CHECKPOINT_INTERVAL, HistoryEntry, PROP_CHECKPOINT_INTERVAL,
     PROP_ISOLATION_LEVEL, Table,

@@ -96,7 +96,11 @@ pub async fn show(
     }
     writeln!(out, "schema (id {}):", s.schema().schema_id())?;
     let mut tt = TextTable::new(&["  ID", "COLUMN", "TYPE", "NULLABLE"]);
-    for (id, info) in s.schema().field_index() {
+    let index = s.schema().field_index();
+    for id in schema_order(s.schema()) {
+        let Some(info) = index.get(&id) else {
+            continue;
+        };
         let ty = match info.data_type {
             DataType::Primitive(p) => p.to_string(),
             DataType::Struct(_) => "struct".into(),
@@ -283,4 +287,35 @@ fn human_partition_value(s: &Snapshot, field_id: i32, v: &Value) -> String {
         .find(|f| f.field_id == field_id)
         .map(|f| f.transform);
     strata_format::transform::human_value(transform, v)
+}
+
+/// Field ids in schema order, depth first (parents before their children).
+fn schema_order(schema: &strata_format::Schema) -> Vec<i32> {
+    fn walk(t: &DataType, out: &mut Vec<i32>) {
+        match t {
+            DataType::Struct(st) => {
+                for f in &st.fields {
+                    out.push(f.id);
+                    walk(&f.data_type, out);
+                }
+            }
+            DataType::List(l) => {
+                out.push(l.element_id);
+                walk(&l.element, out);
+            }
+            DataType::Map(m) => {
+                out.push(m.key_id);
+                walk(&m.key, out);
+                out.push(m.value_id);
+                walk(&m.value, out);
+            }
+            _ => {}
+        }
+    }
+    let mut out = Vec::new();
+    for f in schema.fields() {
+        out.push(f.id);
+        walk(&f.data_type, &mut out);
+    }
+    out
 }

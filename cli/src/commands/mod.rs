@@ -11,6 +11,7 @@ mod data;
 mod demo;
 mod inspect;
 mod manage;
+mod schema;
 
 /// Runs a parsed command line.
 pub async fn run(cli: Cli) -> CliResult {
@@ -103,6 +104,12 @@ pub async fn run(cli: Cli) -> CliResult {
             manage::restore(&open(&table).await?, version, cli.quiet).await
         }
         Command::Checkpoint { table } => manage::checkpoint(&open(&table).await?, cli.quiet).await,
+        Command::Schema { table, action } => {
+            schema::schema(&open(&table).await?, action, cli.quiet).await
+        }
+        Command::Partition { table, action } => {
+            schema::partition(&open(&table).await?, action, cli.quiet).await
+        }
         Command::Demo { dir } => demo::demo(&dir, &mut out).await,
         Command::Completions { shell } => {
             use clap::CommandFactory;

@@ -5,7 +5,7 @@
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
 use strata_conformance::backends::{BackendKind, CaseResult, TestBackend};
-use strata_conformance::cases::{concurrency, corruption, data, faults, log};
+use strata_conformance::cases::{concurrency, corruption, data, evolution, faults, log};
 
 mod golden;
 mod pruning;
@@ -75,6 +75,9 @@ suite!(
     data::delete_where_is_copy_on_write,
     data::concurrent_overwrites_cannot_both_win,
     data::pyarrow_reads_data_files_with_field_ids,
+    evolution::schema_evolution_matrix,
+    evolution::partition_evolution_keeps_old_files,
+    evolution::incompatible_changes_are_refused_and_change_nothing,
 );
 
 /// 1,000 randomized fault sequences on memory (the CI run; the long run takes a count from

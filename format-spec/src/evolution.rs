@@ -1,0 +1,1124 @@
+//! Schema and partition evolution (SPEC §4.4, §5): pure functions that turn the metadata in force
+//! and a list of requested changes into the metadata to commit, or refuse with the reason.
+//!
+//! Columns are addressed by dotted paths of names through structs (`address.city`). Field ids of
+//! added columns (and of the list elements, map keys and values inside them) are assigned from
+//! `lastColumnId + 1`; ids are never reused.
+
+use std::collections::BTreeSet;
+use std::fmt;
+
+use serde_json::Value;
+
+use crate::actions::Metadata;
+use crate::error::{FormatError, Result};
+use crate::partition::{FIRST_PARTITION_FIELD_ID, PartitionField, PartitionSpec, Transform};
+use crate::schema::{DataType, FieldId, PrimitiveType, Schema, StructField};
+
+/// Where a moved column goes, among the fields of its struct.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Position {
+    /// First field of the struct.
+    First,
+    /// Right after the named sibling.
+    After(String),
+    /// Right before the named sibling.
+    Before(String),
+}
+
+impl fmt::Display for Position {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Position::First => f.write_str("first"),
+            Position::After(c) => write!(f, "after {c}"),
+            Position::Before(c) => write!(f, "before {c}"),
+        }
+    }
+}
+
+/// One requested schema change.
+#[derive(Debug, Clone, PartialEq)]
+#[non_exhaustive]
+pub enum SchemaChange {
+    /// Add a column at the end of a struct.
+    AddColumn {
+        /// Dotted path of the struct to add into; `None` adds at the top level.
+        parent: Option<String>,
+        /// Name of the new column.
+        name: String,
+        /// Type; the ids inside nested types are reassigned.
+        data_type: DataType,
+        /// Whether the column is required (needs a default).
+        required: bool,
+        /// Used as both `initialDefault` and `writeDefault`.
+        default: Option<Value>,
+        /// Documentation.
+        doc: Option<String>,
+    },
+    /// Drop a column and everything inside it.
+    DropColumn {
+        /// Dotted path.
+        path: String,
+    },
+    /// Rename a column (its id stays).
+    RenameColumn {
+        /// Dotted path.
+        path: String,
+        /// New name (within the same struct).
+        new_name: String,
+    },
+    /// Move a column within its struct.
+    MoveColumn {
+        /// Dotted path.
+        path: String,
+        /// Where to.
+        position: Position,
+    },
+    /// Widen a primitive column's type.
+    WidenColumn {
+        /// Dotted path.
+        path: String,
+        /// New type.
+        to: PrimitiveType,
+    },
+    /// Make a required column optional.
+    MakeOptional {
+        /// Dotted path.
+        path: String,
+    },
+    /// Make an optional column required: always refused (rows written before may hold nulls).
+    MakeRequired {
+        /// Dotted path.
+        path: String,
+    },
+}
+
+impl fmt::Display for SchemaChange {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            SchemaChange::AddColumn {
+                parent,
+                name,
+                data_type,
+                required,
+                default,
+                ..
+            } => {
+                let path = join(parent.as_deref(), name);
+                write!(f, "add {path} {data_type}")?;
+                if *required {
+                    f.write_str(" required")?;
+                }
+                if let Some(d) = default {
+                    write!(f, " default {d}")?;
+                }
+                Ok(())
+            }
+            SchemaChange::DropColumn { path } => write!(f, "drop {path}"),
+            SchemaChange::RenameColumn { path, new_name } => {
+                write!(f, "rename {path} to {new_name}")
+            }
+            SchemaChange::MoveColumn { path, position } => write!(f, "move {path} {position}"),
+            SchemaChange::WidenColumn { path, to } => write!(f, "widen {path} to {to}"),
+            SchemaChange::MakeOptional { path } => write!(f, "make {path} optional"),
+            SchemaChange::MakeRequired { path } => write!(f, "make {path} required"),
+        }
+    }
+}
+
+fn join(parent: Option<&str>, name: &str) -> String {
+    match parent {
+        Some(p) if !p.is_empty() => format!("{p}.{name}"),
+        _ => name.to_string(),
+    }
+}
+
+fn err(message: impl Into<String>) -> FormatError {
+    FormatError::InvalidSchema(message.into())
+}
+
+/// Applies `changes` in order to the schema of `metadata` and returns the metadata to commit:
+/// a new schema id (old + 1), new field ids from `lastColumnId + 1`, `lastColumnId` raised.
+/// Refuses (with the reason) anything SPEC §4.4 forbids.
+pub fn apply_changes(metadata: &Metadata, changes: &[SchemaChange]) -> Result<Metadata> {
+    if changes.is_empty() {
+        return Err(err("no schema change was given"));
+    }
+    let mut fields = metadata.schema.fields().to_vec();
+    let mut next_id = metadata
+        .last_column_id
+        .max(metadata.schema.max_field_id())
+        .checked_add(1)
+        .ok_or_else(|| err("field ids are exhausted"))?;
+    for change in changes {
+        apply_one(metadata, &mut fields, &mut next_id, change)
+            .map_err(|e| err(format!("cannot {change}: {}", message_of(&e))))?;
+    }
+    let schema_id = metadata
+        .schema
+        .schema_id()
+        .checked_add(1)
+        .ok_or_else(|| err("schema ids are exhausted"))?;
+    let schema = Schema::new(schema_id, fields)?;
+    let mut out = metadata.clone();
+    out.last_column_id = metadata.last_column_id.max(next_id - 1);
+    out.schema = schema;
+    out.validate()?;
+    Ok(out)
+}
+
+/// The message of an error without its category prefix.
+fn message_of(e: &FormatError) -> String {
+    match e {
+        FormatError::InvalidSchema(m) | FormatError::InvalidPartitionSpec(m) => m.clone(),
+        other => other.to_string(),
+    }
+}
+
+/// Splits a dotted path into the struct path and the last name.
+fn split_path(path: &str) -> Result<(Vec<&str>, &str)> {
+    let parts: Vec<&str> = path.split('.').collect();
+    if path.trim().is_empty() || parts.iter().any(|p| p.is_empty()) {
+        return Err(err(format!("`{path}` is not a column path")));
+    }
+    match parts.split_last() {
+        Some((last, parents)) => Ok((parents.to_vec(), last)),
+        None => Err(err(format!("`{path}` is not a column path"))),
+    }
+}
+
+fn names(fields: &[StructField]) -> String {
+    let names: Vec<&str> = fields.iter().map(|f| f.name.as_str()).collect();
+    if names.is_empty() {
+        "none".into()
+    } else {
+        names.join(", ")
+    }
+}
+
+/// The fields of the struct at `parents` (empty = top level).
+fn struct_fields_mut<'a>(
+    fields: &'a mut Vec<StructField>,
+    parents: &[&str],
+) -> Result<&'a mut Vec<StructField>> {
+    let mut cur = fields;
+    let mut walked = String::new();
+    for name in parents {
+        let available = names(cur);
+        let Some(f) = cur.iter_mut().find(|f| f.name == *name) else {
+            return Err(unknown(&walked, name, &available));
+        };
+        walked = join(Some(&walked), name);
+        match &mut f.data_type {
+            DataType::Struct(s) => cur = &mut s.fields,
+            other => {
+                return Err(err(format!(
+                    "`{walked}` is a {other}, not a struct; only struct fields can be addressed \
+                     by a dotted path"
+                )));
+            }
+        }
+    }
+    Ok(cur)
+}
+
+fn unknown(parent: &str, name: &str, available: &str) -> FormatError {
+    if parent.is_empty() {
+        err(format!(
+            "there is no column `{name}` (columns: {available})"
+        ))
+    } else {
+        err(format!(
+            "struct `{parent}` has no field `{name}` (its fields: {available})"
+        ))
+    }
+}
+
+/// The field at `path` and the struct that holds it.
+fn locate<'a>(
+    fields: &'a mut Vec<StructField>,
+    path: &str,
+) -> Result<(&'a mut Vec<StructField>, usize)> {
+    let (parents, name) = split_path(path)?;
+    let siblings = struct_fields_mut(fields, &parents)?;
+    match siblings.iter().position(|f| f.name == name) {
+        Some(i) => Ok((siblings, i)),
+        None => Err(unknown(&parents.join("."), name, &names(siblings))),
+    }
+}
+
+fn check_new_name(siblings: &[StructField], name: &str, parent: &str) -> Result<()> {
+    if name.trim().is_empty() || name.chars().any(char::is_control) {
+        return Err(err(
+            "a column name must not be empty or hold control characters",
+        ));
+    }
+    if name.contains('.') {
+        return Err(err(format!(
+            "`{name}` holds a `.`, which separates the names of a column path"
+        )));
+    }
+    if siblings.iter().any(|f| f.name == name) {
+        let place = if parent.is_empty() {
+            "the table".to_string()
+        } else {
+            format!("struct `{parent}`")
+        };
+        return Err(err(format!(
+            "{place} already has a column named `{name}`; names must be unique within a struct"
+        )));
+    }
+    Ok(())
+}
+
+fn apply_one(
+    metadata: &Metadata,
+    fields: &mut Vec<StructField>,
+    next_id: &mut FieldId,
+    change: &SchemaChange,
+) -> Result<()> {
+    match change {
+        SchemaChange::AddColumn {
+            parent,
+            name,
+            data_type,
+            required,
+            default,
+            doc,
+        } => {
+            let parents: Vec<&str> = match parent.as_deref() {
+                None | Some("") => Vec::new(),
+                Some(p) => {
+                    let (mut ps, last) = split_path(p)?;
+                    ps.push(last);
+                    ps
+                }
+            };
+            let siblings = struct_fields_mut(fields, &parents)?;
+            check_new_name(siblings, name, &parents.join("."))?;
+            if let Some(d) = default {
+                match data_type {
+                    DataType::Primitive(p) => p.check_value(d).map_err(|m| {
+                        err(format!("the default does not fit the column type: {m}"))
+                    })?,
+                    _ => {
+                        return Err(err(
+                            "defaults are only allowed on primitive columns, not on structs, \
+                             lists or maps",
+                        ));
+                    }
+                }
+            }
+            if *required && default.is_none() {
+                return Err(err(
+                    "a required column needs a default: rows written before have no value for \
+                     it; give a default or make it optional",
+                ));
+            }
+            let id = take_id(next_id)?;
+            let mut data_type = data_type.clone();
+            renumber(&mut data_type, next_id)?;
+            siblings.push(StructField {
+                id,
+                name: name.clone(),
+                required: *required,
+                data_type,
+                doc: doc.clone(),
+                initial_default: default.clone(),
+                write_default: default.clone(),
+            });
+            Ok(())
+        }
+        SchemaChange::DropColumn { path } => {
+            let (siblings, i) = locate(fields, path)?;
+            let mut ids = BTreeSet::new();
+            ids.insert(siblings[i].id);
+            collect_ids(&siblings[i].data_type, &mut ids);
+            if let Some(spec) = metadata.default_spec()
+                && let Some(pf) = spec
+                    .fields
+                    .iter()
+                    .find(|pf| pf.transform != Transform::Void && ids.contains(&pf.source_id))
+            {
+                return Err(err(format!(
+                    "the current partition spec (id {}) partitions by it (partition field `{}`, \
+                     {}); change the partitioning first",
+                    spec.spec_id, pf.name, pf.transform
+                )));
+            }
+            if siblings.len() == 1 {
+                return Err(err(
+                    "it is the only field of its struct; drop the struct (or add another field \
+                     first)",
+                ));
+            }
+            siblings.remove(i);
+            Ok(())
+        }
+        SchemaChange::RenameColumn { path, new_name } => {
+            let (parents, _) = split_path(path)?;
+            let (siblings, i) = locate(fields, path)?;
+            if siblings[i].name == *new_name {
+                return Err(err(format!("the column is already named `{new_name}`")));
+            }
+            check_new_name(siblings, new_name, &parents.join("."))?;
+            siblings[i].name = new_name.clone();
+            Ok(())
+        }
+        SchemaChange::MoveColumn { path, position } => {
+            let (siblings, i) = locate(fields, path)?;
+            let field = siblings.remove(i);
+            let anchor = |siblings: &[StructField], name: &str| {
+                if *name == field.name {
+                    return Err(err("a column cannot be moved relative to itself"));
+                }
+                siblings.iter().position(|f| f.name == name).ok_or_else(|| {
+                    err(format!(
+                        "there is no sibling `{name}` to move next to (siblings: {})",
+                        names(siblings)
+                    ))
+                })
+            };
+            let at = match position {
+                Position::First => 0,
+                Position::After(a) => anchor(siblings, a)? + 1,
+                Position::Before(b) => anchor(siblings, b)?,
+            };
+            siblings.insert(at, field);
+            Ok(())
+        }
+        SchemaChange::WidenColumn { path, to } => {
+            let (siblings, i) = locate(fields, path)?;
+            let field = &mut siblings[i];
+            let DataType::Primitive(from) = field.data_type.clone() else {
+                return Err(err(format!(
+                    "it is a {}; only primitive types can be widened",
+                    field.data_type
+                )));
+            };
+            if from == *to {
+                return Err(err(format!("it already has type {to}")));
+            }
+            if !from.can_widen_to(to) {
+                let why = if to.can_widen_to(&from) {
+                    format!("{from} to {to} is a narrowing and would lose data")
+                } else {
+                    format!("{from} to {to} is not a widening")
+                };
+                return Err(err(format!(
+                    "{why}; allowed widenings of {from} are: {}",
+                    allowed_widenings(&from)
+                )));
+            }
+            if from == PrimitiveType::Date {
+                let id = field.id;
+                if let Some(pf) = metadata
+                    .partition_specs
+                    .iter()
+                    .flat_map(|s| s.fields.iter())
+                    .find(|pf| {
+                        pf.source_id == id
+                            && matches!(pf.transform, Transform::Identity | Transform::Bucket(_))
+                    })
+                {
+                    return Err(err(format!(
+                        "partition field `{}` ({}) is computed from it and its values would \
+                         change (SPEC §4.4.1)",
+                        pf.name, pf.transform
+                    )));
+                }
+            }
+            let convert = |v: &Option<Value>| -> Result<Option<Value>> {
+                match v {
+                    Some(v) if from == PrimitiveType::Date => {
+                        let days = v
+                            .as_i64()
+                            .ok_or_else(|| err(format!("default {v} is not a date")))?;
+                        let micros = days
+                            .checked_mul(86_400_000_000)
+                            .ok_or_else(|| err(format!("default {v} overflows a timestamp")))?;
+                        Ok(Some(Value::from(micros)))
+                    }
+                    other => Ok(other.clone()),
+                }
+            };
+            field.initial_default = convert(&field.initial_default)?;
+            field.write_default = convert(&field.write_default)?;
+            field.data_type = DataType::Primitive(*to);
+            Ok(())
+        }
+        SchemaChange::MakeOptional { path } => {
+            let (siblings, i) = locate(fields, path)?;
+            siblings[i].required = false;
+            Ok(())
+        }
+        SchemaChange::MakeRequired { path } => {
+            let (siblings, i) = locate(fields, path)?;
+            if siblings[i].required {
+                return Err(err("it is already required"));
+            }
+            Err(err(
+                "making an optional column required is not supported: rows written before may \
+                 hold nulls",
+            ))
+        }
+    }
+}
+
+/// The widenings SPEC §4.4 allows from `from`, for messages.
+pub fn allowed_widenings(from: &PrimitiveType) -> String {
+    use PrimitiveType::*;
+    let list: &[&str] = match from {
+        Int8 => &["int16", "int32", "int64"],
+        Int16 => &["int32", "int64"],
+        Int32 => &["int64"],
+        Float32 => &["float64"],
+        Date => &["timestamp", "timestamptz"],
+        Decimal { scale, .. } => {
+            return format!("decimal(P',{scale}) with a larger precision P' (same scale)");
+        }
+        _ => &[],
+    };
+    if list.is_empty() {
+        "none (no type can be widened from it)".into()
+    } else {
+        list.join(", ")
+    }
+}
+
+fn take_id(next_id: &mut FieldId) -> Result<FieldId> {
+    let id = *next_id;
+    *next_id = id
+        .checked_add(1)
+        .ok_or_else(|| err("field ids are exhausted"))?;
+    Ok(id)
+}
+
+/// Gives every id inside `t` (struct fields, list elements, map keys and values) a fresh id
+/// from `next_id` on, depth first.
+pub fn renumber(t: &mut DataType, next_id: &mut FieldId) -> Result<()> {
+    match t {
+        DataType::Primitive(_) => {}
+        DataType::Struct(s) => {
+            for f in &mut s.fields {
+                f.id = take_id(next_id)?;
+                renumber(&mut f.data_type, next_id)?;
+            }
+        }
+        DataType::List(l) => {
+            l.element_id = take_id(next_id)?;
+            renumber(&mut l.element, next_id)?;
+        }
+        DataType::Map(m) => {
+            m.key_id = take_id(next_id)?;
+            renumber(&mut m.key, next_id)?;
+            m.value_id = take_id(next_id)?;
+            renumber(&mut m.value, next_id)?;
+        }
+    }
+    Ok(())
+}
+
+fn collect_ids(t: &DataType, out: &mut BTreeSet<FieldId>) {
+    match t {
+        DataType::Primitive(_) => {}
+        DataType::Struct(s) => {
+            for f in &s.fields {
+                out.insert(f.id);
+                collect_ids(&f.data_type, out);
+            }
+        }
+        DataType::List(l) => {
+            out.insert(l.element_id);
+            collect_ids(&l.element, out);
+        }
+        DataType::Map(m) => {
+            out.insert(m.key_id);
+            collect_ids(&m.key, out);
+            out.insert(m.value_id);
+            collect_ids(&m.value, out);
+        }
+    }
+}
+
+/// Name of a partition field made from `column` by `transform` (as `compact` names them).
+fn partition_field_name(column: &str, transform: Transform) -> String {
+    let column = column.replace('.', "_");
+    match transform {
+        Transform::Identity => column,
+        Transform::Bucket(_) => format!("{column}_bucket"),
+        Transform::Truncate(_) => format!("{column}_trunc"),
+        other => format!("{column}_{other}"),
+    }
+}
+
+/// Makes a new partition spec of `(source column path, transform)` fields the default one.
+/// Data files keep the spec they were written with; nothing is rewritten. A field with the same
+/// source and transform as a field of any earlier spec keeps that field's id (and name); other
+/// fields get ids from `lastPartitionId + 1`. When an existing spec already has exactly these
+/// fields, it becomes the default again instead of a new one being added.
+pub fn with_new_default_spec(
+    metadata: &Metadata,
+    fields: Vec<(String, Transform)>,
+) -> Result<Metadata> {
+    let perr = |m: String| FormatError::InvalidPartitionSpec(m);
+    let index = metadata.schema.field_index();
+    let mut next_id = metadata
+        .last_partition_id
+        .max(FIRST_PARTITION_FIELD_ID - 1)
+        .checked_add(1)
+        .ok_or_else(|| perr("partition field ids are exhausted".into()))?;
+    let mut seen = BTreeSet::new();
+    let mut out_fields = Vec::with_capacity(fields.len());
+    for (column, transform) in fields {
+        let Some((&source_id, info)) = index.iter().find(|(_, i)| i.path == column) else {
+            let known: Vec<&str> = metadata
+                .schema
+                .fields()
+                .iter()
+                .map(|f| f.name.as_str())
+                .collect();
+            return Err(perr(format!(
+                "there is no column `{column}` (columns: {})",
+                known.join(", ")
+            )));
+        };
+        match info.data_type {
+            DataType::Primitive(p) if transform.accepts(p) => {}
+            other => {
+                return Err(perr(format!(
+                    "transform {transform} cannot be applied to `{column}` of type {other}"
+                )));
+            }
+        }
+        if !seen.insert((source_id, transform.to_string())) {
+            return Err(perr(format!(
+                "{transform}({column}) appears twice in the new spec"
+            )));
+        }
+        let existing = metadata
+            .partition_specs
+            .iter()
+            .flat_map(|s| s.fields.iter())
+            .find(|f| f.source_id == source_id && f.transform == transform);
+        let field = match existing {
+            Some(f) => f.clone(),
+            None => {
+                let id = next_id;
+                next_id = id
+                    .checked_add(1)
+                    .ok_or_else(|| perr("partition field ids are exhausted".into()))?;
+                PartitionField {
+                    field_id: id,
+                    source_id,
+                    name: partition_field_name(&column, transform),
+                    transform,
+                }
+            }
+        };
+        out_fields.push(field);
+    }
+    let mut out = metadata.clone();
+    if let Some(same) = metadata
+        .partition_specs
+        .iter()
+        .find(|s| s.fields == out_fields)
+    {
+        if same.spec_id == metadata.default_spec_id {
+            return Err(perr(format!(
+                "the table is already partitioned this way (spec {})",
+                same.spec_id
+            )));
+        }
+        out.default_spec_id = same.spec_id;
+        out.validate()?;
+        return Ok(out);
+    }
+    let spec_id = metadata
+        .partition_specs
+        .iter()
+        .map(|s| s.spec_id)
+        .max()
+        .unwrap_or(-1)
+        .checked_add(1)
+        .ok_or_else(|| perr("partition spec ids are exhausted".into()))?;
+    let spec = PartitionSpec {
+        spec_id,
+        fields: out_fields,
+    };
+    spec.validate(&metadata.schema)?;
+    out.partition_specs.push(spec);
+    out.default_spec_id = spec_id;
+    out.last_partition_id = metadata.last_partition_id.max(next_id - 1);
+    out.validate()?;
+    Ok(out)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::schema::{ListType, MapType, StructType};
+    use crate::testing::sample_metadata;
+    use serde_json::json;
+
+    /// id int32 required, name string, point struct<x float64 required, label string>.
+    fn meta() -> Metadata {
+        let mut m = sample_metadata();
+        m.schema = Schema::new(
+            3,
+            vec![
+                StructField::required(1, "id", PrimitiveType::Int32),
+                StructField::optional(2, "name", PrimitiveType::String),
+                StructField::optional(
+                    3,
+                    "point",
+                    DataType::Struct(StructType {
+                        fields: vec![
+                            StructField::required(4, "x", PrimitiveType::Float32),
+                            StructField::optional(5, "label", PrimitiveType::String),
+                        ],
+                    }),
+                ),
+                StructField::optional(6, "day", PrimitiveType::Date),
+            ],
+        )
+        .unwrap();
+        m.last_column_id = 10;
+        m
+    }
+
+    fn add(parent: Option<&str>, name: &str, t: impl Into<DataType>) -> SchemaChange {
+        SchemaChange::AddColumn {
+            parent: parent.map(String::from),
+            name: name.into(),
+            data_type: t.into(),
+            required: false,
+            default: None,
+            doc: None,
+        }
+    }
+
+    fn refused(m: &Metadata, c: SchemaChange) -> String {
+        apply_changes(m, &[c]).unwrap_err().to_string()
+    }
+
+    fn top_names(m: &Metadata) -> Vec<&str> {
+        m.schema.fields().iter().map(|f| f.name.as_str()).collect()
+    }
+
+    #[test]
+    fn adding_columns_assigns_fresh_ids_and_a_new_schema_id() {
+        let m = meta();
+        let out = apply_changes(
+            &m,
+            &[
+                add(None, "email", PrimitiveType::String),
+                SchemaChange::AddColumn {
+                    parent: None,
+                    name: "score".into(),
+                    data_type: PrimitiveType::Int64.into(),
+                    required: true,
+                    default: Some(json!(7)),
+                    doc: Some("points".into()),
+                },
+                add(Some("point"), "y", PrimitiveType::Float64),
+            ],
+        )
+        .unwrap();
+        assert_eq!(out.schema.schema_id(), 4);
+        assert_eq!(out.last_column_id, 13);
+        let email = out.schema.field_by_name("email").unwrap();
+        assert_eq!(email.id, 11);
+        assert!(!email.required);
+        let score = out.schema.field_by_name("score").unwrap();
+        assert_eq!(score.id, 12);
+        assert!(score.required);
+        assert_eq!(score.initial_default, Some(json!(7)));
+        assert_eq!(score.write_default, Some(json!(7)));
+        assert_eq!(score.doc.as_deref(), Some("points"));
+        let idx = out.schema.field_index();
+        assert_eq!(idx[&13].path, "point.y");
+        // The input is unchanged.
+        assert_eq!(m.schema.schema_id(), 3);
+    }
+
+    #[test]
+    fn nested_types_of_added_columns_get_fresh_ids_everywhere() {
+        let m = meta();
+        let t = DataType::Map(MapType {
+            key_id: 1,
+            key: Box::new(PrimitiveType::String.into()),
+            value_id: 1,
+            value_required: false,
+            value: Box::new(DataType::List(ListType {
+                element_id: 2,
+                element_required: false,
+                element: Box::new(DataType::Struct(StructType {
+                    fields: vec![StructField::optional(1, "a", PrimitiveType::Int32)],
+                })),
+            })),
+        });
+        let out = apply_changes(&m, &[add(None, "m", t)]).unwrap();
+        let DataType::Map(mt) = &out.schema.field_by_name("m").unwrap().data_type else {
+            panic!("not a map")
+        };
+        assert_eq!((mt.key_id, mt.value_id), (12, 13));
+        let DataType::List(l) = mt.value.as_ref() else {
+            panic!("not a list")
+        };
+        assert_eq!(l.element_id, 14);
+        let DataType::Struct(s) = l.element.as_ref() else {
+            panic!("not a struct")
+        };
+        assert_eq!(s.fields[0].id, 15);
+        assert_eq!(out.last_column_id, 15);
+    }
+
+    #[test]
+    fn drop_rename_move_widen_and_relax() {
+        let m = meta();
+        let out = apply_changes(
+            &m,
+            &[
+                SchemaChange::RenameColumn {
+                    path: "name".into(),
+                    new_name: "label".into(),
+                },
+                SchemaChange::WidenColumn {
+                    path: "id".into(),
+                    to: PrimitiveType::Int64,
+                },
+                SchemaChange::WidenColumn {
+                    path: "point.x".into(),
+                    to: PrimitiveType::Float64,
+                },
+                SchemaChange::MakeOptional { path: "id".into() },
+                SchemaChange::MoveColumn {
+                    path: "label".into(),
+                    position: Position::First,
+                },
+                SchemaChange::MoveColumn {
+                    path: "day".into(),
+                    position: Position::Before("id".into()),
+                },
+                SchemaChange::MoveColumn {
+                    path: "point.x".into(),
+                    position: Position::After("label".into()),
+                },
+                SchemaChange::DropColumn {
+                    path: "point.label".into(),
+                },
+            ],
+        )
+        .unwrap();
+        assert_eq!(top_names(&out), ["label", "day", "id", "point"]);
+        let id = out.schema.field_by_name("id").unwrap();
+        assert_eq!(id.id, 1);
+        assert!(!id.required);
+        assert_eq!(id.data_type, PrimitiveType::Int64.into());
+        assert_eq!(out.schema.field_by_name("label").unwrap().id, 2);
+        let idx = out.schema.field_index();
+        assert_eq!(idx[&4].path, "point.x");
+        assert_eq!(idx[&4].data_type, &DataType::from(PrimitiveType::Float64));
+        assert!(!idx.contains_key(&5));
+        assert_eq!(out.last_column_id, 10);
+        // Drop a whole struct: its children go too; ids are not reused afterwards.
+        let out2 = apply_changes(
+            &out,
+            &[
+                SchemaChange::DropColumn {
+                    path: "point".into(),
+                },
+                add(None, "point", PrimitiveType::String),
+            ],
+        )
+        .unwrap();
+        assert_eq!(out2.schema.field_by_name("point").unwrap().id, 11);
+        assert_eq!(out2.schema.schema_id(), 5);
+    }
+
+    #[test]
+    fn widening_a_date_converts_its_defaults_to_microseconds() {
+        let m = apply_changes(
+            &meta(),
+            &[SchemaChange::AddColumn {
+                parent: None,
+                name: "d2".into(),
+                data_type: PrimitiveType::Date.into(),
+                required: false,
+                default: Some(json!(2)),
+                doc: None,
+            }],
+        )
+        .unwrap();
+        let out = apply_changes(
+            &m,
+            &[SchemaChange::WidenColumn {
+                path: "d2".into(),
+                to: PrimitiveType::Timestamp,
+            }],
+        )
+        .unwrap();
+        let f = out.schema.field_by_name("d2").unwrap();
+        assert_eq!(f.initial_default, Some(json!(172_800_000_000i64)));
+        assert_eq!(f.write_default, Some(json!(172_800_000_000i64)));
+    }
+
+    #[test]
+    fn unknown_columns_list_the_available_ones() {
+        let m = meta();
+        let e = refused(
+            &m,
+            SchemaChange::DropColumn {
+                path: "nope".into(),
+            },
+        );
+        assert!(
+            e.contains("no column `nope`") && e.contains("columns: id, name, point, day"),
+            "{e}"
+        );
+        let e = refused(
+            &m,
+            SchemaChange::RenameColumn {
+                path: "point.z".into(),
+                new_name: "w".into(),
+            },
+        );
+        assert!(
+            e.contains("struct `point` has no field `z`") && e.contains("x, label"),
+            "{e}"
+        );
+        let e = refused(&m, add(Some("name"), "q", PrimitiveType::Int32));
+        assert!(e.contains("`name` is a string, not a struct"), "{e}");
+        let e = refused(
+            &m,
+            SchemaChange::MoveColumn {
+                path: "id".into(),
+                position: Position::After("ghost".into()),
+            },
+        );
+        assert!(e.contains("no sibling `ghost`"), "{e}");
+    }
+
+    #[test]
+    fn required_columns_need_a_default() {
+        let e = refused(
+            &meta(),
+            SchemaChange::AddColumn {
+                parent: None,
+                name: "n".into(),
+                data_type: PrimitiveType::Int64.into(),
+                required: true,
+                default: None,
+                doc: None,
+            },
+        );
+        assert!(
+            e.contains("rows written before have no value for it")
+                && e.contains("give a default or make it optional"),
+            "{e}"
+        );
+        let e = refused(
+            &meta(),
+            SchemaChange::AddColumn {
+                parent: None,
+                name: "n".into(),
+                data_type: PrimitiveType::Int32.into(),
+                required: false,
+                default: Some(json!("seven")),
+                doc: None,
+            },
+        );
+        assert!(e.contains("the default does not fit"), "{e}");
+    }
+
+    #[test]
+    fn narrowing_and_incompatible_changes_say_why() {
+        let m = apply_changes(
+            &meta(),
+            &[SchemaChange::WidenColumn {
+                path: "id".into(),
+                to: PrimitiveType::Int64,
+            }],
+        )
+        .unwrap();
+        let e = refused(
+            &m,
+            SchemaChange::WidenColumn {
+                path: "id".into(),
+                to: PrimitiveType::Int32,
+            },
+        );
+        assert!(
+            e.contains("narrowing") && e.contains("would lose data"),
+            "{e}"
+        );
+        let e = refused(
+            &meta(),
+            SchemaChange::WidenColumn {
+                path: "id".into(),
+                to: PrimitiveType::String,
+            },
+        );
+        assert!(
+            e.contains("int32 to string is not a widening")
+                && e.contains("allowed widenings of int32 are: int64"),
+            "{e}"
+        );
+        let e = refused(
+            &meta(),
+            SchemaChange::WidenColumn {
+                path: "point".into(),
+                to: PrimitiveType::String,
+            },
+        );
+        assert!(e.contains("only primitive types can be widened"), "{e}");
+    }
+
+    #[test]
+    fn name_clashes_are_refused() {
+        let m = meta();
+        let e = refused(&m, add(None, "name", PrimitiveType::Int32));
+        assert!(e.contains("already has a column named `name`"), "{e}");
+        let e = refused(
+            &m,
+            SchemaChange::RenameColumn {
+                path: "point.x".into(),
+                new_name: "label".into(),
+            },
+        );
+        assert!(
+            e.contains("struct `point` already has a column named `label`"),
+            "{e}"
+        );
+        let e = refused(&m, add(None, "a.b", PrimitiveType::Int32));
+        assert!(e.contains("holds a `.`"), "{e}");
+    }
+
+    #[test]
+    fn making_an_optional_column_required_is_refused() {
+        let e = refused(
+            &meta(),
+            SchemaChange::MakeRequired {
+                path: "name".into(),
+            },
+        );
+        assert!(
+            e.contains("not supported") && e.contains("may hold nulls"),
+            "{e}"
+        );
+    }
+
+    #[test]
+    fn partition_sources_cannot_be_dropped_while_in_the_default_spec() {
+        let m = with_new_default_spec(&meta(), vec![("day".into(), Transform::Day)]).unwrap();
+        let e = refused(&m, SchemaChange::DropColumn { path: "day".into() });
+        assert!(
+            e.contains("partition field `day_day`") && e.contains("change the partitioning"),
+            "{e}"
+        );
+        // After repartitioning, the column of the old spec may be dropped.
+        let m2 = with_new_default_spec(&m, vec![("id".into(), Transform::Bucket(4))]).unwrap();
+        let out = apply_changes(&m2, &[SchemaChange::DropColumn { path: "day".into() }]).unwrap();
+        assert!(out.schema.field_by_name("day").is_none());
+    }
+
+    #[test]
+    fn date_widening_is_refused_under_identity_or_bucket_partitioning() {
+        let m = with_new_default_spec(&meta(), vec![("day".into(), Transform::Identity)]).unwrap();
+        let e = refused(
+            &m,
+            SchemaChange::WidenColumn {
+                path: "day".into(),
+                to: PrimitiveType::Timestamp,
+            },
+        );
+        assert!(e.contains("partition field `day` (identity)"), "{e}");
+    }
+
+    #[test]
+    fn only_fields_of_structs_can_be_dropped_while_others_remain() {
+        let m = apply_changes(
+            &meta(),
+            &[SchemaChange::DropColumn {
+                path: "point.label".into(),
+            }],
+        )
+        .unwrap();
+        let e = refused(
+            &m,
+            SchemaChange::DropColumn {
+                path: "point.x".into(),
+            },
+        );
+        assert!(e.contains("only field of its struct"), "{e}");
+        assert!(apply_changes(&meta(), &[]).is_err());
+    }
+
+    #[test]
+    fn new_partition_specs_reuse_field_ids_and_become_the_default() {
+        let m = meta();
+        let s1 = with_new_default_spec(
+            &m,
+            vec![
+                ("day".into(), Transform::Day),
+                ("id".into(), Transform::Bucket(8)),
+            ],
+        )
+        .unwrap();
+        assert_eq!(s1.default_spec_id, 1);
+        assert_eq!(s1.partition_specs.len(), 2);
+        let spec = s1.default_spec().unwrap();
+        assert_eq!(spec.fields[0].field_id, 1000);
+        assert_eq!(spec.fields[0].name, "day_day");
+        assert_eq!(spec.fields[1].field_id, 1001);
+        assert_eq!(spec.fields[1].name, "id_bucket");
+        assert_eq!(s1.last_partition_id, 1001);
+        // Keeps the bucket field's id, adds a new one.
+        let s2 = with_new_default_spec(
+            &s1,
+            vec![
+                ("id".into(), Transform::Bucket(8)),
+                ("point.label".into(), Transform::Truncate(2)),
+            ],
+        )
+        .unwrap();
+        let spec = s2.default_spec().unwrap();
+        assert_eq!(spec.spec_id, 2);
+        assert_eq!(spec.fields[0].field_id, 1001);
+        assert_eq!(spec.fields[1].field_id, 1002);
+        assert_eq!(spec.fields[1].name, "point_label_trunc");
+        // Back to unpartitioned: spec 0 is the default again.
+        let s3 = with_new_default_spec(&s2, vec![]).unwrap();
+        assert_eq!(s3.default_spec_id, 0);
+        assert_eq!(s3.partition_specs.len(), 3);
+        let e = with_new_default_spec(&s3, vec![]).unwrap_err().to_string();
+        assert!(e.contains("already partitioned this way"), "{e}");
+    }
+
+    #[test]
+    fn bad_partition_specs_are_refused() {
+        let m = meta();
+        let e = with_new_default_spec(&m, vec![("nope".into(), Transform::Day)])
+            .unwrap_err()
+            .to_string();
+        assert!(
+            e.contains("no column `nope`") && e.contains("id, name"),
+            "{e}"
+        );
+        let e = with_new_default_spec(&m, vec![("name".into(), Transform::Day)])
+            .unwrap_err()
+            .to_string();
+        assert!(e.contains("cannot be applied to `name`"), "{e}");
+        let e = with_new_default_spec(
+            &m,
+            vec![
+                ("day".into(), Transform::Day),
+                ("day".into(), Transform::Day),
+            ],
+        )
+        .unwrap_err()
+        .to_string();
+        assert!(e.contains("appears twice"), "{e}");
+    }
+}
