@@ -8,6 +8,7 @@
 //! defined here.
 
 pub mod actions;
+pub mod calendar;
 pub mod compact;
 pub mod conflict;
 pub mod datum;
