@@ -11,13 +11,13 @@ use std::time::Instant;
 
 use arrow::array::{Float64Array, Int64Array, RecordBatch, StringArray, TimestampMicrosecondArray};
 use arrow::datatypes::SchemaRef;
-use futures::TryStreamExt;
 use rand::rngs::StdRng;
 use rand::{Rng, SeedableRng};
 use strata_format::compact::{parse_partition_spec, parse_schema};
-use strata_format::expr::Expr;
 use strata_table::arrow_schema::to_arrow_schema;
 use strata_table::{CreateTable, SnapshotSelector, Table};
+
+mod scans;
 
 type BoxError = Box<dyn std::error::Error + Send + Sync>;
 
@@ -166,8 +166,13 @@ async fn w2() -> Result<(), BoxError> {
 
 /// W3 + W4: ingest N rows in one commit (and the bare parquet writer on the same batches);
 /// then a full scan summing `value`, and a scan of the first 1% of the time range.
+/// W3 and W4: ingest of `STRATA_BENCH_ROWS` rows in one commit against the bare parquet
+/// writer, then scans against the bare parquet reader over the same files. Strata and the bare
+/// crate alternate, `STRATA_BENCH_REPS` times each (default 3 for W3, 5 for W4), and medians
+/// are reported.
 async fn w3_w4(run_w4: bool) -> Result<(), BoxError> {
     let rows = env_u64("STRATA_BENCH_ROWS", 10_000_000) as usize;
+    let reps = env_u64("STRATA_BENCH_REPS", 3).max(1) as usize;
     let dir = tempfile::tempdir()?;
     let schema = to_arrow_schema(&parse_schema(SCHEMA)?)?;
     let mut rng = StdRng::seed_from_u64(42);
@@ -181,73 +186,47 @@ async fn w3_w4(run_w4: bool) -> Result<(), BoxError> {
     let bytes: usize = batches.iter().map(|b| b.get_array_memory_size()).sum();
     let mb = bytes as f64 / 1e6;
 
-    // The physical reference: the parquet crate writing the same batches, same codec.
-    let start = Instant::now();
-    let file = std::fs::File::create(dir.path().join("bare.parquet"))?;
-    let props = parquet::file::properties::WriterProperties::builder()
-        .set_compression(parquet::basic::Compression::ZSTD(
-            parquet::basic::ZstdLevel::try_new(3)?,
-        ))
-        .build();
-    let mut w = parquet::arrow::ArrowWriter::try_new(file, schema.clone(), Some(props))?;
-    for b in &batches {
-        w.write(b)?;
+    let mut bare_s = Vec::new();
+    let mut strata_s = Vec::new();
+    let mut table = None;
+    for rep in 0..reps {
+        // The physical reference: the parquet crate writing the same batches, same codec.
+        let start = Instant::now();
+        let file = std::fs::File::create(dir.path().join(format!("bare-{rep}.parquet")))?;
+        let props = parquet::file::properties::WriterProperties::builder()
+            .set_compression(parquet::basic::Compression::ZSTD(
+                parquet::basic::ZstdLevel::try_new(3)?,
+            ))
+            .build();
+        let mut w = parquet::arrow::ArrowWriter::try_new(file, schema.clone(), Some(props))?;
+        for b in &batches {
+            w.write(b)?;
+        }
+        w.close()?;
+        bare_s.push(start.elapsed().as_secs_f64());
+        std::fs::remove_file(dir.path().join(format!("bare-{rep}.parquet")))?;
+
+        let t = create(&dir.path().join(format!("w3-{rep}")), false).await?;
+        let start = Instant::now();
+        t.append(batches.iter().cloned()).await?;
+        strata_s.push(start.elapsed().as_secs_f64());
+        table = Some(t);
     }
-    w.close()?;
-    let bare = start.elapsed().as_secs_f64();
+    let bare = median(&mut bare_s);
+    let took = median(&mut strata_s);
     emit("w3", "parquet-rs", "ingest_seconds", bare, "s");
     emit("w3", "parquet-rs", "ingest_throughput", mb / bare, "MB/s");
-
-    let t = create(&dir.path().join("w3"), false).await?;
-    let start = Instant::now();
-    t.append(batches).await?;
-    let took = start.elapsed().as_secs_f64();
     emit("w3", "strata", "ingest_seconds", took, "s");
     emit("w3", "strata", "ingest_throughput", mb / took, "MB/s");
     emit("w3", "strata", "ratio_vs_parquet_rs", bare / took, "x");
+    let Some(t) = table else {
+        return Ok(());
+    };
     if !run_w4 {
         return Ok(());
     }
-    let mut full = Vec::new();
-    let mut selective = Vec::new();
-    let end_us = T0_US + rows as i64 * STEP_US / 100;
-    let cutoff = strata_format::datum::format_timestamp(end_us);
-    for _ in 0..5 {
-        let start = Instant::now();
-        let mut sum = 0.0;
-        let mut s = t.scan().columns(["value"]).plan().await?.stream();
-        while let Some(b) = s.try_next().await? {
-            if let Some(a) = b.column(0).as_any().downcast_ref::<Float64Array>() {
-                sum += arrow::compute::sum(a).unwrap_or(0.0);
-            }
-        }
-        full.push(start.elapsed().as_secs_f64() * 1000.0);
-        std::hint::black_box(sum);
-        let start = Instant::now();
-        let pred = Expr::parse(&format!("ts < TIMESTAMP '{cutoff}'"))?;
-        let n: usize = t
-            .scan()
-            .columns(["value"])
-            .filter(pred)
-            .plan()
-            .await?
-            .collect()
-            .await?
-            .iter()
-            .map(|b| b.num_rows())
-            .sum();
-        selective.push(start.elapsed().as_secs_f64() * 1000.0);
-        std::hint::black_box(n);
-    }
-    emit("w4", "strata", "full_scan_sum", median(&mut full), "ms");
-    emit(
-        "w4",
-        "strata",
-        "scan_first_1pct",
-        median(&mut selective),
-        "ms",
-    );
-    Ok(())
+    let root = dir.path().join(format!("w3-{}", reps - 1));
+    scans::w4(&t, &root, rows, &batches, dir.path()).await
 }
 
 fn main() -> ExitCode {

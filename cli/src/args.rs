@@ -4,7 +4,13 @@ use clap::{Args, Parser, Subcommand, ValueEnum};
 
 /// Strata: ACID tables over Parquet in object storage, with time travel and storage tiers.
 #[derive(Debug, Parser)]
-#[command(name = "strata", version, about, long_about = None)]
+#[command(
+    name = "strata",
+    version,
+    about,
+    long_about = None,
+    after_help = "Example: strata demo && strata show ./strata-demo/events"
+)]
 pub struct Cli {
     /// Output format of read commands.
     #[arg(long, short = 'o', global = true, value_enum, default_value_t = OutputFormat::Table)]
@@ -15,6 +21,9 @@ pub struct Cli {
     /// Show the cause chain of errors and tracing logs.
     #[arg(long, short = 'v', global = true)]
     pub verbose: bool,
+    /// Catalog URL: table arguments may then be `namespace.table` (token from STRATA_TOKEN).
+    #[arg(long, global = true, env = "STRATA_CATALOG")]
+    pub catalog: Option<String>,
     /// The command.
     #[command(subcommand)]
     pub command: Command,
@@ -91,6 +100,10 @@ pub enum Command {
         /// Input format (default: from each file's extension).
         #[arg(long, value_enum)]
         format: Option<FileFormat>,
+        /// Add columns of the input that the table lacks (as optional columns, types inferred
+        /// from CSV/JSON values) in the same commit, instead of refusing the input.
+        #[arg(long)]
+        merge_schema: bool,
     },
     /// Replace the rows of the table (all, or those matching --where) with the rows of the
     /// files, as one atomic commit.
@@ -108,6 +121,9 @@ pub enum Command {
         /// Replace only the rows matching this filter.
         #[arg(long = "where")]
         filter: Option<String>,
+        /// Add columns of the input that the table lacks (whole-table overwrite only).
+        #[arg(long, conflicts_with = "filter")]
+        merge_schema: bool,
     },
     /// Delete the rows matching a filter, as one atomic commit (copy-on-write).
     ///
@@ -154,7 +170,7 @@ pub enum Command {
     /// Show a snapshot: version, time, schema with field ids, partitioning, properties, sizes.
     ///
     /// JSON fields: table, version, timestamp, timestampMs, operation, tableId, schema,
-    /// partitionSpec, properties, files, rows, bytes, bytesPerTier, tags.
+    /// partitionSpec, properties, files, rows, bytes, bytesPerTier, tags. CSV: KEY,VALUE rows.
     ///
     /// Example: strata show ./events --as-of '2h ago'
     Show {
@@ -190,6 +206,54 @@ pub enum Command {
         #[command(flatten)]
         selector: Selector,
     },
+    /// Show what changed between two versions: files and rows added and removed, schema
+    /// changes by field id, partitioning, properties, tags and tier moves. FROM and TO are
+    /// version numbers, tag names or `latest`; TO may be older than FROM (the diff then reads
+    /// backwards).
+    ///
+    /// JSON fields: table, from and to {version, timestamp, timestampMs, operation}, summary
+    /// {filesAdded, filesRemoved, rowsAdded, rowsRemoved, bytesAdded, bytesRemoved, rowsBefore,
+    /// rowsAfter, schemaChanges, tierMoves}, filesAdded and filesRemoved [{path, rows, bytes,
+    /// partition, tier}], schema {fromSchemaId, toSchemaId, changes [{change (added, dropped,
+    /// renamed, typeChanged, nullabilityChanged), id, path or from/to, type, required,
+    /// fromRequired, toRequired}]}, partitionSpec (null or {from, to, fromText, toText}),
+    /// properties [{key, from, to}], tags [{name, from, to}], tierMoves [{path, bytes, fromTier,
+    /// toTier, fromLocation, toLocation, fromStorageClass, toStorageClass}].
+    /// ndjson and csv: one entry per change with kind, subject, from, to, rows, bytes.
+    ///
+    /// Example: strata diff ./events 3 release-1
+    Diff {
+        /// Table.
+        table: String,
+        /// The older version (number, tag name or `latest`).
+        from: String,
+        /// The newer version (number, tag name or `latest`).
+        to: String,
+    },
+    /// Run the catalog service (REST API; default: embedded SQLite store and local warehouse).
+    ///
+    /// Example: strata serve --bind 127.0.0.1:8181 --store sqlite://catalog.db --warehouse ./warehouse
+    Serve(crate::commands::catalog::ServeArgs),
+    /// Catalog administration: tokens.
+    ///
+    /// Example: strata --catalog http://127.0.0.1:8181 catalog token create --role reader
+    Catalog(crate::commands::catalog::CatalogArgs),
+    /// Namespaces of a catalog (--catalog URL or STRATA_CATALOG; token from STRATA_TOKEN).
+    ///
+    /// Example: strata --catalog http://127.0.0.1:8181 namespace create sales
+    Namespace(crate::commands::catalog::NamespaceArgs),
+    /// Tables of a catalog, named `namespace.table`.
+    ///
+    /// Example: strata --catalog http://127.0.0.1:8181 table list sales
+    Table(crate::commands::catalog::TableArgs),
+    /// Storage tiers: define tiers and policies, plan, move, report.
+    ///
+    /// Example: strata tier plan ./events --now '2027-01-01T00:00:00Z'
+    Tier(crate::commands::tier::TierArgs),
+    /// Apply the tier policies of every table of a catalog (for cron): one line per table.
+    ///
+    /// Example: strata lifecycle run --catalog http://127.0.0.1:8181 --grace 1h
+    Lifecycle(crate::commands::lifecycle::LifecycleArgs),
     /// Create, list or delete tags.
     ///
     /// Example: strata tag ./events create release-1 --version 3
@@ -259,6 +323,8 @@ pub enum Command {
 #[derive(Debug, Subcommand)]
 pub enum TagAction {
     /// Create a tag at a version (default: latest).
+    ///
+    /// Example: strata tag ./events create release-1 --version 3
     Create {
         /// Tag name.
         name: String,
@@ -267,8 +333,14 @@ pub enum TagAction {
         version: Option<u64>,
     },
     /// List tags.
+    ///
+    /// JSON fields per tag: name, version.
+    ///
+    /// Example: strata tag ./events list --output json
     List,
     /// Delete a tag.
+    ///
+    /// Example: strata tag ./events delete release-1
     Delete {
         /// Tag name.
         name: String,
@@ -280,6 +352,8 @@ pub enum TagAction {
 pub enum SchemaAction {
     /// Add a column (required unless --optional or TYPE ends with `?`; a required column
     /// needs --default).
+    ///
+    /// Example: strata schema ./events add score float64 --optional --after id
     Add {
         /// Column name; `a.b` adds field `b` into struct `a`.
         name: String,
@@ -303,11 +377,15 @@ pub enum SchemaAction {
         first: bool,
     },
     /// Drop a column (and all its fields).
+    ///
+    /// Example: strata schema ./events drop score
     Drop {
         /// Column.
         column: String,
     },
     /// Rename a column.
+    ///
+    /// Example: strata schema ./events rename name full_name
     Rename {
         /// Column.
         column: String,
@@ -315,6 +393,8 @@ pub enum SchemaAction {
         new_name: String,
     },
     /// Move a column within its struct.
+    ///
+    /// Example: strata schema ./events move score --after id
     #[command(group(clap::ArgGroup::new("position").required(true).args(["first", "after", "before"])))]
     Move {
         /// Column.
@@ -331,6 +411,8 @@ pub enum SchemaAction {
     },
     /// Widen a column's type (int8→int16→int32→int64, float32→float64, decimal precision,
     /// date→timestamp).
+    ///
+    /// Example: strata schema ./events widen score float64
     Widen {
         /// Column.
         column: String,
@@ -339,6 +421,8 @@ pub enum SchemaAction {
         data_type: String,
     },
     /// Make a required column optional.
+    ///
+    /// Example: strata schema ./events optional name
     Optional {
         /// Column.
         column: String,
@@ -349,6 +433,8 @@ pub enum SchemaAction {
 #[derive(Debug, Subcommand)]
 pub enum PartitionAction {
     /// Partition new data by SPEC, e.g. `day(ts), bucket(16, id)`; `none` for unpartitioned.
+    ///
+    /// Example: strata partition ./events set 'day(ts), bucket(16, id)'
     Set {
         /// Partition spec.
         spec: String,

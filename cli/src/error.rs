@@ -150,3 +150,30 @@ impl From<serde_json::Error> for CliError {
 
 /// Result alias.
 pub type CliResult<T = ()> = Result<T, CliError>;
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn conflicts_exit_with_code_3() {
+        let e: CliError = strata_table::Error::RetriesExhausted {
+            table: "memory://t".into(),
+            attempts: 5,
+            version: 9,
+        }
+        .into();
+        assert_eq!(e.code(), EXIT_CONFLICT);
+        assert!(
+            e.hint()
+                .is_some_and(|h| h.contains("run the command again"))
+        );
+        let e: CliError = strata_table::Error::TableNotFound {
+            uri: "memory://t".into(),
+        }
+        .into();
+        assert_eq!(e.code(), EXIT_USER);
+        let e: CliError = std::io::Error::from(std::io::ErrorKind::BrokenPipe).into();
+        assert!(e.is_broken_pipe());
+    }
+}

@@ -8,6 +8,7 @@ mod args;
 mod commands;
 mod error;
 mod output;
+mod style;
 
 use args::Cli;
 use error::EXIT_USAGE;
@@ -45,14 +46,15 @@ fn main() -> ExitCode {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) if e.is_broken_pipe() => ExitCode::SUCCESS,
         Err(e) => {
-            eprintln!("error: {e}");
+            let color = style::stderr_colors();
+            eprintln!("{} {e}", style::paint("error:", style::Style::Error, color));
             if verbose {
                 for cause in e.causes() {
                     eprintln!("  caused by: {cause}");
                 }
             }
             if let Some(h) = e.hint() {
-                eprintln!("hint: {h}");
+                eprintln!("{} {h}", style::paint("hint:", style::Style::Hint, color));
             }
             ExitCode::from(e.code())
         }

@@ -33,6 +33,7 @@ pub fn time(ms: i64) -> String {
 pub struct TextTable {
     header: Vec<String>,
     rows: Vec<Vec<String>>,
+    bold_header: bool,
 }
 
 impl TextTable {
@@ -41,6 +42,7 @@ impl TextTable {
         Self {
             header: header.iter().map(|h| h.to_string()).collect(),
             rows: Vec::new(),
+            bold_header: crate::style::stdout_colors(),
         }
     }
 
@@ -58,7 +60,7 @@ impl TextTable {
                 widths[i] = widths[i].max(c.chars().count());
             }
         }
-        let line = |cells: &[String], out: &mut dyn Write| -> std::io::Result<()> {
+        let line = |cells: &[String], out: &mut dyn Write, bold: bool| -> std::io::Result<()> {
             let mut s = String::new();
             for (i, c) in cells.iter().enumerate().take(cols) {
                 if i > 0 {
@@ -69,11 +71,12 @@ impl TextTable {
                     s.push_str(&" ".repeat(widths[i] - c.chars().count()));
                 }
             }
-            writeln!(out, "{}", s.trim_end())
+            let s = crate::style::paint(s.trim_end(), crate::style::Style::Header, bold);
+            writeln!(out, "{s}")
         };
-        line(&self.header, out)?;
+        line(&self.header, out, self.bold_header)?;
         for r in &self.rows {
-            line(r, out)?;
+            line(r, out, false)?;
         }
         Ok(())
     }
@@ -147,6 +150,7 @@ mod tests {
     #[test]
     fn tables_align_columns() {
         let mut t = TextTable::new(&["a", "long header"]);
+        t.bold_header = false;
         t.row(vec!["xyz".into(), "1".into()]);
         let mut out = Vec::new();
         t.write(&mut out).unwrap();

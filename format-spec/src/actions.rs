@@ -141,6 +141,9 @@ pub struct Metadata {
     /// Tier new data lands in; absent means the first tier (or `hot`).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub default_tier: Option<String>,
+    /// Tier policies: when files move to colder tiers (SPEC §6.5).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub policies: Vec<crate::tiering::TierPolicy>,
 }
 
 impl Metadata {
@@ -213,6 +216,7 @@ impl Metadata {
                 ));
             }
         }
+        crate::tiering::validate_policies(self)?;
         if let Some(d) = &self.default_tier
             && !self.tiers.iter().any(|t| &t.name == d)
         {

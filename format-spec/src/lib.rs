@@ -12,6 +12,7 @@ pub mod calendar;
 pub mod compact;
 pub mod conflict;
 pub mod datum;
+pub mod diff;
 pub mod error;
 pub mod evolution;
 pub mod expr;
@@ -22,6 +23,7 @@ pub mod prune;
 pub mod schema;
 pub mod state;
 pub mod testing;
+pub mod tiering;
 pub mod transform;
 
 pub use actions::{

@@ -35,6 +35,7 @@ pub fn sample_metadata() -> Metadata {
         properties: BTreeMap::new(),
         tiers: Vec::new(),
         default_tier: None,
+        policies: Vec::new(),
     }
 }
 

@@ -207,9 +207,11 @@ pub fn conform_batch(
         .map(|f| f.name().as_str())
         .collect();
     let columns = conform_fields(
-        &names,
-        batch.columns(),
-        len,
+        Columns {
+            names: &names,
+            arrays: batch.columns(),
+            len,
+        },
         schema.fields(),
         target.fields(),
         "",
@@ -245,18 +247,23 @@ fn mismatch(column: &str, message: impl Into<String>) -> Error {
     }
 }
 
-/// Conforms the children of a struct (or the columns of a batch), matched by name.
-#[allow(clippy::too_many_arguments)]
-fn conform_fields(
-    names: &[&str],
-    arrays: &[ArrayRef],
+/// Named input columns: the columns of a batch or the children of a struct.
+struct Columns<'a> {
+    names: &'a [&'a str],
+    arrays: &'a [ArrayRef],
     len: usize,
+}
+
+/// Conforms the children of a struct (or the columns of a batch), matched by name.
+fn conform_fields(
+    input: Columns<'_>,
     fields: &[StructField],
     targets: &Fields,
     prefix: &str,
     valid: Option<&NullBuffer>,
     row_of: RowOf<'_>,
 ) -> Result<Vec<ArrayRef>> {
+    let Columns { names, arrays, len } = input;
     let known: HashSet<&str> = fields.iter().map(|f| f.name.as_str()).collect();
     let mut seen = HashSet::new();
     for name in names {
@@ -415,9 +422,11 @@ fn conform_array(
             let nulls = NullBuffer::union(st.nulls(), valid);
             let names: Vec<&str> = st.column_names();
             let children = conform_fields(
-                &names,
-                st.columns(),
-                st.len(),
+                Columns {
+                    names: &names,
+                    arrays: st.columns(),
+                    len: st.len(),
+                },
                 &s.fields,
                 targets,
                 path,

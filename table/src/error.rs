@@ -196,6 +196,33 @@ pub enum Error {
         #[source]
         source: Box<parquet::errors::ParquetError>,
     },
+    /// A tier-move copy did not produce the bytes the log records; nothing was committed.
+    #[error("{table}: copying `{from}` to `{to}` failed: {message}")]
+    CopyFailed {
+        /// Table URI.
+        table: String,
+        /// Source location.
+        from: String,
+        /// Target location.
+        to: String,
+        /// What went wrong.
+        message: String,
+    },
+    /// A read needs files in an archive storage class (SPEC §6.4); they must be restored or
+    /// moved first.
+    #[error(
+        "{table}: {} file(s) to read are archived and cannot be read until restored: {}; restore \
+         the objects (S3 RestoreObject) and move them to a readable tier with `strata tier move \
+         {table} --where ... --to TIER`, or filter them out of the scan",
+        files.len(),
+        files.join(", ")
+    )]
+    ArchivedFiles {
+        /// Table URI.
+        table: String,
+        /// Each file as `path (location, storage class)`.
+        files: Vec<String>,
+    },
 }
 
 impl Error {

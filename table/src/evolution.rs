@@ -80,3 +80,79 @@ impl Table {
             .await
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use std::sync::Arc;
+
+    use arrow::array::{Date32Array, Int64Array, RecordBatch, TimestampMicrosecondArray};
+    use arrow::datatypes::{DataType as ArrowType, Field, Schema as ArrowSchema, TimeUnit};
+    use arrow::util::pretty::pretty_format_batches;
+    use strata_format::compact::parse_schema;
+
+    use super::*;
+    use crate::CreateTable;
+
+    fn rows(ids: &[i64], d: Arc<dyn arrow::array::Array>) -> RecordBatch {
+        let schema = ArrowSchema::new(vec![
+            Field::new("id", ArrowType::Int64, false),
+            Field::new("d", d.data_type().clone(), true),
+        ]);
+        RecordBatch::try_new(
+            Arc::new(schema),
+            vec![Arc::new(Int64Array::from(ids.to_vec())), d],
+        )
+        .unwrap()
+    }
+
+    #[tokio::test]
+    async fn date_widened_to_timestamp_reads_old_files_through_the_new_type() {
+        let t = Table::create(
+            "memory://widen-date/t",
+            CreateTable::new(parse_schema("id:int64,d:date?").unwrap()),
+        )
+        .await
+        .unwrap();
+        // Only nulls in `d`: the file has no min/max for it, so widening is allowed.
+        let nulls: Arc<dyn arrow::array::Array> = Arc::new(Date32Array::from(vec![None, None]));
+        t.append([rows(&[1, 2], nulls)]).await.unwrap();
+        let widen = SchemaChange::WidenColumn {
+            path: "d".into(),
+            to: PrimitiveType::Timestamp,
+        };
+        t.update_schema(vec![widen]).await.unwrap();
+        let ts: Arc<dyn arrow::array::Array> =
+            Arc::new(TimestampMicrosecondArray::from(vec![Some(86_400_000_000)]));
+        t.append([rows(&[3], ts)]).await.unwrap();
+        let batches = t.scan().plan().await.unwrap().collect().await.unwrap();
+        assert_eq!(
+            batches[0]
+                .schema()
+                .field_with_name("d")
+                .unwrap()
+                .data_type(),
+            &ArrowType::Timestamp(TimeUnit::Microsecond, None)
+        );
+        let text = pretty_format_batches(&batches).unwrap().to_string();
+        assert!(text.contains("| 3  | 1970-01-02T00:00:00 |"), "{text}");
+        assert!(text.contains("| 1  |                     |"), "{text}");
+        // With dates in a file's statistics the widening is refused, naming the file.
+        let t2 = Table::create(
+            "memory://widen-date/t2",
+            CreateTable::new(parse_schema("id:int64,d:date?").unwrap()),
+        )
+        .await
+        .unwrap();
+        let days: Arc<dyn arrow::array::Array> = Arc::new(Date32Array::from(vec![Some(1)]));
+        t2.append([rows(&[1], days)]).await.unwrap();
+        let widen = SchemaChange::WidenColumn {
+            path: "d".into(),
+            to: PrimitiveType::Timestamptz,
+        };
+        let err = t2.update_schema(vec![widen]).await.unwrap_err().to_string();
+        assert!(
+            err.contains("data file `data/") && err.contains("SPEC §4.4.1"),
+            "{err}"
+        );
+    }
+}

@@ -74,18 +74,67 @@ fn parse_type(t: &arrow::datatypes::DataType) -> arrow::datatypes::DataType {
     }
 }
 
+/// Rows read to infer the types of columns the table lacks (merge-schema, text inputs).
+pub const INFER_ROWS: usize = 10_000;
+
+/// Options of [`read_file_with`].
+#[derive(Debug, Clone, Copy, Default)]
+pub struct ReadOptions {
+    /// Keep columns the table lacks (their types inferred from the first [`INFER_ROWS`] rows of
+    /// CSV and JSON inputs), for a write with merge-schema; otherwise they are refused.
+    pub merge_schema: bool,
+}
+
 /// Reads a file into record batches whose columns carry the table's names. CSV and JSON
-/// values are parsed as the table's column types.
+/// values are parsed as the table's column types. A column the table lacks is an error.
 pub fn read_file(
     path: &Path,
     format: InputFormat,
     schema: &Schema,
 ) -> Result<Box<dyn Iterator<Item = Result<RecordBatch>> + Send>> {
+    read_file_with(path, format, schema, ReadOptions::default())
+}
+
+/// The table's text-parse schema plus, with merge-schema, the inferred columns it lacks.
+fn with_inferred(target: SchemaRef, inferred: Option<&ArrowSchema>) -> SchemaRef {
+    let Some(inferred) = inferred else {
+        return target;
+    };
+    let mut fields: Vec<Field> = target.fields().iter().map(|f| f.as_ref().clone()).collect();
+    for f in inferred.fields() {
+        if target.field_with_name(f.name()).is_err() {
+            let t = match f.data_type() {
+                arrow::datatypes::DataType::Null => arrow::datatypes::DataType::Utf8,
+                other => other.clone(),
+            };
+            fields.push(Field::new(f.name(), t, true));
+        }
+    }
+    Arc::new(ArrowSchema::new(fields))
+}
+
+/// [`read_file`] with options.
+pub fn read_file_with(
+    path: &Path,
+    format: InputFormat,
+    schema: &Schema,
+    options: ReadOptions,
+) -> Result<Box<dyn Iterator<Item = Result<RecordBatch>> + Send>> {
     let file = File::open(path).map_err(|e| bad(path, format!("cannot open: {e}")))?;
     let owned = path.to_path_buf();
     match format {
         InputFormat::Csv => {
-            let target = parse_schema(schema)?;
+            let inferred = if options.merge_schema {
+                let f = File::open(path).map_err(|e| bad(path, format!("cannot open: {e}")))?;
+                let (s, _) = arrow::csv::reader::Format::default()
+                    .with_header(true)
+                    .infer_schema(f, Some(INFER_ROWS))
+                    .map_err(|e| bad(path, format!("cannot infer column types: {e}")))?;
+                Some(s)
+            } else {
+                None
+            };
+            let target = with_inferred(parse_schema(schema)?, inferred.as_ref());
             let names: Vec<String> = target.fields().iter().map(|f| f.name().clone()).collect();
             let mut header = String::new();
             let mut reader = BufReader::new(file);
@@ -100,7 +149,8 @@ pub fn read_file(
                     bad(
                         path,
                         format!(
-                            "line 1: column `{h}` is not in the table (columns: {})",
+                            "line 1: column `{h}` is not in the table (columns: {}); use \
+                             merge-schema to add it",
                             names.join(", ")
                         ),
                     )
@@ -119,7 +169,16 @@ pub fn read_file(
             })))
         }
         InputFormat::Json => {
-            let target = parse_schema(schema)?;
+            let inferred = if options.merge_schema {
+                let f = File::open(path).map_err(|e| bad(path, format!("cannot open: {e}")))?;
+                let (s, _) =
+                    arrow::json::reader::infer_json_schema(BufReader::new(f), Some(INFER_ROWS))
+                        .map_err(|e| bad(path, format!("cannot infer column types: {e}")))?;
+                Some(s)
+            } else {
+                None
+            };
+            let target = with_inferred(parse_schema(schema)?, inferred.as_ref());
             Ok(Box::new(JsonLines::new(
                 BufReader::new(file),
                 target,
@@ -143,8 +202,12 @@ pub fn read_file(
 /// separately here): name the column and give the file's 1-based line number.
 fn csv_message(msg: &str, schema: &ArrowSchema) -> String {
     let mut out = msg.to_string();
-    if let Some(i) = msg.find("for column ") {
-        let rest = &msg[i + "for column ".len()..];
+    // Arrow says `for column N` or `Error parsing column N`, N counted from 0.
+    for pattern in ["for column ", "parsing column "] {
+        let Some(i) = out.find(pattern) else {
+            continue;
+        };
+        let rest = &out[i + pattern.len()..];
         let digits: String = rest.chars().take_while(|c| c.is_ascii_digit()).collect();
         if let Some(f) = digits
             .parse::<usize>()
@@ -152,8 +215,8 @@ fn csv_message(msg: &str, schema: &ArrowSchema) -> String {
             .and_then(|c| schema.fields().get(c))
         {
             out = out.replacen(
-                &format!("for column {digits}"),
-                &format!("for column `{}`", f.name()),
+                &format!("{pattern}{digits}"),
+                &format!("{pattern}`{}`", f.name()),
                 1,
             );
         }
@@ -194,8 +257,10 @@ impl<R: BufRead> JsonLines<R> {
     }
 
     fn decode(&self, lines: &[String]) -> std::result::Result<Option<RecordBatch>, String> {
+        // Strict: a key the schema lacks is an error, never silently dropped.
         let mut decoder = arrow::json::ReaderBuilder::new(self.schema.clone())
             .with_batch_size(INGEST_BATCH_ROWS)
+            .with_strict_mode(true)
             .build_decoder()
             .map_err(|e| e.to_string())?;
         for l in lines {
@@ -318,6 +383,45 @@ mod tests {
             .map(|b| b.unwrap().num_rows())
             .sum();
         assert_eq!(rows, 2);
+    }
+
+    #[test]
+    fn unknown_columns_are_refused_unless_merging_then_typed_by_inference() {
+        let dir = tempfile::tempdir().unwrap();
+        let schema = compact("id:int64").unwrap();
+        let csv = write(&dir, "m.csv", "id,score,note\n1,0.5,a\n2,1.5,\n");
+        let json = write(
+            &dir,
+            "m.ndjson",
+            "{\"id\": 1, \"score\": 0.5}\n{\"id\": 2, \"note\": \"b\"}\n",
+        );
+        for (p, format) in [(&csv, InputFormat::Csv), (&json, InputFormat::Json)] {
+            let err = match read_file(p, format, &schema) {
+                Err(e) => e.to_string(),
+                Ok(mut it) => it.find_map(|b| b.err()).unwrap().to_string(),
+            };
+            assert!(
+                err.contains("score") || err.contains("note"),
+                "{format:?}: {err}"
+            );
+            let opts = ReadOptions { merge_schema: true };
+            let batches: Vec<RecordBatch> = read_file_with(p, format, &schema, opts)
+                .unwrap()
+                .map(|b| b.unwrap())
+                .collect();
+            let s = batches[0].schema();
+            assert_eq!(
+                s.field_with_name("score").unwrap().data_type(),
+                &arrow::datatypes::DataType::Float64,
+                "{format:?}"
+            );
+            assert_eq!(
+                s.field_with_name("note").unwrap().data_type(),
+                &arrow::datatypes::DataType::Utf8,
+                "{format:?}"
+            );
+            assert_eq!(batches.iter().map(|b| b.num_rows()).sum::<usize>(), 2);
+        }
     }
 
     #[test]

@@ -32,9 +32,11 @@ mod resolve;
 mod restore;
 mod scan;
 mod scan_stats;
+mod schema_merge;
 mod snapshot;
 mod storage;
 mod table;
+mod tier;
 mod transaction;
 mod write;
 pub mod writer;
@@ -53,6 +55,7 @@ pub use table::{
     CreateTable, DEFAULT_CHECKPOINT_INTERVAL, HistoryEntry, PROP_CHECKPOINT_INTERVAL,
     PROP_ISOLATION_LEVEL, Table,
 };
+pub use tier::{MoveOptions, MoveReport, MoveStep, MovedFile, TierPlan};
 pub use transaction::{CommitResult, FilePredicate, Transaction};
 pub use write::{WriteMode, WriteOptions};
 

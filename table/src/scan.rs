@@ -30,6 +30,7 @@ use crate::resolve::StoreResolver;
 use crate::scan_stats::{partition_bounds, row_group_selection};
 use crate::snapshot::{Snapshot, SnapshotSelector};
 use crate::table::Table;
+use strata_format::tiering::is_archive_class;
 
 /// Counters of a scan (readable while it runs and after).
 #[derive(Debug, Default)]
@@ -236,6 +237,22 @@ impl ScanBuilder {
                 }
             }
             files.push(f.clone());
+        }
+        // SPEC §6.4: archived files are never skipped silently; only the files left after
+        // pruning matter, so a scan that prunes the archive away never touches it.
+        let archived: Vec<String> = files
+            .iter()
+            .filter_map(|f| {
+                let class = f.storage_class.as_deref()?;
+                is_archive_class(class)
+                    .then(|| format!("{} ({}, {class})", f.path, snapshot.physical_location(f)))
+            })
+            .collect();
+        if !archived.is_empty() {
+            return Err(Error::ArchivedFiles {
+                table: self.table.uri().to_string(),
+                files: archived,
+            });
         }
         Ok(Scan {
             shared: Arc::new(Shared {

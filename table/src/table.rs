@@ -204,6 +204,7 @@ impl Table {
             properties: create.properties,
             tiers: Vec::new(),
             default_tier: None,
+            policies: Vec::new(),
         };
         metadata.validate()?;
         let actions = vec![
@@ -465,6 +466,27 @@ impl Table {
     /// The snapshot at `version`, with file locations resolved as of the newest version.
     pub async fn snapshot_at_version(&self, version: u64) -> Result<Snapshot> {
         let latest = self.load_latest().await?;
+        if version == latest.version() {
+            return Ok(self.snapshot_of(latest));
+        }
+        let state = self.committed_state_with(version, &latest).await?;
+        let mut state = Arc::unwrap_or_clone(state);
+        state.overlay_locations(&latest);
+        Ok(self.snapshot_of(Arc::new(state)))
+    }
+
+    /// The state at `version` exactly as committed: file locations are those of that version,
+    /// not resolved with later relocations (for comparing versions, e.g. tier moves).
+    pub async fn committed_state(&self, version: u64) -> Result<Arc<TableState>> {
+        let latest = self.load_latest().await?;
+        self.committed_state_with(version, &latest).await
+    }
+
+    async fn committed_state_with(
+        &self,
+        version: u64,
+        latest: &Arc<TableState>,
+    ) -> Result<Arc<TableState>> {
         if version > latest.version() {
             return Err(Error::VersionNotFound {
                 table: self.uri().to_string(),
@@ -473,10 +495,10 @@ impl Table {
             });
         }
         if version == latest.version() {
-            return Ok(self.snapshot_of(latest));
+            return Ok(latest.clone());
         }
         let log = &self.inner.log;
-        let interval = self.checkpoint_interval(&latest);
+        let interval = self.checkpoint_interval(latest);
         let guess = version / interval * interval;
         let base = if guess > 0 && log.checkpoint_exists(guess).await? {
             Some(guess)
@@ -492,10 +514,7 @@ impl Table {
         };
         let start = base.unwrap_or(0);
         let commits: Vec<u64> = (start + 1..=version).collect();
-        let state = self.replay(base, &commits, log).await?;
-        let mut state = Arc::unwrap_or_clone(state);
-        state.overlay_locations(&latest);
-        Ok(self.snapshot_of(Arc::new(state)))
+        self.replay(base, &commits, log).await
     }
 
     /// The snapshot of the latest version committed at or before `timestamp_ms` (SPEC §11):

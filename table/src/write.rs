@@ -6,12 +6,14 @@ use arrow::array::RecordBatch;
 use futures::{Stream, StreamExt};
 use object_store::ObjectStoreExt;
 use serde_json::Value;
+use strata_format::evolution::{SchemaChange, apply_changes};
 use strata_format::transform::{human_value, partition_path_segment};
-use strata_format::{AddFile, PartitionSpec};
+use strata_format::{Action, AddFile, Metadata, PartitionSpec};
 
 use crate::arrow_schema::{conform_batch, to_arrow_schema};
 use crate::error::{Error, Result};
 use crate::partitioning::split_by_partition;
+use crate::schema_merge::merge_changes;
 use crate::snapshot::Snapshot;
 use crate::table::Table;
 use crate::transaction::CommitResult;
@@ -36,6 +38,10 @@ pub struct WriteOptions {
     pub app_transaction: Option<(String, u64)>,
     /// Parameters recorded in the commit info (e.g. the source files).
     pub parameters: BTreeMap<String, Value>,
+    /// Add the columns of the input that the table lacks (as optional columns, SPEC §4.4) in
+    /// the same commit, instead of refusing the input. Files written before a batch brought a
+    /// new column simply lack it and read as null.
+    pub merge_schema: bool,
 }
 
 impl WriteOptions {
@@ -51,47 +57,84 @@ impl WriteOptions {
 /// Data files written for one commit, one writer per partition.
 pub(crate) struct PartitionedWriter {
     table: Table,
-    snapshot: Snapshot,
+    metadata: Metadata,
     spec: PartitionSpec,
     target: arrow::datatypes::SchemaRef,
     options: WriterOptions,
     writers: HashMap<String, DataFileWriter>,
+    /// When each open writer last took rows (a counter), to complete the least recently used
+    /// one past `strata.write.maxOpenFiles`.
+    last_used: HashMap<String, u64>,
+    tick: u64,
+    /// Files completed before the end of the write (writer cap, schema change).
+    closed: Vec<AddFile>,
     rows: u64,
 }
 
 impl PartitionedWriter {
     pub(crate) fn new(table: &Table, snapshot: &Snapshot) -> Result<Self> {
-        let meta = snapshot.metadata();
-        let spec = meta
+        Self::with_metadata(table, snapshot.metadata().clone())
+    }
+
+    fn with_metadata(table: &Table, metadata: Metadata) -> Result<Self> {
+        let spec = metadata
             .default_spec()
             .cloned()
             .ok_or_else(|| Error::InvalidOperation {
                 table: table.uri().to_string(),
-                message: format!("no partition spec with id {}", meta.default_spec_id),
+                message: format!("no partition spec with id {}", metadata.default_spec_id),
             })?;
         Ok(Self {
             table: table.clone(),
-            snapshot: snapshot.clone(),
-            target: to_arrow_schema(snapshot.schema())?,
-            options: WriterOptions::from_properties(&meta.properties)?,
+            target: to_arrow_schema(&metadata.schema)?,
+            options: WriterOptions::from_properties(&metadata.properties)?,
+            metadata,
             spec,
             writers: HashMap::new(),
+            last_used: HashMap::new(),
+            tick: 0,
+            closed: Vec::new(),
             rows: 0,
         })
     }
 
+    /// The metadata the files are written under.
+    pub(crate) fn metadata(&self) -> &Metadata {
+        &self.metadata
+    }
+
+    /// Switches to `metadata` (an evolved schema) for the batches that follow: the open files
+    /// are closed first, since a Parquet file has one schema.
+    async fn evolve(&mut self, metadata: Metadata) -> Result<()> {
+        let mut next = Self::with_metadata(&self.table, metadata)?;
+        let open = std::mem::take(&mut self.writers);
+        for (_, w) in open {
+            self.closed.extend(w.finish().await?);
+        }
+        next.closed = std::mem::take(&mut self.closed);
+        next.rows = self.rows;
+        *self = next;
+        Ok(())
+    }
+
     /// Conforms a user batch to the table schema, splits it by partition and writes it.
     pub(crate) async fn write(&mut self, batch: &RecordBatch) -> Result<()> {
-        let schema = self.snapshot.schema();
-        let conformed = conform_batch(batch, schema, &self.target)?;
+        let conformed = conform_batch(batch, &self.metadata.schema, &self.target)?;
         self.write_conformed(&conformed).await
     }
 
     /// Writes a batch that already has the table's Arrow schema.
     pub(crate) async fn write_conformed(&mut self, batch: &RecordBatch) -> Result<()> {
-        let schema = self.snapshot.schema();
+        let schema = &self.metadata.schema;
         for (values, part) in split_by_partition(batch, &self.spec, schema)? {
             let key = serde_json::to_string(&values).unwrap_or_default();
+            if !self.writers.contains_key(&key) && self.writers.len() >= self.options.max_open_files
+            {
+                self.complete_least_recent().await?;
+            }
+            let schema = &self.metadata.schema;
+            self.tick += 1;
+            self.last_used.insert(key.clone(), self.tick);
             let writer = match self.writers.get_mut(&key) {
                 Some(w) => w,
                 None => {
@@ -116,7 +159,7 @@ impl PartitionedWriter {
                         .options(self.options.clone())
                         .ids(options.ids.clone())
                         .clock(options.clock.clone())
-                        .tier(self.snapshot.metadata().default_tier_name())
+                        .tier(self.metadata.default_tier_name())
                         .build()?;
                     self.writers.entry(key).or_insert(w)
                 }
@@ -127,9 +170,27 @@ impl PartitionedWriter {
         Ok(())
     }
 
+    /// Completes the file of the partition written to least recently.
+    async fn complete_least_recent(&mut self) -> Result<()> {
+        let Some(key) = self
+            .last_used
+            .iter()
+            .filter(|(k, _)| self.writers.contains_key(*k))
+            .min_by_key(|(_, t)| **t)
+            .map(|(k, _)| k.clone())
+        else {
+            return Ok(());
+        };
+        self.last_used.remove(&key);
+        if let Some(w) = self.writers.remove(&key) {
+            self.closed.extend(w.finish().await?);
+        }
+        Ok(())
+    }
+
     /// Closes every file and returns their adds; on error, deletes what was written.
     pub(crate) async fn finish(self) -> Result<Vec<AddFile>> {
-        let mut adds = Vec::new();
+        let mut adds = self.closed;
         let mut first_err = None;
         for (_, w) in self.writers {
             if first_err.is_some() {
@@ -151,6 +212,7 @@ impl PartitionedWriter {
 
     /// Abandons everything written.
     pub(crate) async fn abort(self) {
+        delete_files(&self.table, &self.closed).await;
         for (_, w) in self.writers {
             let _ = w.abort().await;
         }
@@ -179,9 +241,16 @@ impl Table {
         let txn = self.transaction().await?;
         let base = txn.base().clone();
         let mut writer = PartitionedWriter::new(self, &base)?;
+        let mut merged: Vec<SchemaChange> = Vec::new();
         let mut batches = std::pin::pin!(batches);
         while let Some(batch) = batches.next().await {
             let res = match batch {
+                Ok(b) if options.merge_schema => {
+                    match self.merge_into(&mut writer, &b, &mut merged).await {
+                        Ok(()) => writer.write(&b).await,
+                        Err(e) => Err(e),
+                    }
+                }
                 Ok(b) => writer.write(&b).await,
                 Err(e) => Err(e),
             };
@@ -190,6 +259,7 @@ impl Table {
                 return Err(e);
             }
         }
+        let evolved = (!merged.is_empty()).then(|| writer.metadata().clone());
         let rows = writer.rows;
         let adds = writer.finish().await?;
         let bytes: u64 = adds.iter().map(|a| a.size).sum();
@@ -214,6 +284,15 @@ impl Table {
         for (k, v) in options.parameters {
             txn = txn.parameter(k, v);
         }
+        if let Some(metadata) = evolved {
+            let changes: Vec<Value> = merged
+                .iter()
+                .map(|c| Value::String(c.to_string()))
+                .collect();
+            txn = txn
+                .parameter("schemaChanges", Value::Array(changes))
+                .action(Action::Metadata(Box::new(metadata)));
+        }
         if let Some((app, batch)) = options.app_transaction {
             txn = txn.app_transaction(app, batch);
         }
@@ -231,6 +310,29 @@ impl Table {
         }
     }
 
+    /// With merge-schema: evolves the writer's schema so that it holds every column of `batch`.
+    async fn merge_into(
+        &self,
+        writer: &mut PartitionedWriter,
+        batch: &RecordBatch,
+        merged: &mut Vec<SchemaChange>,
+    ) -> Result<()> {
+        let changes = merge_changes(&writer.metadata().schema, batch.schema_ref())?;
+        if changes.is_empty() {
+            return Ok(());
+        }
+        let mut metadata = apply_changes(writer.metadata(), &changes)?;
+        if !merged.is_empty() {
+            // One commit, one schema id step (SPEC §4.4): later merges of the same write keep
+            // the id of the first.
+            let id = writer.metadata().schema.schema_id();
+            metadata.schema = metadata.schema.with_schema_id(id);
+        }
+        writer.evolve(metadata).await?;
+        merged.extend(changes);
+        Ok(())
+    }
+
     /// Appends record batches as one commit.
     pub async fn append(
         &self,
@@ -239,5 +341,201 @@ impl Table {
         let items: Vec<Result<RecordBatch>> = batches.into_iter().map(Ok).collect();
         self.write(futures::stream::iter(items), WriteOptions::default())
             .await
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::sync::Arc;
+
+    use arrow::array::{Array, Float64Array, Int64Array, StringArray};
+    use arrow::datatypes::{Field, Schema as ArrowSchema};
+    use arrow::util::pretty::pretty_format_batches;
+    use strata_format::compact::parse_schema;
+
+    use super::*;
+    use crate::{CreateTable, SnapshotSelector};
+
+    fn batch(columns: Vec<(&str, Arc<dyn Array>)>) -> RecordBatch {
+        let fields: Vec<Field> = columns
+            .iter()
+            .map(|(n, a)| Field::new(*n, a.data_type().clone(), true))
+            .collect();
+        RecordBatch::try_new(
+            Arc::new(ArrowSchema::new(fields)),
+            columns.into_iter().map(|(_, a)| a).collect(),
+        )
+        .unwrap()
+    }
+
+    fn ids(v: &[i64]) -> Arc<dyn Array> {
+        Arc::new(Int64Array::from(v.to_vec()))
+    }
+
+    async fn table(name: &str) -> Table {
+        let t = Table::create(
+            &format!("memory://{name}/t"),
+            CreateTable::new(parse_schema("id:int64,name:string?").unwrap()),
+        )
+        .await
+        .unwrap();
+        t.append([batch(vec![("id", ids(&[1]))])]).await.unwrap();
+        t
+    }
+
+    fn merging() -> WriteOptions {
+        WriteOptions {
+            merge_schema: true,
+            ..WriteOptions::default()
+        }
+    }
+
+    async fn rows(t: &Table, version: Option<u64>) -> String {
+        let mut scan = t.scan();
+        if let Some(v) = version {
+            scan = scan.snapshot(SnapshotSelector::Version(v));
+        }
+        let batches = scan.plan().await.unwrap().collect().await.unwrap();
+        pretty_format_batches(&batches).unwrap().to_string()
+    }
+
+    #[tokio::test]
+    async fn an_extra_column_is_refused_without_merge_schema_and_nothing_is_committed() {
+        let t = table("merge-refused").await;
+        let extra = batch(vec![
+            ("id", ids(&[2])),
+            ("score", Arc::new(Float64Array::from(vec![0.5]))),
+        ]);
+        let err = t.append([extra]).await.unwrap_err().to_string();
+        assert!(
+            err.contains("score") && err.contains("merge-schema"),
+            "{err}"
+        );
+        let latest = t.latest().await.unwrap();
+        assert_eq!(latest.version(), 1);
+        assert_eq!(
+            latest.files().len(),
+            1,
+            "no file of the failed write is committed"
+        );
+    }
+
+    #[tokio::test]
+    async fn merge_schema_adds_the_columns_in_the_same_commit_and_old_versions_keep_their_schema() {
+        let t = table("merge-one").await;
+        let before = t.latest().await.unwrap().schema().clone();
+        let extra = batch(vec![
+            ("score", Arc::new(Float64Array::from(vec![0.5]))),
+            ("id", ids(&[2])),
+        ]);
+        let items = vec![Ok(extra)];
+        let c = t
+            .write(futures::stream::iter(items), merging())
+            .await
+            .unwrap();
+        assert_eq!(c.version, 2, "schema change and data are one commit");
+        let snap = t.latest().await.unwrap();
+        let field = snap.schema().field_by_name("score").unwrap();
+        assert!(!field.required, "merged columns are optional");
+        assert_eq!(snap.schema().schema_id(), before.schema_id() + 1);
+        let info = snap.commit_info();
+        assert_eq!(info.operation, "APPEND");
+        assert!(info.operation_parameters.contains_key("schemaChanges"));
+        let now = rows(&t, None).await;
+        assert!(now.contains("| 2  |      | 0.5   |"), "{now}");
+        assert!(
+            now.contains("| 1  |      |       |"),
+            "old rows read the new column as null: {now}"
+        );
+        let then = rows(&t, Some(1)).await;
+        assert!(
+            !then.contains("score"),
+            "time travel returns the old schema: {then}"
+        );
+        assert_eq!(
+            t.snapshot(&SnapshotSelector::Version(1))
+                .await
+                .unwrap()
+                .schema(),
+            &before
+        );
+    }
+
+    #[tokio::test]
+    async fn columns_new_in_a_later_batch_are_merged_and_earlier_files_read_them_as_null() {
+        let t = table("merge-two").await;
+        let first = batch(vec![
+            ("id", ids(&[2])),
+            ("a", Arc::new(StringArray::from(vec!["x"]))),
+        ]);
+        let second = batch(vec![
+            ("id", ids(&[3])),
+            ("b", Arc::new(Int64Array::from(vec![7]))),
+        ]);
+        let c = t
+            .write(
+                futures::stream::iter(vec![Ok(first), Ok(second)]),
+                merging(),
+            )
+            .await
+            .unwrap();
+        let snap = t.latest().await.unwrap();
+        assert_eq!(c.version, 2);
+        let names: Vec<&str> = snap
+            .schema()
+            .fields()
+            .iter()
+            .map(|f| f.name.as_str())
+            .collect();
+        assert_eq!(names, ["id", "name", "a", "b"]);
+        assert_eq!(
+            snap.schema().schema_id(),
+            1,
+            "one commit, one schema id step"
+        );
+        assert_eq!(snap.files().len(), 3);
+        let out = rows(&t, None).await;
+        assert!(out.contains("| 2  |      | x |   |"), "{out}");
+        assert!(out.contains("| 3  |      |   | 7 |"), "{out}");
+    }
+
+    #[tokio::test]
+    async fn a_write_over_more_partitions_than_open_files_completes_the_least_recent_file() {
+        let schema = parse_schema("id:int64,name:string?").unwrap();
+        let spec = strata_format::compact::parse_partition_spec("name", &schema, 0, 1000).unwrap();
+        let t = Table::create(
+            "memory://max-open/t",
+            CreateTable::new(schema)
+                .with_partition_spec(spec)
+                .with_property(crate::writer::PROP_MAX_OPEN_FILES, "2"),
+        )
+        .await
+        .unwrap();
+        // Partitions a, b, c, a, b, c: with two files open, every switch completes one.
+        let names = ["a", "b", "c", "a", "b", "c"];
+        let batches: Vec<RecordBatch> = names
+            .iter()
+            .enumerate()
+            .map(|(i, n)| {
+                batch(vec![
+                    ("id", ids(&[i as i64])),
+                    ("name", Arc::new(StringArray::from(vec![*n]))),
+                ])
+            })
+            .collect();
+        t.append(batches).await.unwrap();
+        let snap = t.latest().await.unwrap();
+        assert_eq!(snap.record_count(), 6);
+        assert_eq!(
+            snap.files().len(),
+            6,
+            "each partition switch past the cap starts a file"
+        );
+        let per_file: Vec<u64> = snap.files().values().map(|f| f.record_count).collect();
+        assert!(per_file.iter().all(|n| *n == 1), "{per_file:?}");
+        let out = rows(&t, None).await;
+        for i in 0..6 {
+            assert!(out.contains(&format!("| {i}  |")), "{out}");
+        }
     }
 }

@@ -20,6 +20,7 @@
 //! (unless [`WriterOptions::page_index`] is off) so scans can prune pages. The file-level stats of
 //! each [`AddFile`] come from the row-group statistics in the footer; see the `stats` module.
 
+mod encode;
 mod stats;
 
 use std::collections::BTreeMap;
@@ -30,7 +31,6 @@ use arrow::datatypes::SchemaRef;
 use object_store::ObjectStoreExt;
 use object_store::buffered::BufWriter;
 use object_store::path::Path;
-use parquet::arrow::AsyncArrowWriter;
 use parquet::basic::{Compression, ZstdLevel};
 use parquet::errors::ParquetError;
 use parquet::file::properties::{EnabledStatistics, WriterProperties};
@@ -57,6 +57,9 @@ pub const PROP_ROW_GROUP_BYTES: &str = "strata.write.rowGroupBytes";
 pub const PROP_STATS_TRUNCATE_LENGTH: &str = "strata.write.statsTruncateLength";
 /// Table property: `true` (default) or `false`: page statistics, column index and offset index.
 pub const PROP_PAGE_INDEX: &str = "strata.write.pageIndex";
+/// Table property: data files one write keeps open at once (one per partition being written);
+/// past it, the least recently written one is completed. Bounds write memory.
+pub const PROP_MAX_OPEN_FILES: &str = "strata.write.maxOpenFiles";
 
 /// Rows handed to the Parquet encoder at a time; the granularity of file rolling.
 pub const WRITE_SLICE_ROWS: usize = 8192;
@@ -98,6 +101,8 @@ pub struct WriterOptions {
     pub page_index: bool,
     /// Bytes kept of string and binary min/max statistics (default 32).
     pub stats_truncate_length: usize,
+    /// Files a partitioned write keeps open at once (default 32).
+    pub max_open_files: usize,
 }
 
 impl Default for WriterOptions {
@@ -109,6 +114,7 @@ impl Default for WriterOptions {
             row_group_max_bytes: 64 * 1024 * 1024,
             page_index: true,
             stats_truncate_length: 32,
+            max_open_files: 32,
         }
     }
 }
@@ -180,6 +186,9 @@ impl WriterOptions {
         if let Some(v) = props.get(PROP_STATS_TRUNCATE_LENGTH) {
             o.stats_truncate_length = positive(PROP_STATS_TRUNCATE_LENGTH, v)?;
         }
+        if let Some(v) = props.get(PROP_MAX_OPEN_FILES) {
+            o.max_open_files = positive(PROP_MAX_OPEN_FILES, v)?;
+        }
         if let Some(v) = props.get(PROP_PAGE_INDEX) {
             o.page_index = match v.trim().to_ascii_lowercase().as_str() {
                 "true" => true,
@@ -204,6 +213,9 @@ impl WriterOptions {
         }
         if self.stats_truncate_length == 0 {
             return Err(invalid(PROP_STATS_TRUNCATE_LENGTH, 0, "must be positive"));
+        }
+        if self.max_open_files == 0 {
+            return Err(invalid(PROP_MAX_OPEN_FILES, 0, "must be positive"));
         }
         self.parquet_compression().map(|_| ())
     }
@@ -333,7 +345,7 @@ impl DataFileWriterBuilder {
 }
 
 struct OpenFile {
-    writer: AsyncArrowWriter<BufWriter>,
+    writer: encode::FileEncoder,
     relative: String,
     object: Path,
     rows: u64,
@@ -473,7 +485,7 @@ impl DataFileWriter {
         let object = self.location.child(&relative);
         let sink = BufWriter::new(self.location.store().clone(), object.clone());
         let writer =
-            AsyncArrowWriter::try_new(sink, self.arrow_schema.clone(), Some(self.props.clone()))
+            encode::FileEncoder::try_new(sink, self.arrow_schema.clone(), self.props.clone())
                 .map_err(|e| parquet_error(&self.location, &object, e))?;
         Ok(OpenFile {
             writer,
@@ -486,7 +498,7 @@ impl DataFileWriter {
     async fn abandon_current(&mut self) {
         if let Some(file) = self.current.take() {
             // Best effort: an unfinished multipart upload is also reaped by store lifecycles.
-            let _ = file.writer.into_inner().abort().await;
+            let _ = file.writer.into_sink().abort().await;
         }
     }
 
@@ -495,14 +507,14 @@ impl DataFileWriter {
             return Ok(());
         };
         if file.rows == 0 {
-            let _ = file.writer.into_inner().abort().await;
+            let _ = file.writer.into_sink().abort().await;
             return Ok(());
         }
         let metadata = match file.writer.finish().await {
             Ok(m) => m,
             Err(e) => {
                 let err = parquet_error(&self.location, &file.object, e);
-                let _ = file.writer.into_inner().abort().await;
+                let _ = file.writer.into_sink().abort().await;
                 return Err(err);
             }
         };

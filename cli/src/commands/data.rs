@@ -1,11 +1,11 @@
 //! Commands that move rows: append, overwrite, scan, count.
 
-use std::io::Write;
+use std::io::{IsTerminal, Write};
 use std::path::Path;
 
 use futures::{StreamExt, TryStreamExt};
 use strata_format::expr::Expr;
-use strata_table::ingest::{InputFormat, read_file};
+use strata_table::ingest::{InputFormat, ReadOptions, read_file_with};
 use strata_table::{Table, WriteMode, WriteOptions};
 
 use super::selector;
@@ -28,8 +28,13 @@ fn input_format(path: &str, forced: Option<FileFormat>) -> CliResult<InputFormat
 
 /// How `write` changes the table.
 pub enum Mode {
-    /// Append or overwrite everything.
-    Write(WriteMode),
+    /// Append or overwrite everything, optionally adding the input's new columns.
+    Write {
+        /// Append or overwrite.
+        mode: WriteMode,
+        /// Merge-schema.
+        merge_schema: bool,
+    },
     /// Replace the rows matching a filter.
     OverwriteWhere(String),
 }
@@ -64,19 +69,39 @@ pub async fn write(
 ) -> CliResult {
     let schema = table.latest().await?.schema().clone();
     let mut inputs = Vec::new();
+    let mut total = 0;
     for f in files {
-        inputs.push((f.clone(), input_format(f, format)?));
+        let size = std::fs::metadata(f).map(|m| m.len()).unwrap_or(0);
+        total += size;
+        inputs.push((f.clone(), input_format(f, format)?, size));
     }
+    let bar = crate::style::bytes_bar(total, quiet);
+    let progress = bar.clone();
+    let read = ReadOptions {
+        merge_schema: matches!(
+            mode,
+            Mode::Write {
+                merge_schema: true,
+                ..
+            }
+        ),
+    };
     let batches = futures::stream::iter(inputs)
-        .map(move |(f, fmt)| {
-            let schema = schema.clone();
-            read_file(Path::new(&f), fmt, &schema).map(futures::stream::iter)
+        .map(move |(f, fmt, size)| {
+            progress.set_message(f.clone());
+            let batches = read_file_with(Path::new(&f), fmt, &schema, read);
+            progress.inc(size);
+            if progress.position() >= total {
+                progress.set_message("committing");
+            }
+            batches.map(futures::stream::iter)
         })
         .try_flatten();
     let c = match mode {
-        Mode::Write(mode) => {
+        Mode::Write { mode, merge_schema } => {
             let mut options = WriteOptions {
                 mode,
+                merge_schema,
                 ..WriteOptions::default()
             };
             options
@@ -90,6 +115,7 @@ pub async fn write(
                 .await?
         }
     };
+    bar.finish_and_clear();
     if !quiet {
         let rows = c
             .snapshot
@@ -109,6 +135,7 @@ pub async fn write(
 }
 
 /// Prints the rows of a scan.
+#[allow(clippy::too_many_arguments)] // one per command-line option
 pub async fn scan(
     table: &Table,
     sel: &Selector,
@@ -116,6 +143,7 @@ pub async fn scan(
     filter: Option<&str>,
     limit: Option<u64>,
     format: OutputFormat,
+    quiet: bool,
     out: &mut impl Write,
 ) -> CliResult {
     let mut builder = table.scan().snapshot(selector(sel)?);
@@ -130,7 +158,14 @@ pub async fn scan(
     }
     let scan = builder.plan().await?;
     let schema = scan.output_schema();
-    let mut stream = scan.stream();
+    // A progress bar when the rows go to a file or pipe and stderr is a terminal.
+    let total: u64 = scan.files().iter().map(|f| f.record_count).sum();
+    let bar = crate::style::rows_bar(total, quiet, !std::io::stdout().is_terminal());
+    let metrics = scan.metrics();
+    let progress = bar.clone();
+    let mut stream = scan
+        .stream()
+        .inspect_ok(move |_| progress.set_position(metrics.report().rows_scanned));
     match format {
         OutputFormat::Table => {
             // Aligned output needs every row; print in chunks so huge scans still stream.
@@ -176,6 +211,7 @@ pub async fn scan(
             writeln!(out)?;
         }
     }
+    bar.finish_and_clear();
     Ok(())
 }
 
@@ -186,9 +222,14 @@ fn print_pretty(batches: &[arrow::array::RecordBatch], out: &mut impl Write) -> 
 }
 
 fn arrow_err(e: arrow::error::ArrowError) -> CliError {
-    if let arrow::error::ArrowError::IoError(_, io) = &e
-        && io.kind() == std::io::ErrorKind::BrokenPipe
-    {
+    use arrow::error::ArrowError;
+    let broken_pipe = match &e {
+        ArrowError::IoError(_, io) => io.kind() == std::io::ErrorKind::BrokenPipe,
+        // The CSV writer keeps only the text of its I/O errors.
+        ArrowError::CsvError(text) => text.contains("Broken pipe"),
+        _ => false,
+    };
+    if broken_pipe {
         return std::io::Error::from(std::io::ErrorKind::BrokenPipe).into();
     }
     CliError::user(format!("output failed: {e}"))

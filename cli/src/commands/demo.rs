@@ -231,10 +231,14 @@ pub async fn demo(dir: &str, out: &mut impl Write) -> CliResult {
 
     step(out, 9, "history")?;
     inspect::history(&t, None, OutputFormat::Table, out).await?;
+
+    step(out, 10, "what changed since the tag: strata diff")?;
+    super::diff::run(&t, "before-backfill", "latest", OutputFormat::Table, out).await?;
     writeln!(out)?;
     writeln!(
         out,
-        "Try: strata show {uri} --tag before-backfill   |   strata history {uri} --output json"
+        "Try: strata show {uri} --tag before-backfill   |   strata history {uri} --output json   \
+         |   strata diff {uri} 1 latest --output json"
     )?;
     Ok(())
 }

@@ -48,6 +48,9 @@ pub async fn show(
 ) -> CliResult {
     let s = t.snapshot(&selector(sel)?).await?;
     let tiers = bytes_per_tier(&s);
+    if format == OutputFormat::Csv {
+        return write_csv(&["KEY", "VALUE"], &show_pairs(t, &s, &tiers), out);
+    }
     if format != OutputFormat::Table {
         let doc = json!({
             "table": t.uri(),
@@ -116,6 +119,39 @@ pub async fn show(
         ]);
     }
     tt.write(out)
+}
+
+/// `show` as key/value rows (for `--output csv`).
+fn show_pairs(t: &Table, s: &Snapshot, tiers: &BTreeMap<String, u64>) -> Vec<Vec<String>> {
+    let mut rows = vec![
+        vec!["table".to_string(), t.uri().to_string()],
+        vec!["version".into(), s.version().to_string()],
+        vec!["timestamp".into(), time(s.timestamp())],
+        vec!["operation".into(), s.commit_info().operation.clone()],
+        vec!["tableId".into(), s.metadata().table_id.clone()],
+        vec!["schemaId".into(), s.schema().schema_id().to_string()],
+        vec!["partitionSpec".into(), spec_text(s)],
+        vec!["files".into(), s.files().len().to_string()],
+        vec!["rows".into(), s.record_count().to_string()],
+        vec!["bytes".into(), s.size_in_bytes().to_string()],
+    ];
+    rows.extend(
+        tiers
+            .iter()
+            .map(|(tier, b)| vec![format!("bytesPerTier.{tier}"), b.to_string()]),
+    );
+    rows.extend(
+        s.metadata()
+            .properties
+            .iter()
+            .map(|(k, v)| vec![format!("properties.{k}"), v.clone()]),
+    );
+    rows.extend(
+        s.tags()
+            .iter()
+            .map(|(n, v)| vec![format!("tags.{n}"), v.to_string()]),
+    );
+    rows
 }
 
 pub async fn history(

@@ -10,7 +10,7 @@ use strata_table::{CreateTable, Table};
 
 use crate::args::{OutputFormat, TagAction};
 use crate::error::{CliError, CliResult};
-use crate::output::{TextTable, write_json};
+use crate::output::{TextTable, write_csv, write_json};
 
 fn load_schema(text: &str) -> CliResult<Schema> {
     let path = std::path::Path::new(text);
@@ -78,7 +78,15 @@ pub async fn tag(
                 .map(|(n, v)| serde_json::json!({"name": n, "version": v}))
                 .collect();
             match format {
-                OutputFormat::Table | OutputFormat::Csv => {
+                OutputFormat::Csv => {
+                    let rows: Vec<Vec<String>> = s
+                        .tags()
+                        .iter()
+                        .map(|(n, v)| vec![n.clone(), v.to_string()])
+                        .collect();
+                    write_csv(&["TAG", "VERSION"], &rows, out)
+                }
+                OutputFormat::Table => {
                     let mut tt = TextTable::new(&["TAG", "VERSION"]);
                     for (n, v) in s.tags() {
                         tt.row(vec![n.clone(), v.to_string()]);
@@ -105,7 +113,9 @@ pub async fn restore(t: &Table, version: u64, quiet: bool) -> CliResult {
 }
 
 pub async fn checkpoint(t: &Table, quiet: bool) -> CliResult {
+    let bar = crate::style::spinner(&format!("writing a checkpoint of {}", t.uri()), quiet);
     let v = t.checkpoint().await?;
+    bar.finish_and_clear();
     if !quiet {
         eprintln!("checkpoint written at version {v}");
     }

@@ -7,15 +7,20 @@ use strata_table::{SnapshotSelector, Table, WriteMode};
 use crate::args::{Cli, Command, Selector};
 use crate::error::{CliError, CliResult};
 
+pub mod catalog;
 mod data;
 mod demo;
+mod diff;
 mod inspect;
+pub mod lifecycle;
 mod manage;
 mod schema;
+pub mod tier;
 
 /// Runs a parsed command line.
 pub async fn run(cli: Cli) -> CliResult {
     let format = cli.output;
+    catalog::set_catalog(cli.catalog.clone());
     let mut out = std::io::stdout().lock();
     match cli.command {
         Command::Create {
@@ -24,6 +29,10 @@ pub async fn run(cli: Cli) -> CliResult {
             partition_by,
             properties,
         } => {
+            let props = parse_properties(&properties)?;
+            if catalog::create(&table, &schema, partition_by.as_deref(), &props, cli.quiet).await? {
+                return Ok(());
+            }
             manage::create(
                 &table,
                 &schema,
@@ -37,8 +46,12 @@ pub async fn run(cli: Cli) -> CliResult {
             table,
             files,
             format,
+            merge_schema,
         } => {
-            let mode = data::Mode::Write(WriteMode::Append);
+            let mode = data::Mode::Write {
+                mode: WriteMode::Append,
+                merge_schema,
+            };
             data::write(&open(&table).await?, &files, format, mode, cli.quiet).await
         }
         Command::Overwrite {
@@ -46,10 +59,14 @@ pub async fn run(cli: Cli) -> CliResult {
             files,
             format,
             filter,
+            merge_schema,
         } => {
             let mode = match filter {
                 Some(f) => data::Mode::OverwriteWhere(f),
-                None => data::Mode::Write(WriteMode::Overwrite),
+                None => data::Mode::Write {
+                    mode: WriteMode::Overwrite,
+                    merge_schema,
+                },
             };
             data::write(&open(&table).await?, &files, format, mode, cli.quiet).await
         }
@@ -70,6 +87,7 @@ pub async fn run(cli: Cli) -> CliResult {
                 filter.as_deref(),
                 limit,
                 format,
+                cli.quiet,
                 &mut out,
             )
             .await
@@ -97,6 +115,15 @@ pub async fn run(cli: Cli) -> CliResult {
         Command::Files { table, selector } => {
             inspect::files(&open(&table).await?, &selector, format, &mut out).await
         }
+        Command::Diff { table, from, to } => {
+            diff::run(&open(&table).await?, &from, &to, format, &mut out).await
+        }
+        Command::Serve(args) => catalog::serve(args).await,
+        Command::Catalog(args) => catalog::catalog(args, format, &mut out).await,
+        Command::Namespace(args) => catalog::namespace(args, format, &mut out).await,
+        Command::Table(args) => catalog::table(args, format, &mut out).await,
+        Command::Tier(args) => tier::tier(args, format, &mut out).await,
+        Command::Lifecycle(args) => lifecycle::lifecycle(args, format, &mut out).await,
         Command::Tag { table, action } => {
             manage::tag(&open(&table).await?, action, format, &mut out).await
         }
@@ -122,6 +149,9 @@ pub async fn run(cli: Cli) -> CliResult {
 
 /// Opens a table reference.
 pub async fn open(table: &str) -> CliResult<Table> {
+    if let Some(location) = catalog::resolve(table).await? {
+        return Ok(Table::open(&location).await?);
+    }
     Ok(Table::open(table).await?)
 }
 

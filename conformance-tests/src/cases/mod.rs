@@ -15,6 +15,7 @@ pub mod data;
 pub mod evolution;
 pub mod faults;
 pub mod log;
+pub mod tiering;
 
 /// Fails the case with a message unless the condition holds.
 #[macro_export]

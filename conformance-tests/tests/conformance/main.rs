@@ -5,7 +5,7 @@
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
 use strata_conformance::backends::{BackendKind, CaseResult, TestBackend};
-use strata_conformance::cases::{concurrency, corruption, data, evolution, faults, log};
+use strata_conformance::cases::{concurrency, corruption, data, evolution, faults, log, tiering};
 
 mod golden;
 mod pruning;
@@ -78,6 +78,11 @@ suite!(
     evolution::schema_evolution_matrix,
     evolution::partition_evolution_keeps_old_files,
     evolution::incompatible_changes_are_refused_and_change_nothing,
+    tiering::policies_move_the_right_files_and_time_travel_survives,
+    tiering::crash_at_every_step_then_rerun_finishes,
+    tiering::append_during_move_both_land,
+    tiering::delete_during_move_wins,
+    tiering::archived_files_fail_clearly_unless_pruned,
 );
 
 /// 1,000 randomized fault sequences on memory (the CI run; the long run takes a count from

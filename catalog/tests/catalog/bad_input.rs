@@ -1,0 +1,217 @@
+//! Bad input: a 4xx with the error envelope and a clear message, and nothing changed.
+
+use std::collections::BTreeMap;
+
+use serde_json::{Value, json};
+use strata_catalog::TableRef;
+use strata_catalog::server::ServerOptions;
+
+use crate::harness::{Backend, TestCatalog, add_json, create_request, remove_json, unique};
+
+async fn send(
+    cat: &TestCatalog,
+    method: reqwest::Method,
+    path: &str,
+    body: Option<&str>,
+) -> (u16, Value) {
+    let mut req = reqwest::Client::new()
+        .request(method, format!("{}{path}", cat.url()))
+        .bearer_auth(&cat.admin_token);
+    if let Some(b) = body {
+        req = req
+            .header("content-type", "application/json")
+            .body(b.to_string());
+    }
+    let resp = req.send().await.unwrap();
+    let status = resp.status().as_u16();
+    let text = resp.text().await.unwrap();
+    let v: Value =
+        serde_json::from_str(&text).unwrap_or_else(|e| panic!("{path}: not JSON ({e}): {text}"));
+    (status, v)
+}
+
+fn assert_envelope(v: &Value) {
+    let err = &v["error"];
+    assert!(err["code"].is_string(), "{v}");
+    assert!(
+        err["message"].as_str().is_some_and(|m| !m.is_empty()),
+        "{v}"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn bad_input_gets_a_4xx_envelope_and_changes_nothing() {
+    let options = ServerOptions {
+        body_limit: 4096,
+        ..Default::default()
+    };
+    let cat = TestCatalog::start_with(&Backend::sqlite(), &options).await;
+    let ns = unique("ns");
+    cat.admin
+        .create_namespace(&ns, BTreeMap::new())
+        .await
+        .unwrap();
+    cat.admin
+        .create_table(&ns, &create_request("t"))
+        .await
+        .unwrap();
+    use reqwest::Method as M;
+
+    // (case, method, path, body, acceptable statuses)
+    type Case<'a> = (&'a str, M, String, Option<String>, &'a [u16]);
+    let cases: Vec<Case> = vec![
+        ("malformed JSON", M::POST, "/v1/namespaces".into(), Some("{\"name\": ".into()), &[400]),
+        ("unknown field", M::POST, "/v1/namespaces".into(),
+            Some(json!({"name": unique("x"), "colour": "red"}).to_string()), &[422]),
+        ("wrong type", M::POST, "/v1/namespaces".into(), Some(json!({"name": 5}).to_string()), &[422]),
+        ("oversized body", M::POST, "/v1/namespaces".into(),
+            Some(json!({"name": "big", "properties": {"k": "x".repeat(10_000)}}).to_string()), &[413]),
+        ("dotted namespace", M::POST, "/v1/namespaces".into(), Some(json!({"name": "a.b"}).to_string()), &[400]),
+        ("traversal namespace", M::POST, "/v1/namespaces".into(), Some(json!({"name": "../etc"}).to_string()), &[400]),
+        ("control character", M::POST, "/v1/namespaces".into(), Some(json!({"name": "a\u{7}b"}).to_string()), &[400]),
+        ("empty name", M::POST, "/v1/namespaces".into(), Some(json!({"name": ""}).to_string()), &[400]),
+        ("encoded traversal in path", M::GET, "/v1/namespaces/..%2F..%2Fetc".into(), None, &[400]),
+        ("encoded NUL in path", M::GET, format!("/v1/namespaces/{ns}/tables/a%00b"), None, &[400]),
+        ("traversal table name", M::POST, format!("/v1/namespaces/{ns}/tables"),
+            Some(serde_json::to_string(&create_request("../../x")).unwrap()), &[400]),
+        ("unknown route", M::GET, "/v1/nothing".into(), None, &[404]),
+        ("wrong method", M::PUT, "/v1/namespaces".into(), None, &[405]),
+        ("bad txn id", M::POST, "/v1/commits".into(), Some(json!({"txnId": "x", "changes": [
+            {"namespace": ns, "table": "t", "baseVersion": 0, "actions": [add_json("a.parquet", 1)]}]}).to_string()), &[400]),
+        ("no changes", M::POST, "/v1/commits".into(), Some(json!({"txnId": uuid::Uuid::new_v4().to_string(),
+            "changes": []}).to_string()), &[400]),
+        ("bad action", M::POST, "/v1/commits".into(), Some(json!({"txnId": uuid::Uuid::new_v4().to_string(),
+            "changes": [{"namespace": ns, "table": "t", "baseVersion": 0,
+            "actions": [{"add": {"path": "/abs"}}]}]}).to_string()), &[400]),
+        ("commitInfo action", M::POST, "/v1/commits".into(), Some(json!({"txnId": uuid::Uuid::new_v4().to_string(),
+            "changes": [{"namespace": ns, "table": "t", "baseVersion": 0,
+            "actions": [{"commitInfo": {"timestamp": 1, "txnId": "x", "operation": "W", "engine": "e"}}]}]}).to_string()), &[400]),
+        ("remove of a missing file", M::POST, "/v1/commits".into(), Some(json!({"txnId": uuid::Uuid::new_v4().to_string(),
+            "changes": [{"namespace": ns, "table": "t", "baseVersion": 0,
+            "actions": [remove_json("missing.parquet")]}]}).to_string()), &[400]),
+        ("multi-table commit", M::POST, "/v1/commits".into(), Some(json!({"txnId": uuid::Uuid::new_v4().to_string(),
+            "changes": [
+                {"namespace": ns, "table": "t", "baseVersion": 0, "actions": [add_json("a.parquet", 1)]},
+                {"namespace": ns, "table": "t", "baseVersion": 0, "actions": [add_json("b.parquet", 1)]}]}).to_string()), &[400]),
+        ("commit to a missing table", M::POST, "/v1/commits".into(), Some(json!({"txnId": uuid::Uuid::new_v4().to_string(),
+            "changes": [{"namespace": ns, "table": "nope", "baseVersion": 0,
+            "actions": [add_json("a.parquet", 1)]}]}).to_string()), &[404]),
+        ("bad query", M::GET, format!("/v1/namespaces/{ns}/tables/t/history?limit=many"), None, &[400]),
+    ];
+    let mut failures = Vec::new();
+    for (name, method, path, body, want) in cases {
+        let (status, v) = send(&cat, method, &path, body.as_deref()).await;
+        if !want.contains(&status) {
+            failures.push(format!("{name}: got {status}, want {want:?}: {v}"));
+            continue;
+        }
+        assert_envelope(&v);
+        assert!(v["error"].get("errorId").is_none(), "{name}: {v}");
+    }
+    assert!(failures.is_empty(), "{}", failures.join("\n"));
+
+    // Nothing changed: one namespace of ours, one table at version 0.
+    let names: Vec<String> = cat
+        .admin
+        .list_namespaces()
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|n| n.name)
+        .collect();
+    assert_eq!(names, vec![ns.clone()]);
+    let t = TableRef::parse(&format!("{ns}.t")).unwrap();
+    assert_eq!(cat.admin.load_table(&t).await.unwrap().current_version, 0);
+    assert_eq!(cat.admin.list_tables(&ns).await.unwrap().len(), 1);
+    cat.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn stale_conflicting_commit_is_a_typed_409_and_changes_nothing() {
+    let cat = TestCatalog::start(&Backend::sqlite()).await;
+    let ns = unique("ns");
+    cat.admin
+        .create_namespace(&ns, BTreeMap::new())
+        .await
+        .unwrap();
+    cat.admin
+        .create_table(&ns, &create_request("t"))
+        .await
+        .unwrap();
+    let commit = |base: u64, actions: Vec<Value>, read_all: bool| {
+        json!({"txnId": uuid::Uuid::new_v4().to_string(), "changes": [{"namespace": ns,
+            "table": "t", "baseVersion": base, "actions": actions,
+            "isolationLevel": "Serializable", "read": {"wholeTable": read_all}}]})
+        .to_string()
+    };
+    let (s, _) = send(
+        &cat,
+        reqwest::Method::POST,
+        "/v1/commits",
+        Some(&commit(0, vec![add_json("a.parquet", 1)], false)),
+    )
+    .await;
+    assert_eq!(s, 200);
+    // Under Serializable, a full overwrite planned on version 0 conflicts with the append at
+    // version 1.
+    let (s, v) = send(
+        &cat,
+        reqwest::Method::POST,
+        "/v1/commits",
+        Some(&commit(0, vec![add_json("b.parquet", 1)], true)),
+    )
+    .await;
+    assert_eq!(s, 409, "{v}");
+    assert_eq!(v["error"]["conflict"]["kind"], "concurrentAppend");
+    assert_eq!(v["error"]["conflict"]["winningVersion"], 1);
+    let t = TableRef::parse(&format!("{ns}.t")).unwrap();
+    assert_eq!(cat.admin.load_table(&t).await.unwrap().current_version, 1);
+    cat.stop().await;
+}
+
+/// A 5xx names an error id and leaks nothing about the cause.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn internal_errors_do_not_leak() {
+    let cat = TestCatalog::start(&Backend::sqlite()).await;
+    let ns = unique("ns");
+    cat.admin
+        .create_namespace(&ns, BTreeMap::new())
+        .await
+        .unwrap();
+    let info = cat
+        .admin
+        .create_table(&ns, &create_request("t"))
+        .await
+        .unwrap();
+    // Corrupt the log behind the catalog's back.
+    let log = std::path::Path::new(&info.location).join("_strata_log");
+    std::fs::write(
+        log.join(strata_format::log::commit_file_name(1)),
+        b"not json\n",
+    )
+    .unwrap();
+    let fresh = crate::harness::start_server(
+        cat.store.clone(),
+        cat.warehouse.path().to_str().unwrap(),
+        &Default::default(),
+    )
+    .await;
+    let resp = reqwest::Client::new()
+        .get(format!("{}/v1/namespaces/{ns}/tables/t", fresh.url()))
+        .bearer_auth(&cat.admin_token)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(resp.status(), 500);
+    let v: Value = resp.json().await.unwrap();
+    assert_envelope(&v);
+    let id = v["error"]["errorId"].as_str().unwrap();
+    let msg = v["error"]["message"].as_str().unwrap();
+    assert!(msg.contains(id));
+    assert!(
+        !msg.contains("_strata_log") && !msg.contains(&info.location),
+        "{msg}"
+    );
+    fresh.shutdown().await.unwrap();
+    cat.stop().await;
+}

@@ -1,0 +1,147 @@
+//! Start catalogs in-process for the tests.
+
+use std::sync::Arc;
+
+use strata_catalog::auth::Role;
+use strata_catalog::model::{CreateTableRequest, CreateTokenRequest};
+use strata_catalog::server::{self, RunningServer, ServerOptions};
+use strata_catalog::store::Store;
+use strata_catalog::{Catalog, Client, open_store};
+
+/// Which store backs a test catalog.
+#[derive(Debug, Clone)]
+pub enum Backend {
+    Sqlite,
+    Postgres(String),
+}
+
+impl Backend {
+    /// SQLite, always.
+    pub fn sqlite() -> Self {
+        Backend::Sqlite
+    }
+
+    /// PostgreSQL from `STRATA_TEST_POSTGRES_URL`, or `None` (with a notice) when unset.
+    pub fn postgres(test: &str) -> Option<Self> {
+        match std::env::var("STRATA_TEST_POSTGRES_URL") {
+            Ok(url) if !url.trim().is_empty() => Some(Backend::Postgres(url)),
+            _ => {
+                eprintln!(
+                    "notice: {test}: STRATA_TEST_POSTGRES_URL is not set; skipping the PostgreSQL run"
+                );
+                None
+            }
+        }
+    }
+}
+
+/// A running catalog with an admin client.
+pub struct TestCatalog {
+    pub server: RunningServer,
+    pub store: Arc<dyn Store>,
+    pub admin: Client,
+    pub admin_token: String,
+    pub warehouse: tempfile::TempDir,
+    pub db_dir: tempfile::TempDir,
+}
+
+impl TestCatalog {
+    pub async fn start(backend: &Backend) -> Self {
+        Self::start_with(backend, &ServerOptions::default()).await
+    }
+
+    pub async fn start_with(backend: &Backend, options: &ServerOptions) -> Self {
+        let db_dir = tempfile::tempdir().unwrap();
+        let url = match backend {
+            Backend::Sqlite => format!("sqlite://{}", db_dir.path().join("catalog.db").display()),
+            Backend::Postgres(url) => url.clone(),
+        };
+        let store = open_store(&url).await.unwrap();
+        let warehouse = tempfile::tempdir().unwrap();
+        let server = start_server(store.clone(), warehouse.path().to_str().unwrap(), options).await;
+        let admin_token = token(store.as_ref(), Role::Admin, None).await;
+        let admin = Client::new(&server.url(), Some(admin_token.clone())).unwrap();
+        Self {
+            server,
+            store,
+            admin,
+            admin_token,
+            warehouse,
+            db_dir,
+        }
+    }
+
+    /// A client with another token (or none).
+    pub fn client(&self, token: Option<&str>) -> Client {
+        self.admin.with_token(token.map(str::to_string))
+    }
+
+    pub fn url(&self) -> String {
+        self.server.url()
+    }
+
+    pub async fn stop(self) {
+        self.server.shutdown().await.unwrap();
+    }
+}
+
+/// Another server on the same store and warehouse (a second catalog process).
+pub async fn start_server(
+    store: Arc<dyn Store>,
+    warehouse: &str,
+    options: &ServerOptions,
+) -> RunningServer {
+    let catalog = Arc::new(Catalog::new(store, warehouse));
+    server::spawn(catalog, "127.0.0.1:0", options)
+        .await
+        .unwrap()
+}
+
+/// Issues a token directly in the store.
+pub async fn token(store: &dyn Store, role: Role, namespace: Option<&str>) -> String {
+    server::issue_token(
+        store,
+        CreateTokenRequest {
+            role,
+            namespace: namespace.map(str::to_string),
+            description: Some("test".into()),
+        },
+    )
+    .await
+    .unwrap()
+    .token
+}
+
+/// A unique name (tests share one PostgreSQL database).
+pub fn unique(prefix: &str) -> String {
+    format!(
+        "{prefix}_{}",
+        &uuid::Uuid::new_v4().simple().to_string()[..12]
+    )
+}
+
+/// A create-table request with the sample schema.
+pub fn create_request(name: &str) -> CreateTableRequest {
+    CreateTableRequest {
+        name: name.to_string(),
+        schema: serde_json::to_value(strata_format::testing::sample_schema()).unwrap(),
+        partition_spec: None,
+        properties: Default::default(),
+        location: None,
+    }
+}
+
+/// An `add` action as JSON.
+pub fn add_json(path: &str, rows: u64) -> serde_json::Value {
+    serde_json::from_str(
+        &strata_format::testing::add(path, rows)
+            .to_json_line()
+            .unwrap(),
+    )
+    .unwrap()
+}
+
+/// A `remove` action as JSON.
+pub fn remove_json(path: &str) -> serde_json::Value {
+    serde_json::from_str(&strata_format::testing::remove(path).to_json_line().unwrap()).unwrap()
+}

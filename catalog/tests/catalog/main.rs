@@ -1,0 +1,11 @@
+//! Catalog integration tests: one binary, one module per concern. The API suite runs on
+//! SQLite and, when `STRATA_TEST_POSTGRES_URL` is set, on PostgreSQL.
+
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
+mod api;
+mod auth_matrix;
+mod bad_input;
+mod concurrency;
+mod fuzz;
+mod harness;

@@ -1,0 +1,507 @@
+//! Catalog commands: `serve`, `catalog token create`, `namespace ...`, `table ...`.
+
+use std::collections::BTreeMap;
+use std::io::Write;
+use std::sync::{Arc, OnceLock};
+
+use clap::{Args, Subcommand};
+use strata_catalog::auth::Role;
+use strata_catalog::model::{CreateTableRequest, CreateTokenRequest};
+use strata_catalog::server::{self, ServerOptions};
+use strata_catalog::{Catalog, Client, TableRef, open_store};
+use strata_format::compact::{parse_partition_spec, parse_schema};
+use strata_format::partition::FIRST_PARTITION_FIELD_ID;
+use strata_format::{PartitionSpec, Schema};
+
+use crate::args::OutputFormat;
+use crate::error::{CliError, CliResult};
+use crate::output::{TextTable, write_json};
+
+/// Default catalog URL.
+pub const DEFAULT_CATALOG: &str = "http://127.0.0.1:8181";
+
+/// `strata serve`.
+#[derive(Debug, Args)]
+pub struct ServeArgs {
+    /// Address to listen on.
+    #[arg(long, default_value = "127.0.0.1:8181")]
+    pub bind: String,
+    /// Metadata store: `sqlite://PATH` (default `sqlite://strata-catalog.db`) or
+    /// `postgres://user:pass@host/db`.
+    #[arg(
+        long,
+        env = "STRATA_CATALOG_STORE",
+        default_value = "sqlite://strata-catalog.db"
+    )]
+    pub store: String,
+    /// Where new tables go: a folder, file://, s3://bucket/prefix (default `./strata-warehouse`).
+    #[arg(long, default_value = "strata-warehouse")]
+    pub warehouse: String,
+    /// Largest request body in bytes.
+    #[arg(long, default_value_t = 8 * 1024 * 1024)]
+    pub body_limit: usize,
+    /// Request timeout in seconds.
+    #[arg(long, default_value_t = 60)]
+    pub timeout_secs: u64,
+}
+
+/// How to authenticate (the URL is the global `--catalog`).
+#[derive(Debug, Clone, Args)]
+pub struct Connection {
+    /// Bearer token (prefer the environment variable).
+    #[arg(long, env = "STRATA_TOKEN", hide_env_values = true)]
+    pub token: Option<String>,
+}
+
+/// `strata catalog ...`.
+#[derive(Debug, Args)]
+pub struct CatalogArgs {
+    /// Action.
+    #[command(subcommand)]
+    pub action: CatalogAction,
+}
+
+/// Catalog administration.
+#[derive(Debug, Subcommand)]
+pub enum CatalogAction {
+    /// Manage tokens.
+    ///
+    /// Example: strata --catalog http://127.0.0.1:8181 catalog token create --role writer
+    Token {
+        /// Action.
+        #[command(subcommand)]
+        action: TokenAction,
+    },
+}
+
+/// Token actions.
+#[derive(Debug, Subcommand)]
+pub enum TokenAction {
+    /// Create a token and print it (shown once).
+    ///
+    /// Example: strata catalog token create --role writer --namespace sales
+    /// Bootstrap the first admin directly against the store:
+    /// strata catalog token create --role admin --store sqlite://strata-catalog.db
+    Create {
+        /// admin, writer or reader.
+        #[arg(long)]
+        role: String,
+        /// Limit the token to one namespace.
+        #[arg(long)]
+        namespace: Option<String>,
+        /// Free-form description.
+        #[arg(long)]
+        description: Option<String>,
+        /// Write to this store directly instead of calling the API (bootstrap).
+        #[arg(long)]
+        store: Option<String>,
+        #[command(flatten)]
+        conn: Connection,
+    },
+}
+
+/// `strata namespace ...`.
+#[derive(Debug, Args)]
+pub struct NamespaceArgs {
+    #[command(flatten)]
+    conn: Connection,
+    /// Action.
+    #[command(subcommand)]
+    pub action: NamespaceAction,
+}
+
+/// Namespace actions.
+#[derive(Debug, Subcommand)]
+pub enum NamespaceAction {
+    /// Create a namespace.
+    ///
+    /// Example: strata --catalog http://127.0.0.1:8181 namespace create sales --property owner=bi
+    Create {
+        /// Name.
+        name: String,
+        /// Property `key=value` (repeatable).
+        #[arg(long = "property", value_name = "KEY=VALUE")]
+        properties: Vec<String>,
+    },
+    /// List namespaces.
+    ///
+    /// Example: strata --catalog http://127.0.0.1:8181 namespace list --output json
+    List,
+    /// Drop an empty namespace.
+    ///
+    /// Example: strata --catalog http://127.0.0.1:8181 namespace drop sales
+    Drop {
+        /// Name.
+        name: String,
+    },
+}
+
+/// `strata table ...`.
+#[derive(Debug, Args)]
+pub struct TableArgs {
+    #[command(flatten)]
+    conn: Connection,
+    /// Action.
+    #[command(subcommand)]
+    pub action: TableAction,
+}
+
+/// Table actions.
+#[derive(Debug, Subcommand)]
+pub enum TableAction {
+    /// List the tables of a namespace.
+    ///
+    /// Example: strata --catalog http://127.0.0.1:8181 table list sales
+    List {
+        /// Namespace.
+        namespace: String,
+    },
+    /// Register an existing table location as `namespace.table`.
+    ///
+    /// Example: strata --catalog http://127.0.0.1:8181 table register sales.events s3://lake/events
+    Register {
+        /// `namespace.table`.
+        name: String,
+        /// Location (path, file://, s3://...).
+        location: String,
+    },
+    /// Rename `namespace.table` to `namespace.table`.
+    ///
+    /// Example: strata --catalog http://127.0.0.1:8181 table rename sales.events sales.clicks
+    Rename {
+        /// Current name.
+        from: String,
+        /// New name.
+        to: String,
+    },
+    /// Drop a table from the catalog (its data stays unless --purge).
+    ///
+    /// Example: strata --catalog http://127.0.0.1:8181 table drop sales.events --purge
+    Drop {
+        /// `namespace.table`.
+        name: String,
+        /// Also delete every object under the table's location.
+        #[arg(long)]
+        purge: bool,
+    },
+}
+
+pub(crate) fn cerr(e: strata_catalog::Error) -> CliError {
+    let hint = match &e {
+        strata_catalog::Error::Api { status: 401, .. } => {
+            Some("set STRATA_TOKEN to a token from `strata catalog token create`")
+        }
+        strata_catalog::Error::Http(_) => {
+            Some("is the catalog running? (`strata serve`; --catalog or STRATA_CATALOG)")
+        }
+        _ => None,
+    };
+    let err = CliError::user(e.to_string());
+    match hint {
+        Some(h) => err.with_hint(h),
+        None => err,
+    }
+}
+
+static CATALOG: OnceLock<Option<String>> = OnceLock::new();
+
+/// Records the global `--catalog` (or `STRATA_CATALOG`).
+pub fn set_catalog(url: Option<String>) {
+    let _ = CATALOG.set(url.filter(|u| !u.trim().is_empty()));
+}
+
+fn catalog_url() -> Option<String> {
+    CATALOG.get().cloned().flatten()
+}
+
+pub(crate) fn client(conn: &Connection) -> CliResult<Client> {
+    let url = catalog_url().unwrap_or_else(|| DEFAULT_CATALOG.to_string());
+    Client::new(&url, conn.token.clone()).map_err(cerr)
+}
+
+/// `namespace.table` shaped (not a path or a URI).
+fn looks_qualified(name: &str) -> bool {
+    !name.contains('/') && !name.contains('\\') && TableRef::parse(name).is_ok()
+}
+
+/// With a catalog configured, resolves a `namespace.table` argument that is not an existing
+/// local path to the table's location.
+pub async fn resolve(table: &str) -> CliResult<Option<String>> {
+    let Some(url) = catalog_url() else {
+        return Ok(None);
+    };
+    if !looks_qualified(table) || std::path::Path::new(table).exists() {
+        return Ok(None);
+    }
+    let token = std::env::var("STRATA_TOKEN").ok();
+    let c = Client::new(&url, token).map_err(cerr)?;
+    let info = c.load_table(&table_ref(table)?).await.map_err(cerr)?;
+    Ok(Some(info.location))
+}
+
+fn table_ref(name: &str) -> CliResult<TableRef> {
+    TableRef::parse(name).map_err(cerr)
+}
+
+/// With a catalog configured, `strata create namespace.table` creates the table through the
+/// catalog (in its warehouse). `Ok(false)`: not a catalog name, create by path.
+pub async fn create(
+    table: &str,
+    schema: &str,
+    partition_by: Option<&str>,
+    properties: &BTreeMap<String, String>,
+    quiet: bool,
+) -> CliResult<bool> {
+    let Some(url) = catalog_url() else {
+        return Ok(false);
+    };
+    if !looks_qualified(table) || std::path::Path::new(table).exists() {
+        return Ok(false);
+    }
+    let t = table_ref(table)?;
+    let schema: Schema = if schema.ends_with(".json") || std::path::Path::new(schema).is_file() {
+        let bytes = std::fs::read(schema)
+            .map_err(|e| CliError::user(format!("cannot read schema file `{schema}`: {e}")))?;
+        serde_json::from_slice(&bytes)
+            .map_err(|e| CliError::user(format!("schema file `{schema}`: {e}")))?
+    } else {
+        parse_schema(schema).map_err(|e| CliError::user(e.to_string()))?
+    };
+    let spec = match partition_by {
+        Some(p) => parse_partition_spec(p, &schema, 0, FIRST_PARTITION_FIELD_ID)
+            .map_err(|e| CliError::user(e.to_string()))?,
+        None => PartitionSpec::unpartitioned(),
+    };
+    let req = CreateTableRequest {
+        name: t.table.clone(),
+        schema: serde_json::to_value(&schema)?,
+        partition_spec: Some(serde_json::to_value(&spec)?),
+        properties: properties.clone(),
+        location: None,
+    };
+    let token = std::env::var("STRATA_TOKEN").ok();
+    let info = Client::new(&url, token)
+        .map_err(cerr)?
+        .create_table(&t.namespace, &req)
+        .await
+        .map_err(cerr)?;
+    if !quiet {
+        eprintln!("created table {t} at {} (version 0)", info.location);
+    }
+    Ok(true)
+}
+
+/// `strata serve`.
+pub async fn serve(args: ServeArgs) -> CliResult {
+    let _ = tracing_subscriber::fmt()
+        .with_env_filter(
+            tracing_subscriber::EnvFilter::try_from_default_env()
+                .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info")),
+        )
+        .with_writer(std::io::stderr)
+        .try_init();
+    let store = open_store(&args.store).await.map_err(cerr)?;
+    let warehouse = if args.warehouse.contains("://") {
+        args.warehouse.clone()
+    } else {
+        std::fs::create_dir_all(&args.warehouse).map_err(|e| {
+            CliError::user(format!(
+                "cannot create the warehouse `{}`: {e}",
+                args.warehouse
+            ))
+        })?;
+        std::fs::canonicalize(&args.warehouse)
+            .map_err(|e| CliError::user(format!("warehouse `{}`: {e}", args.warehouse)))?
+            .to_string_lossy()
+            .into_owned()
+    };
+    let catalog = Arc::new(Catalog::new(store, warehouse));
+    let options = ServerOptions {
+        body_limit: args.body_limit,
+        request_timeout: std::time::Duration::from_secs(args.timeout_secs),
+    };
+    server::serve(catalog, &args.bind, &options)
+        .await
+        .map_err(cerr)
+}
+
+/// `strata catalog ...`.
+pub async fn catalog(args: CatalogArgs, format: OutputFormat, out: &mut impl Write) -> CliResult {
+    let CatalogAction::Token {
+        action:
+            TokenAction::Create {
+                role,
+                namespace,
+                description,
+                store,
+                conn,
+            },
+    } = args.action;
+    let role: Role = role.parse().map_err(cerr)?;
+    let req = CreateTokenRequest {
+        role,
+        namespace,
+        description,
+    };
+    let created = match store {
+        Some(url) => {
+            if let Some(ns) = &req.namespace {
+                strata_catalog::names::validate_namespace(ns).map_err(cerr)?;
+            }
+            let store = open_store(&url).await.map_err(cerr)?;
+            server::issue_token(store.as_ref(), req)
+                .await
+                .map_err(cerr)?
+        }
+        None => client(&conn)?.create_token(&req).await.map_err(cerr)?,
+    };
+    match format {
+        OutputFormat::Table | OutputFormat::Csv => {
+            writeln!(out, "{}", created.token)?;
+            eprintln!(
+                "token {} ({}{}) created; it is shown only once",
+                created.id,
+                created.role,
+                created
+                    .namespace
+                    .as_deref()
+                    .map(|n| format!(" on namespace {n}"))
+                    .unwrap_or_default()
+            );
+        }
+        _ => write_json(format, &serde_json::to_value(&created)?, None, out)?,
+    }
+    Ok(())
+}
+
+fn parse_props(props: &[String]) -> CliResult<BTreeMap<String, String>> {
+    props
+        .iter()
+        .map(|p| {
+            p.split_once('=')
+                .map(|(k, v)| (k.trim().to_string(), v.trim().to_string()))
+                .ok_or_else(|| CliError::user(format!("property `{p}` is not `key=value`")))
+        })
+        .collect()
+}
+
+/// `strata namespace ...`.
+pub async fn namespace(
+    args: NamespaceArgs,
+    format: OutputFormat,
+    out: &mut impl Write,
+) -> CliResult {
+    let c = client(&args.conn)?;
+    match args.action {
+        NamespaceAction::Create { name, properties } => {
+            c.create_namespace(&name, parse_props(&properties)?)
+                .await
+                .map_err(cerr)?;
+            eprintln!("namespace {name} created");
+        }
+        NamespaceAction::Drop { name } => {
+            c.drop_namespace(&name).await.map_err(cerr)?;
+            eprintln!("namespace {name} dropped");
+        }
+        NamespaceAction::List => {
+            let list = c.list_namespaces().await.map_err(cerr)?;
+            if format == OutputFormat::Table {
+                let mut t = TextTable::new(&["namespace", "properties"]);
+                for n in &list {
+                    let props: Vec<String> = n
+                        .properties
+                        .iter()
+                        .map(|(k, v)| format!("{k}={v}"))
+                        .collect();
+                    t.row(vec![n.name.clone(), props.join(",")]);
+                }
+                t.write(out)?;
+            } else {
+                let items: Vec<serde_json::Value> = list
+                    .iter()
+                    .map(serde_json::to_value)
+                    .collect::<Result<_, _>>()?;
+                let doc = serde_json::json!({ "namespaces": items });
+                write_json(format, &doc, Some(&items), out)?;
+            }
+        }
+    }
+    Ok(())
+}
+
+/// `strata table ...`.
+pub async fn table(args: TableArgs, format: OutputFormat, out: &mut impl Write) -> CliResult {
+    let c = client(&args.conn)?;
+    match args.action {
+        TableAction::List { namespace } => {
+            let list = c.list_tables(&namespace).await.map_err(cerr)?;
+            if format == OutputFormat::Table {
+                let mut t = TextTable::new(&["table", "location"]);
+                for e in &list {
+                    t.row(vec![
+                        format!("{}.{}", e.namespace, e.name),
+                        e.location.clone(),
+                    ]);
+                }
+                t.write(out)?;
+            } else {
+                let items: Vec<serde_json::Value> = list
+                    .iter()
+                    .map(serde_json::to_value)
+                    .collect::<Result<_, _>>()?;
+                let doc = serde_json::json!({ "tables": items });
+                write_json(format, &doc, Some(&items), out)?;
+            }
+        }
+        TableAction::Register { name, location } => {
+            // The server resolves paths itself: send an absolute one.
+            let location = if location.contains("://") {
+                location
+            } else {
+                std::path::absolute(&location)
+                    .map_err(|e| CliError::user(format!("location `{location}`: {e}")))?
+                    .to_string_lossy()
+                    .into_owned()
+            };
+            let info = c
+                .register_table(&table_ref(&name)?, &location)
+                .await
+                .map_err(cerr)?;
+            eprintln!(
+                "registered {name} at {} (version {})",
+                info.location, info.current_version
+            );
+        }
+        TableAction::Rename { from, to } => {
+            c.rename_table(&table_ref(&from)?, &table_ref(&to)?)
+                .await
+                .map_err(cerr)?;
+            eprintln!("renamed {from} to {to}");
+        }
+        TableAction::Drop { name, purge } => {
+            c.drop_table(&table_ref(&name)?, purge)
+                .await
+                .map_err(cerr)?;
+            eprintln!(
+                "dropped {name}{}",
+                if purge { " and purged its data" } else { "" }
+            );
+        }
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn only_qualified_names_resolve_through_the_catalog() {
+        assert!(looks_qualified("sales.events"));
+        assert!(!looks_qualified("./events"));
+        assert!(!looks_qualified("s3://b/t"));
+        assert!(!looks_qualified("events"));
+        assert!(!looks_qualified("a.b.c"));
+        assert!(!looks_qualified("dir/sales.events"));
+    }
+}

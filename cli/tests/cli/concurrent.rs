@@ -1,0 +1,130 @@
+//! Concurrent writers: separate `strata append` processes on one table all land.
+
+use std::process::{Command, Stdio};
+
+use crate::common::*;
+
+/// Starts `writers` `strata append` processes on the table `t` at once; checks they all land.
+fn concurrent_appends(t: &str, writers: usize, scratch: &Scratch) {
+    ok(&[
+        "create",
+        t,
+        "--schema",
+        SCHEMA,
+        "--partition-by",
+        "day(ts)",
+        "-q",
+    ]);
+    let inputs: Vec<String> = (0..writers)
+        .map(|i| {
+            let rows: String = (0..10)
+                .map(|r| format!("{},w{i},2026-01-0{}T00:00:00Z,\n", i * 100 + r, 1 + r % 3))
+                .collect();
+            scratch.write(&format!("w{i}.csv"), &format!("id,name,ts,score\n{rows}"))
+        })
+        .collect();
+    let children: Vec<_> = inputs
+        .iter()
+        .map(|f| {
+            Command::new(env!("CARGO_BIN_EXE_strata"))
+                .args(["append", t, f])
+                .stdout(Stdio::null())
+                .stderr(Stdio::piped())
+                .spawn()
+                .expect("spawn")
+        })
+        .collect();
+    for c in children {
+        let out = c.wait_with_output().expect("wait");
+        assert!(
+            out.status.success(),
+            "a writer failed: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+    }
+    assert_eq!(json(&["count", t])["count"], (writers * 10) as u64);
+    let h = json(&["history", t]);
+    let entries = h["history"].as_array().expect("history");
+    assert_eq!(entries.len(), writers + 1);
+    assert_eq!(
+        entries
+            .iter()
+            .filter(|e| e["operation"] == "APPEND")
+            .count(),
+        writers
+    );
+    // Each writer's rows are all there, once.
+    for i in 0..writers {
+        let n = json(&["count", t, "--where", &format!("name = 'w{i}'")]);
+        assert_eq!(n["count"], 10, "writer {i}");
+    }
+}
+
+#[test]
+fn eight_concurrent_append_processes_all_commit() {
+    let scratch = Scratch::new();
+    concurrent_appends(&scratch.file("t"), 8, &scratch);
+}
+
+#[test]
+fn concurrent_append_processes_all_commit_on_s3() {
+    let Some(base) = s3_base("concurrent") else {
+        return;
+    };
+    let scratch = Scratch::new();
+    concurrent_appends(&format!("{base}/t"), 4, &scratch);
+}
+
+/// Concurrent deletes that rewrite the same file cannot all win: the losers exit with code 3
+/// and a hint, and leave the table as if they had not run.
+#[test]
+fn conflicting_concurrent_deletes_exit_3_and_change_nothing() {
+    const N: usize = 8;
+    let mut conflicts_seen = 0;
+    for round in 0..5 {
+        let scratch = Scratch::new();
+        let t = scratch.file("t");
+        ok(&["create", &t, "--schema", "id:int64,name:string?", "-q"]);
+        let rows: String = (1..=N).map(|i| format!("{i},n{i}\n")).collect();
+        let input = scratch.write("rows.csv", &format!("id,name\n{rows}"));
+        ok(&["append", &t, &input, "-q"]);
+        let children: Vec<_> = (1..=N)
+            .map(|i| {
+                Command::new(env!("CARGO_BIN_EXE_strata"))
+                    .args(["delete", &t, "--where", &format!("id = {i}")])
+                    .stdout(Stdio::null())
+                    .stderr(Stdio::piped())
+                    .spawn()
+                    .expect("spawn")
+            })
+            .collect();
+        let mut lost = Vec::new();
+        for (i, c) in (1..=N).zip(children) {
+            let out = c.wait_with_output().expect("wait");
+            let err = String::from_utf8_lossy(&out.stderr).into_owned();
+            match out.status.code() {
+                Some(0) => assert!(err.contains("deleted 1 rows"), "{err}"),
+                Some(3) => {
+                    assert!(err.contains("conflict"), "{err}");
+                    assert!(
+                        err.contains("hint: another writer changed the table"),
+                        "{err}"
+                    );
+                    lost.push(i as i64);
+                }
+                other => panic!("delete of id {i}: exit {other:?}: {err}"),
+            }
+        }
+        assert!(lost.len() < N, "someone must win");
+        // Exactly the rows of the losers are left.
+        let left = json(&["scan", &t, "--columns", "id"]);
+        let mut left = ids(left.as_array().expect("rows"));
+        left.sort();
+        assert_eq!(left, lost, "round {round}");
+        conflicts_seen += lost.len();
+        if conflicts_seen > 0 {
+            break;
+        }
+    }
+    assert!(conflicts_seen > 0, "no conflict provoked in 5 rounds");
+}

@@ -1,0 +1,213 @@
+//! `strata lifecycle run` against a catalog served in-process: every table's policies are
+//! applied, a broken table is reported and does not stop the others, the exit code says so.
+
+use std::sync::Arc;
+
+use strata_catalog::auth::Role;
+use strata_catalog::model::CreateTokenRequest;
+use strata_catalog::server::{self, RunningServer, ServerOptions};
+use strata_catalog::{Catalog, open_store};
+
+use crate::common::*;
+
+/// A catalog server on a SQLite file and a warehouse folder, with an admin token.
+struct Served {
+    runtime: tokio::runtime::Runtime,
+    server: Option<RunningServer>,
+    token: String,
+    _dir: tempfile::TempDir,
+}
+
+impl Served {
+    fn start() -> Self {
+        let dir = tempfile::tempdir().unwrap();
+        let runtime = tokio::runtime::Builder::new_multi_thread()
+            .worker_threads(2)
+            .enable_all()
+            .build()
+            .unwrap();
+        let db = format!("sqlite://{}", dir.path().join("catalog.db").display());
+        let warehouse = dir.path().join("warehouse");
+        std::fs::create_dir_all(&warehouse).unwrap();
+        let (server, token) = runtime.block_on(async {
+            let store = open_store(&db).await.unwrap();
+            let token = server::issue_token(
+                store.as_ref(),
+                CreateTokenRequest {
+                    role: Role::Admin,
+                    namespace: None,
+                    description: None,
+                },
+            )
+            .await
+            .unwrap()
+            .token;
+            let catalog = Arc::new(Catalog::new(store, warehouse.to_string_lossy()));
+            let server = server::spawn(catalog, "127.0.0.1:0", &ServerOptions::default())
+                .await
+                .unwrap();
+            (server, token)
+        });
+        Self {
+            runtime,
+            server: Some(server),
+            token,
+            _dir: dir,
+        }
+    }
+
+    fn url(&self) -> String {
+        self.server.as_ref().map(|s| s.url()).unwrap_or_default()
+    }
+
+    /// `strata --catalog URL ARGS` with the token.
+    fn run(&self, args: &[&str]) -> Run {
+        let url = self.url();
+        let mut all = vec!["--catalog", url.as_str()];
+        all.extend(args);
+        run_env(&all, &[("STRATA_TOKEN", self.token.as_str())])
+    }
+
+    fn ok(&self, args: &[&str]) -> String {
+        let r = self.run(args);
+        assert_eq!(
+            r.code, 0,
+            "strata {args:?} failed\nstdout:\n{}\nstderr:\n{}",
+            r.stdout, r.stderr
+        );
+        r.stdout
+    }
+}
+
+impl Drop for Served {
+    fn drop(&mut self) {
+        if let Some(s) = self.server.take() {
+            let _ = self.runtime.block_on(s.shutdown());
+        }
+    }
+}
+
+/// Creates `ns.name` through the catalog with one data file, a cold tier in `cold` and a
+/// policy moving files to it a day after their commit; returns the table's location.
+fn tiered_table(cat: &Served, name: &str, csv: &str, cold: &str) -> String {
+    cat.ok(&["create", name, "--schema", SCHEMA, "-q"]);
+    cat.ok(&["append", name, csv, "-q"]);
+    let cold_tier = format!("cold={cold}");
+    cat.ok(&["tier", "set", name, "--tier", "hot", "--tier", &cold_tier]);
+    cat.ok(&[
+        "tier",
+        "policy",
+        name,
+        "add",
+        "old",
+        "--to",
+        "cold",
+        "--after-commit",
+        "--older-than",
+        "1d",
+    ]);
+    let info = cat.ok(&["table", "list", "life", "--output", "json"]);
+    let v: serde_json::Value = serde_json::from_str(&info).unwrap();
+    let table = name.split_once('.').map(|(_, t)| t).unwrap_or(name);
+    v["tables"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|t| t["name"] == table)
+        .and_then(|t| t["location"].as_str())
+        .unwrap()
+        .to_string()
+}
+
+#[test]
+fn lifecycle_run_moves_every_table_and_reports_the_broken_one() {
+    let cat = Served::start();
+    let scratch = Scratch::new();
+    let csv = scratch.write("a.csv", CSV_A);
+    cat.ok(&["namespace", "create", "life"]);
+    let cold_a = scratch.file("cold-a");
+    let cold_b = scratch.file("cold-b");
+    let loc_a = tiered_table(&cat, "life.good", &csv, &cold_a);
+    let loc_b = tiered_table(&cat, "life.broken", &csv, &cold_b);
+    let later = (chrono::Utc::now() + chrono::Duration::days(10)).to_rfc3339();
+
+    // Nothing is old enough yet.
+    let out = cat.ok(&["lifecycle", "run", "--grace", "0s"]);
+    assert!(out.contains("life.good: nothing to move"), "{out}");
+    assert!(out.contains("life.broken: nothing to move"), "{out}");
+
+    // A dry run ten days later says what would move, and moves nothing.
+    let out = cat.ok(&["lifecycle", "run", "--now", &later, "--dry-run"]);
+    assert!(
+        out.contains("life.good: would move 1 file(s) (") && out.contains(") to cold"),
+        "{out}"
+    );
+    assert!(find_files(std::path::Path::new(&cold_a), "parquet").is_empty());
+
+    // Break one table: its log is gone.
+    let root_b = loc_b.strip_prefix("file://").unwrap_or(&loc_b);
+    std::fs::remove_dir_all(std::path::Path::new(root_b).join("_strata_log")).unwrap();
+
+    let r = cat.run(&["lifecycle", "run", "--now", &later, "--grace", "0s"]);
+    assert_ne!(r.code, 0, "a failed table makes the run fail: {r:?}");
+    let lines: Vec<&str> = r.stdout.lines().collect();
+    assert_eq!(lines.len(), 2, "one line per table: {r:?}");
+    assert!(
+        lines
+            .iter()
+            .any(|l| l.starts_with("life.broken: FAILED: ") && l.contains("no Strata table")),
+        "{r:?}"
+    );
+    assert!(
+        lines
+            .iter()
+            .any(|l| l.starts_with("life.good: moved 1 file(s) (") && l.ends_with(") to cold")),
+        "{r:?}"
+    );
+    assert!(r.stderr.contains("1 of 2 table(s) failed"), "{r:?}");
+    // The good table's file is in its cold tier and still reads.
+    assert_eq!(
+        find_files(std::path::Path::new(&cold_a), "parquet").len(),
+        1
+    );
+    let root_a = loc_a.strip_prefix("file://").unwrap_or(&loc_a).to_string();
+    assert_eq!(
+        ids(&ndjson(&["scan", &root_a])).len(),
+        3,
+        "rows read after the move"
+    );
+    let report = json(&["tier", "report", &root_a]);
+    let cold = report["tiers"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|t| t["tier"] == "cold")
+        .cloned()
+        .unwrap();
+    assert_eq!(cold["files"], 1);
+
+    // JSON output: one entry per table, the second run finds nothing left to move.
+    let r = cat.run(&[
+        "lifecycle",
+        "run",
+        "--now",
+        &later,
+        "--grace",
+        "0s",
+        "--output",
+        "json",
+    ]);
+    assert_ne!(r.code, 0);
+    let doc: serde_json::Value = serde_json::from_str(&r.stdout).unwrap();
+    let status = |t: &str| {
+        doc["tables"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|e| e["table"] == t)
+            .map(|e| e["status"].clone())
+            .unwrap()
+    };
+    assert_eq!(status("life.good"), "nothing");
+    assert_eq!(status("life.broken"), "failed");
+}

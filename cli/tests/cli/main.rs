@@ -1,0 +1,16 @@
+//! Integration tests of the `strata` binary: each test spawns the real executable.
+//!
+//! S3 cases run when `STRATA_TEST_S3_ENDPOINT` and `STRATA_TEST_S3_BUCKET` are set
+//! (`scripts/test` starts moto and sets them); otherwise they print a notice and pass.
+
+// Test helpers outside `#[test]` functions may fail loudly too.
+#![allow(clippy::expect_used, clippy::unwrap_used, clippy::panic)]
+
+mod common;
+mod concurrent;
+mod demo;
+mod errors;
+mod golden;
+mod help;
+mod lifecycle;
+mod walkthrough;

@@ -1,0 +1,795 @@
+//! What changed between two states of a table: files, rows, schema (by field id), partitioning,
+//! properties, tags and tier moves. A pure comparison of two [`TableState`]s; no I/O.
+//!
+//! For tier moves to show, both states should carry the locations *as committed* at their
+//! version (not overlaid with a newer state, see [`TableState::overlay_locations`]).
+
+use std::collections::{BTreeMap, BTreeSet};
+
+use serde::Serialize;
+use serde_json::Value;
+
+use crate::actions::AddFile;
+use crate::partition::PartitionSpec;
+use crate::schema::{DataType, FieldId, Schema, StructField};
+use crate::state::TableState;
+
+/// The differences from one state (`from`) to another (`to`).
+#[derive(Debug, Clone, PartialEq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct TableDiff {
+    /// Version of the first state.
+    pub from_version: u64,
+    /// Version of the second state.
+    pub to_version: u64,
+    /// Totals.
+    pub summary: DiffSummary,
+    /// Files in `to` but not in `from`, by path.
+    pub files_added: Vec<FileEntry>,
+    /// Files in `from` but not in `to`, by path.
+    pub files_removed: Vec<FileEntry>,
+    /// Schema changes, by field id.
+    pub schema: SchemaDiff,
+    /// The default partition spec, when it changed.
+    pub partition_spec: Option<SpecChange>,
+    /// Properties set, changed or removed, by key.
+    pub properties: Vec<ValueChange>,
+    /// Tags created, moved or deleted, by name.
+    pub tags: Vec<TagChange>,
+    /// Files in both states whose tier, location or storage class differs.
+    pub tier_moves: Vec<TierMove>,
+}
+
+/// Totals of a diff.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct DiffSummary {
+    /// Number of files added.
+    pub files_added: u64,
+    /// Number of files removed.
+    pub files_removed: u64,
+    /// Rows in the added files.
+    pub rows_added: u64,
+    /// Rows in the removed files.
+    pub rows_removed: u64,
+    /// Bytes of the added files.
+    pub bytes_added: u64,
+    /// Bytes of the removed files.
+    pub bytes_removed: u64,
+    /// Rows of `from`.
+    pub rows_before: u64,
+    /// Rows of `to`.
+    pub rows_after: u64,
+    /// Number of schema changes.
+    pub schema_changes: u64,
+    /// Number of tier moves.
+    pub tier_moves: u64,
+}
+
+/// A data file in a diff.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct FileEntry {
+    /// Logical path.
+    pub path: String,
+    /// Rows.
+    pub rows: u64,
+    /// Bytes.
+    pub bytes: u64,
+    /// Partition values by partition field id (stored encoding).
+    pub partition: BTreeMap<i32, Value>,
+    /// Tier.
+    pub tier: String,
+}
+
+impl FileEntry {
+    fn of(f: &AddFile) -> Self {
+        Self {
+            path: f.path.clone(),
+            rows: f.record_count,
+            bytes: f.size,
+            partition: f.partition_values.clone(),
+            tier: f.tier.clone(),
+        }
+    }
+}
+
+/// Schema changes between two states.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct SchemaDiff {
+    /// Schema id of `from`.
+    pub from_schema_id: i32,
+    /// Schema id of `to`.
+    pub to_schema_id: i32,
+    /// Changes by field id (ascending), each field at most once per kind.
+    pub changes: Vec<FieldChange>,
+}
+
+/// One change to one field, identified by its id.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(tag = "change", rename_all = "camelCase")]
+pub enum FieldChange {
+    /// The field exists only in `to`.
+    #[serde(rename_all = "camelCase")]
+    Added {
+        /// Field id.
+        id: FieldId,
+        /// Dotted path in `to`.
+        path: String,
+        /// Type (`struct`, `list`, `map` for nested types).
+        #[serde(rename = "type")]
+        data_type: String,
+        /// Whether the field is required.
+        required: bool,
+    },
+    /// The field exists only in `from`.
+    #[serde(rename_all = "camelCase")]
+    Dropped {
+        /// Field id.
+        id: FieldId,
+        /// Dotted path in `from`.
+        path: String,
+        /// Type.
+        #[serde(rename = "type")]
+        data_type: String,
+    },
+    /// The field's own name changed.
+    #[serde(rename_all = "camelCase")]
+    Renamed {
+        /// Field id.
+        id: FieldId,
+        /// Dotted path in `from`.
+        from: String,
+        /// Dotted path in `to`.
+        to: String,
+    },
+    /// The field's type changed (e.g. widened).
+    #[serde(rename_all = "camelCase")]
+    TypeChanged {
+        /// Field id.
+        id: FieldId,
+        /// Dotted path in `to`.
+        path: String,
+        /// Type in `from`.
+        from: String,
+        /// Type in `to`.
+        to: String,
+    },
+    /// The field went from required to optional, or back.
+    #[serde(rename_all = "camelCase")]
+    NullabilityChanged {
+        /// Field id.
+        id: FieldId,
+        /// Dotted path in `to`.
+        path: String,
+        /// Whether it was required in `from`.
+        from_required: bool,
+        /// Whether it is required in `to`.
+        to_required: bool,
+    },
+}
+
+/// A change of the default partition spec.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct SpecChange {
+    /// Spec in force in `from` (`None` if the metadata names no such spec).
+    pub from: Option<PartitionSpec>,
+    /// Spec in force in `to`.
+    pub to: Option<PartitionSpec>,
+    /// `from` as text, e.g. `day(ts)`, `unpartitioned`.
+    pub from_text: String,
+    /// `to` as text.
+    pub to_text: String,
+}
+
+/// A keyed value that was set, changed or removed.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct ValueChange {
+    /// Key.
+    pub key: String,
+    /// Value in `from` (`None`: not set).
+    pub from: Option<String>,
+    /// Value in `to` (`None`: removed).
+    pub to: Option<String>,
+}
+
+/// A tag that was created, moved or deleted.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct TagChange {
+    /// Tag name.
+    pub name: String,
+    /// Version it pointed at in `from` (`None`: did not exist).
+    pub from: Option<u64>,
+    /// Version it points at in `to` (`None`: deleted).
+    pub to: Option<u64>,
+}
+
+/// A file whose physical place changed while its logical identity stayed.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct TierMove {
+    /// Logical path.
+    pub path: String,
+    /// Bytes.
+    pub bytes: u64,
+    /// Tier in `from`.
+    pub from_tier: String,
+    /// Tier in `to`.
+    pub to_tier: String,
+    /// Absolute location in `from` (`None`: under the table root).
+    pub from_location: Option<String>,
+    /// Absolute location in `to`.
+    pub to_location: Option<String>,
+    /// Storage class in `from`.
+    pub from_storage_class: Option<String>,
+    /// Storage class in `to`.
+    pub to_storage_class: Option<String>,
+}
+
+impl TableDiff {
+    /// Whether nothing changed (commit-only differences such as the operation are ignored).
+    pub fn is_empty(&self) -> bool {
+        self.files_added.is_empty()
+            && self.files_removed.is_empty()
+            && self.schema.changes.is_empty()
+            && self.partition_spec.is_none()
+            && self.properties.is_empty()
+            && self.tags.is_empty()
+            && self.tier_moves.is_empty()
+    }
+}
+
+/// Compares two states. `from` may be newer than `to`: the diff then reads backwards.
+pub fn diff(from: &TableState, to: &TableState) -> TableDiff {
+    let (a, b) = (from.files(), to.files());
+    let files_added: Vec<FileEntry> = b
+        .values()
+        .filter(|f| !a.contains_key(&f.path))
+        .map(FileEntry::of)
+        .collect();
+    let files_removed: Vec<FileEntry> = a
+        .values()
+        .filter(|f| !b.contains_key(&f.path))
+        .map(FileEntry::of)
+        .collect();
+    let tier_moves: Vec<TierMove> = a
+        .values()
+        .filter_map(|x| {
+            let y = b.get(&x.path)?;
+            let moved =
+                x.tier != y.tier || x.location != y.location || x.storage_class != y.storage_class;
+            moved.then(|| TierMove {
+                path: x.path.clone(),
+                bytes: y.size,
+                from_tier: x.tier.clone(),
+                to_tier: y.tier.clone(),
+                from_location: x.location.clone(),
+                to_location: y.location.clone(),
+                from_storage_class: x.storage_class.clone(),
+                to_storage_class: y.storage_class.clone(),
+            })
+        })
+        .collect();
+    let (ma, mb) = (from.metadata(), to.metadata());
+    let schema = SchemaDiff {
+        from_schema_id: ma.schema.schema_id(),
+        to_schema_id: mb.schema.schema_id(),
+        changes: schema_changes(&ma.schema, &mb.schema),
+    };
+    let (sa, sb) = (ma.default_spec(), mb.default_spec());
+    let partition_spec = (sa != sb).then(|| SpecChange {
+        from: sa.cloned(),
+        to: sb.cloned(),
+        from_text: spec_text(sa, &ma.schema),
+        to_text: spec_text(sb, &mb.schema),
+    });
+    let properties = map_changes(&ma.properties, &mb.properties)
+        .into_iter()
+        .map(|(key, from, to)| ValueChange {
+            key,
+            from: from.cloned(),
+            to: to.cloned(),
+        })
+        .collect();
+    let tags = map_changes(from.tags(), to.tags())
+        .into_iter()
+        .map(|(name, from, to)| TagChange {
+            name,
+            from: from.copied(),
+            to: to.copied(),
+        })
+        .collect();
+    let summary = DiffSummary {
+        files_added: files_added.len() as u64,
+        files_removed: files_removed.len() as u64,
+        rows_added: files_added.iter().map(|f| f.rows).sum(),
+        rows_removed: files_removed.iter().map(|f| f.rows).sum(),
+        bytes_added: files_added.iter().map(|f| f.bytes).sum(),
+        bytes_removed: files_removed.iter().map(|f| f.bytes).sum(),
+        rows_before: from.record_count(),
+        rows_after: to.record_count(),
+        schema_changes: schema.changes.len() as u64,
+        tier_moves: tier_moves.len() as u64,
+    };
+    TableDiff {
+        from_version: from.version(),
+        to_version: to.version(),
+        summary,
+        files_added,
+        files_removed,
+        schema,
+        partition_spec,
+        properties,
+        tags,
+        tier_moves,
+    }
+}
+
+/// Keys whose value differs between two maps: `(key, from, to)`, in key order.
+fn map_changes<'a, V: PartialEq>(
+    a: &'a BTreeMap<String, V>,
+    b: &'a BTreeMap<String, V>,
+) -> Vec<(String, Option<&'a V>, Option<&'a V>)> {
+    let keys: BTreeSet<&String> = a.keys().chain(b.keys()).collect();
+    keys.into_iter()
+        .filter_map(|k| {
+            let (x, y) = (a.get(k), b.get(k));
+            (x != y).then(|| (k.clone(), x, y))
+        })
+        .collect()
+}
+
+/// One field as the diff sees it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+struct FieldView {
+    path: String,
+    name: String,
+    data_type: String,
+    required: bool,
+}
+
+/// A type without its children (which the diff compares by their own ids).
+pub fn shallow_type(t: &DataType) -> String {
+    match t {
+        DataType::Primitive(p) => p.to_string(),
+        DataType::Struct(_) => "struct".into(),
+        DataType::List(_) => "list".into(),
+        DataType::Map(_) => "map".into(),
+    }
+}
+
+fn fields_by_id(schema: &Schema) -> BTreeMap<FieldId, FieldView> {
+    fn walk_fields(fields: &[StructField], prefix: &str, out: &mut BTreeMap<FieldId, FieldView>) {
+        for f in fields {
+            let path = join(prefix, &f.name);
+            out.insert(
+                f.id,
+                FieldView {
+                    path: path.clone(),
+                    name: f.name.clone(),
+                    data_type: shallow_type(&f.data_type),
+                    required: f.required,
+                },
+            );
+            walk_type(&f.data_type, &path, out);
+        }
+    }
+    fn walk_type(t: &DataType, path: &str, out: &mut BTreeMap<FieldId, FieldView>) {
+        let mut part = |id: FieldId, name: &str, t: &DataType, required: bool| {
+            let p = join(path, name);
+            out.insert(
+                id,
+                FieldView {
+                    path: p.clone(),
+                    name: name.to_string(),
+                    data_type: shallow_type(t),
+                    required,
+                },
+            );
+            p
+        };
+        match t {
+            DataType::Primitive(_) => {}
+            DataType::Struct(s) => walk_fields(&s.fields, path, out),
+            DataType::List(l) => {
+                let p = part(l.element_id, "element", &l.element, l.element_required);
+                walk_type(&l.element, &p, out);
+            }
+            DataType::Map(m) => {
+                let kp = part(m.key_id, "key", &m.key, true);
+                let vp = part(m.value_id, "value", &m.value, m.value_required);
+                walk_type(&m.key, &kp, out);
+                walk_type(&m.value, &vp, out);
+            }
+        }
+    }
+    fn join(prefix: &str, name: &str) -> String {
+        if prefix.is_empty() {
+            name.to_string()
+        } else {
+            format!("{prefix}.{name}")
+        }
+    }
+    let mut out = BTreeMap::new();
+    walk_fields(schema.fields(), "", &mut out);
+    out
+}
+
+/// Field changes from schema `a` to schema `b`, matched by field id, ascending by id.
+pub fn schema_changes(a: &Schema, b: &Schema) -> Vec<FieldChange> {
+    let (fa, fb) = (fields_by_id(a), fields_by_id(b));
+    let ids: BTreeSet<FieldId> = fa.keys().chain(fb.keys()).copied().collect();
+    let mut out = Vec::new();
+    for id in ids {
+        match (fa.get(&id), fb.get(&id)) {
+            (None, Some(y)) => out.push(FieldChange::Added {
+                id,
+                path: y.path.clone(),
+                data_type: y.data_type.clone(),
+                required: y.required,
+            }),
+            (Some(x), None) => out.push(FieldChange::Dropped {
+                id,
+                path: x.path.clone(),
+                data_type: x.data_type.clone(),
+            }),
+            (Some(x), Some(y)) => {
+                if x.name != y.name {
+                    out.push(FieldChange::Renamed {
+                        id,
+                        from: x.path.clone(),
+                        to: y.path.clone(),
+                    });
+                }
+                if x.data_type != y.data_type {
+                    out.push(FieldChange::TypeChanged {
+                        id,
+                        path: y.path.clone(),
+                        from: x.data_type.clone(),
+                        to: y.data_type.clone(),
+                    });
+                }
+                if x.required != y.required {
+                    out.push(FieldChange::NullabilityChanged {
+                        id,
+                        path: y.path.clone(),
+                        from_required: x.required,
+                        to_required: y.required,
+                    });
+                }
+            }
+            (None, None) => {}
+        }
+    }
+    out
+}
+
+/// A partition spec as text, e.g. `day(ts), bucket[16](id)`; `unpartitioned` when it has no
+/// fields. Source columns are named by their path in `schema` (`#ID` if it has no such field).
+pub fn spec_text(spec: Option<&PartitionSpec>, schema: &Schema) -> String {
+    let Some(spec) = spec.filter(|s| !s.is_unpartitioned()) else {
+        return "unpartitioned".into();
+    };
+    let index = schema.field_index();
+    spec.fields
+        .iter()
+        .map(|f| {
+            let src = index
+                .get(&f.source_id)
+                .map(|i| i.path.clone())
+                .unwrap_or_else(|| format!("#{}", f.source_id));
+            format!("{}({src})", f.transform)
+        })
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::actions::{Action, Relocate, Tag, Untag};
+    use crate::evolution::{SchemaChange, apply_changes};
+    use crate::partition::{PartitionField, Transform};
+    use crate::schema::PrimitiveType;
+    use crate::testing::{add, commit, create_commit, remove};
+
+    fn base() -> TableState {
+        TableState::from_first_commit(&create_commit()).unwrap()
+    }
+
+    fn apply(state: &mut TableState, actions: Vec<Action>) {
+        let v = state.version() + 1;
+        let ts = state.timestamp() + 1000;
+        state.apply(&commit(v, ts, "TEST", actions)).unwrap();
+    }
+
+    #[test]
+    fn identical_states_have_an_empty_diff() {
+        let mut s = base();
+        apply(&mut s, vec![add("a.parquet", 10)]);
+        let d = diff(&s, &s);
+        assert!(d.is_empty());
+        assert_eq!(d.summary.rows_before, 10);
+        assert_eq!(d.summary.rows_after, 10);
+        assert_eq!(d.from_version, 1);
+    }
+
+    #[test]
+    fn files_added_and_removed_with_row_and_byte_totals() {
+        let mut s = base();
+        apply(&mut s, vec![add("a.parquet", 10), add("b.parquet", 20)]);
+        let v1 = s.clone();
+        apply(
+            &mut s,
+            vec![
+                remove("a.parquet"),
+                add("c.parquet", 5),
+                add("d.parquet", 7),
+            ],
+        );
+        let d = diff(&v1, &s);
+        let added: Vec<&str> = d.files_added.iter().map(|f| f.path.as_str()).collect();
+        assert_eq!(added, ["c.parquet", "d.parquet"]);
+        assert_eq!(d.files_removed.len(), 1);
+        assert_eq!(d.files_removed[0].path, "a.parquet");
+        assert_eq!(d.summary.files_added, 2);
+        assert_eq!(d.summary.rows_added, 12);
+        assert_eq!(d.summary.bytes_added, 120);
+        assert_eq!(d.summary.rows_removed, 10);
+        assert_eq!(d.summary.bytes_removed, 100);
+        assert_eq!((d.summary.rows_before, d.summary.rows_after), (30, 32));
+        assert!(d.tier_moves.is_empty());
+        // Backwards, the same changes read the other way round.
+        let back = diff(&s, &v1);
+        assert_eq!(back.summary.files_added, 1);
+        assert_eq!(back.summary.rows_removed, 12);
+    }
+
+    #[test]
+    fn schema_changes_are_matched_by_field_id() {
+        let evolve = |s: &mut TableState, changes: &[SchemaChange]| {
+            let m = apply_changes(s.metadata(), changes).unwrap();
+            apply(s, vec![Action::Metadata(Box::new(m))]);
+        };
+        let rename = SchemaChange::RenameColumn {
+            path: "name".into(),
+            new_name: "full_name".into(),
+        };
+        let v0 = base();
+        let mut s = v0.clone();
+        evolve(&mut s, std::slice::from_ref(&rename));
+        let renamed = s.clone();
+        let add = SchemaChange::AddColumn {
+            parent: None,
+            name: "score".into(),
+            data_type: PrimitiveType::Int32.into(),
+            required: false,
+            default: None,
+            doc: None,
+        };
+        let widen = SchemaChange::WidenColumn {
+            path: "score".into(),
+            to: PrimitiveType::Int64,
+        };
+        let drop = SchemaChange::DropColumn {
+            path: "full_name".into(),
+        };
+        evolve(&mut s, &[add]);
+        evolve(&mut s, &[widen, drop]);
+        let d = diff(&v0, &renamed);
+        let renamed_2 = FieldChange::Renamed {
+            id: 2,
+            from: "name".into(),
+            to: "full_name".into(),
+        };
+        assert_eq!(d.schema.changes, vec![renamed_2]);
+        // Across several versions: the net change per field id.
+        let d = diff(&v0, &s);
+        let dropped = FieldChange::Dropped {
+            id: 2,
+            path: "name".into(),
+            data_type: "string".into(),
+        };
+        let added = FieldChange::Added {
+            id: 3,
+            path: "score".into(),
+            data_type: "int64".into(),
+            required: false,
+        };
+        assert_eq!(d.schema.changes, vec![dropped, added]);
+        assert_ne!(d.schema.from_schema_id, d.schema.to_schema_id);
+        assert_eq!(d.summary.schema_changes, 2);
+    }
+
+    #[test]
+    fn type_and_nullability_changes_of_one_field() {
+        let a = Schema::new(
+            0,
+            vec![
+                StructField::required(1, "n", PrimitiveType::Int32),
+                StructField::required(2, "s", PrimitiveType::String),
+            ],
+        )
+        .unwrap();
+        let b = Schema::new(
+            1,
+            vec![
+                StructField::optional(1, "n", PrimitiveType::Int64),
+                StructField::required(2, "s", PrimitiveType::String),
+            ],
+        )
+        .unwrap();
+        assert_eq!(
+            schema_changes(&a, &b),
+            vec![
+                FieldChange::TypeChanged {
+                    id: 1,
+                    path: "n".into(),
+                    from: "int32".into(),
+                    to: "int64".into()
+                },
+                FieldChange::NullabilityChanged {
+                    id: 1,
+                    path: "n".into(),
+                    from_required: true,
+                    to_required: false
+                },
+            ]
+        );
+    }
+
+    #[test]
+    fn nested_fields_renamed_with_their_parent_are_not_renamed_themselves() {
+        let inner = |name: &str| {
+            DataType::Struct(crate::schema::StructType {
+                fields: vec![StructField::optional(2, name, PrimitiveType::String)],
+            })
+        };
+        let a = Schema::new(0, vec![StructField::optional(1, "point", inner("label"))]).unwrap();
+        let b = Schema::new(1, vec![StructField::optional(1, "pt", inner("label"))]).unwrap();
+        assert_eq!(
+            schema_changes(&a, &b),
+            vec![FieldChange::Renamed {
+                id: 1,
+                from: "point".into(),
+                to: "pt".into()
+            }]
+        );
+        let c = Schema::new(2, vec![StructField::optional(1, "pt", inner("tag"))]).unwrap();
+        assert_eq!(
+            schema_changes(&b, &c),
+            vec![FieldChange::Renamed {
+                id: 2,
+                from: "pt.label".into(),
+                to: "pt.tag".into()
+            }]
+        );
+    }
+
+    #[test]
+    fn partition_spec_property_and_tag_changes() {
+        let mut s = base();
+        apply(&mut s, vec![add("a.parquet", 1)]);
+        let v1 = s.clone();
+        let mut m = s.metadata().clone();
+        m.partition_specs.push(PartitionSpec {
+            spec_id: 1,
+            fields: vec![PartitionField {
+                field_id: 1000,
+                source_id: 1,
+                name: "id_bucket".into(),
+                transform: Transform::Bucket(16),
+            }],
+        });
+        m.default_spec_id = 1;
+        m.last_partition_id = 1000;
+        m.properties.insert("owner".into(), "ana".into());
+        apply(
+            &mut s,
+            vec![
+                Action::Metadata(Box::new(m)),
+                Action::Tag(Tag {
+                    name: "first".into(),
+                    version: 1,
+                }),
+            ],
+        );
+        let d = diff(&v1, &s);
+        let spec = d.partition_spec.clone().unwrap();
+        assert_eq!(spec.from_text, "unpartitioned");
+        assert_eq!(spec.to_text, "bucket[16](id)");
+        assert_eq!(spec.to.map(|s| s.spec_id), Some(1));
+        assert_eq!(
+            d.properties,
+            vec![ValueChange {
+                key: "owner".into(),
+                from: None,
+                to: Some("ana".into())
+            }]
+        );
+        assert_eq!(
+            d.tags,
+            vec![TagChange {
+                name: "first".into(),
+                from: None,
+                to: Some(1)
+            }]
+        );
+        assert!(d.files_added.is_empty() && !d.is_empty());
+        let v2 = s.clone();
+        let mut m = s.metadata().clone();
+        m.properties.insert("owner".into(), "bo".into());
+        apply(
+            &mut s,
+            vec![
+                Action::Metadata(Box::new(m)),
+                Action::Untag(Untag {
+                    name: "first".into(),
+                }),
+            ],
+        );
+        let d = diff(&v2, &s);
+        assert!(d.partition_spec.is_none());
+        assert_eq!(d.properties[0].from.as_deref(), Some("ana"));
+        assert_eq!(d.properties[0].to.as_deref(), Some("bo"));
+        assert_eq!(d.tags[0].to, None);
+    }
+
+    #[test]
+    fn tier_moves_keep_the_file_and_report_both_places() {
+        let mut s = base();
+        apply(&mut s, vec![add("a.parquet", 4), add("b.parquet", 4)]);
+        let v1 = s.clone();
+        apply(
+            &mut s,
+            vec![Action::Relocate(Relocate {
+                path: "a.parquet".into(),
+                tier: "cold".into(),
+                location: Some("s3://archive/a.parquet".into()),
+                storage_class: Some("GLACIER".into()),
+            })],
+        );
+        let d = diff(&v1, &s);
+        assert!(d.files_added.is_empty() && d.files_removed.is_empty());
+        assert_eq!(d.tier_moves.len(), 1);
+        let m = &d.tier_moves[0];
+        assert_eq!(m.path, "a.parquet");
+        assert_eq!((m.from_tier.as_str(), m.to_tier.as_str()), ("hot", "cold"));
+        assert_eq!(m.from_location, None);
+        assert_eq!(m.to_location.as_deref(), Some("s3://archive/a.parquet"));
+        assert_eq!(m.to_storage_class.as_deref(), Some("GLACIER"));
+        assert_eq!(m.bytes, 40);
+        assert_eq!(d.summary.tier_moves, 1);
+        // With locations overlaid from the newest state, the move is invisible: callers must
+        // compare states as committed.
+        let mut overlaid = v1.clone();
+        overlaid.overlay_locations(&s);
+        assert!(diff(&overlaid, &s).tier_moves.is_empty());
+    }
+
+    #[test]
+    fn json_shape_uses_camel_case_and_tagged_field_changes() {
+        let mut s = base();
+        let v0 = s.clone();
+        apply(&mut s, vec![add("a.parquet", 3)]);
+        let mut d = diff(&v0, &s);
+        d.schema.changes.push(FieldChange::Added {
+            id: 9,
+            path: "x".into(),
+            data_type: "int64".into(),
+            required: true,
+        });
+        let v = serde_json::to_value(&d).unwrap();
+        assert_eq!(v["fromVersion"], 0);
+        assert_eq!(v["summary"]["rowsAdded"], 3);
+        assert_eq!(v["filesAdded"][0]["path"], "a.parquet");
+        assert_eq!(v["schema"]["changes"][0]["change"], "added");
+        assert_eq!(v["schema"]["changes"][0]["type"], "int64");
+        assert!(v["partitionSpec"].is_null());
+        assert!(v["tierMoves"].as_array().unwrap().is_empty());
+    }
+}

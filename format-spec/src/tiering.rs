@@ -1,0 +1,585 @@
+//! Tier policies (SPEC §6.5): declarative rules kept in the table metadata that say when data
+//! files move to a colder tier, and the pure planner that evaluates them against a state and a
+//! time. Also the storage cost model used by plans and reports.
+//!
+//! No I/O: the engine copies, commits and deletes (SPEC §6.3); this module only decides.
+
+use std::collections::BTreeMap;
+
+use serde::{Deserialize, Serialize};
+
+use crate::actions::{AddFile, Metadata};
+use crate::calendar::days_from_civil;
+use crate::datum::Datum;
+use crate::error::{FormatError, Result};
+use crate::partition::Transform;
+use crate::schema::{DataType, PrimitiveType};
+use crate::state::TableState;
+
+/// Microseconds per day.
+const DAY_US: i64 = 86_400_000_000;
+/// Milliseconds per day.
+pub const DAY_MS: i64 = 86_400_000;
+
+/// A rule: files matching `condition` move to `tier`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct TierPolicy {
+    /// Identifier, unique among the table's policies (a valid name, SPEC §3.1).
+    pub id: String,
+    /// Target tier: the name of a tier of the table.
+    pub tier: String,
+    /// When a file qualifies.
+    pub condition: PolicyCondition,
+}
+
+/// When a file qualifies for a policy.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "kind", rename_all = "camelCase")]
+pub enum PolicyCondition {
+    /// The file was written (its `modificationTime`) more than `olderThanMs` before now.
+    #[serde(rename_all = "camelCase")]
+    CommitAge {
+        /// Age in milliseconds.
+        older_than_ms: i64,
+    },
+    /// Every value of field `fieldId` (a `date`, `timestamp` or `timestamptz` column) in the
+    /// file is more than `olderThanMs` before now, as its partition value or its `max`
+    /// statistic proves.
+    #[serde(rename_all = "camelCase")]
+    DataAge {
+        /// Field id of the column.
+        field_id: i32,
+        /// Age in milliseconds.
+        older_than_ms: i64,
+    },
+}
+
+impl std::fmt::Display for TierPolicy {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let days = |ms: i64| {
+            if ms % DAY_MS == 0 {
+                format!("{}d", ms / DAY_MS)
+            } else {
+                format!("{ms}ms")
+            }
+        };
+        match &self.condition {
+            PolicyCondition::CommitAge { older_than_ms } => write!(
+                f,
+                "{}: move to {} {} after commit",
+                self.id,
+                self.tier,
+                days(*older_than_ms)
+            ),
+            PolicyCondition::DataAge {
+                field_id,
+                older_than_ms,
+            } => write!(
+                f,
+                "{}: move to {} when field {field_id} is older than {}",
+                self.id,
+                self.tier,
+                days(*older_than_ms)
+            ),
+        }
+    }
+}
+
+fn invalid(message: String) -> FormatError {
+    FormatError::InvalidField {
+        field: "metadata.policies".into(),
+        message,
+    }
+}
+
+/// Checks the policies of `metadata` (SPEC §6.5): unique ids, existing tiers, non-negative ages,
+/// and data-age columns of a date or timestamp type in the current schema.
+pub fn validate_policies(metadata: &Metadata) -> Result<()> {
+    let mut ids = std::collections::BTreeSet::new();
+    for p in &metadata.policies {
+        crate::actions::validate_name("metadata.policies.id", &p.id)?;
+        if !ids.insert(p.id.as_str()) {
+            return Err(invalid(format!("two policies have the id `{}`", p.id)));
+        }
+        if !tier_names(metadata).contains(&p.tier.as_str()) {
+            return Err(invalid(format!(
+                "policy `{}` moves files to tier `{}`, which the table does not define",
+                p.id, p.tier
+            )));
+        }
+        let age = match &p.condition {
+            PolicyCondition::CommitAge { older_than_ms } => *older_than_ms,
+            PolicyCondition::DataAge {
+                field_id,
+                older_than_ms,
+            } => {
+                let index = metadata.schema.field_index();
+                let info = index.get(field_id).ok_or_else(|| {
+                    invalid(format!(
+                        "policy `{}` refers to field id {field_id}, which the schema lacks",
+                        p.id
+                    ))
+                })?;
+                if !matches!(
+                    info.data_type,
+                    DataType::Primitive(
+                        PrimitiveType::Date | PrimitiveType::Timestamp | PrimitiveType::Timestamptz
+                    )
+                ) {
+                    return Err(invalid(format!(
+                        "policy `{}` ages files by `{}`, a {} column; it must be a date or \
+                         timestamp",
+                        p.id, info.path, info.data_type
+                    )));
+                }
+                *older_than_ms
+            }
+        };
+        if age < 0 {
+            return Err(invalid(format!("policy `{}` has a negative age", p.id)));
+        }
+    }
+    Ok(())
+}
+
+/// The table's tier names in order (hottest first): `tiers`, or `["hot"]` when it is empty.
+pub fn tier_names(metadata: &Metadata) -> Vec<&str> {
+    if metadata.tiers.is_empty() {
+        vec![crate::actions::DEFAULT_TIER]
+    } else {
+        metadata.tiers.iter().map(|t| t.name.as_str()).collect()
+    }
+}
+
+/// One file a plan moves.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct PlannedMove {
+    /// Logical path.
+    pub path: String,
+    /// Bytes.
+    pub size: u64,
+    /// Current tier.
+    pub from_tier: String,
+    /// Target tier.
+    pub to_tier: String,
+    /// The policy that chose the target.
+    pub policy: String,
+}
+
+/// The files of `state` its policies move at time `now_ms` (SPEC §6.5): each active file goes to
+/// the coldest tier (latest in `tiers`) among the policies it matches, and only if that tier is
+/// colder than its current one. Files whose tier the table no longer defines are left alone.
+pub fn plan(state: &TableState, now_ms: i64) -> Vec<PlannedMove> {
+    let metadata = state.metadata();
+    let order = tier_names(metadata);
+    let rank = |t: &str| order.iter().position(|n| *n == t);
+    let mut out = Vec::new();
+    for (path, file) in state.files() {
+        let Some(current) = rank(&file.tier) else {
+            continue;
+        };
+        let mut best: Option<(usize, &TierPolicy)> = None;
+        for p in &metadata.policies {
+            let Some(r) = rank(&p.tier) else { continue };
+            if r > current && best.is_none_or(|(b, _)| r > b) && matches(p, file, metadata, now_ms)
+            {
+                best = Some((r, p));
+            }
+        }
+        if let Some((_, p)) = best {
+            out.push(PlannedMove {
+                path: path.clone(),
+                size: file.size,
+                from_tier: file.tier.clone(),
+                to_tier: p.tier.clone(),
+                policy: p.id.clone(),
+            });
+        }
+    }
+    out
+}
+
+fn matches(p: &TierPolicy, file: &AddFile, metadata: &Metadata, now_ms: i64) -> bool {
+    match &p.condition {
+        PolicyCondition::CommitAge { older_than_ms } => {
+            file.modification_time.saturating_add(*older_than_ms) < now_ms
+        }
+        PolicyCondition::DataAge {
+            field_id,
+            older_than_ms,
+        } => match data_upper_bound_us(file, *field_id, metadata) {
+            Some(end_us) => {
+                let cutoff_us = now_ms.saturating_sub(*older_than_ms).saturating_mul(1000);
+                end_us <= cutoff_us
+            }
+            None => false,
+        },
+    }
+}
+
+/// An exclusive upper bound, in µs since the epoch, of field `field_id` over the rows of `file`:
+/// from a partition value of a field on that column (identity, year, month, day, hour), else
+/// from the file's `max` statistic. `None` when neither is known (or a row is null-only).
+pub fn data_upper_bound_us(file: &AddFile, field_id: i32, metadata: &Metadata) -> Option<i64> {
+    let index = metadata.schema.field_index();
+    let DataType::Primitive(ty) = index.get(&field_id)?.data_type.clone() else {
+        return None;
+    };
+    let from_partition = metadata.spec(file.spec_id).and_then(|spec| {
+        spec.fields
+            .iter()
+            .filter(|f| f.source_id == field_id)
+            .filter_map(|f| {
+                let v = file.partition_values.get(&f.field_id)?.as_i64()?;
+                partition_upper_bound(f.transform, &ty, v)
+            })
+            .min()
+    });
+    if from_partition.is_some() {
+        return from_partition;
+    }
+    let max = file.stats.get(&field_id)?.max.as_ref()?;
+    match Datum::from_json(&ty, max).ok()? {
+        Datum::Date(d) => Some((i64::from(d) + 1) * DAY_US),
+        Datum::Timestamp(us) | Datum::Timestamptz(us) => us.checked_add(1),
+        _ => None,
+    }
+}
+
+fn partition_upper_bound(t: Transform, ty: &PrimitiveType, v: i64) -> Option<i64> {
+    let month_start = |months: i64| {
+        let y = 1970 + months.div_euclid(12);
+        let m = u32::try_from(months.rem_euclid(12)).ok()? + 1;
+        Some(days_from_civil(y, m, 1) * DAY_US)
+    };
+    match t {
+        Transform::Identity => match ty {
+            PrimitiveType::Date => Some((v + 1) * DAY_US),
+            _ => v.checked_add(1),
+        },
+        Transform::Year => month_start((v + 1) * 12),
+        Transform::Month => month_start(v + 1),
+        Transform::Day => Some((v + 1) * DAY_US),
+        Transform::Hour => Some((v + 1) * 3_600_000_000),
+        _ => None,
+    }
+}
+
+/// Monthly storage prices in USD per GB (10^9 bytes), by storage class. The default is AWS S3's
+/// us-east-1 list prices; a tier without a storage class is priced as `STANDARD`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct PriceTable(pub BTreeMap<String, f64>);
+
+impl Default for PriceTable {
+    fn default() -> Self {
+        let prices = [
+            ("STANDARD", 0.023),
+            ("INTELLIGENT_TIERING", 0.023),
+            ("STANDARD_IA", 0.0125),
+            ("ONEZONE_IA", 0.01),
+            ("GLACIER_IR", 0.004),
+            ("GLACIER", 0.0036),
+            ("DEEP_ARCHIVE", 0.00099),
+        ];
+        Self(prices.iter().map(|(k, v)| (k.to_string(), *v)).collect())
+    }
+}
+
+impl PriceTable {
+    /// USD per GB-month of a storage class (`None`: `STANDARD`); unknown classes cost as
+    /// `STANDARD`.
+    pub fn per_gb_month(&self, class: Option<&str>) -> f64 {
+        let standard = self.0.get("STANDARD").copied().unwrap_or(0.023);
+        class
+            .and_then(|c| self.0.get(c).copied())
+            .unwrap_or(standard)
+    }
+}
+
+/// Bytes, files and monthly cost of one tier.
+#[derive(Debug, Clone, PartialEq, Serialize, Default)]
+#[serde(rename_all = "camelCase")]
+pub struct TierUsage {
+    /// Tier name.
+    pub tier: String,
+    /// Storage class of the tier, if any.
+    pub storage_class: Option<String>,
+    /// Active files.
+    pub files: u64,
+    /// Their bytes.
+    pub bytes: u64,
+    /// USD per month.
+    pub monthly_cost: f64,
+}
+
+fn tier_class<'a>(metadata: &'a Metadata, tier: &str) -> Option<&'a str> {
+    metadata
+        .tiers
+        .iter()
+        .find(|t| t.name == tier)
+        .and_then(|t| t.storage_class.as_deref())
+}
+
+/// Usage per tier of the active files of `state`, in tier order (tiers without files
+/// included), after applying `moves` (empty: as it is now).
+pub fn usage(state: &TableState, moves: &[PlannedMove], prices: &PriceTable) -> Vec<TierUsage> {
+    let metadata = state.metadata();
+    let moved: BTreeMap<&str, &str> = moves
+        .iter()
+        .map(|m| (m.path.as_str(), m.to_tier.as_str()))
+        .collect();
+    let mut by_tier: BTreeMap<String, TierUsage> = BTreeMap::new();
+    let mut order: Vec<String> = tier_names(metadata).iter().map(|s| s.to_string()).collect();
+    for (path, f) in state.files() {
+        let tier = moved
+            .get(path.as_str())
+            .map(|t| t.to_string())
+            .unwrap_or_else(|| f.tier.clone());
+        if !order.contains(&tier) {
+            order.push(tier.clone());
+        }
+        let u = by_tier.entry(tier).or_default();
+        u.files += 1;
+        u.bytes += f.size;
+    }
+    order
+        .into_iter()
+        .map(|tier| {
+            let mut u = by_tier.remove(&tier).unwrap_or_default();
+            u.storage_class = tier_class(metadata, &tier).map(str::to_string);
+            u.monthly_cost = u.bytes as f64 / 1e9 * prices.per_gb_month(u.storage_class.as_deref());
+            u.tier = tier;
+            u
+        })
+        .collect()
+}
+
+/// Storage classes whose objects must be restored before they can be read (SPEC §6.4).
+pub fn is_archive_class(class: &str) -> bool {
+    matches!(class, "GLACIER" | "DEEP_ARCHIVE")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::actions::{Action, Protocol, TierDef};
+    use crate::partition::{PartitionField, PartitionSpec};
+    use crate::schema::{Schema, StructField};
+    use crate::testing::{commit_info, sample_metadata};
+
+    const NOW: i64 = 1_800_000_000_000;
+
+    fn metadata(policies: Vec<TierPolicy>) -> Metadata {
+        let mut m = sample_metadata();
+        m.schema = Schema::new(
+            0,
+            vec![
+                StructField::required(1, "id", PrimitiveType::Int64),
+                StructField::optional(2, "ts", PrimitiveType::Timestamptz),
+            ],
+        )
+        .unwrap();
+        m.partition_specs.push(PartitionSpec {
+            spec_id: 1,
+            fields: vec![PartitionField {
+                source_id: 2,
+                field_id: 1000,
+                name: "ts_day".into(),
+                transform: Transform::Day,
+            }],
+        });
+        m.last_partition_id = 1000;
+        m.tiers = ["hot", "warm", "cold"]
+            .iter()
+            .zip([None, Some("STANDARD_IA"), Some("GLACIER")])
+            .map(|(n, c)| TierDef {
+                name: n.to_string(),
+                location: None,
+                storage_class: c.map(str::to_string),
+            })
+            .collect();
+        m.policies = policies;
+        m
+    }
+
+    fn file(path: &str, written_ms: i64, day: Option<i64>, max_us: Option<i64>) -> AddFile {
+        let mut f = match crate::testing::add(path, 10) {
+            Action::Add(a) => *a,
+            _ => unreachable!(),
+        };
+        f.size = 1_000_000_000;
+        f.modification_time = written_ms;
+        if let Some(d) = day {
+            f.spec_id = 1;
+            f.partition_values.insert(1000, serde_json::json!(d));
+        }
+        if let Some(m) = max_us {
+            f.stats.insert(
+                2,
+                crate::actions::ColumnStats {
+                    max: Some(serde_json::json!(m)),
+                    ..Default::default()
+                },
+            );
+        }
+        f
+    }
+
+    fn state(m: Metadata, files: Vec<AddFile>) -> TableState {
+        let mut actions = vec![
+            Action::CommitInfo(commit_info(NOW - 1, "WRITE")),
+            Action::Protocol(Protocol::default()),
+            Action::Metadata(Box::new(m)),
+        ];
+        actions.extend(files.into_iter().map(|f| Action::Add(Box::new(f))));
+        TableState::from_checkpoint(1, actions).unwrap()
+    }
+
+    fn commit_age(id: &str, tier: &str, days: i64) -> TierPolicy {
+        TierPolicy {
+            id: id.into(),
+            tier: tier.into(),
+            condition: PolicyCondition::CommitAge {
+                older_than_ms: days * DAY_MS,
+            },
+        }
+    }
+
+    fn data_age(id: &str, tier: &str, days: i64) -> TierPolicy {
+        TierPolicy {
+            id: id.into(),
+            tier: tier.into(),
+            condition: PolicyCondition::DataAge {
+                field_id: 2,
+                older_than_ms: days * DAY_MS,
+            },
+        }
+    }
+
+    #[test]
+    fn the_coldest_matching_policy_wins_and_files_never_move_back() {
+        let m = metadata(vec![
+            commit_age("warm30", "warm", 30),
+            commit_age("cold180", "cold", 180),
+        ]);
+        let mut already_cold = file("c", NOW - 400 * DAY_MS, None, None);
+        already_cold.tier = "cold".into();
+        let s = state(
+            m,
+            vec![
+                file("a", NOW - 10 * DAY_MS, None, None),
+                file("b", NOW - 40 * DAY_MS, None, None),
+                already_cold,
+                file("d", NOW - 200 * DAY_MS, None, None),
+            ],
+        );
+        let moves: Vec<(String, String)> = plan(&s, NOW)
+            .into_iter()
+            .map(|m| (m.path, m.to_tier))
+            .collect();
+        assert_eq!(
+            moves,
+            [("b".into(), "warm".into()), ("d".into(), "cold".into())]
+        );
+    }
+
+    #[test]
+    fn data_age_uses_partition_values_then_max_statistics() {
+        let m = metadata(vec![data_age("old", "cold", 180)]);
+        let today = NOW * 1000 / DAY_US;
+        let s = state(
+            m,
+            vec![
+                // Partition day 200 days ago: whole day older than 180 days.
+                file("p-old", NOW, Some(today - 200), None),
+                // Partition day 100 days ago: too young.
+                file("p-new", NOW, Some(today - 100), None),
+                // No partition; max statistic 181 days ago.
+                file("s-old", NOW, None, Some((NOW - 181 * DAY_MS) * 1000)),
+                // No partition and no statistics: unknown age, never moved.
+                file("unknown", 0, None, None),
+            ],
+        );
+        let moved: Vec<String> = plan(&s, NOW).into_iter().map(|m| m.path).collect();
+        assert_eq!(moved, ["p-old", "s-old"]);
+    }
+
+    #[test]
+    fn partition_bounds_cover_the_whole_period() {
+        let ty = PrimitiveType::Timestamptz;
+        // Month 0 = January 1970: ends at February 1st.
+        assert_eq!(
+            partition_upper_bound(Transform::Month, &ty, 0),
+            Some(31 * DAY_US)
+        );
+        // Year 1 = 1971: ends at 1972-01-01 (365 + 365 days).
+        assert_eq!(
+            partition_upper_bound(Transform::Year, &ty, 1),
+            Some(730 * DAY_US)
+        );
+        assert_eq!(
+            partition_upper_bound(Transform::Hour, &ty, 2),
+            Some(3 * 3_600_000_000)
+        );
+        assert_eq!(partition_upper_bound(Transform::Bucket(4), &ty, 1), None);
+    }
+
+    #[test]
+    fn invalid_policies_are_refused_naming_the_policy() {
+        let mut m = metadata(vec![commit_age("p", "frozen", 1)]);
+        let err = m.validate().unwrap_err().to_string();
+        assert!(err.contains("`p`") && err.contains("frozen"), "{err}");
+        m.policies = vec![commit_age("p", "warm", 1), commit_age("p", "cold", 2)];
+        assert!(
+            m.validate()
+                .unwrap_err()
+                .to_string()
+                .contains("two policies")
+        );
+        let mut bad = data_age("q", "cold", 1);
+        bad.condition = PolicyCondition::DataAge {
+            field_id: 1,
+            older_than_ms: 1,
+        };
+        m.policies = vec![bad];
+        let err = m.validate().unwrap_err().to_string();
+        assert!(
+            err.contains("`id`") && err.contains("date or timestamp"),
+            "{err}"
+        );
+        m.policies = vec![commit_age("neg", "cold", -1)];
+        assert!(m.validate().unwrap_err().to_string().contains("negative"));
+        m.policies = vec![data_age("ok", "cold", 30)];
+        m.validate().unwrap();
+    }
+
+    #[test]
+    fn policies_round_trip_through_json_with_their_wire_names() {
+        let p = data_age("cold180", "cold", 180);
+        let v = serde_json::to_value(&p).unwrap();
+        assert_eq!(
+            v,
+            serde_json::json!({"id": "cold180", "tier": "cold",
+                "condition": {"kind": "dataAge", "fieldId": 2, "olderThanMs": 15_552_000_000_i64}})
+        );
+        let back: TierPolicy = serde_json::from_value(v).unwrap();
+        assert_eq!(back, p);
+    }
+
+    #[test]
+    fn usage_prices_tiers_by_storage_class_before_and_after_a_plan() {
+        let m = metadata(vec![commit_age("cold1", "cold", 1)]);
+        let s = state(m, vec![file("a", NOW - 2 * DAY_MS, None, None)]);
+        let prices = PriceTable::default();
+        let before = usage(&s, &[], &prices);
+        assert_eq!(before[0].tier, "hot");
+        assert_eq!(before[0].bytes, 1_000_000_000);
+        assert!((before[0].monthly_cost - 0.023).abs() < 1e-9);
+        let after = usage(&s, &plan(&s, NOW), &prices);
+        assert_eq!(after[0].bytes, 0);
+        assert_eq!(after[2].tier, "cold");
+        assert!((after[2].monthly_cost - 0.0036).abs() < 1e-9);
+    }
+}

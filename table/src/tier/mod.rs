@@ -1,0 +1,155 @@
+//! Storage tiers: defining them and their policies, planning what policies move, and moving
+//! files between tiers (SPEC §6).
+//!
+//! The rules (which files a policy moves, what storage costs) are pure functions in
+//! `strata_format::tiering`; this module adds the commits, the copies and the cleanup.
+
+mod copy;
+mod mover;
+
+use serde_json::Value;
+use strata_format::tiering::{PlannedMove, PriceTable, TierPolicy, TierUsage, plan, usage};
+use strata_format::{Action, TierDef};
+
+pub use mover::{MoveOptions, MoveReport, MoveStep, MovedFile};
+
+use crate::error::{Error, Result};
+use crate::table::Table;
+use crate::transaction::CommitResult;
+
+/// What a table's policies would move at a given time, and what storage would cost before and
+/// after (see [`Table::tier_plan`]).
+#[derive(Debug, Clone)]
+pub struct TierPlan {
+    /// The version planned on.
+    pub version: u64,
+    /// The time the policies were evaluated at (ms since the epoch).
+    pub now_ms: i64,
+    /// Files to move.
+    pub moves: Vec<PlannedMove>,
+    /// Usage per tier now.
+    pub before: Vec<TierUsage>,
+    /// Usage per tier after the moves.
+    pub after: Vec<TierUsage>,
+}
+
+impl Table {
+    /// Replaces the table's tier definitions (and default tier) in one commit (`SET TIERS`).
+    /// Refused when a tier that still holds active files would disappear, or a policy would
+    /// name a tier that no longer exists.
+    pub async fn set_tiers(
+        &self,
+        tiers: Vec<TierDef>,
+        default_tier: Option<String>,
+    ) -> Result<CommitResult> {
+        let txn = self.transaction().await?;
+        let base = txn.base();
+        let mut metadata = base.metadata().clone();
+        let names: Vec<String> = tiers.iter().map(|t| t.name.clone()).collect();
+        for t in &tiers {
+            if let Some(loc) = &t.location
+                && (loc.ends_with('/') || url::Url::parse(loc).is_err())
+            {
+                return Err(Error::InvalidOperation {
+                    table: self.uri().to_string(),
+                    message: format!(
+                        "tier `{}`: location `{loc}` must be an absolute URI without a trailing \
+                         `/` (e.g. s3://bucket/prefix or file:///data/cold)",
+                        t.name
+                    ),
+                });
+            }
+        }
+        let effective: Vec<String> = if names.is_empty() {
+            vec![strata_format::actions::DEFAULT_TIER.to_string()]
+        } else {
+            names
+        };
+        let mut orphaned = std::collections::BTreeMap::<&str, usize>::new();
+        for f in base.files().values() {
+            if !effective.contains(&f.tier) {
+                *orphaned.entry(f.tier.as_str()).or_default() += 1;
+            }
+        }
+        if let Some((tier, n)) = orphaned.iter().next() {
+            return Err(Error::InvalidOperation {
+                table: self.uri().to_string(),
+                message: format!(
+                    "tier `{tier}` still holds {n} active file(s); move them to another tier \
+                     before removing it"
+                ),
+            });
+        }
+        metadata.tiers = tiers;
+        metadata.default_tier = default_tier;
+        metadata.validate()?;
+        let description: Vec<Value> = effective.into_iter().map(Value::from).collect();
+        txn.operation("SET TIERS")
+            .parameter("tiers", Value::Array(description))
+            .action(Action::Metadata(Box::new(metadata)))
+            .commit()
+            .await
+    }
+
+    /// Replaces the table's tier policies in one commit (`SET TIER POLICIES`).
+    pub async fn set_tier_policies(&self, policies: Vec<TierPolicy>) -> Result<CommitResult> {
+        let txn = self.transaction().await?;
+        let mut metadata = txn.base().metadata().clone();
+        let ids: Vec<Value> = policies.iter().map(|p| Value::from(p.id.clone())).collect();
+        metadata.policies = policies;
+        metadata.validate()?;
+        txn.operation("SET TIER POLICIES")
+            .parameter("policies", Value::Array(ids))
+            .action(Action::Metadata(Box::new(metadata)))
+            .commit()
+            .await
+    }
+
+    /// Evaluates the policies of the latest version at `now_ms` (a dry run: nothing changes),
+    /// with storage costs from `prices`.
+    pub async fn tier_plan(&self, now_ms: i64, prices: &PriceTable) -> Result<TierPlan> {
+        let snap = self.latest().await?;
+        let moves = plan(snap.state(), now_ms);
+        Ok(TierPlan {
+            version: snap.version(),
+            now_ms,
+            before: usage(snap.state(), &[], prices),
+            after: usage(snap.state(), &moves, prices),
+            moves,
+        })
+    }
+
+    /// Usage per tier (files, bytes, monthly cost) of the latest version.
+    pub async fn tier_report(&self, prices: &PriceTable) -> Result<Vec<TierUsage>> {
+        let snap = self.latest().await?;
+        Ok(usage(snap.state(), &[], prices))
+    }
+
+    /// Applies the policies at `now_ms`: plans, then moves every planned file to its tier (one
+    /// commit per target tier), then cleans up old copies past the grace period.
+    pub async fn apply_tier_policies(
+        &self,
+        now_ms: i64,
+        options: &MoveOptions,
+    ) -> Result<Vec<MoveReport>> {
+        let snap = self.latest().await?;
+        let moves = plan(snap.state(), now_ms);
+        let mut by_tier: std::collections::BTreeMap<String, Vec<String>> = Default::default();
+        for m in moves {
+            by_tier.entry(m.to_tier).or_default().push(m.path);
+        }
+        let mut reports = Vec::new();
+        for (tier, paths) in by_tier {
+            reports.push(self.move_files(&paths, &tier, options).await?);
+        }
+        if reports.is_empty() {
+            // Nothing to move: still finish what earlier runs left (old copies past grace).
+            let cleaned = self.tier_cleanup(options).await?;
+            reports.push(MoveReport {
+                cleaned,
+                ..MoveReport::default()
+            });
+        }
+        Ok(reports)
+    }
+}

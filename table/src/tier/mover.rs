@@ -1,0 +1,480 @@
+//! Tier moves (SPEC §6.3) and the move journal that makes them crash-safe (SPEC §6.6).
+//!
+//! A move: write a journal record naming every (path, old location, new location); copy the
+//! files (bounded concurrency); commit one `relocate` per file; stamp the record with the commit
+//! time; after the grace period, delete the old copies. The journal is what lets any later run
+//! finish a move a crash interrupted: a location is deleted only when it is not the file's
+//! current location in the newest version, so neither a crash nor a concurrent writer can make
+//! the cleanup delete bytes a version still resolves to.
+
+use std::time::Duration;
+
+use futures::{StreamExt, TryStreamExt};
+use object_store::ObjectStoreExt;
+use object_store::path::Path;
+use serde::{Deserialize, Serialize};
+use strata_format::actions::DEFAULT_TIER;
+use strata_format::{Action, Relocate, TableState, TierDef};
+
+use super::copy::{Endpoint, copy_object};
+use crate::error::{Error, Result};
+use crate::resolve::StoreResolver;
+use crate::table::Table;
+use crate::transaction::Transaction;
+
+/// Folder of the move journal under the table root.
+pub const MOVE_JOURNAL_DIR: &str = "_strata_tier/moves";
+
+/// A step of a move, for crash-injection tests: [`MoveOptions::crash_at`] makes the move stop
+/// there with an error, as if the process had died.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum MoveStep {
+    /// After the journal record is written, before any copy.
+    BeforeCopy,
+    /// After every copy, before the commit.
+    AfterCopy,
+    /// After the commit, before the journal record is stamped.
+    AfterCommit,
+    /// After the record is stamped, before old copies are deleted.
+    BeforeDelete,
+}
+
+/// A test hook run between the copies and the commit of a move.
+pub type BeforeCommitHook =
+    std::sync::Arc<dyn Fn() -> futures::future::BoxFuture<'static, ()> + Send + Sync>;
+
+/// Options of tier moves and their cleanup.
+#[derive(Clone)]
+pub struct MoveOptions {
+    /// Files copied at once (default 8).
+    pub concurrency: usize,
+    /// How long old copies stay after the commit, for readers that resolved them before
+    /// (default one hour; SPEC §6.3).
+    pub grace: Duration,
+    /// How long an uncommitted move's journal record is left alone before its new copies are
+    /// deleted as abandoned (default 24 hours: longer than any move in progress takes).
+    pub abandon_after: Duration,
+    /// Test hook: stop at this step with an error, as a crash would.
+    pub crash_at: Option<MoveStep>,
+    /// Test hook: runs after the copies, before the commit (e.g. a concurrent writer).
+    pub before_commit: Option<BeforeCommitHook>,
+}
+
+impl std::fmt::Debug for MoveOptions {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("MoveOptions")
+            .field("concurrency", &self.concurrency)
+            .field("grace", &self.grace)
+            .field("abandon_after", &self.abandon_after)
+            .field("crash_at", &self.crash_at)
+            .field("before_commit", &self.before_commit.is_some())
+            .finish()
+    }
+}
+
+impl MoveOptions {
+    /// Old copies are deleted right after the commit and abandoned moves at once: for tests and
+    /// for tables no reader uses while they move.
+    pub fn immediate() -> Self {
+        Self {
+            grace: Duration::ZERO,
+            abandon_after: Duration::ZERO,
+            ..Self::default()
+        }
+    }
+}
+
+impl Default for MoveOptions {
+    fn default() -> Self {
+        Self {
+            concurrency: 8,
+            grace: Duration::from_secs(3600),
+            abandon_after: Duration::from_secs(24 * 3600),
+            crash_at: None,
+            before_commit: None,
+        }
+    }
+}
+
+/// A file a move relocated.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct MovedFile {
+    /// Logical path.
+    pub path: String,
+    /// Bytes.
+    pub size: u64,
+    /// Tier before.
+    pub from_tier: String,
+    /// Location before.
+    pub from: String,
+    /// Location after.
+    pub to: String,
+}
+
+/// What a move did.
+#[derive(Debug, Clone, Default, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct MoveReport {
+    /// Target tier.
+    pub tier: String,
+    /// The version committed (`None`: nothing to move).
+    pub version: Option<u64>,
+    /// Files relocated.
+    pub moved: Vec<MovedFile>,
+    /// Files left out because a concurrent commit removed them (their copies were deleted).
+    pub dropped: Vec<String>,
+    /// Bytes relocated.
+    pub bytes: u64,
+    /// Old or abandoned copies deleted by the cleanup of this run.
+    pub cleaned: usize,
+}
+
+/// A move journal record (SPEC §6.6).
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct JournalRecord {
+    id: String,
+    created_ms: i64,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    committed_ms: Option<i64>,
+    entries: Vec<JournalEntry>,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct JournalEntry {
+    path: String,
+    from: String,
+    to: String,
+}
+
+fn crash(options: &MoveOptions, step: MoveStep, table: &str) -> Result<()> {
+    if options.crash_at == Some(step) {
+        return Err(Error::InvalidOperation {
+            table: table.to_string(),
+            message: format!("crash injected at {step:?}"),
+        });
+    }
+    Ok(())
+}
+
+/// The current physical location of `path` in `state` (active or tombstoned), if known.
+fn current_location(state: &TableState, root: &str, path: &str) -> Option<String> {
+    state
+        .file_location(path)
+        .map(|l| l.location.unwrap_or_else(|| format!("{root}/{path}")))
+}
+
+fn millis(d: Duration) -> i64 {
+    i64::try_from(d.as_millis()).unwrap_or(i64::MAX)
+}
+
+impl Table {
+    fn tier_def(&self, state: &TableState, tier: &str) -> Result<TierDef> {
+        let meta = state.metadata();
+        if meta.tiers.is_empty() && tier == DEFAULT_TIER {
+            return Ok(TierDef {
+                name: DEFAULT_TIER.into(),
+                location: None,
+                storage_class: None,
+            });
+        }
+        meta.tiers
+            .iter()
+            .find(|t| t.name == tier)
+            .cloned()
+            .ok_or_else(|| Error::InvalidOperation {
+                table: self.uri().to_string(),
+                message: format!(
+                    "the table has no tier `{tier}` (tiers: {}); define it with set_tiers",
+                    strata_format::tiering::tier_names(meta).join(", ")
+                ),
+            })
+    }
+
+    fn journal_path(&self, id: &str) -> Path {
+        self.location()
+            .child(&format!("{MOVE_JOURNAL_DIR}/{id}.json"))
+    }
+
+    async fn write_record(&self, record: &JournalRecord) -> Result<()> {
+        let path = self.journal_path(&record.id);
+        let bytes = serde_json::to_vec_pretty(record).map_err(|e| Error::InvalidOperation {
+            table: self.uri().to_string(),
+            message: format!("cannot encode the move journal: {e}"),
+        })?;
+        self.location()
+            .store()
+            .put(&path, bytes.into())
+            .await
+            .map_err(|e| self.storage_error(&path, e))?;
+        Ok(())
+    }
+
+    fn storage_error(&self, path: &Path, e: object_store::Error) -> Error {
+        Error::Storage {
+            table: self.uri().to_string(),
+            path: path.to_string(),
+            source: Box::new(e),
+        }
+    }
+
+    /// Deletes the object at `uri` (absent is fine).
+    async fn delete_location(&self, resolver: &StoreResolver, path: &str, uri: &str) -> Result<()> {
+        let (store, object) = resolver.resolve(path, Some(uri))?;
+        match store.delete(&object).await {
+            Ok(()) | Err(object_store::Error::NotFound { .. }) => Ok(()),
+            Err(e) => Err(self.storage_error(&object, e)),
+        }
+    }
+
+    /// Moves the active files `paths` to `tier` (SPEC §6.3): copies them, commits one
+    /// `relocate` per file (`TIER MOVE`; it conflicts only with concurrent moves of the same
+    /// files), then runs [`Table::tier_cleanup`]. Files already in `tier` at its location are
+    /// skipped. A file a concurrent commit removed is left out and its copy deleted.
+    pub async fn move_files(
+        &self,
+        paths: &[String],
+        tier: &str,
+        options: &MoveOptions,
+    ) -> Result<MoveReport> {
+        let snap = self.latest().await?;
+        let target = self.tier_def(snap.state(), tier)?;
+        let root = self.uri().to_string();
+        let mut entries = Vec::new();
+        let mut moved = Vec::new();
+        for path in paths {
+            let file = snap
+                .files()
+                .get(path)
+                .ok_or_else(|| Error::InvalidOperation {
+                    table: root.clone(),
+                    message: format!("`{path}` is not a data file of version {}", snap.version()),
+                })?;
+            let from = snap.physical_location(file);
+            let to_location = target.location.as_ref().map(|l| format!("{l}/{path}"));
+            let to = to_location
+                .clone()
+                .unwrap_or_else(|| format!("{root}/{path}"));
+            if file.tier == target.name && from == to && file.storage_class == target.storage_class
+            {
+                continue;
+            }
+            entries.push(JournalEntry {
+                path: path.clone(),
+                from: from.clone(),
+                to: to.clone(),
+            });
+            moved.push((
+                MovedFile {
+                    path: path.clone(),
+                    size: file.size,
+                    from_tier: file.tier.clone(),
+                    from,
+                    to,
+                },
+                Relocate {
+                    path: path.clone(),
+                    tier: target.name.clone(),
+                    location: to_location,
+                    storage_class: target.storage_class.clone(),
+                },
+            ));
+        }
+        let mut report = MoveReport {
+            tier: target.name.clone(),
+            ..MoveReport::default()
+        };
+        if moved.is_empty() {
+            report.cleaned = self.tier_cleanup(options).await?;
+            return Ok(report);
+        }
+        let clock = self.inner.options.clock.clone();
+        let record = JournalRecord {
+            id: self.inner.options.ids.next_id(),
+            created_ms: clock.now_ms(),
+            committed_ms: None,
+            entries,
+        };
+        self.write_record(&record).await?;
+        crash(options, MoveStep::BeforeCopy, &root)?;
+
+        let resolver = StoreResolver::new(self.location().clone());
+        let s3_class = |uri: &str| uri.starts_with("s3://");
+        let copies = futures::stream::iter(moved.iter().map(|(m, _)| {
+            let resolver = &resolver;
+            let root = &root;
+            let class = target.storage_class.as_deref().filter(|_| s3_class(&m.to));
+            async move {
+                if m.from == m.to && class.is_none() {
+                    return Ok(()); // Same object, nothing to change on this store.
+                }
+                let (store, path) = resolver.resolve(&m.path, Some(&m.from))?;
+                let from = Endpoint {
+                    store,
+                    path,
+                    uri: m.from.clone(),
+                };
+                let (store, path) = resolver.resolve(&m.path, Some(&m.to))?;
+                let to = Endpoint {
+                    store,
+                    path,
+                    uri: m.to.clone(),
+                };
+                copy_object(root, &from, &to, m.size, class).await
+            }
+        }))
+        .buffer_unordered(options.concurrency.max(1))
+        .try_collect::<Vec<()>>()
+        .await;
+        if let Err(e) = copies {
+            self.abandon(&resolver, &record).await;
+            return Err(e);
+        }
+        crash(options, MoveStep::AfterCopy, &root)?;
+        if let Some(hook) = &options.before_commit {
+            hook().await;
+        }
+
+        let bytes: u64 = moved.iter().map(|(m, _)| m.size).sum();
+        // Based on the version planned on, so that a concurrent removal of a file being moved
+        // wins at rebase (its relocation is dropped, SPEC §8.2).
+        let txn = Transaction::new(self.clone(), snap.clone())
+            .operation("TIER MOVE")
+            .parameter("tier", target.name.clone())
+            .parameter("files", moved.len())
+            .parameter("bytes", bytes)
+            .parameter("journal", record.id.clone())
+            .actions(moved.iter().map(|(_, r)| Action::Relocate(r.clone())));
+        let committed = match txn.commit().await {
+            Ok(c) => c,
+            Err(e) => {
+                if !matches!(e, Error::CommitOutcomeUnknown { .. }) {
+                    self.abandon(&resolver, &record).await;
+                }
+                return Err(e);
+            }
+        };
+        crash(options, MoveStep::AfterCommit, &root)?;
+        let state = committed.snapshot.state();
+        for (m, _) in moved {
+            if current_location(state, &root, &m.path).as_deref() == Some(m.to.as_str()) {
+                report.bytes += m.size;
+                report.moved.push(m);
+            } else {
+                // A concurrent commit removed it: the rebase dropped its relocation (SPEC §8.2).
+                if m.to != m.from {
+                    self.delete_location(&resolver, &m.path, &m.to).await?;
+                }
+                report.dropped.push(m.path);
+            }
+        }
+        report.version = Some(committed.version);
+        let mut stamped = record;
+        stamped.committed_ms = Some(clock.now_ms());
+        self.write_record(&stamped).await?;
+        crash(options, MoveStep::BeforeDelete, &root)?;
+        report.cleaned = self.tier_cleanup(options).await?;
+        Ok(report)
+    }
+
+    /// After a failed copy or commit: deletes the new copies (never the old ones) and the
+    /// record. Best effort; a later cleanup finishes what this leaves.
+    async fn abandon(&self, resolver: &StoreResolver, record: &JournalRecord) {
+        for e in &record.entries {
+            if e.to != e.from {
+                let _ = self.delete_location(resolver, &e.path, &e.to).await;
+            }
+        }
+        let _ = self
+            .location()
+            .store()
+            .delete(&self.journal_path(&record.id))
+            .await;
+    }
+
+    /// Finishes earlier moves from their journal records (SPEC §6.6): for a move committed at
+    /// least `grace` ago, deletes every location of its files that is no longer their current
+    /// one; a move whose commit landed but was not stamped is stamped now (and waits `grace`);
+    /// a move that never committed and is older than `abandon_after` has its new copies deleted.
+    /// Returns the number of copies deleted.
+    pub async fn tier_cleanup(&self, options: &MoveOptions) -> Result<usize> {
+        let dir = self.location().child(MOVE_JOURNAL_DIR);
+        let store = self.location().store().clone();
+        let listed: Vec<object_store::ObjectMeta> = store
+            .list(Some(&dir))
+            .try_collect()
+            .await
+            .map_err(|e| self.storage_error(&dir, e))?;
+        if listed.is_empty() {
+            return Ok(0);
+        }
+        let latest = self.latest().await?;
+        let state = latest.state();
+        let root = self.uri().to_string();
+        let resolver = StoreResolver::new(self.location().clone());
+        let now = self.inner.options.clock.now_ms();
+        let mut deleted = 0;
+        for meta in listed {
+            let bytes = match store.get(&meta.location).await {
+                Ok(r) => r
+                    .bytes()
+                    .await
+                    .map_err(|e| self.storage_error(&meta.location, e))?,
+                Err(object_store::Error::NotFound { .. }) => continue,
+                Err(e) => return Err(self.storage_error(&meta.location, e)),
+            };
+            let record: JournalRecord =
+                serde_json::from_slice(&bytes).map_err(|e| Error::InvalidOperation {
+                    table: root.clone(),
+                    message: format!("move journal `{}` is unreadable: {e}", meta.location),
+                })?;
+            let current = |e: &JournalEntry| current_location(state, &root, &e.path);
+            let landed = record
+                .entries
+                .iter()
+                .any(|e| e.to != e.from && current(e).as_deref() == Some(e.to.as_str()));
+            let finished = match record.committed_ms {
+                Some(t) => now.saturating_sub(t) >= millis(options.grace),
+                None if landed => {
+                    let mut stamped = record.clone();
+                    stamped.committed_ms = Some(now);
+                    self.write_record(&stamped).await?;
+                    options.grace.is_zero()
+                }
+                None => now.saturating_sub(record.created_ms) >= millis(options.abandon_after),
+            };
+            if !finished {
+                continue;
+            }
+            for e in &record.entries {
+                let Some(cur) = current(e) else { continue };
+                for loc in [&e.from, &e.to] {
+                    if *loc != cur {
+                        self.delete_location(&resolver, &e.path, loc).await?;
+                        deleted += 1;
+                    }
+                }
+            }
+            match store.delete(&meta.location).await {
+                Ok(()) | Err(object_store::Error::NotFound { .. }) => {}
+                Err(e) => return Err(self.storage_error(&meta.location, e)),
+            }
+        }
+        Ok(deleted)
+    }
+
+    /// Journal records of moves not finished yet (for reports and tests).
+    pub async fn pending_moves(&self) -> Result<usize> {
+        let dir = self.location().child(MOVE_JOURNAL_DIR);
+        let listed: Vec<object_store::ObjectMeta> = self
+            .location()
+            .store()
+            .list(Some(&dir))
+            .try_collect()
+            .await
+            .map_err(|e| self.storage_error(&dir, e))?;
+        Ok(listed.len())
+    }
+}
