@@ -1,7 +1,7 @@
 //! `strata-bench`: runs named workloads on Strata and prints one JSON line per measurement:
 //! `{"workload","system","metric","value","unit"}`.
 //!
-//! `cargo run --release -p strata-bench -- w1 w2 w3 w4` (no names: all). Sizes scale with
+//! `cargo run --release -p strata-bench -- w1 w2 w3 w4 w6` (no names: all). Sizes scale with
 //! `STRATA_BENCH_ROWS` (W3/W4 rows, default 10,000,000) and `STRATA_BENCH_COMMITS` (W2, default
 //! 2,000). Data is deterministic (seed 42).
 
@@ -18,12 +18,15 @@ use strata_table::arrow_schema::to_arrow_schema;
 use strata_table::{CreateTable, SnapshotSelector, Table};
 
 mod scans;
+mod tiers;
 
 type BoxError = Box<dyn std::error::Error + Send + Sync>;
 
 const SCHEMA: &str = "id:int64,ts:timestamptz,category:string,value:float64,payload:string";
 const T0_US: i64 = 1_767_225_600_000_000; // 2026-01-01T00:00:00Z
-const STEP_US: i64 = 8_640; // 10M rows span 1 day x 1000 = ~1000 days
+/// 0.864 s between rows: 10M rows span 100 days, so a day-partitioned table has 100
+/// partitions and 1% of the time range is one day.
+const STEP_US: i64 = 864_000;
 
 fn emit(workload: &str, system: &str, metric: &str, value: f64, unit: &str) {
     println!(
@@ -252,6 +255,9 @@ fn main() -> ExitCode {
         }
         if want("w3") || want("w4") {
             w3_w4(want("w4")).await?;
+        }
+        if want("w6") {
+            tiers::w6().await?;
         }
         Ok::<(), BoxError>(())
     });

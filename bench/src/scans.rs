@@ -36,9 +36,15 @@ fn bare_full_scan(root: &Path, files: &[String]) -> Result<f64, BoxError> {
     Ok(sum)
 }
 
-async fn strata_full_scan(t: &Table) -> Result<f64, BoxError> {
+async fn strata_full_scan(t: &Table, ordered: bool) -> Result<f64, BoxError> {
     let mut sum = 0.0;
-    let mut s = t.scan().columns(["value"]).plan().await?.stream();
+    let mut s = t
+        .scan()
+        .columns(["value"])
+        .preserve_order(ordered)
+        .plan()
+        .await?
+        .stream();
     while let Some(b) = s.try_next().await? {
         sum += sum_values(&b);
     }
@@ -54,6 +60,9 @@ async fn first_percent(t: &Table, cutoff: &str) -> Result<(f64, usize, f64), Box
     let n: usize = scan.collect().await?.iter().map(|b| b.num_rows()).sum();
     let ms = start.elapsed().as_secs_f64() * 1000.0;
     let r = metrics.report();
+    if std::env::var_os("STRATA_BENCH_DEBUG").is_some() {
+        eprintln!("{r:?}");
+    }
     let pct = 100.0 * r.bytes_scanned as f64 / (r.bytes_total.max(1)) as f64;
     Ok((ms, n, pct))
 }
@@ -68,6 +77,7 @@ pub(crate) async fn w4(
     let reps = env_u64("STRATA_BENCH_REPS", 5).max(5) as usize;
     let files: Vec<String> = t.latest().await?.files().keys().cloned().collect();
     let mut full = Vec::new();
+    let mut full_unordered = Vec::new();
     let mut bare = Vec::new();
     let mut selective = Vec::new();
     let end_us = T0_US + rows as i64 * STEP_US / 100;
@@ -75,13 +85,16 @@ pub(crate) async fn w4(
     let mut pct = 0.0;
     for _ in 0..reps {
         let start = Instant::now();
-        let a = strata_full_scan(t).await?;
+        let a = strata_full_scan(t, true).await?;
         full.push(start.elapsed().as_secs_f64() * 1000.0);
+        let start = Instant::now();
+        let c = strata_full_scan(t, false).await?;
+        full_unordered.push(start.elapsed().as_secs_f64() * 1000.0);
         let start = Instant::now();
         let b = bare_full_scan(root, &files)?;
         bare.push(start.elapsed().as_secs_f64() * 1000.0);
-        if (a - b).abs() > 1e-6 * a.abs().max(1.0) {
-            return Err(format!("sums differ: strata {a}, parquet-rs {b}").into());
+        if (a - b).abs() > 1e-6 * a.abs().max(1.0) || (c - b).abs() > 1e-6 * c.abs().max(1.0) {
+            return Err(format!("sums differ: strata {a} / {c}, parquet-rs {b}").into());
         }
         let (ms, n, p) = first_percent(t, &cutoff).await?;
         selective.push(ms);

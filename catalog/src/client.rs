@@ -16,6 +16,10 @@ use crate::model::{
     TagEntry, TagList, UpdatePropertiesRequest,
 };
 use crate::names::split_qualified;
+use crate::tiering::{
+    ApplyRequest, ApplyResponse, PlanRequest, SetPoliciesRequest, SetTiersRequest, TierPlanBody,
+    TierReport,
+};
 
 /// `namespace.table`.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -119,12 +123,14 @@ impl Client {
                 code: env.error.code,
                 message: env.error.message,
                 error_id: env.error.error_id,
+                conflict: env.error.conflict.map(Box::new),
             },
             Err(_) => Error::Api {
                 status: status.as_u16(),
                 code: "unknown".into(),
                 message: text.chars().take(500).collect(),
                 error_id: None,
+                conflict: None,
             },
         })
     }
@@ -316,6 +322,56 @@ impl Client {
             Method::DELETE,
             &format!("{}/tags/{}", Self::table_path(table), seg(name)),
         ))
+        .await
+    }
+
+    /// Tiers, policies and usage per tier.
+    pub async fn tier_report(&self, table: &TableRef) -> Result<TierReport> {
+        self.get(&format!("{}/tiers", Self::table_path(table)))
+            .await
+    }
+
+    /// Replaces the tiers (one commit).
+    pub async fn set_tiers(&self, table: &TableRef, req: &SetTiersRequest) -> Result<TierReport> {
+        self.send(
+            Method::PUT,
+            &format!("{}/tiers", Self::table_path(table)),
+            req,
+        )
+        .await
+    }
+
+    /// Replaces the tier policies (one commit).
+    pub async fn set_tier_policies(
+        &self,
+        table: &TableRef,
+        req: &SetPoliciesRequest,
+    ) -> Result<TierReport> {
+        self.send(
+            Method::PUT,
+            &format!("{}/tiers/policies", Self::table_path(table)),
+            req,
+        )
+        .await
+    }
+
+    /// What the policies would move (a dry run).
+    pub async fn tier_plan(&self, table: &TableRef, req: &PlanRequest) -> Result<TierPlanBody> {
+        self.send(
+            Method::POST,
+            &format!("{}/tiers/plan", Self::table_path(table)),
+            req,
+        )
+        .await
+    }
+
+    /// Applies the policies (moves, commits, cleans up).
+    pub async fn tier_apply(&self, table: &TableRef, req: &ApplyRequest) -> Result<ApplyResponse> {
+        self.send(
+            Method::POST,
+            &format!("{}/tiers/apply", Self::table_path(table)),
+            req,
+        )
         .await
     }
 

@@ -105,6 +105,8 @@ pub enum Error {
         message: String,
         /// The server's error id (5xx), to find the log line.
         error_id: Option<String>,
+        /// The typed conflict of a 409.
+        conflict: Option<Box<crate::model::ConflictBody>>,
     },
     /// JSON (de)serialization failed.
     #[error("json: {0}")]

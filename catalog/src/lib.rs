@@ -11,15 +11,18 @@
 pub mod auth;
 mod client;
 mod commit;
+mod committer;
 mod error;
 pub mod model;
 pub mod names;
 pub mod server;
 mod service;
 pub mod store;
+pub mod tiering;
 
 pub use client::{Client, TableRef};
 pub use commit::ENGINE;
+pub use committer::CatalogCommitter;
 pub use error::{Error, Result};
 pub use service::Catalog;
 pub use store::{Store, open_store};

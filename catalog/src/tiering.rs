@@ -376,7 +376,11 @@ impl Catalog {
     }
 
     /// Applies the policies at `now`: moves, commits, cleans up old copies past the grace.
-    pub async fn tier_apply(&self, ident: &TableIdent, req: &ApplyRequest) -> Result<ApplyResponse> {
+    pub async fn tier_apply(
+        &self,
+        ident: &TableIdent,
+        req: &ApplyRequest,
+    ) -> Result<ApplyResponse> {
         let now = now_ms(req.now.as_deref())?;
         let defaults = MoveOptions::default();
         let options = MoveOptions {
@@ -388,10 +392,16 @@ impl Catalog {
             ..defaults
         };
         let table = self.tier_table(ident).await?;
-        let reports = table
-            .apply_tier_policies(now, &options)
-            .await
-            .map_err(|e| tier_error(ident, e))?;
+        // The engine's move future is not provably `Send` (closures over borrowed tuples), so
+        // it runs to completion on a blocking thread driving this runtime. A request that times
+        // out does not cancel it: the move finishes (and is crash-safe either way).
+        let handle = tokio::runtime::Handle::current();
+        let reports = tokio::task::spawn_blocking(move || {
+            handle.block_on(async move { table.apply_tier_policies(now, &options).await })
+        })
+        .await
+        .map_err(|e| Error::Config(format!("the tier move task failed: {e}")))?
+        .map_err(|e| tier_error(ident, e))?;
         Ok(ApplyResponse {
             now_ms: now,
             moves: reports.into_iter().map(move_body).collect(),
@@ -447,7 +457,12 @@ async fn report(table: &Table, ident: &TableIdent) -> Result<TierReport> {
         version: snap.version(),
         tiers: meta.tiers.iter().cloned().map(TierSpec::from).collect(),
         default_tier: meta.default_tier.clone(),
-        policies: meta.policies.iter().cloned().map(PolicySpec::from).collect(),
+        policies: meta
+            .policies
+            .iter()
+            .cloned()
+            .map(PolicySpec::from)
+            .collect(),
         usage: usage_body(usage),
     })
 }
@@ -483,7 +498,10 @@ mod tests {
     #[test]
     fn times_and_prices_are_checked() {
         assert_eq!(now_ms(Some("1970-01-01T00:00:01Z")).unwrap(), 1000);
-        assert!(matches!(now_ms(Some("tomorrow")), Err(Error::BadRequest(_))));
+        assert!(matches!(
+            now_ms(Some("tomorrow")),
+            Err(Error::BadRequest(_))
+        ));
         assert!(prices(&BTreeMap::from([("GLACIER".into(), -1.0)])).is_err());
         let p = prices(&BTreeMap::from([("GLACIER".into(), 0.5)])).unwrap();
         assert_eq!(p.per_gb_month(Some("GLACIER")), 0.5);

@@ -43,8 +43,8 @@ pub mod writer;
 
 pub use error::{Error, Result};
 pub use options::{
-    Clock, IdSource, RandomIds, RetryPolicy, SequentialIds, SteppingClock, SystemClock,
-    TableOptions,
+    Clock, CommitHandler, IdSource, PendingCommit, RandomIds, RetryPolicy, SequentialIds,
+    SteppingClock, SystemClock, TableOptions,
 };
 pub use resolve::StoreResolver;
 pub use scan::{Scan, ScanBuilder, ScanMetrics, ScanReport};

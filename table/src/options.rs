@@ -1,9 +1,14 @@
-//! Engine options: clock, id source, retry policy.
+//! Engine options: clock, id source, retry policy, commit handler.
 
+use std::collections::{BTreeMap, BTreeSet};
 use std::fmt::Debug;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicI64, AtomicU64, Ordering};
 use std::time::Duration;
+
+use futures::future::BoxFuture;
+use serde_json::Value;
+use strata_format::{Action, IsolationLevel};
 
 /// Source of wall-clock time (injectable for deterministic tests and golden tables).
 pub trait Clock: Send + Sync + Debug {
@@ -97,6 +102,39 @@ impl Default for RetryPolicy {
     }
 }
 
+/// A validated commit that a [`CommitHandler`] writes instead of the engine.
+#[derive(Debug, Clone)]
+pub struct PendingCommit {
+    /// Table URI.
+    pub table: String,
+    /// The version the transaction was planned on.
+    pub base_version: u64,
+    /// Transaction id (a UUID): retrying with it must be idempotent.
+    pub txn_id: String,
+    /// Operation name.
+    pub operation: String,
+    /// Operation parameters.
+    pub parameters: BTreeMap<String, Value>,
+    /// Actions (no `commitInfo`).
+    pub actions: Vec<Action>,
+    /// Isolation level.
+    pub isolation: IsolationLevel,
+    /// The outcome depends on the whole table (also set for predicate reads, conservatively).
+    pub read_whole_table: bool,
+    /// Data files read beyond those removed.
+    pub read_files: BTreeSet<String>,
+}
+
+/// Writes commits on the engine's behalf, e.g. a catalog that arbitrates the table's commits.
+/// With a handler, [`crate::Transaction::commit`] validates the transaction and hands it over
+/// instead of writing the log itself; the handler checks conflicts against commits after the
+/// base version (SPEC §8), writes the next version, and returns it. Conflicts come back as
+/// [`crate::Error::Conflict`] / [`crate::Error::DuplicateBatch`].
+pub trait CommitHandler: Send + Sync + Debug {
+    /// Commits `commit`; returns the version it landed at.
+    fn commit(&self, commit: PendingCommit) -> BoxFuture<'_, crate::Result<u64>>;
+}
+
 /// Options of a [`crate::Table`] handle.
 #[derive(Debug, Clone)]
 pub struct TableOptions {
@@ -108,6 +146,8 @@ pub struct TableOptions {
     pub retry: RetryPolicy,
     /// Engine string written to commit infos.
     pub engine: String,
+    /// Who writes commits: `None` (the default), the engine itself with put-if-absent.
+    pub commit_handler: Option<Arc<dyn CommitHandler>>,
 }
 
 impl Default for TableOptions {
@@ -117,6 +157,7 @@ impl Default for TableOptions {
             ids: Arc::new(RandomIds),
             retry: RetryPolicy::default(),
             engine: concat!("strata-table/", env!("CARGO_PKG_VERSION")).to_string(),
+            commit_handler: None,
         }
     }
 }
@@ -137,6 +178,12 @@ impl TableOptions {
     /// With another retry policy.
     pub fn with_retry(mut self, retry: RetryPolicy) -> Self {
         self.retry = retry;
+        self
+    }
+
+    /// With commits written by `handler` instead of the engine.
+    pub fn with_commit_handler(mut self, handler: Arc<dyn CommitHandler>) -> Self {
+        self.commit_handler = Some(handler);
         self
     }
 }

@@ -2,6 +2,7 @@
 
 use std::ops::Range;
 use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
 
 use bytes::Bytes;
 use futures::FutureExt;
@@ -22,11 +23,30 @@ pub(crate) struct ObjectReader {
     store: Arc<dyn ObjectStore>,
     path: Path,
     size: u64,
+    /// Counts the bytes requested from the store (footer, page index, pages).
+    fetched: Option<Arc<AtomicU64>>,
 }
 
 impl ObjectReader {
     pub(crate) fn new(store: Arc<dyn ObjectStore>, path: Path, size: u64) -> Self {
-        Self { store, path, size }
+        Self {
+            store,
+            path,
+            size,
+            fetched: None,
+        }
+    }
+
+    /// Adds the bytes of every request to `counter`.
+    pub(crate) fn counting(mut self, counter: Arc<AtomicU64>) -> Self {
+        self.fetched = Some(counter);
+        self
+    }
+
+    fn count(&self, n: usize) {
+        if let Some(c) = &self.fetched {
+            c.fetch_add(n as u64, Ordering::Relaxed);
+        }
     }
 }
 
@@ -37,10 +57,13 @@ fn external(e: object_store::Error) -> ParquetError {
 impl AsyncFileReader for ObjectReader {
     fn get_bytes(&mut self, range: Range<u64>) -> BoxFuture<'_, parquet::errors::Result<Bytes>> {
         async move {
-            self.store
+            let b = self
+                .store
                 .get_range(&self.path, range)
                 .await
-                .map_err(external)
+                .map_err(external)?;
+            self.count(b.len());
+            Ok(b)
         }
         .boxed()
     }
@@ -50,10 +73,13 @@ impl AsyncFileReader for ObjectReader {
         ranges: Vec<Range<u64>>,
     ) -> BoxFuture<'_, parquet::errors::Result<Vec<Bytes>>> {
         async move {
-            self.store
+            let parts = self
+                .store
                 .get_ranges(&self.path, &ranges)
                 .await
-                .map_err(external)
+                .map_err(external)?;
+            self.count(parts.iter().map(Bytes::len).sum());
+            Ok(parts)
         }
         .boxed()
     }

@@ -42,7 +42,7 @@ pub struct ScanMetrics {
     pub(crate) row_groups_pruned: AtomicU64,
     pub(crate) pages_pruned_rows: AtomicU64,
     pub(crate) bytes_total: AtomicU64,
-    pub(crate) bytes_scanned: AtomicU64,
+    pub(crate) bytes_scanned_counter: Arc<AtomicU64>,
     pub(crate) rows_scanned: AtomicU64,
     pub(crate) rows_returned: AtomicU64,
 }
@@ -66,7 +66,8 @@ pub struct ScanReport {
     pub rows_pruned_by_page_index: u64,
     /// Bytes of all files of the snapshot.
     pub bytes_total: u64,
-    /// Bytes of the column chunks and footers fetched.
+    /// Bytes requested from storage: footers, page indexes and the pages read (row groups
+    /// and pages pruned are not fetched).
     pub bytes_scanned: u64,
     /// Bytes not fetched (`bytes_total - bytes_scanned`).
     pub bytes_skipped: u64,
@@ -91,8 +92,8 @@ impl ScanMetrics {
             row_groups_pruned: get(&self.row_groups_pruned),
             rows_pruned_by_page_index: get(&self.pages_pruned_rows),
             bytes_total: get(&self.bytes_total),
-            bytes_scanned: get(&self.bytes_scanned),
-            bytes_skipped: get(&self.bytes_total).saturating_sub(get(&self.bytes_scanned)),
+            bytes_scanned: get(&self.bytes_scanned_counter),
+            bytes_skipped: get(&self.bytes_total).saturating_sub(get(&self.bytes_scanned_counter)),
             rows_scanned: get(&self.rows_scanned),
             rows_returned: get(&self.rows_returned),
         }
@@ -114,6 +115,7 @@ pub struct ScanBuilder {
     batch_size: usize,
     concurrency: usize,
     limit: Option<u64>,
+    preserve_order: bool,
 }
 
 impl Table {
@@ -127,6 +129,7 @@ impl Table {
             batch_size: 8192,
             concurrency: 4,
             limit: None,
+            preserve_order: true,
         }
     }
 }
@@ -160,6 +163,13 @@ impl ScanBuilder {
     /// At most this many rows.
     pub fn limit(mut self, rows: u64) -> Self {
         self.limit = Some(rows);
+        self
+    }
+    /// Whether batches come file by file in path order (default true). `false` returns each
+    /// batch as soon as any of the files being read (up to the concurrency) has one, which
+    /// decodes files in parallel; rows within a file keep their order either way.
+    pub fn preserve_order(mut self, yes: bool) -> Self {
+        self.preserve_order = yes;
         self
     }
 
@@ -271,6 +281,7 @@ impl ScanBuilder {
             files,
             concurrency: self.concurrency,
             limit: self.limit,
+            preserve_order: self.preserve_order,
         })
     }
 }
@@ -306,6 +317,7 @@ pub struct Scan {
     files: Vec<AddFile>,
     concurrency: usize,
     limit: Option<u64>,
+    preserve_order: bool,
 }
 
 impl std::fmt::Debug for Scan {
@@ -339,31 +351,38 @@ impl Scan {
     /// Streams the matching rows, file by file in path order.
     pub fn stream(self) -> BoxStream<'static, Result<RecordBatch>> {
         let shared = self.shared;
-        let per_file = futures::stream::iter(self.files)
-            .map(move |file| {
-                let shared = shared.clone();
-                let (tx, rx) = tokio::sync::mpsc::channel::<Result<RecordBatch>>(2);
-                tokio::spawn(async move {
-                    match read_file(shared, file).await {
-                        Ok(mut batches) => {
-                            while let Some(b) = batches.next().await {
-                                let stop = b.is_err();
-                                if tx.send(b).await.is_err() || stop {
-                                    break;
-                                }
+        let concurrency = self.concurrency;
+        let streams = futures::stream::iter(self.files).map(move |file| {
+            let shared = shared.clone();
+            // Each file is decoded by its own task, at most two batches ahead of the consumer.
+            let (tx, rx) = tokio::sync::mpsc::channel::<Result<RecordBatch>>(2);
+            tokio::spawn(async move {
+                match read_file(shared, file).await {
+                    Ok(mut batches) => {
+                        while let Some(b) = batches.next().await {
+                            let stop = b.is_err();
+                            if tx.send(b).await.is_err() || stop {
+                                break;
                             }
                         }
-                        Err(e) => {
-                            let _ = tx.send(Err(e)).await;
-                        }
                     }
-                });
-                futures::future::ready(futures::stream::unfold(rx, |mut rx| async move {
-                    rx.recv().await.map(|b| (b, rx))
-                }))
-            })
-            .buffered(self.concurrency)
-            .flatten();
+                    Err(e) => {
+                        let _ = tx.send(Err(e)).await;
+                    }
+                }
+            });
+            futures::stream::unfold(rx, |mut rx| async move { rx.recv().await.map(|b| (b, rx)) })
+                .boxed()
+        });
+        let per_file: BoxStream<'static, Result<RecordBatch>> = if self.preserve_order {
+            streams
+                .map(futures::future::ready)
+                .buffered(concurrency)
+                .flatten()
+                .boxed()
+        } else {
+            streams.flatten_unordered(concurrency).boxed()
+        };
         match self.limit {
             None => per_file.boxed(),
             Some(limit) => {
@@ -395,6 +414,7 @@ impl Scan {
             files: vec![file],
             concurrency: 1,
             limit: None,
+            preserve_order: true,
         }
     }
 
@@ -420,7 +440,9 @@ async fn read_file(
     let (store, path) = shared
         .resolver
         .resolve(&file.path, file.location.as_deref())?;
-    let reader = ObjectReader::new(store, path.clone(), file.size);
+    // Bytes scanned = bytes actually requested: footer, page index and the selected pages.
+    let reader = ObjectReader::new(store, path.clone(), file.size)
+        .counting(shared.metrics.bytes_scanned_counter.clone());
     let options = ArrowReaderOptions::new().with_page_index_policy(if shared.predicate.is_some() {
         PageIndexPolicy::Optional
     } else {
@@ -456,26 +478,6 @@ async fn read_file(
         &shared.metrics.row_groups_pruned,
         (num_groups - groups.len()) as u64,
     );
-    // Bytes fetched: the footer plus the projected column chunks of the row groups read.
-    let leaves: BTreeSet<usize> = (0..builder.parquet_schema().num_columns())
-        .filter(|&c| {
-            let root = builder.parquet_schema().get_column_root_idx(c);
-            roots.contains(&root)
-        })
-        .collect();
-    let mut bytes = file.size.saturating_sub(
-        metadata
-            .row_groups()
-            .iter()
-            .map(|rg| rg.compressed_size().max(0) as u64)
-            .sum::<u64>(),
-    );
-    for &g in &groups {
-        for &c in &leaves {
-            bytes += metadata.row_group(g).column(c).compressed_size().max(0) as u64;
-        }
-    }
-    add(&shared.metrics.bytes_scanned, bytes);
     let mut builder = builder
         .with_projection(mask)
         .with_row_groups(groups)

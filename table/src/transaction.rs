@@ -13,6 +13,7 @@ use strata_format::{Action, AddFile, AppTransaction, IsolationLevel, RemoveFile,
 
 use crate::error::{Error, Result};
 use crate::log_store::PutOutcome;
+use crate::options::PendingCommit;
 use crate::snapshot::Snapshot;
 use crate::table::{PROP_ISOLATION_LEVEL, Table};
 
@@ -268,6 +269,26 @@ impl Transaction {
                 message,
             })?;
         }
+        if let Some(handler) = opts.commit_handler.clone() {
+            let pending = PendingCommit {
+                table: uri(),
+                base_version: base_state.version(),
+                txn_id: txn_id.clone(),
+                operation: self.operation.clone(),
+                parameters: self.parameters.clone(),
+                actions: self.actions,
+                isolation,
+                read_whole_table: !matches!(self.read, ReadScope::Nothing),
+                read_files: self.read_files.clone(),
+            };
+            let version = handler.commit(pending).await?;
+            return Ok(CommitResult {
+                version,
+                attempts: 1,
+                txn_id,
+                snapshot: table.snapshot_at_version(version).await?,
+            });
+        }
         let mut actions = self.actions;
         let mut winners: Vec<Commit> = Vec::new();
         let mut version = base_state.version() + 1;
@@ -455,5 +476,112 @@ async fn maybe_checkpoint(table: &Table, state: &Arc<TableState>) {
     {
         tracing::warn!(table = table.uri(), version = state.version(), error = %e,
                 "checkpoint failed; the commit is safe, readers replay more commits");
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::sync::Mutex;
+
+    use futures::future::BoxFuture;
+    use strata_format::testing::{add, sample_schema};
+
+    use super::*;
+    use crate::options::{CommitHandler, TableOptions};
+    use crate::storage::TableLocation;
+    use crate::table::CreateTable;
+
+    /// A stand-in arbiter: records what it is handed and commits it through a plain handle of
+    /// the same table (the engine's own path), as a catalog would write the log.
+    #[derive(Debug)]
+    struct Arbiter {
+        plain: Table,
+        seen: Mutex<Vec<PendingCommit>>,
+        refuse: bool,
+    }
+
+    impl CommitHandler for Arbiter {
+        fn commit(&self, commit: PendingCommit) -> BoxFuture<'_, Result<u64>> {
+            Box::pin(async move {
+                self.seen
+                    .lock()
+                    .unwrap_or_else(|e| e.into_inner())
+                    .push(commit.clone());
+                if self.refuse {
+                    return Err(Error::InvalidOperation {
+                        table: commit.table,
+                        message: "refused".into(),
+                    });
+                }
+                let mut txn = self.plain.transaction().await?.operation(commit.operation);
+                txn = txn.actions(commit.actions);
+                Ok(txn.commit().await?.version)
+            })
+        }
+    }
+
+    async fn tables(name: &str, refuse: bool) -> (Table, Table, Arc<Arbiter>) {
+        let uri = format!("memory://commit-handler/{name}");
+        let plain = Table::create(&uri, CreateTable::new(sample_schema()))
+            .await
+            .unwrap();
+        let arbiter = Arc::new(Arbiter {
+            plain: plain.clone(),
+            seen: Mutex::new(Vec::new()),
+            refuse,
+        });
+        let options = TableOptions::default().with_commit_handler(arbiter.clone());
+        let handled = Table::open_with(TableLocation::parse(&uri).unwrap(), options)
+            .await
+            .unwrap();
+        (plain, handled, arbiter)
+    }
+
+    #[tokio::test]
+    async fn a_commit_handler_writes_the_commit_instead_of_the_engine() {
+        let (plain, handled, arbiter) = tables("writes", false).await;
+        let txn = handled.transaction().await.unwrap();
+        let result = txn
+            .operation("WRITE")
+            .read_file("other.parquet")
+            .action(add("a.parquet", 3))
+            .commit()
+            .await
+            .unwrap();
+        assert_eq!(result.version, 1);
+        assert!(result.snapshot.files().contains_key("a.parquet"));
+        let seen = arbiter.seen.lock().unwrap().clone();
+        assert_eq!(seen.len(), 1);
+        assert_eq!(seen[0].base_version, 0);
+        assert_eq!(seen[0].txn_id, result.txn_id);
+        assert_eq!(seen[0].operation, "WRITE");
+        assert!(!seen[0].read_whole_table);
+        assert!(seen[0].read_files.contains("other.parquet"));
+        assert_eq!(plain.latest().await.unwrap().version(), 1);
+    }
+
+    #[tokio::test]
+    async fn a_refusing_handler_leaves_the_log_untouched() {
+        let (plain, handled, arbiter) = tables("refuses", true).await;
+        let txn = handled.transaction().await.unwrap();
+        let err = txn
+            .read_whole_table()
+            .action(add("a.parquet", 3))
+            .commit()
+            .await
+            .unwrap_err();
+        assert!(err.to_string().contains("refused"), "{err}");
+        assert!(arbiter.seen.lock().unwrap()[0].read_whole_table);
+        assert_eq!(plain.latest().await.unwrap().version(), 0);
+        // Invalid actions never reach the handler.
+        let bad = handled
+            .transaction()
+            .await
+            .unwrap()
+            .action(add("", 1))
+            .commit()
+            .await;
+        assert!(bad.is_err());
+        assert_eq!(arbiter.seen.lock().unwrap().len(), 1);
     }
 }

@@ -13,8 +13,10 @@ use strata_format::{Action, AddFile, Metadata, PartitionSpec};
 use crate::arrow_schema::{conform_batch, to_arrow_schema};
 use crate::error::{Error, Result};
 use crate::partitioning::split_by_partition;
+use crate::resolve::StoreResolver;
 use crate::schema_merge::merge_changes;
 use crate::snapshot::Snapshot;
+use crate::storage::TableLocation;
 use crate::table::Table;
 use crate::transaction::CommitResult;
 use crate::writer::{DataFileWriter, WriterOptions};
@@ -153,7 +155,10 @@ impl PartitionedWriter {
                         })
                         .collect();
                     let options = &self.table.inner.options;
-                    let w = DataFileWriter::builder(self.table.location().clone(), schema.clone())
+                    let (location, tier_location, class) =
+                        default_tier_placement(&self.table, &self.metadata)?;
+                    let w = DataFileWriter::builder(location, schema.clone())
+                        .tier_placement(tier_location, class)
                         .spec_id(self.spec.spec_id)
                         .partition(values, segments)
                         .options(self.options.clone())
@@ -219,12 +224,31 @@ impl PartitionedWriter {
     }
 }
 
+/// Where new files go (SPEC §6.1): the default tier's location (the table root when it has
+/// none), the location to record in the adds, and the tier's storage class.
+fn default_tier_placement(
+    table: &Table,
+    metadata: &Metadata,
+) -> Result<(TableLocation, Option<String>, Option<String>)> {
+    let name = metadata.default_tier_name();
+    let tier = metadata.tiers.iter().find(|t| t.name == name);
+    let class = tier.and_then(|t| t.storage_class.clone());
+    match tier.and_then(|t| t.location.clone()) {
+        Some(uri) => Ok((TableLocation::parse(&uri)?, Some(uri), class)),
+        None => Ok((table.location().clone(), None, class)),
+    }
+}
+
 /// Best-effort removal of data files that no commit references.
 pub(crate) async fn delete_files(table: &Table, adds: &[AddFile]) {
+    let resolver = StoreResolver::new(table.location().clone());
     for a in adds {
-        let path = table.location().child(&a.path);
-        if let Err(e) = table.location().store().delete(&path).await {
-            tracing::warn!(table = table.uri(), path = %path, error = %e,
+        let deleted = match resolver.resolve(&a.path, a.location.as_deref()) {
+            Ok((store, path)) => store.delete(&path).await.map_err(|e| e.to_string()),
+            Err(e) => Err(e.to_string()),
+        };
+        if let Err(e) = deleted {
+            tracing::warn!(table = table.uri(), path = %a.path, error = %e,
                 "could not delete an uncommitted data file");
         }
     }
@@ -537,5 +561,46 @@ mod tests {
         for i in 0..6 {
             assert!(out.contains(&format!("| {i}  |")), "{out}");
         }
+    }
+
+    #[tokio::test]
+    async fn an_unordered_scan_returns_the_same_rows_as_an_ordered_one() {
+        let t = table("unordered").await;
+        for i in 0..6 {
+            t.append([batch(vec![("id", ids(&[10 * i, 10 * i + 1]))])])
+                .await
+                .unwrap();
+        }
+        let collect = |ordered: bool| {
+            let t = t.clone();
+            async move {
+                let batches = t
+                    .scan()
+                    .preserve_order(ordered)
+                    .concurrency(3)
+                    .plan()
+                    .await
+                    .unwrap()
+                    .collect()
+                    .await
+                    .unwrap();
+                let mut v: Vec<i64> = batches
+                    .iter()
+                    .flat_map(|b| {
+                        b.column(0)
+                            .as_any()
+                            .downcast_ref::<Int64Array>()
+                            .unwrap()
+                            .values()
+                            .to_vec()
+                    })
+                    .collect();
+                v.sort_unstable();
+                v
+            }
+        };
+        let ordered = collect(true).await;
+        assert_eq!(ordered.len(), 13);
+        assert_eq!(collect(false).await, ordered);
     }
 }

@@ -21,7 +21,14 @@
 //! each [`AddFile`] come from the row-group statistics in the footer; see the `stats` module.
 
 mod encode;
+mod options;
 mod stats;
+
+pub use options::{
+    Codec, PROP_COMPRESSION, PROP_COMPRESSION_LEVEL, PROP_MAX_OPEN_FILES, PROP_PAGE_INDEX,
+    PROP_ROW_GROUP_BYTES, PROP_ROW_GROUP_ROWS, PROP_STATS_TRUNCATE_LENGTH, PROP_TARGET_FILE_SIZE,
+    WRITE_SLICE_ROWS, WriterOptions,
+};
 
 use std::collections::BTreeMap;
 use std::sync::Arc;
@@ -31,9 +38,8 @@ use arrow::datatypes::SchemaRef;
 use object_store::ObjectStoreExt;
 use object_store::buffered::BufWriter;
 use object_store::path::Path;
-use parquet::basic::{Compression, ZstdLevel};
 use parquet::errors::ParquetError;
-use parquet::file::properties::{EnabledStatistics, WriterProperties};
+use parquet::file::properties::WriterProperties;
 use serde_json::Value;
 use strata_format::actions::DEFAULT_TIER;
 use strata_format::{AddFile, Schema};
@@ -42,215 +48,6 @@ use crate::arrow_schema::to_arrow_schema;
 use crate::error::{Error, Result};
 use crate::options::{Clock, IdSource, RandomIds, SystemClock};
 use crate::storage::TableLocation;
-
-/// Table property: codec of data files, `zstd` (default), `lz4`, `snappy` or `none`.
-pub const PROP_COMPRESSION: &str = "strata.write.compression";
-/// Table property: zstd level (-131072..=22 as zstd accepts; default 3). Only valid with zstd.
-pub const PROP_COMPRESSION_LEVEL: &str = "strata.write.compressionLevel";
-/// Table property: size at which a data file is closed and the next one started (bytes).
-pub const PROP_TARGET_FILE_SIZE: &str = "strata.write.targetFileSizeBytes";
-/// Table property: maximum rows per Parquet row group.
-pub const PROP_ROW_GROUP_ROWS: &str = "strata.write.rowGroupRows";
-/// Table property: maximum estimated encoded bytes per Parquet row group.
-pub const PROP_ROW_GROUP_BYTES: &str = "strata.write.rowGroupBytes";
-/// Table property: bytes kept of string/binary min/max statistics.
-pub const PROP_STATS_TRUNCATE_LENGTH: &str = "strata.write.statsTruncateLength";
-/// Table property: `true` (default) or `false`: page statistics, column index and offset index.
-pub const PROP_PAGE_INDEX: &str = "strata.write.pageIndex";
-/// Table property: data files one write keeps open at once (one per partition being written);
-/// past it, the least recently written one is completed. Bounds write memory.
-pub const PROP_MAX_OPEN_FILES: &str = "strata.write.maxOpenFiles";
-
-/// Rows handed to the Parquet encoder at a time; the granularity of file rolling.
-pub const WRITE_SLICE_ROWS: usize = 8192;
-
-const DEFAULT_ZSTD_LEVEL: i32 = 3;
-
-/// Compression codec of data files.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-#[non_exhaustive]
-pub enum Codec {
-    /// Zstandard at the given level.
-    Zstd(i32),
-    /// LZ4 (the Parquet `LZ4_RAW` codec).
-    Lz4,
-    /// Snappy.
-    Snappy,
-    /// No compression.
-    Uncompressed,
-}
-
-impl Default for Codec {
-    fn default() -> Self {
-        Codec::Zstd(DEFAULT_ZSTD_LEVEL)
-    }
-}
-
-/// How data files are written.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct WriterOptions {
-    /// Compression codec (default zstd level 3).
-    pub compression: Codec,
-    /// A file is closed once it reaches about this size (default 128 MiB).
-    pub target_file_size_bytes: u64,
-    /// Maximum rows per row group (default 1,048,576).
-    pub row_group_max_rows: usize,
-    /// Maximum estimated encoded bytes per row group (default 64 MiB); bounds writer memory.
-    pub row_group_max_bytes: usize,
-    /// Write page-level statistics, the column index and the offset index (default true).
-    pub page_index: bool,
-    /// Bytes kept of string and binary min/max statistics (default 32).
-    pub stats_truncate_length: usize,
-    /// Files a partitioned write keeps open at once (default 32).
-    pub max_open_files: usize,
-}
-
-impl Default for WriterOptions {
-    fn default() -> Self {
-        Self {
-            compression: Codec::default(),
-            target_file_size_bytes: 128 * 1024 * 1024,
-            row_group_max_rows: 1024 * 1024,
-            row_group_max_bytes: 64 * 1024 * 1024,
-            page_index: true,
-            stats_truncate_length: 32,
-            max_open_files: 32,
-        }
-    }
-}
-
-fn invalid(key: &str, value: impl ToString, message: impl Into<String>) -> Error {
-    Error::InvalidProperty {
-        key: key.to_string(),
-        value: value.to_string(),
-        message: message.into(),
-    }
-}
-
-fn positive<T: std::str::FromStr + PartialOrd + Default>(key: &str, v: &str) -> Result<T> {
-    match v.trim().parse::<T>() {
-        Ok(n) if n > T::default() => Ok(n),
-        _ => Err(invalid(key, v, "expected a positive integer")),
-    }
-}
-
-impl WriterOptions {
-    /// Options from table properties (`strata.write.*`); absent properties keep their defaults,
-    /// other properties are ignored.
-    pub fn from_properties(props: &BTreeMap<String, String>) -> Result<Self> {
-        let mut o = Self::default();
-        let level = match props.get(PROP_COMPRESSION_LEVEL) {
-            Some(v) => Some(
-                v.trim()
-                    .parse::<i32>()
-                    .map_err(|_| invalid(PROP_COMPRESSION_LEVEL, v, "expected an integer"))?,
-            ),
-            None => None,
-        };
-        if let Some(v) = props.get(PROP_COMPRESSION) {
-            o.compression = match v.trim().to_ascii_lowercase().as_str() {
-                "zstd" => Codec::Zstd(DEFAULT_ZSTD_LEVEL),
-                "lz4" => Codec::Lz4,
-                "snappy" => Codec::Snappy,
-                "none" | "uncompressed" => Codec::Uncompressed,
-                _ => {
-                    return Err(invalid(
-                        PROP_COMPRESSION,
-                        v,
-                        "expected one of zstd, lz4, snappy, none",
-                    ));
-                }
-            };
-        }
-        if let Some(level) = level {
-            match o.compression {
-                Codec::Zstd(_) => o.compression = Codec::Zstd(level),
-                other => {
-                    return Err(invalid(
-                        PROP_COMPRESSION_LEVEL,
-                        level,
-                        format!("a level only applies to zstd, but the codec is {other:?}"),
-                    ));
-                }
-            }
-        }
-        if let Some(v) = props.get(PROP_TARGET_FILE_SIZE) {
-            o.target_file_size_bytes = positive(PROP_TARGET_FILE_SIZE, v)?;
-        }
-        if let Some(v) = props.get(PROP_ROW_GROUP_ROWS) {
-            o.row_group_max_rows = positive(PROP_ROW_GROUP_ROWS, v)?;
-        }
-        if let Some(v) = props.get(PROP_ROW_GROUP_BYTES) {
-            o.row_group_max_bytes = positive(PROP_ROW_GROUP_BYTES, v)?;
-        }
-        if let Some(v) = props.get(PROP_STATS_TRUNCATE_LENGTH) {
-            o.stats_truncate_length = positive(PROP_STATS_TRUNCATE_LENGTH, v)?;
-        }
-        if let Some(v) = props.get(PROP_MAX_OPEN_FILES) {
-            o.max_open_files = positive(PROP_MAX_OPEN_FILES, v)?;
-        }
-        if let Some(v) = props.get(PROP_PAGE_INDEX) {
-            o.page_index = match v.trim().to_ascii_lowercase().as_str() {
-                "true" => true,
-                "false" => false,
-                _ => return Err(invalid(PROP_PAGE_INDEX, v, "expected true or false")),
-            };
-        }
-        o.validate()?;
-        Ok(o)
-    }
-
-    /// Checks the options (the Parquet writer panics on some invalid values).
-    pub fn validate(&self) -> Result<()> {
-        if self.target_file_size_bytes == 0 {
-            return Err(invalid(PROP_TARGET_FILE_SIZE, 0, "must be positive"));
-        }
-        if self.row_group_max_rows == 0 {
-            return Err(invalid(PROP_ROW_GROUP_ROWS, 0, "must be positive"));
-        }
-        if self.row_group_max_bytes == 0 {
-            return Err(invalid(PROP_ROW_GROUP_BYTES, 0, "must be positive"));
-        }
-        if self.stats_truncate_length == 0 {
-            return Err(invalid(PROP_STATS_TRUNCATE_LENGTH, 0, "must be positive"));
-        }
-        if self.max_open_files == 0 {
-            return Err(invalid(PROP_MAX_OPEN_FILES, 0, "must be positive"));
-        }
-        self.parquet_compression().map(|_| ())
-    }
-
-    fn parquet_compression(&self) -> Result<Compression> {
-        Ok(match self.compression {
-            Codec::Zstd(level) => Compression::ZSTD(ZstdLevel::try_new(level).map_err(|e| {
-                invalid(
-                    PROP_COMPRESSION_LEVEL,
-                    level,
-                    format!("not a zstd level: {e}"),
-                )
-            })?),
-            Codec::Lz4 => Compression::LZ4_RAW,
-            Codec::Snappy => Compression::SNAPPY,
-            Codec::Uncompressed => Compression::UNCOMPRESSED,
-        })
-    }
-
-    fn writer_properties(&self) -> Result<WriterProperties> {
-        let stats = if self.page_index {
-            EnabledStatistics::Page
-        } else {
-            EnabledStatistics::Chunk
-        };
-        Ok(WriterProperties::builder()
-            .set_compression(self.parquet_compression()?)
-            .set_max_row_group_row_count(Some(self.row_group_max_rows))
-            .set_max_row_group_bytes(Some(self.row_group_max_bytes))
-            .set_statistics_enabled(stats)
-            .set_offset_index_disabled(false)
-            .set_statistics_truncate_length(Some(self.stats_truncate_length))
-            .build())
-    }
-}
 
 /// Builds a [`DataFileWriter`]; see [`DataFileWriter::builder`].
 #[derive(Debug)]
@@ -264,6 +61,8 @@ pub struct DataFileWriterBuilder {
     ids: Arc<dyn IdSource>,
     clock: Arc<dyn Clock>,
     tier: String,
+    tier_location: Option<String>,
+    storage_class: Option<String>,
 }
 
 impl DataFileWriterBuilder {
@@ -306,6 +105,19 @@ impl DataFileWriterBuilder {
         self
     }
 
+    /// Where the tier keeps files (SPEC §6.1): the builder's location is then the tier's, and
+    /// each add records `location = <tier_location>/<path>` and the tier's storage class (also
+    /// set on the objects written to S3).
+    pub fn tier_placement(
+        mut self,
+        tier_location: Option<String>,
+        storage_class: Option<String>,
+    ) -> Self {
+        self.tier_location = tier_location;
+        self.storage_class = storage_class;
+        self
+    }
+
     /// Validates the options and partition path and builds the writer.
     pub fn build(self) -> Result<DataFileWriter> {
         self.options.validate()?;
@@ -338,6 +150,8 @@ impl DataFileWriterBuilder {
             ids: self.ids,
             clock: self.clock,
             tier: self.tier,
+            tier_location: self.tier_location,
+            storage_class: self.storage_class,
             current: None,
             done: Vec::new(),
         })
@@ -381,6 +195,8 @@ pub struct DataFileWriter {
     ids: Arc<dyn IdSource>,
     clock: Arc<dyn Clock>,
     tier: String,
+    tier_location: Option<String>,
+    storage_class: Option<String>,
     current: Option<OpenFile>,
     done: Vec<AddFile>,
 }
@@ -410,6 +226,8 @@ impl DataFileWriter {
             ids: Arc::new(RandomIds),
             clock: Arc::new(SystemClock),
             tier: DEFAULT_TIER.to_string(),
+            tier_location: None,
+            storage_class: None,
         }
     }
 
@@ -483,7 +301,17 @@ impl DataFileWriter {
     fn open(&self) -> Result<OpenFile> {
         let relative = format!("{}/{}.parquet", self.dir, self.ids.next_id());
         let object = self.location.child(&relative);
-        let sink = BufWriter::new(self.location.store().clone(), object.clone());
+        let mut sink = BufWriter::new(self.location.store().clone(), object.clone());
+        if let Some(class) = &self.storage_class
+            && self.location.uri().starts_with("s3")
+        {
+            let mut attributes = object_store::Attributes::new();
+            attributes.insert(
+                object_store::Attribute::StorageClass,
+                object_store::AttributeValue::from(class.clone()),
+            );
+            sink = sink.with_attributes(attributes);
+        }
         let writer =
             encode::FileEncoder::try_new(sink, self.arrow_schema.clone(), self.props.clone())
                 .map_err(|e| parquet_error(&self.location, &object, e))?;
@@ -520,6 +348,10 @@ impl DataFileWriter {
         };
         let size = file.writer.bytes_written() as u64;
         let stats = stats::file_stats(&metadata, &self.schema, self.options.stats_truncate_length);
+        let location = self
+            .tier_location
+            .as_ref()
+            .map(|l| format!("{l}/{}", file.relative));
         self.done.push(AddFile {
             path: file.relative,
             size,
@@ -530,9 +362,9 @@ impl DataFileWriter {
             schema_id: Some(self.schema.schema_id()),
             partition_values: self.partition_values.clone(),
             stats,
+            location,
             tier: self.tier.clone(),
-            location: None,
-            storage_class: None,
+            storage_class: self.storage_class.clone(),
             deletion_vector: None,
         });
         Ok(())

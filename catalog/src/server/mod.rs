@@ -7,7 +7,7 @@ use std::time::Duration;
 use axum::Router;
 use axum::extract::DefaultBodyLimit;
 use axum::http::{Request, StatusCode};
-use axum::routing::{delete, get, post};
+use axum::routing::{delete, get, post, put};
 use tower_http::limit::RequestBodyLimitLayer;
 use tower_http::request_id::{MakeRequestUuid, PropagateRequestIdLayer, SetRequestIdLayer};
 use tower_http::timeout::TimeoutLayer;
@@ -23,6 +23,7 @@ mod metrics;
 mod namespaces;
 pub mod openapi;
 mod tables;
+mod tiers;
 
 pub use commits::issue_token;
 pub use metrics::Metrics;
@@ -95,6 +96,13 @@ pub fn router(catalog: Arc<Catalog>, options: &ServerOptions) -> Router {
             get(tables::tags).post(tables::create_tag),
         )
         .route(&format!("{table}/tags/{{tag}}"), delete(tables::delete_tag))
+        .route(
+            &format!("{table}/tiers"),
+            get(tiers::report).put(tiers::set_tiers),
+        )
+        .route(&format!("{table}/tiers/policies"), put(tiers::set_policies))
+        .route(&format!("{table}/tiers/plan"), post(tiers::plan))
+        .route(&format!("{table}/tiers/apply"), post(tiers::apply))
         .route("/v1/commits", post(commits::commit))
         .route("/v1/tokens", post(commits::create_token))
         .route("/healthz", get(commits::health))

@@ -5,9 +5,9 @@ use axum::extract::State;
 use utoipa::openapi::security::{Http, HttpAuthScheme, SecurityScheme};
 use utoipa::{Modify, OpenApi};
 
-use super::{ApiResult, AppState, commits, metrics, namespaces, tables};
+use super::{ApiResult, AppState, commits, metrics, namespaces, tables, tiers};
 use crate::auth::{Principal, Role};
-use crate::model;
+use crate::{model, tiering};
 
 struct Bearer;
 
@@ -31,6 +31,7 @@ impl Modify for Bearer {
         namespaces::update_properties,
         tables::list, tables::create, tables::register, tables::load, tables::drop,
         tables::rename, tables::history, tables::tags, tables::create_tag, tables::delete_tag,
+        tiers::report, tiers::set_tiers, tiers::set_policies, tiers::plan, tiers::apply,
         commits::commit, commits::create_token, commits::health, metrics::metrics, openapi,
     ),
     components(schemas(
@@ -41,6 +42,10 @@ impl Modify for Bearer {
         model::TableChange, model::CommitRequest, model::CommittedTable, model::CommitResponse,
         model::HistoryItem, model::History, model::TagEntry, model::TagList,
         model::CreateTokenRequest, model::CreatedToken, model::Health, crate::auth::Role,
+        tiering::TierSpec, tiering::ConditionSpec, tiering::PolicySpec, tiering::SetTiersRequest,
+        tiering::SetPoliciesRequest, tiering::TierUsageBody, tiering::TierReport,
+        tiering::PlanRequest, tiering::PlannedMoveBody, tiering::TierPlanBody,
+        tiering::ApplyRequest, tiering::MoveBody, tiering::ApplyResponse,
     ))
 )]
 #[derive(Debug)]

@@ -274,6 +274,61 @@ fn endpoints() -> Vec<Endpoint> {
                 )
             }),
         ),
+        // Tier endpoints last: their metadata commits would make the commit check above stale.
+        e(
+            "tier report",
+            Needs::OnNs(Role::Reader),
+            200,
+            Box::new(move |ns| (Method::GET, format!("{}/tiers", t(ns)), None)),
+        ),
+        e(
+            "tier plan",
+            Needs::OnNs(Role::Reader),
+            200,
+            Box::new(move |ns| {
+                (
+                    Method::POST,
+                    format!("{}/tiers/plan", t(ns)),
+                    Some(json!({})),
+                )
+            }),
+        ),
+        e(
+            "set tiers",
+            Needs::OnNs(Role::Writer),
+            200,
+            Box::new(move |ns| {
+                (
+                    Method::PUT,
+                    format!("{}/tiers", t(ns)),
+                    Some(json!({"tiers": [{"name": "hot"}, {"name": "cold"}]})),
+                )
+            }),
+        ),
+        e(
+            "set tier policies",
+            Needs::OnNs(Role::Writer),
+            200,
+            Box::new(move |ns| {
+                (
+                    Method::PUT,
+                    format!("{}/tiers/policies", t(ns)),
+                    Some(json!({"policies": []})),
+                )
+            }),
+        ),
+        e(
+            "tier apply",
+            Needs::OnNs(Role::Writer),
+            200,
+            Box::new(move |ns| {
+                (
+                    Method::POST,
+                    format!("{}/tiers/apply", t(ns)),
+                    Some(json!({"graceSeconds": 0})),
+                )
+            }),
+        ),
     ]
 }
 

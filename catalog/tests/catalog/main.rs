@@ -9,3 +9,4 @@ mod bad_input;
 mod concurrency;
 mod fuzz;
 mod harness;
+mod tiers;

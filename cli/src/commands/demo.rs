@@ -5,9 +5,11 @@ use std::sync::Arc;
 
 use arrow::array::{Float64Array, Int64Array, RecordBatch, StringArray, TimestampMicrosecondArray};
 use arrow::datatypes::{DataType, Field, Schema, TimeUnit};
+use strata_format::TierDef;
 use strata_format::compact::{parse_partition_spec, parse_schema};
 use strata_format::partition::FIRST_PARTITION_FIELD_ID;
-use strata_table::{CreateTable, SnapshotSelector, Table};
+use strata_format::tiering::{DAY_MS, PolicyCondition, TierPolicy};
+use strata_table::{CreateTable, MoveOptions, SnapshotSelector, Table};
 
 use super::inspect;
 use crate::args::{OutputFormat, Selector};
@@ -54,6 +56,17 @@ fn events(day: i64, first_id: i64, rows: usize) -> CliResult<RecordBatch> {
         ],
     )
     .map_err(|e| CliError::user(format!("building demo data: {e}")))
+}
+
+async fn count(table: &Table, version: u64) -> CliResult<usize> {
+    let batches = table
+        .scan()
+        .snapshot(SnapshotSelector::Version(version))
+        .plan()
+        .await?
+        .collect()
+        .await?;
+    Ok(batches.iter().map(|b| b.num_rows()).sum())
 }
 
 fn step(out: &mut impl Write, n: u32, text: &str) -> CliResult {
@@ -223,16 +236,87 @@ pub async fn demo(dir: &str, out: &mut impl Write) -> CliResult {
     let v = table.checkpoint().await?;
     writeln!(out, "checkpoint written at version {v}")?;
 
-    step(out, 8, "the snapshot and its files")?;
+    step(
+        out,
+        8,
+        "storage tiers: a cold folder, a policy, a move that keeps time travel",
+    )?;
+    let cold = std::path::absolute(root.join("cold-tier"))
+        .map_err(|e| CliError::user(format!("cannot resolve the cold folder: {e}")))?;
+    let tiers = vec![
+        TierDef {
+            name: "hot".into(),
+            location: None,
+            storage_class: None,
+        },
+        TierDef {
+            name: "cold".into(),
+            location: Some(format!("file://{}", cold.display())),
+            storage_class: None,
+        },
+    ];
+    table.set_tiers(tiers, None).await?;
+    let ts_id = table
+        .latest()
+        .await?
+        .schema()
+        .field_by_name("ts")
+        .map(|f| f.id)
+        .ok_or_else(|| CliError::user("the demo table lost its `ts` column"))?;
+    table
+        .set_tier_policies(vec![TierPolicy {
+            id: "cold-after-1d".into(),
+            tier: "cold".into(),
+            condition: PolicyCondition::DataAge {
+                field_id: ts_id,
+                older_than_ms: DAY_MS,
+            },
+        }])
+        .await?;
+    // Evaluated as of 2026-01-03 01:00 UTC: only the first day is older than one day then.
+    let now = START_US / 1000 + 2 * DAY_MS + 3_600_000;
+    let before_move = table.latest().await?.version();
+    let plan = table.tier_plan(now, &Default::default()).await?;
+    writeln!(
+        out,
+        "policy `ts older than 1 day`, evaluated at {}: {} file(s), {} to move to cold",
+        time(now),
+        plan.moves.len(),
+        human_size(plan.moves.iter().map(|m| m.size).sum())
+    )?;
+    let options = MoveOptions {
+        grace: std::time::Duration::ZERO,
+        ..MoveOptions::default()
+    };
+    for r in table.apply_tier_policies(now, &options).await? {
+        if let Some(v) = r.version {
+            writeln!(
+                out,
+                "version {v}: moved {} file(s) to `{}` under {}",
+                r.moved.len(),
+                r.tier,
+                cold.display()
+            )?;
+        }
+    }
+    let rows_then = count(&table, before_move).await?;
+    let rows_now = count(&table, table.latest().await?.version()).await?;
+    writeln!(
+        out,
+        "version {before_move} (before the move) still reads {rows_then} rows, the latest \
+         {rows_now}: old versions find moved files at their new location"
+    )?;
+
+    step(out, 9, "the snapshot and its files")?;
     let t = Table::open(&uri).await?;
     inspect::show(&t, &Selector::default(), OutputFormat::Table, out).await?;
     writeln!(out)?;
     inspect::files(&t, &Selector::default(), OutputFormat::Table, out).await?;
 
-    step(out, 9, "history")?;
+    step(out, 10, "history")?;
     inspect::history(&t, None, OutputFormat::Table, out).await?;
 
-    step(out, 10, "what changed since the tag: strata diff")?;
+    step(out, 11, "what changed since the tag: strata diff")?;
     super::diff::run(&t, "before-backfill", "latest", OutputFormat::Table, out).await?;
     writeln!(out)?;
     writeln!(

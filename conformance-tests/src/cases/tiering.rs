@@ -422,3 +422,39 @@ pub async fn archived_files_fail_clearly_unless_pruned(b: &TestBackend) -> CaseR
     }
     Ok(())
 }
+
+/// New data lands in the default tier (SPEC §6.1): under its location, recorded in the add,
+/// with its storage class on S3; it reads back and a delete removes it.
+pub async fn new_data_lands_in_the_default_tier(b: &TestBackend) -> CaseResult {
+    let t = tiered_table(b, "STANDARD_IA").await?;
+    let tiers = t.latest().await?.metadata().tiers.clone();
+    t.set_tiers(tiers, Some("warm".into())).await?;
+    t.append([rows(100, 2, 500)?]).await?;
+    let snap = t.latest().await?;
+    let fresh: Vec<_> = snap.files().values().filter(|f| f.tier == "warm").collect();
+    check_eq!(fresh.len(), 1);
+    let f = fresh[0];
+    let loc = snap.physical_location(f);
+    check_eq!(
+        f.location.clone(),
+        Some(format!("{}/{}", tier_uri(b, "warm-tier"), f.path))
+    );
+    check!(exists(&t, &f.path, &loc).await?, "no object at {loc}");
+    if b.kind() == BackendKind::S3 {
+        check_eq!(s3_storage_class(&loc)?, "STANDARD_IA");
+    }
+    check_eq!(
+        t.scan()
+            .plan()
+            .await?
+            .collect()
+            .await?
+            .iter()
+            .map(|b| b.num_rows())
+            .sum::<usize>(),
+        11
+    );
+    t.delete(Expr::parse("id >= 100")?).await?;
+    check_eq!(t.latest().await?.record_count(), 9);
+    Ok(())
+}

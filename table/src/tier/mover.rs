@@ -16,7 +16,7 @@ use serde::{Deserialize, Serialize};
 use strata_format::actions::DEFAULT_TIER;
 use strata_format::{Action, Relocate, TableState, TierDef};
 
-use super::copy::{Endpoint, copy_object};
+use super::copy::{Endpoint, copy_object, same_namespace, server_side_copy};
 use crate::error::{Error, Result};
 use crate::resolve::StoreResolver;
 use crate::table::Table;
@@ -58,6 +58,10 @@ pub struct MoveOptions {
     pub crash_at: Option<MoveStep>,
     /// Test hook: runs after the copies, before the commit (e.g. a concurrent writer).
     pub before_commit: Option<BeforeCommitHook>,
+    /// Stream every copy through this process even where the store can copy by itself (one
+    /// bucket, one file system: there a store copy is the default, and on a local file system
+    /// it is a hard link).
+    pub stream_copies: bool,
 }
 
 impl std::fmt::Debug for MoveOptions {
@@ -68,6 +72,7 @@ impl std::fmt::Debug for MoveOptions {
             .field("abandon_after", &self.abandon_after)
             .field("crash_at", &self.crash_at)
             .field("before_commit", &self.before_commit.is_some())
+            .field("stream_copies", &self.stream_copies)
             .finish()
     }
 }
@@ -92,6 +97,7 @@ impl Default for MoveOptions {
             abandon_after: Duration::from_secs(24 * 3600),
             crash_at: None,
             before_commit: None,
+            stream_copies: false,
         }
     }
 }
@@ -302,6 +308,7 @@ impl Table {
 
         let resolver = StoreResolver::new(self.location().clone());
         let s3_class = |uri: &str| uri.starts_with("s3://");
+        let stream_copies = options.stream_copies;
         let copies = futures::stream::iter(moved.iter().map(|(m, _)| {
             let resolver = &resolver;
             let root = &root;
@@ -322,6 +329,10 @@ impl Table {
                     path,
                     uri: m.to.clone(),
                 };
+                if class.is_none() && !stream_copies && same_namespace(&m.from, &m.to) {
+                    // One bucket / one file system: a server-side copy, no bytes through us.
+                    return server_side_copy(root, &from, &to, m.size).await;
+                }
                 copy_object(root, &from, &to, m.size, class).await
             }
         }))
