@@ -6,6 +6,7 @@
 mod api;
 mod auth_matrix;
 mod bad_input;
+mod committer;
 mod concurrency;
 mod fuzz;
 mod harness;

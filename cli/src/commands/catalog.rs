@@ -8,7 +8,7 @@ use clap::{Args, Subcommand};
 use strata_catalog::auth::Role;
 use strata_catalog::model::{CreateTableRequest, CreateTokenRequest};
 use strata_catalog::server::{self, ServerOptions};
-use strata_catalog::{Catalog, Client, TableRef, open_store};
+use strata_catalog::{Catalog, CatalogCommitter, Client, TableRef, open_store};
 use strata_format::compact::{parse_partition_spec, parse_schema};
 use strata_format::partition::FIRST_PARTITION_FIELD_ID;
 use strata_format::{PartitionSpec, Schema};
@@ -224,9 +224,10 @@ fn looks_qualified(name: &str) -> bool {
     !name.contains('/') && !name.contains('\\') && TableRef::parse(name).is_ok()
 }
 
-/// With a catalog configured, resolves a `namespace.table` argument that is not an existing
-/// local path to the table's location.
-pub async fn resolve(table: &str) -> CliResult<Option<String>> {
+/// With a catalog configured, opens a `namespace.table` argument that is not an existing local
+/// path at its location, with its commits sent to the catalog (`POST /v1/commits`), which
+/// arbitrates them. `Ok(None)`: not a catalog name, open by path.
+pub async fn open_table(table: &str) -> CliResult<Option<strata_table::Table>> {
     let Some(url) = catalog_url() else {
         return Ok(None);
     };
@@ -235,8 +236,21 @@ pub async fn resolve(table: &str) -> CliResult<Option<String>> {
     }
     let token = std::env::var("STRATA_TOKEN").ok();
     let c = Client::new(&url, token).map_err(cerr)?;
-    let info = c.load_table(&table_ref(table)?).await.map_err(cerr)?;
-    Ok(Some(info.location))
+    let t = table_ref(table)?;
+    let info = c.load_table(&t).await.map_err(cerr)?;
+    Ok(Some(open_committing_through(c, t, &info.location).await?))
+}
+
+/// Opens the table at `location` with its commits sent to the catalog of `client` as `table`.
+pub async fn open_committing_through(
+    client: Client,
+    table: TableRef,
+    location: &str,
+) -> CliResult<strata_table::Table> {
+    let options = strata_table::TableOptions::default()
+        .with_commit_handler(Arc::new(CatalogCommitter::new(client, table)));
+    let loc = strata_table::TableLocation::parse(location)?;
+    Ok(strata_table::Table::open_with(loc, options).await?)
 }
 
 fn table_ref(name: &str) -> CliResult<TableRef> {

@@ -9,11 +9,11 @@ use std::time::Duration;
 
 use clap::{Args, Subcommand};
 use serde_json::{Value, json};
-use strata_catalog::Client;
+use strata_catalog::{Client, TableRef};
 use strata_format::tiering::PriceTable;
 use strata_table::{MoveOptions, Table};
 
-use super::catalog::{Connection, cerr, client as catalog_client};
+use super::catalog::{Connection, cerr, client as catalog_client, open_committing_through};
 use super::parse_time;
 use super::tier::parse_duration_ms;
 use crate::args::OutputFormat;
@@ -112,12 +112,11 @@ fn to_json(name: &str, outcome: &Outcome) -> Value {
 }
 
 async fn one_table(
-    location: &str,
+    table: Table,
     now_ms: i64,
     options: &MoveOptions,
     dry_run: bool,
 ) -> CliResult<BTreeMap<String, TierTotal>> {
-    let table = Table::open(location).await?;
     let mut totals: BTreeMap<String, TierTotal> = BTreeMap::new();
     if dry_run {
         let plan = table.tier_plan(now_ms, &PriceTable::default()).await?;
@@ -140,15 +139,21 @@ async fn one_table(
     Ok(totals)
 }
 
-/// Every table of every namespace: `(qualified name, location or listing error)`.
-async fn tables(client: &Client) -> CliResult<Vec<(String, Result<String, String>)>> {
+/// A listed table, or why a namespace could not be listed.
+type Listed = Result<(TableRef, String), String>;
+
+/// Every table of every namespace: `(qualified name, table and location, or listing error)`.
+async fn tables(client: &Client) -> CliResult<Vec<(String, Listed)>> {
     let mut out = Vec::new();
     for ns in client.list_namespaces().await.map_err(cerr)? {
         match client.list_tables(&ns.name).await {
-            Ok(list) => out.extend(
-                list.into_iter()
-                    .map(|t| (format!("{}.{}", t.namespace, t.name), Ok(t.location))),
-            ),
+            Ok(list) => out.extend(list.into_iter().map(|t| {
+                let r = TableRef {
+                    namespace: t.namespace,
+                    table: t.name,
+                };
+                (r.to_string(), Ok((r, t.location)))
+            })),
             Err(e) => out.push((ns.name.clone(), Err(format!("cannot list tables: {e}")))),
         }
     }
@@ -185,10 +190,17 @@ pub async fn lifecycle(
     for (name, location) in &list {
         let outcome = match location {
             Err(reason) => Outcome::Failed(reason.clone()),
-            Ok(loc) => match one_table(loc, now_ms, &options, dry_run).await {
-                Ok(m) => Outcome::Moved(m),
-                Err(e) => Outcome::Failed(e.to_string()),
-            },
+            Ok((r, loc)) => {
+                // Moves commit through the catalog, like every write to a catalog table.
+                let opened = open_committing_through(client.clone(), r.clone(), loc).await;
+                match opened {
+                    Ok(t) => match one_table(t, now_ms, &options, dry_run).await {
+                        Ok(m) => Outcome::Moved(m),
+                        Err(e) => Outcome::Failed(e.to_string()),
+                    },
+                    Err(e) => Outcome::Failed(e.to_string()),
+                }
+            }
         };
         if matches!(outcome, Outcome::Failed(_)) {
             failed += 1;

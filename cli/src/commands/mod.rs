@@ -122,7 +122,7 @@ pub async fn run(cli: Cli) -> CliResult {
         Command::Catalog(args) => catalog::catalog(args, format, &mut out).await,
         Command::Namespace(args) => catalog::namespace(args, format, &mut out).await,
         Command::Table(args) => catalog::table(args, format, &mut out).await,
-        Command::Tier(args) => tier::tier(args, format, &mut out).await,
+        Command::Tier(args) => tier::tier(args, format, cli.quiet, &mut out).await,
         Command::Lifecycle(args) => lifecycle::lifecycle(args, format, &mut out).await,
         Command::Tag { table, action } => {
             manage::tag(&open(&table).await?, action, format, &mut out).await
@@ -147,10 +147,10 @@ pub async fn run(cli: Cli) -> CliResult {
     }
 }
 
-/// Opens a table reference.
+/// Opens a table reference (a catalog table commits through its catalog).
 pub async fn open(table: &str) -> CliResult<Table> {
-    if let Some(location) = catalog::resolve(table).await? {
-        return Ok(Table::open(&location).await?);
+    if let Some(t) = catalog::open_table(table).await? {
+        return Ok(t);
     }
     Ok(Table::open(table).await?)
 }

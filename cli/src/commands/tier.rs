@@ -255,6 +255,18 @@ fn move_options(a: &MoveArgs) -> CliResult<MoveOptions> {
     })
 }
 
+/// A bytes bar over `total` (hidden when piped or quiet) wired into the move's progress hook.
+fn with_progress(
+    mut options: MoveOptions,
+    total: u64,
+    quiet: bool,
+) -> (MoveOptions, indicatif::ProgressBar) {
+    let bar = crate::style::bytes_bar(total, quiet);
+    let progress = bar.clone();
+    options.on_copied = Some(std::sync::Arc::new(move |n| progress.inc(n)));
+    (options, bar)
+}
+
 fn now_ms(now: Option<&str>) -> CliResult<i64> {
     let real = chrono::Utc::now().timestamp_millis();
     match now {
@@ -307,7 +319,12 @@ fn write_moves(reports: &[MoveReport], format: OutputFormat, out: &mut impl Writ
 }
 
 /// Runs a tier command.
-pub async fn tier(args: TierArgs, format: OutputFormat, out: &mut impl Write) -> CliResult {
+pub async fn tier(
+    args: TierArgs,
+    format: OutputFormat,
+    quiet: bool,
+    out: &mut impl Write,
+) -> CliResult {
     match args.action {
         TierAction::Set {
             table,
@@ -350,10 +367,13 @@ pub async fn tier(args: TierArgs, format: OutputFormat, out: &mut impl Write) ->
             if dry_run {
                 return plan(&t, now.as_deref(), None, format, out).await;
             }
-            let reports = t
-                .apply_tier_policies(now_ms(now.as_deref())?, &move_options(&options)?)
-                .await?;
-            write_moves(&reports, format, out)
+            let now = now_ms(now.as_deref())?;
+            let planned = t.tier_plan(now, &PriceTable::default()).await?;
+            let total = planned.moves.iter().map(|m| m.size).sum();
+            let (options, bar) = with_progress(move_options(&options)?, total, quiet);
+            let reports = t.apply_tier_policies(now, &options).await;
+            bar.finish_and_clear();
+            write_moves(&reports?, format, out)
         }
         TierAction::Move {
             table,
@@ -364,8 +384,11 @@ pub async fn tier(args: TierArgs, format: OutputFormat, out: &mut impl Write) ->
             let t = open(&table).await?;
             let scan = t.scan().filter(Expr::parse(&filter)?).plan().await?;
             let paths: Vec<String> = scan.files().iter().map(|f| f.path.clone()).collect();
-            let report = t.move_files(&paths, &to, &move_options(&options)?).await?;
-            write_moves(&[report], format, out)
+            let total = scan.files().iter().map(|f| f.size).sum();
+            let (options, bar) = with_progress(move_options(&options)?, total, quiet);
+            let report = t.move_files(&paths, &to, &options).await;
+            bar.finish_and_clear();
+            write_moves(&[report?], format, out)
         }
         TierAction::Report { table, prices: p } => {
             let t = open(&table).await?;

@@ -176,6 +176,15 @@ fn lifecycle_run_moves_every_table_and_reports_the_broken_one() {
         3,
         "rows read after the move"
     );
+    // Every write to the catalog table (append, tier set, policy, the move) was committed by
+    // the catalog (POST /v1/commits), not written to the log by the CLI.
+    let history = ndjson(&["history", &root_a]);
+    assert_eq!(history.len(), 5, "{history:?}");
+    for h in &history[..4] {
+        let engine = h["engine"].as_str().unwrap();
+        assert!(engine.starts_with("strata-catalog/"), "{h}");
+    }
+    assert_eq!(history[0]["operation"], "TIER MOVE", "{:?}", history[0]);
     let report = json(&["tier", "report", &root_a]);
     let cold = report["tiers"]
         .as_array()

@@ -12,5 +12,6 @@ mod demo;
 mod errors;
 mod golden;
 mod help;
+mod tier;
 mod lifecycle;
 mod walkthrough;

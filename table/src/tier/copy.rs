@@ -117,6 +117,11 @@ pub(crate) async fn copy_object(
         .finish()
         .await
         .map_err(|e| storage(table, &to.uri, e))?;
+    verify_copy(table, from, to, size).await
+}
+
+/// Checks that the copy at `to` holds exactly `size` bytes.
+async fn verify_copy(table: &str, from: &Endpoint, to: &Endpoint, size: u64) -> Result<()> {
     let written = to
         .store
         .head(&to.path)
@@ -127,7 +132,10 @@ pub(crate) async fn copy_object(
             table: table.to_string(),
             from: from.uri.clone(),
             to: to.uri.clone(),
-            message: format!("the copy holds {} bytes, {size} were written", written.size),
+            message: format!(
+                "the copy holds {} bytes, the log records {size}",
+                written.size
+            ),
         });
     }
     Ok(())
@@ -153,23 +161,7 @@ pub(crate) async fn server_side_copy(
         .copy(&from.path, &to.path)
         .await
         .map_err(|e| storage(table, &from.uri, e))?;
-    let written = to
-        .store
-        .head(&to.path)
-        .await
-        .map_err(|e| storage(table, &to.uri, e))?;
-    if written.size != size {
-        return Err(Error::CopyFailed {
-            table: table.to_string(),
-            from: from.uri.clone(),
-            to: to.uri.clone(),
-            message: format!(
-                "the copy holds {} bytes, the log records {size}",
-                written.size
-            ),
-        });
-    }
-    Ok(())
+    verify_copy(table, from, to, size).await
 }
 
 #[cfg(test)]

@@ -43,6 +43,9 @@ pub enum MoveStep {
 pub type BeforeCommitHook =
     std::sync::Arc<dyn Fn() -> futures::future::BoxFuture<'static, ()> + Send + Sync>;
 
+/// Called with the bytes of each file once its copy is complete (for progress bars).
+pub type ProgressHook = std::sync::Arc<dyn Fn(u64) + Send + Sync>;
+
 /// Options of tier moves and their cleanup.
 #[derive(Clone)]
 pub struct MoveOptions {
@@ -62,6 +65,8 @@ pub struct MoveOptions {
     /// bucket, one file system: there a store copy is the default, and on a local file system
     /// it is a hard link).
     pub stream_copies: bool,
+    /// Progress: called with each file's size when its copy completes.
+    pub on_copied: Option<ProgressHook>,
 }
 
 impl std::fmt::Debug for MoveOptions {
@@ -73,6 +78,7 @@ impl std::fmt::Debug for MoveOptions {
             .field("crash_at", &self.crash_at)
             .field("before_commit", &self.before_commit.is_some())
             .field("stream_copies", &self.stream_copies)
+            .field("on_copied", &self.on_copied.is_some())
             .finish()
     }
 }
@@ -98,6 +104,7 @@ impl Default for MoveOptions {
             crash_at: None,
             before_commit: None,
             stream_copies: false,
+            on_copied: None,
         }
     }
 }
@@ -315,6 +322,9 @@ impl Table {
             let class = target.storage_class.as_deref().filter(|_| s3_class(&m.to));
             async move {
                 if m.from == m.to && class.is_none() {
+                    if let Some(progress) = &options.on_copied {
+                        progress(m.size);
+                    }
                     return Ok(()); // Same object, nothing to change on this store.
                 }
                 let (store, path) = resolver.resolve(&m.path, Some(&m.from))?;
@@ -331,9 +341,14 @@ impl Table {
                 };
                 if class.is_none() && !stream_copies && same_namespace(&m.from, &m.to) {
                     // One bucket / one file system: a server-side copy, no bytes through us.
-                    return server_side_copy(root, &from, &to, m.size).await;
+                    server_side_copy(root, &from, &to, m.size).await?;
+                } else {
+                    copy_object(root, &from, &to, m.size, class).await?;
                 }
-                copy_object(root, &from, &to, m.size, class).await
+                if let Some(progress) = &options.on_copied {
+                    progress(m.size);
+                }
+                Ok(())
             }
         }))
         .buffer_unordered(options.concurrency.max(1))
