@@ -12,6 +12,6 @@ mod demo;
 mod errors;
 mod golden;
 mod help;
-mod tier;
 mod lifecycle;
+mod tier;
 mod walkthrough;
