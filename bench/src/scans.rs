@@ -102,13 +102,23 @@ pub(crate) async fn w4(
         std::hint::black_box(n);
     }
     let (full, bare) = (median(&mut full), median(&mut bare));
+    let unordered = median(&mut full_unordered);
     emit("w4", "strata", "full_scan_sum", full, "ms");
+    emit("w4", "strata", "full_scan_sum_unordered", unordered, "ms");
     emit("w4", "parquet-rs", "full_scan_sum", bare, "ms");
+    let ratio = |x: f64| x / bare;
     emit(
         "w4",
         "strata",
         "full_scan_ratio_vs_parquet_rs",
-        full / bare,
+        ratio(full),
+        "x",
+    );
+    emit(
+        "w4",
+        "strata",
+        "unordered_ratio_vs_parquet_rs",
+        ratio(unordered),
         "x",
     );
     emit(

@@ -392,16 +392,12 @@ impl Catalog {
             ..defaults
         };
         let table = self.tier_table(ident).await?;
-        // The engine's move future is not provably `Send` (closures over borrowed tuples), so
-        // it runs to completion on a blocking thread driving this runtime. A request that times
-        // out does not cancel it: the move finishes (and is crash-safe either way).
-        let handle = tokio::runtime::Handle::current();
-        let reports = tokio::task::spawn_blocking(move || {
-            handle.block_on(async move { table.apply_tier_policies(now, &options).await })
-        })
-        .await
-        .map_err(|e| Error::Config(format!("the tier move task failed: {e}")))?
-        .map_err(|e| tier_error(ident, e))?;
+        // A task of its own: a request that times out does not cancel the move, which runs to
+        // its end (it is crash-safe either way).
+        let reports = tokio::spawn(async move { table.apply_tier_policies(now, &options).await })
+            .await
+            .map_err(|e| Error::Config(format!("the tier move task failed: {e}")))?
+            .map_err(|e| tier_error(ident, e))?;
         Ok(ApplyResponse {
             now_ms: now,
             moves: reports.into_iter().map(move_body).collect(),

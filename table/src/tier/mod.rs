@@ -153,3 +153,28 @@ impl Table {
         Ok(reports)
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn assert_send<T: Send>(_: &T) {}
+
+    #[tokio::test]
+    async fn moves_and_applies_are_send_futures() {
+        let t = Table::create(
+            "memory://tier-send/t",
+            crate::CreateTable::new(strata_format::testing::sample_schema()),
+        )
+        .await
+        .unwrap();
+        let options = MoveOptions::default();
+        let paths: Vec<String> = Vec::new();
+        let f = t.move_files(&paths, "hot", &options);
+        assert_send(&f);
+        assert!(f.await.unwrap().version.is_none());
+        let g = t.apply_tier_policies(0, &options);
+        assert_send(&g);
+        assert_eq!(g.await.unwrap().len(), 1);
+    }
+}

@@ -316,11 +316,17 @@ impl Table {
         let resolver = StoreResolver::new(self.location().clone());
         let s3_class = |uri: &str| uri.starts_with("s3://");
         let stream_copies = options.stream_copies;
-        let copies = futures::stream::iter(moved.iter().map(|(m, _)| {
-            let resolver = &resolver;
-            let root = &root;
-            let class = target.storage_class.as_deref().filter(|_| s3_class(&m.to));
+        // Owned items (not references into `moved`): a closure over borrowed items would make
+        // the future not provably `Send` (a higher-ranked lifetime), and servers need `Send`.
+        let files: Vec<MovedFile> = moved.iter().map(|(m, _)| m.clone()).collect();
+        let resolver = &resolver;
+        let root_ref = &root;
+        let target_class = target.storage_class.clone();
+        let copies = futures::stream::iter(files.into_iter().map(|m| {
+            let root = root_ref;
+            let class = target_class.clone().filter(|_| s3_class(&m.to));
             async move {
+                let class = class.as_deref();
                 if m.from == m.to && class.is_none() {
                     if let Some(progress) = &options.on_copied {
                         progress(m.size);
@@ -355,7 +361,7 @@ impl Table {
         .try_collect::<Vec<()>>()
         .await;
         if let Err(e) = copies {
-            self.abandon(&resolver, &record).await;
+            self.abandon(resolver, &record).await;
             return Err(e);
         }
         crash(options, MoveStep::AfterCopy, &root)?;
@@ -377,7 +383,7 @@ impl Table {
             Ok(c) => c,
             Err(e) => {
                 if !matches!(e, Error::CommitOutcomeUnknown { .. }) {
-                    self.abandon(&resolver, &record).await;
+                    self.abandon(resolver, &record).await;
                 }
                 return Err(e);
             }
@@ -391,7 +397,7 @@ impl Table {
             } else {
                 // A concurrent commit removed it: the rebase dropped its relocation (SPEC §8.2).
                 if m.to != m.from {
-                    self.delete_location(&resolver, &m.path, &m.to).await?;
+                    self.delete_location(resolver, &m.path, &m.to).await?;
                 }
                 report.dropped.push(m.path);
             }
