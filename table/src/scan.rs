@@ -129,7 +129,7 @@ impl Table {
             batch_size: 8192,
             concurrency: 4,
             limit: None,
-            preserve_order: true,
+            preserve_order: false,
         }
     }
 }
@@ -165,9 +165,10 @@ impl ScanBuilder {
         self.limit = Some(rows);
         self
     }
-    /// Whether batches come file by file in path order (default true). `false` returns each
-    /// batch as soon as any of the files being read (up to the concurrency) has one, which
-    /// decodes files in parallel; rows within a file keep their order either way.
+    /// Whether batches come file by file in path order (default false: each batch is returned
+    /// as soon as any of the files being read, up to the concurrency, has one, so files decode
+    /// in parallel). `true` gives a deterministic order at the cost of that parallelism. Rows
+    /// within a file keep their order either way.
     pub fn preserve_order(mut self, yes: bool) -> Self {
         self.preserve_order = yes;
         self

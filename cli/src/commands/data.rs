@@ -146,7 +146,8 @@ pub async fn scan(
     quiet: bool,
     out: &mut impl Write,
 ) -> CliResult {
-    let mut builder = table.scan().snapshot(selector(sel)?);
+    // People and scripts expect the same rows in the same order every time.
+    let mut builder = table.scan().preserve_order(true).snapshot(selector(sel)?);
     if let Some(c) = columns {
         builder = builder.columns(c);
     }
