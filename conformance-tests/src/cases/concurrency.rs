@@ -43,16 +43,27 @@ pub async fn verify_appends(uri: &str, writers: u64, commits: u64) -> CaseResult
 }
 
 /// One writer's work: `commits` appends, each of its own file, on its own handle.
+///
+/// With `STRATA_WRITER_ACKS=1` it prints `ack WRITER_ID I VERSION` to stdout (flushed) after
+/// each commit returns: the crash test kills writers and checks every printed commit survived.
 pub async fn writer(uri: &str, id: u64, commits: u64) -> CaseResult {
+    use std::io::Write;
+    let acks = std::env::var("STRATA_WRITER_ACKS").is_ok_and(|v| v == "1");
     let t = Table::open(uri).await?;
     for i in 0..commits {
-        t.transaction()
+        let c = t
+            .transaction()
             .await?
             .operation("APPEND")
             .parameter("writer", id)
             .add_file(add_file(&format!("data/w{id}-{i}.parquet"), 1)?)
             .commit()
             .await?;
+        if acks {
+            let mut out = std::io::stdout().lock();
+            writeln!(out, "ack {id} {i} {}", c.version)?;
+            out.flush()?;
+        }
     }
     Ok(())
 }
