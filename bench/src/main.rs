@@ -1,7 +1,7 @@
 //! `strata-bench`: runs named workloads on Strata and prints one JSON line per measurement:
 //! `{"workload","system","metric","value","unit"}`.
 //!
-//! `cargo run --release -p strata-bench -- w1 w2 w3 w4 w6` (no names: all). Sizes scale with
+//! `cargo run --release -p strata-bench -- w1 w2 w3 w4 w5 w6` (no names: all). Sizes scale with
 //! `STRATA_BENCH_ROWS` (W3/W4 rows, default 10,000,000) and `STRATA_BENCH_COMMITS` (W2, default
 //! 2,000). Data is deterministic (seed 42).
 
@@ -17,6 +17,7 @@ use strata_format::compact::{parse_partition_spec, parse_schema};
 use strata_table::arrow_schema::to_arrow_schema;
 use strata_table::{CreateTable, SnapshotSelector, Table};
 
+mod concurrency;
 mod scans;
 mod tiers;
 
@@ -44,7 +45,7 @@ fn env_u64(key: &str, default: u64) -> u64 {
 }
 
 /// Rows `first..first+n` of the benchmark data set.
-fn batch(
+pub(crate) fn batch(
     schema: &SchemaRef,
     first: i64,
     n: usize,
@@ -246,6 +247,21 @@ fn main() -> ExitCode {
             return ExitCode::FAILURE;
         }
     };
+    if let [cmd, uri, id, n] = &args[..]
+        && cmd == "w5-writer"
+    {
+        let (Ok(id), Ok(n)) = (id.parse(), n.parse()) else {
+            eprintln!("usage: strata-bench w5-writer URI ID N");
+            return ExitCode::FAILURE;
+        };
+        return match rt.block_on(concurrency::writer(uri, id, n)) {
+            Ok(()) => ExitCode::SUCCESS,
+            Err(e) => {
+                eprintln!("writer {id}: {e}");
+                ExitCode::FAILURE
+            }
+        };
+    }
     let result = rt.block_on(async {
         if want("w1") {
             w1().await?;
@@ -255,6 +271,9 @@ fn main() -> ExitCode {
         }
         if want("w3") || want("w4") {
             w3_w4(want("w4")).await?;
+        }
+        if want("w5") {
+            concurrency::w5().await?;
         }
         if want("w6") {
             tiers::w6().await?;
