@@ -1,7 +1,7 @@
 //! `strata-bench`: runs named workloads on Strata and prints one JSON line per measurement:
 //! `{"workload","system","metric","value","unit"}`.
 //!
-//! `cargo run --release -p strata-bench -- w1 w2 w3 w4 w5 w6` (no names: all). Sizes scale with
+//! `cargo run --release -p strata-bench -- w1 w2 w3 w4 w5 w6 w7` (no names: all). Sizes scale with
 //! `STRATA_BENCH_ROWS` (W3/W4 rows, default 10,000,000) and `STRATA_BENCH_COMMITS` (W2, default
 //! 2,000). Data is deterministic (seed 42).
 
@@ -18,6 +18,7 @@ use strata_table::arrow_schema::to_arrow_schema;
 use strata_table::{CreateTable, SnapshotSelector, Table};
 
 mod concurrency;
+mod scale;
 mod scans;
 mod tiers;
 
@@ -262,6 +263,17 @@ fn main() -> ExitCode {
             }
         };
     }
+    if let [cmd, uri] = &args[..]
+        && cmd == "w7-open"
+    {
+        return match rt.block_on(scale::open(uri)) {
+            Ok(()) => ExitCode::SUCCESS,
+            Err(e) => {
+                eprintln!("w7-open: {e}");
+                ExitCode::FAILURE
+            }
+        };
+    }
     let result = rt.block_on(async {
         if want("w1") {
             w1().await?;
@@ -277,6 +289,9 @@ fn main() -> ExitCode {
         }
         if want("w6") {
             tiers::w6().await?;
+        }
+        if want("w7") {
+            scale::w7().await?;
         }
         Ok::<(), BoxError>(())
     });

@@ -1,0 +1,123 @@
+//! W7: a table of 10,000 commits adding 100,000 files (10 per commit), checkpointed at the
+//! end; a fresh process opens the latest version and plans a full scan and a pruned one,
+//! reporting medians and its peak resident memory. The commit files are written directly with
+//! the format crate's encoder (what 10,000 appends would leave, without spending minutes on
+//! them); the open and the plans are the engine's.
+
+use std::time::Instant;
+
+use strata_format::expr::Expr;
+use strata_format::log::{commit_file_name, encode_commit};
+use strata_format::testing::commit_info;
+use strata_format::{Action, ColumnStats};
+use strata_table::Table;
+
+use crate::{BoxError, create, emit, env_u64, median};
+
+/// Peak resident set of this process in MiB (Linux `VmHWM`), if known.
+fn peak_rss_mib() -> Option<f64> {
+    let status = std::fs::read_to_string("/proc/self/status").ok()?;
+    let line = status.lines().find(|l| l.starts_with("VmHWM:"))?;
+    let kb: f64 = line.split_whitespace().nth(1)?.parse().ok()?;
+    Some(kb / 1024.0)
+}
+
+/// Builds the table and runs the measuring process (`strata-bench w7-open URI`).
+pub(crate) async fn w7() -> Result<(), BoxError> {
+    let commits = env_u64("STRATA_BENCH_W7_COMMITS", 10_000);
+    let per_commit = 10u64;
+    let dir = tempfile::tempdir()?;
+    let root = dir.path().join("w7");
+    create(&root, false).await?;
+    let log = root.join("_strata_log");
+    // In-commit timestamps must increase from version 0's (SPEC §3.2).
+    let start_ms = i64::try_from(
+        std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)?
+            .as_millis(),
+    )?;
+    for v in 1..=commits {
+        let mut actions = Vec::new();
+        for k in 0..per_commit {
+            let n = (v - 1) * per_commit + k;
+            let Action::Add(mut add) =
+                strata_format::testing::add(&format!("data/f{n:06}.parquet"), 1000)
+            else {
+                return Err("fixture".into());
+            };
+            let lo = (n * 1000) as i64;
+            add.stats.insert(
+                1,
+                ColumnStats {
+                    min: Some(serde_json::json!(lo)),
+                    max: Some(serde_json::json!(lo + 999)),
+                    null_count: Some(0),
+                    ..Default::default()
+                },
+            );
+            actions.push(Action::Add(add));
+        }
+        let mut info = commit_info(start_ms + v as i64 * 1000, "APPEND");
+        info.read_version = Some(v - 1);
+        std::fs::write(
+            log.join(commit_file_name(v)),
+            encode_commit(info, &actions)?,
+        )?;
+    }
+    let uri = root.to_str().ok_or("path")?.to_string();
+    Table::open(&uri).await?.checkpoint().await?;
+    let out = std::process::Command::new(std::env::current_exe()?)
+        .args(["w7-open", &uri])
+        .output()?;
+    if !out.status.success() {
+        return Err(format!("w7-open failed: {}", String::from_utf8_lossy(&out.stderr)).into());
+    }
+    print!("{}", String::from_utf8_lossy(&out.stdout));
+    Ok(())
+}
+
+/// The measuring process: 5 fresh opens, then plans, then its peak memory.
+pub(crate) async fn open(uri: &str) -> Result<(), BoxError> {
+    let mut opens = Vec::new();
+    let mut files = 0;
+    for _ in 0..5 {
+        let start = Instant::now();
+        let t = Table::open(uri).await?;
+        files = t.latest().await?.files().len();
+        opens.push(start.elapsed().as_secs_f64() * 1000.0);
+    }
+    let t = Table::open(uri).await?;
+    let mut full = Vec::new();
+    let mut pruned = Vec::new();
+    for _ in 0..5 {
+        let start = Instant::now();
+        let planned = t.scan().plan().await?.files().len();
+        full.push(start.elapsed().as_secs_f64() * 1000.0);
+        let start = Instant::now();
+        let few = t
+            .scan()
+            .filter(Expr::parse("id < 5000")?)
+            .plan()
+            .await?
+            .files()
+            .len();
+        pruned.push(start.elapsed().as_secs_f64() * 1000.0);
+        if planned != files || few != 5 {
+            return Err(format!("planned {planned} and {few} of {files} files").into());
+        }
+    }
+    emit("w7", "strata", "files", files as f64, "files");
+    emit("w7", "strata", "open_latest", median(&mut opens), "ms");
+    emit("w7", "strata", "plan_full_scan", median(&mut full), "ms");
+    emit(
+        "w7",
+        "strata",
+        "plan_pruned_scan",
+        median(&mut pruned),
+        "ms",
+    );
+    if let Some(mib) = peak_rss_mib() {
+        emit("w7", "strata", "peak_rss", mib, "MiB");
+    }
+    Ok(())
+}
