@@ -121,7 +121,12 @@ pub(crate) async fn copy_object(
 }
 
 /// Checks that the copy at `to` holds exactly `size` bytes.
-async fn verify_copy(table: &str, from: &Endpoint, to: &Endpoint, size: u64) -> Result<()> {
+pub(crate) async fn verify_copy(
+    table: &str,
+    from: &Endpoint,
+    to: &Endpoint,
+    size: u64,
+) -> Result<()> {
     let written = to
         .store
         .head(&to.path)

@@ -6,6 +6,7 @@
 
 mod copy;
 mod mover;
+mod s3;
 
 use serde_json::Value;
 use strata_format::tiering::{PlannedMove, PriceTable, TierPolicy, TierUsage, plan, usage};

@@ -16,7 +16,8 @@ use serde::{Deserialize, Serialize};
 use strata_format::actions::DEFAULT_TIER;
 use strata_format::{Action, Relocate, TableState, TierDef};
 
-use super::copy::{Endpoint, copy_object, same_namespace, server_side_copy};
+use super::copy::{Endpoint, copy_object, same_namespace, server_side_copy, verify_copy};
+use super::s3;
 use crate::error::{Error, Result};
 use crate::resolve::StoreResolver;
 use crate::table::Table;
@@ -345,11 +346,20 @@ impl Table {
                     path,
                     uri: m.to.clone(),
                 };
-                if class.is_none() && !stream_copies && same_namespace(&m.from, &m.to) {
+                let one_namespace = !stream_copies && same_namespace(&m.from, &m.to);
+                match class {
                     // One bucket / one file system: a server-side copy, no bytes through us.
-                    server_side_copy(root, &from, &to, m.size).await?;
-                } else {
-                    copy_object(root, &from, &to, m.size, class).await?;
+                    None if one_namespace => server_side_copy(root, &from, &to, m.size).await?,
+                    // A storage class within one S3 bucket: CopyObject with the class.
+                    Some(c)
+                        if one_namespace
+                            && m.to.starts_with("s3")
+                            && m.size <= s3::MAX_COPY_OBJECT_BYTES =>
+                    {
+                        s3::copy_with_class(root, &m.from, &m.to, c).await?;
+                        verify_copy(root, &from, &to, m.size).await?;
+                    }
+                    _ => copy_object(root, &from, &to, m.size, class).await?,
                 }
                 if let Some(progress) = &options.on_copied {
                     progress(m.size);

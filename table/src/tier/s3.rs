@@ -1,0 +1,121 @@
+//! S3 operations object_store does not offer: a server-side copy that sets the storage class
+//! (CopyObject), so that a storage-class change within one bucket moves no data through the
+//! client. Credentials, region and endpoint come from the standard AWS environment variables
+//! (`AWS_ACCESS_KEY_ID`, `AWS_SECRET_ACCESS_KEY`, `AWS_SESSION_TOKEN`, `AWS_REGION` /
+//! `AWS_DEFAULT_REGION`, `AWS_ENDPOINT_URL`), as for the table's own object store.
+
+use aws_sdk_s3::config::{BehaviorVersion, Credentials, Region};
+use aws_sdk_s3::types::{MetadataDirective, StorageClass};
+
+use crate::error::{Error, Result};
+
+/// The largest object CopyObject copies in one request (5 GiB); larger ones are streamed.
+pub(crate) const MAX_COPY_OBJECT_BYTES: u64 = 5 * 1024 * 1024 * 1024;
+
+/// `(bucket, key)` of an `s3://bucket/key` URI.
+pub(crate) fn bucket_and_key(uri: &str) -> Option<(&str, &str)> {
+    let rest = uri
+        .strip_prefix("s3://")
+        .or_else(|| uri.strip_prefix("s3a://"))?;
+    let (bucket, key) = rest.split_once('/')?;
+    (!bucket.is_empty() && !key.is_empty()).then_some((bucket, key))
+}
+
+/// Percent-encodes a key for the `x-amz-copy-source` header (`/` kept).
+fn encode_key(key: &str) -> String {
+    let mut out = String::with_capacity(key.len());
+    for b in key.bytes() {
+        if b.is_ascii_alphanumeric() || matches!(b, b'-' | b'_' | b'.' | b'~' | b'/') {
+            out.push(char::from(b));
+        } else {
+            out.push_str(&format!("%{b:02X}"));
+        }
+    }
+    out
+}
+
+fn env(name: &str) -> Option<String> {
+    std::env::var(name).ok().filter(|v| !v.is_empty())
+}
+
+fn client() -> aws_sdk_s3::Client {
+    let region = env("AWS_REGION")
+        .or_else(|| env("AWS_DEFAULT_REGION"))
+        .unwrap_or_else(|| "us-east-1".into());
+    let mut config = aws_sdk_s3::Config::builder()
+        .behavior_version(BehaviorVersion::latest())
+        .region(Region::new(region));
+    if let (Some(key), Some(secret)) = (env("AWS_ACCESS_KEY_ID"), env("AWS_SECRET_ACCESS_KEY")) {
+        config = config.credentials_provider(Credentials::new(
+            key,
+            secret,
+            env("AWS_SESSION_TOKEN"),
+            None,
+            "environment",
+        ));
+    }
+    if let Some(endpoint) = env("AWS_ENDPOINT_URL").or_else(|| env("AWS_ENDPOINT")) {
+        config = config.endpoint_url(endpoint).force_path_style(true);
+    }
+    aws_sdk_s3::Client::from_conf(config.build())
+}
+
+/// Copies `from` to `to` (both in one bucket) inside S3 with `storage_class`.
+pub(crate) async fn copy_with_class(
+    table: &str,
+    from: &str,
+    to: &str,
+    storage_class: &str,
+) -> Result<()> {
+    let fail = |message: String| Error::CopyFailed {
+        table: table.to_string(),
+        from: from.to_string(),
+        to: to.to_string(),
+        message,
+    };
+    let (Some((bucket, src_key)), Some((dst_bucket, dst_key))) =
+        (bucket_and_key(from), bucket_and_key(to))
+    else {
+        return Err(fail("both locations must be s3://bucket/key URIs".into()));
+    };
+    if bucket != dst_bucket {
+        return Err(fail(
+            "CopyObject with a storage class needs one bucket".into(),
+        ));
+    }
+    client()
+        .copy_object()
+        .bucket(bucket)
+        .key(dst_key)
+        .copy_source(format!("{bucket}/{}", encode_key(src_key)))
+        .metadata_directive(MetadataDirective::Copy)
+        .storage_class(StorageClass::from(storage_class))
+        .send()
+        .await
+        .map_err(|e| {
+            fail(format!(
+                "S3 CopyObject failed: {}",
+                aws_sdk_s3::error::DisplayErrorContext(&e)
+            ))
+        })?;
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn s3_uris_split_and_keys_encode_for_copy_source() {
+        assert_eq!(
+            bucket_and_key("s3://b/t/data/day=2026-01-01/x.parquet"),
+            Some(("b", "t/data/day=2026-01-01/x.parquet"))
+        );
+        assert_eq!(bucket_and_key("s3://b/"), None);
+        assert_eq!(bucket_and_key("file:///x"), None);
+        assert_eq!(
+            encode_key("t/data/day=2026-01-01/a b+c.parquet"),
+            "t/data/day%3D2026-01-01/a%20b%2Bc.parquet"
+        );
+    }
+}
