@@ -9,6 +9,7 @@
 mod catalog_processes;
 mod common;
 mod concurrent;
+mod crash;
 mod demo;
 mod errors;
 mod golden;
