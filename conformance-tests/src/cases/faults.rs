@@ -103,7 +103,19 @@ async fn random_writer(
                 t.create_tag(&format!("t{writer}-{step}"), base.version())
                     .await
                     .map(Some)
-            } else if roll < 92 && base.version() > 0 {
+            } else if roll < 89 {
+                // A schema change: a metadata commit that conflicts with every concurrent one.
+                t.update_schema(vec![strata_table::SchemaChange::AddColumn {
+                    parent: None,
+                    name: format!("c{writer}_{step}"),
+                    data_type: strata_format::PrimitiveType::Int64.into(),
+                    required: false,
+                    default: None,
+                    doc: None,
+                }])
+                .await
+                .map(Some)
+            } else if roll < 94 && base.version() > 0 {
                 t.restore(rng.random_range(0..base.version()))
                     .await
                     .map(Some)
