@@ -327,16 +327,7 @@ async fn state_survives_restart_sqlite() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn reused_location_is_not_served_stale_by_another_process() {
     let cat = TestCatalog::start(&Backend::sqlite()).await;
-    let ns = unique("ns");
-    cat.admin
-        .create_namespace(&ns, BTreeMap::new())
-        .await
-        .unwrap();
-    let first = cat
-        .admin
-        .create_table(&ns, &create_request("t"))
-        .await
-        .unwrap();
+    let (ns, first) = cat.namespace_with_table("ns").await;
     let t = TableRef::parse(&format!("{ns}.t")).unwrap();
     for i in 0..3 {
         let req = commit(

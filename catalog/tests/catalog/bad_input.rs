@@ -173,16 +173,7 @@ async fn stale_conflicting_commit_is_a_typed_409_and_changes_nothing() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn internal_errors_do_not_leak() {
     let cat = TestCatalog::start(&Backend::sqlite()).await;
-    let ns = unique("ns");
-    cat.admin
-        .create_namespace(&ns, BTreeMap::new())
-        .await
-        .unwrap();
-    let info = cat
-        .admin
-        .create_table(&ns, &create_request("t"))
-        .await
-        .unwrap();
+    let (ns, info) = cat.namespace_with_table("ns").await;
     // Corrupt the log behind the catalog's back.
     let log = std::path::Path::new(&info.location).join("_strata_log");
     std::fs::write(

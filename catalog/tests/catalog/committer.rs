@@ -1,7 +1,6 @@
 //! Engine transactions routed through the catalog (`CatalogCommitter`): the catalog writes the
 //! commits, conflicts come back typed, roles are enforced. On SQLite and PostgreSQL.
 
-use std::collections::BTreeMap;
 use std::sync::Arc;
 
 use strata_catalog::auth::Role;
@@ -11,7 +10,7 @@ use strata_format::conflict::ConflictKind;
 use strata_format::testing::add;
 use strata_table::{Table, TableLocation, TableOptions};
 
-use crate::harness::{Backend, TestCatalog, create_request, token, unique};
+use crate::harness::{Backend, TestCatalog, token};
 
 async fn open(cat: &TestCatalog, t: &TableRef, token: &str) -> Table {
     let client = cat.client(Some(token));
@@ -25,16 +24,7 @@ async fn open(cat: &TestCatalog, t: &TableRef, token: &str) -> Table {
 
 async fn suite(backend: Backend) {
     let cat = TestCatalog::start(&backend).await;
-    let ns = unique("cm");
-    cat.admin
-        .create_namespace(&ns, BTreeMap::new())
-        .await
-        .unwrap();
-    let info = cat
-        .admin
-        .create_table(&ns, &create_request("t"))
-        .await
-        .unwrap();
+    let (ns, info) = cat.namespace_with_table("cm").await;
     let t = TableRef::parse(&format!("{ns}.t")).unwrap();
     let writer = token(cat.store.as_ref(), Role::Writer, Some(&ns)).await;
     let table = open(&cat, &t, &writer).await;
@@ -132,16 +122,7 @@ async fn suite(backend: Backend) {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn tier_move_through_the_catalog_loses_a_concurrently_deleted_file() {
     let cat = TestCatalog::start(&Backend::sqlite()).await;
-    let ns = unique("mv");
-    cat.admin
-        .create_namespace(&ns, BTreeMap::new())
-        .await
-        .unwrap();
-    let info = cat
-        .admin
-        .create_table(&ns, &create_request("t"))
-        .await
-        .unwrap();
+    let (ns, info) = cat.namespace_with_table("mv").await;
     let t = TableRef::parse(&format!("{ns}.t")).unwrap();
     let writer = token(cat.store.as_ref(), Role::Writer, Some(&ns)).await;
     let table = open(&cat, &t, &writer).await;

@@ -8,7 +8,7 @@ use strata_catalog::model::ReadScope;
 use strata_catalog::{Client, TableRef};
 use strata_table::Table;
 
-use crate::harness::{Backend, TestCatalog, create_request, start_server, unique};
+use crate::harness::{Backend, TestCatalog, start_server};
 
 const CLIENTS: usize = 16;
 const COMMITS_PER_CLIENT: usize = 4;
@@ -93,16 +93,7 @@ async fn check_log(location: &str, acked: &[(String, u64)]) {
 
 async fn one_catalog(backend: Backend) {
     let cat = TestCatalog::start(&backend).await;
-    let ns = unique("ns");
-    cat.admin
-        .create_namespace(&ns, BTreeMap::new())
-        .await
-        .unwrap();
-    let info = cat
-        .admin
-        .create_table(&ns, &create_request("t"))
-        .await
-        .unwrap();
+    let (ns, info) = cat.namespace_with_table("ns").await;
     let table = TableRef::parse(&format!("{ns}.t")).unwrap();
     let acked = hammer(vec![cat.admin.clone()], table).await;
     check_log(&info.location, &acked).await;
@@ -139,16 +130,7 @@ async fn two_catalogs_on_one_postgres() {
         &Default::default(),
     )
     .await;
-    let ns = unique("ns");
-    cat.admin
-        .create_namespace(&ns, BTreeMap::new())
-        .await
-        .unwrap();
-    let info = cat
-        .admin
-        .create_table(&ns, &create_request("t"))
-        .await
-        .unwrap();
+    let (ns, info) = cat.namespace_with_table("ns").await;
     let table = TableRef::parse(&format!("{ns}.t")).unwrap();
     let other = Client::new(&second.url(), Some(cat.admin_token.clone())).unwrap();
     let acked = hammer(vec![cat.admin.clone(), other], table).await;
@@ -162,16 +144,7 @@ async fn two_catalogs_on_one_postgres() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn writers_bypassing_the_catalog_are_tolerated() {
     let cat = TestCatalog::start(&Backend::sqlite()).await;
-    let ns = unique("ns");
-    cat.admin
-        .create_namespace(&ns, BTreeMap::new())
-        .await
-        .unwrap();
-    let info = cat
-        .admin
-        .create_table(&ns, &create_request("t"))
-        .await
-        .unwrap();
+    let (ns, info) = cat.namespace_with_table("ns").await;
     let direct = Table::open(&info.location).await.unwrap();
     direct
         .transaction()

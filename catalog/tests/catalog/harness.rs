@@ -3,7 +3,7 @@
 use std::sync::Arc;
 
 use strata_catalog::auth::Role;
-use strata_catalog::model::{CreateTableRequest, CreateTokenRequest};
+use strata_catalog::model::{CreateTableRequest, CreateTokenRequest, TableInfo};
 use strata_catalog::server::{self, RunningServer, ServerOptions};
 use strata_catalog::store::Store;
 use strata_catalog::{Catalog, Client, open_store};
@@ -46,6 +46,21 @@ pub struct TestCatalog {
 }
 
 impl TestCatalog {
+    /// A fresh namespace named after `prefix` holding a table `t`, created by the admin.
+    pub async fn namespace_with_table(&self, prefix: &str) -> (String, TableInfo) {
+        let ns = unique(prefix);
+        self.admin
+            .create_namespace(&ns, std::collections::BTreeMap::new())
+            .await
+            .unwrap();
+        let info = self
+            .admin
+            .create_table(&ns, &create_request("t"))
+            .await
+            .unwrap();
+        (ns, info)
+    }
+
     pub async fn start(backend: &Backend) -> Self {
         Self::start_with(backend, &ServerOptions::default()).await
     }

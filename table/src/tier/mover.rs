@@ -492,7 +492,8 @@ impl Table {
             }
             for e in &record.entries {
                 let Some(cur) = current(e) else { continue };
-                for loc in [&e.from, &e.to] {
+                let same = e.from == e.to;
+                for loc in [&e.from, &e.to].into_iter().take(if same { 1 } else { 2 }) {
                     if *loc != cur {
                         self.delete_location(&resolver, &e.path, loc).await?;
                         deleted += 1;
