@@ -17,8 +17,8 @@ use crate::model::{
 };
 use crate::names::split_qualified;
 use crate::tiering::{
-    ApplyRequest, ApplyResponse, PlanRequest, SetPoliciesRequest, SetTiersRequest, TierPlanBody,
-    TierReport,
+    ApplyRequest, ApplyResponse, PlanRequest, RestoreRequest, RestoreResponse, SetPoliciesRequest,
+    SetTiersRequest, TierPlanBody, TierReport,
 };
 
 /// `namespace.table`.
@@ -370,6 +370,20 @@ impl Client {
         self.send(
             Method::POST,
             &format!("{}/tiers/apply", Self::table_path(table)),
+            req,
+        )
+        .await
+    }
+
+    /// Requests restores of archived files and records them (no wait).
+    pub async fn tier_restore(
+        &self,
+        table: &TableRef,
+        req: &RestoreRequest,
+    ) -> Result<RestoreResponse> {
+        self.send(
+            Method::POST,
+            &format!("{}/tiers/restore", Self::table_path(table)),
             req,
         )
         .await

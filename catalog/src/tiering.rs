@@ -8,8 +8,11 @@ use std::time::Duration;
 
 use serde::{Deserialize, Serialize};
 use strata_format::TierDef;
+use strata_format::expr::Expr;
 use strata_format::tiering::{PolicyCondition, PriceTable, TierPolicy, TierUsage};
-use strata_table::{MoveOptions, MoveReport, Table};
+use strata_table::{
+    MoveOptions, MoveReport, OnArchived, RestoreOptions, RestoreSpeed, SnapshotSelector, Table,
+};
 use utoipa::ToSchema;
 
 use crate::error::{Error, Result};
@@ -172,6 +175,50 @@ pub struct ApplyRequest {
     pub concurrency: Option<usize>,
 }
 
+/// Restore archived files (S3 GLACIER, DEEP_ARCHIVE) so they can be read (SPEC §6.4.1).
+/// The request returns once the restores are requested and recorded; calling it again later
+/// records the restores that have completed, with their expiry.
+#[derive(Debug, Clone, Default, Serialize, Deserialize, ToSchema)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct RestoreRequest {
+    /// Which files: those that may hold rows matching this filter (default: all).
+    #[serde(default)]
+    pub filter: Option<String>,
+    /// Files of this version (default: the latest).
+    #[serde(default)]
+    pub version: Option<u64>,
+    /// Days the restored copies stay readable (default 7).
+    #[serde(default)]
+    pub days: Option<u32>,
+    /// Retrieval speed: `Expedited`, `Standard` (default) or `Bulk`.
+    #[serde(default)]
+    pub speed: Option<String>,
+}
+
+/// An archived file a restore handled.
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct RestoredFileBody {
+    /// Logical path.
+    pub path: String,
+    /// Storage class.
+    pub storage_class: String,
+    /// When the restored copy expires (ms since the epoch); absent while in progress.
+    pub expires_ms: Option<i64>,
+}
+
+/// What a restore did.
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct RestoreResponse {
+    /// Version committed (absent: nothing needed restoring).
+    pub version: Option<u64>,
+    /// Archived files handled.
+    pub files: Vec<RestoredFileBody>,
+    /// Files selected that were readable already.
+    pub readable: usize,
+}
+
 /// One move commit of an apply.
 #[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
 #[serde(rename_all = "camelCase")]
@@ -331,6 +378,9 @@ fn tier_error(ident: &TableIdent, e: strata_table::Error) -> Error {
             conflict,
         },
         E::RetriesExhausted { .. } => Error::Busy(e.to_string()),
+        E::ArchivedFiles { .. } | E::VersionNotFound { .. } => {
+            Error::BadRequest(format!("{ident}: {e}"))
+        }
         other => Error::Table(other),
     }
 }
@@ -401,6 +451,68 @@ impl Catalog {
         Ok(ApplyResponse {
             now_ms: now,
             moves: reports.into_iter().map(move_body).collect(),
+        })
+    }
+
+    /// Requests restores of the archived files a filter selects and records them (no wait).
+    pub async fn tier_restore(
+        &self,
+        ident: &TableIdent,
+        req: &RestoreRequest,
+    ) -> Result<RestoreResponse> {
+        let speed = match req.speed.as_deref() {
+            None | Some("Standard") => RestoreSpeed::Standard,
+            Some("Expedited") => RestoreSpeed::Expedited,
+            Some("Bulk") => RestoreSpeed::Bulk,
+            Some(other) => {
+                return Err(Error::BadRequest(format!(
+                    "speed `{}` must be Expedited, Standard or Bulk",
+                    other.escape_default()
+                )));
+            }
+        };
+        let filter = req
+            .filter
+            .as_deref()
+            .map(Expr::parse)
+            .transpose()
+            .map_err(|e| Error::BadRequest(format!("filter: {e}")))?;
+        let options = RestoreOptions {
+            days: req.days.unwrap_or(7).clamp(1, 36_500),
+            speed,
+            wait: false,
+            ..RestoreOptions::default()
+        };
+        let table = self.tier_table(ident).await?;
+        let selector = match req.version {
+            Some(v) => SnapshotSelector::Version(v),
+            None => SnapshotSelector::Latest,
+        };
+        let mut builder = table
+            .scan()
+            .snapshot(selector)
+            .on_archived(OnArchived::Include);
+        if let Some(f) = filter {
+            builder = builder.filter(f);
+        }
+        let scan = builder.plan().await.map_err(|e| tier_error(ident, e))?;
+        let paths: Vec<String> = scan.files().iter().map(|f| f.path.clone()).collect();
+        let report = table
+            .restore_files(&paths, &options)
+            .await
+            .map_err(|e| tier_error(ident, e))?;
+        Ok(RestoreResponse {
+            version: report.version,
+            files: report
+                .files
+                .into_iter()
+                .map(|f| RestoredFileBody {
+                    path: f.path,
+                    storage_class: f.storage_class,
+                    expires_ms: f.expires_ms,
+                })
+                .collect(),
+            readable: report.readable,
         })
     }
 

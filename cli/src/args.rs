@@ -138,22 +138,7 @@ pub enum Command {
     /// Print rows: projection, filter, time travel.
     ///
     /// Example: strata scan ./events --columns id,ts --where "ts >= TIMESTAMP '2026-01-02 00:00:00' AND category = 'cat-01'" --limit 20
-    Scan {
-        /// Table.
-        table: String,
-        /// Version selector.
-        #[command(flatten)]
-        selector: Selector,
-        /// Columns to print, comma-separated (default: all).
-        #[arg(long, value_delimiter = ',')]
-        columns: Option<Vec<String>>,
-        /// Row filter (SQL expression: comparisons, AND/OR/NOT, IN, IS NULL, LIKE 'prefix%').
-        #[arg(long = "where")]
-        filter: Option<String>,
-        /// Print at most N rows.
-        #[arg(long)]
-        limit: Option<u64>,
-    },
+    Scan(ScanArgs),
     /// Count rows (of a version, matching a filter).
     ///
     /// Example: strata count ./events --where "value > 10"
@@ -450,4 +435,57 @@ mod tests {
         use clap::CommandFactory;
         Cli::command().debug_assert();
     }
+}
+
+/// Arguments of `strata scan`.
+#[derive(Debug, Args)]
+pub struct ScanArgs {
+    /// Table.
+    pub table: String,
+    /// Version selector.
+    #[command(flatten)]
+    pub selector: Selector,
+    /// Columns to print, comma-separated (default: all).
+    #[arg(long, value_delimiter = ',')]
+    pub columns: Option<Vec<String>>,
+    /// Row filter (SQL expression: comparisons, AND/OR/NOT, IN, IS NULL, LIKE 'prefix%').
+    #[arg(long = "where")]
+    pub filter: Option<String>,
+    /// Print at most N rows.
+    #[arg(long)]
+    pub limit: Option<u64>,
+    /// Restore archived files the scan needs (S3 RestoreObject), wait, then read them.
+    #[arg(long)]
+    pub restore: bool,
+    /// Restore options (with `--restore`).
+    #[command(flatten)]
+    pub restore_options: RestoreArgs,
+}
+
+/// Speed of an S3 restore (retrieval tier).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum RestoreSpeedArg {
+    /// Minutes (GLACIER only; the most expensive).
+    Expedited,
+    /// Hours.
+    Standard,
+    /// Cheapest, up to two days.
+    Bulk,
+}
+
+/// Options of restores of archived files.
+#[derive(Debug, Clone, Args)]
+pub struct RestoreArgs {
+    /// Days the restored copies stay readable.
+    #[arg(long, default_value_t = 7)]
+    pub days: u32,
+    /// Retrieval speed.
+    #[arg(long, value_enum, default_value_t = RestoreSpeedArg::Standard)]
+    pub speed: RestoreSpeedArg,
+    /// How often to check restores in progress (e.g. `30s`, `5m`).
+    #[arg(long, default_value = "30s")]
+    pub poll: String,
+    /// Stop waiting after this long (e.g. `6h`); the restores go on and a re-run records them.
+    #[arg(long)]
+    pub wait_timeout: Option<String>,
 }

@@ -294,6 +294,9 @@ pub struct AddFile {
     /// Storage class of the object, if set.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub storage_class: Option<String>,
+    /// Restore of an archived object (SPEC §6.4.1), if one was requested.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub restore: Option<RestoreState>,
     /// Reserved for row-level deletes.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub deletion_vector: Option<DeletionVectorDescriptor>,
@@ -324,6 +327,9 @@ pub struct RemoveFile {
     /// Storage class of the removed file's object, if set.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub storage_class: Option<String>,
+    /// Restore of an archived object (SPEC §6.4.1), if one was requested.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub restore: Option<RestoreState>,
 }
 
 /// A data file (active or removed) now lives at another physical location / tier (SPEC §6).
@@ -340,6 +346,28 @@ pub struct Relocate {
     /// Storage class at the new location.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub storage_class: Option<String>,
+    /// Restore of an archived object (SPEC §6.4.1), if one was requested.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub restore: Option<RestoreState>,
+}
+
+/// The restore of an object in an archive storage class (SPEC §6.4.1): requested at
+/// `requested_ms`; readable until `expires_ms` once complete (absent while in progress).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct RestoreState {
+    /// When the restore was requested, ms since epoch.
+    pub requested_ms: i64,
+    /// When the restored copy expires, ms since epoch; absent while the restore is in progress.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub expires_ms: Option<i64>,
+}
+
+impl RestoreState {
+    /// True when the restored copy is readable at `now_ms`.
+    pub fn readable_at(&self, now_ms: i64) -> bool {
+        self.expires_ms.is_some_and(|e| now_ms < e)
+    }
 }
 
 /// A named reference to a version.
@@ -624,6 +652,7 @@ mod tests {
             tier: "hot".into(),
             location: None,
             storage_class: None,
+            restore: None,
             deletion_vector: None,
         };
         let line = Action::Add(Box::new(add.clone())).to_json_line().unwrap();

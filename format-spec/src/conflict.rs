@@ -307,6 +307,7 @@ mod tests {
             tier: "cold".into(),
             location: None,
             storage_class: None,
+            restore: None,
         })
     }
 

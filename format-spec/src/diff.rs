@@ -751,6 +751,7 @@ mod tests {
                 tier: "cold".into(),
                 location: Some("s3://archive/a.parquet".into()),
                 storage_class: Some("GLACIER".into()),
+                restore: None,
             })],
         );
         let d = diff(&v1, &s);

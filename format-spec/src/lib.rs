@@ -28,7 +28,7 @@ pub mod transform;
 
 pub use actions::{
     Action, AddFile, AppTransaction, ColumnStats, CommitInfo, IsolationLevel, Metadata, Protocol,
-    Relocate, RemoveFile, Tag, TierDef, Untag,
+    Relocate, RemoveFile, RestoreState, Tag, TierDef, Untag,
 };
 pub use error::{FormatError, Result};
 pub use log::{Commit, LastCheckpoint};

@@ -284,6 +284,7 @@ mod tests {
             tier: "hot".into(),
             location: None,
             storage_class: None,
+            restore: None,
             deletion_vector: None,
         }
     }

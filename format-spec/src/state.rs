@@ -4,7 +4,9 @@
 
 use std::collections::{BTreeMap, BTreeSet};
 
-use crate::actions::{Action, AddFile, AppTransaction, CommitInfo, Metadata, Protocol, RemoveFile};
+use crate::actions::{
+    Action, AddFile, AppTransaction, CommitInfo, Metadata, Protocol, RemoveFile, RestoreState,
+};
 use crate::error::{FormatError, Result};
 use crate::log::Commit;
 use crate::protocol::check_readable;
@@ -18,6 +20,8 @@ pub struct FileLocation {
     pub location: Option<String>,
     /// Storage class.
     pub storage_class: Option<String>,
+    /// Restore of an archived object (SPEC §6.4.1).
+    pub restore: Option<RestoreState>,
 }
 
 /// The full state of a table at one version.
@@ -262,6 +266,7 @@ impl TableState {
                     t.tier = Some(add.tier);
                     t.location = add.location;
                     t.storage_class = add.storage_class;
+                    t.restore = add.restore;
                     self.tombstones.insert(r.path.clone(), t);
                 }
                 Action::Relocate(rel) => {
@@ -269,10 +274,12 @@ impl TableState {
                         add.tier = rel.tier.clone();
                         add.location = rel.location.clone();
                         add.storage_class = rel.storage_class.clone();
+                        add.restore = rel.restore;
                     } else if let Some(t) = self.tombstones.get_mut(&rel.path) {
                         t.tier = Some(rel.tier.clone());
                         t.location = rel.location.clone();
                         t.storage_class = rel.storage_class.clone();
+                        t.restore = rel.restore;
                     } else {
                         return Err(inconsistent(
                             v,
@@ -332,6 +339,7 @@ impl TableState {
                 add.tier = loc.tier;
                 add.location = loc.location;
                 add.storage_class = loc.storage_class;
+                add.restore = loc.restore;
             }
         }
     }
@@ -343,6 +351,7 @@ impl TableState {
                 tier: a.tier.clone(),
                 location: a.location.clone(),
                 storage_class: a.storage_class.clone(),
+                restore: a.restore,
             });
         }
         self.tombstones.get(path).map(|t| FileLocation {
@@ -352,6 +361,7 @@ impl TableState {
                 .unwrap_or_else(|| self.metadata.default_tier_name().to_string()),
             location: t.location.clone(),
             storage_class: t.storage_class.clone(),
+            restore: t.restore,
         })
     }
 
@@ -482,6 +492,7 @@ mod tests {
             tier: "cold".into(),
             location: Some("s3://cold/t/a".into()),
             storage_class: Some("GLACIER".into()),
+            restore: None,
         });
         let v1 = table_with(vec![commit(1, T0 + 1, "APPEND", vec![add("a", 1)])]).unwrap();
         let latest = table_with(vec![
@@ -543,6 +554,7 @@ mod tests {
             tier: "warm".into(),
             location: Some("file:///warm/a".into()),
             storage_class: None,
+            restore: None,
         });
         let s = table_with(vec![
             commit(1, T0 + 1, "APPEND", vec![add("a", 1), add("b", 2)]),

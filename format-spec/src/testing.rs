@@ -71,6 +71,7 @@ pub fn add(path: &str, rows: u64) -> Action {
         tier: "hot".into(),
         location: None,
         storage_class: None,
+        restore: None,
         deletion_vector: None,
     }))
 }
@@ -86,6 +87,7 @@ pub fn remove(path: &str) -> Action {
         tier: None,
         location: None,
         storage_class: None,
+        restore: None,
     })
 }
 

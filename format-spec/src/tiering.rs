@@ -361,15 +361,45 @@ pub fn is_archive_class(class: &str) -> bool {
     matches!(class, "GLACIER" | "DEEP_ARCHIVE")
 }
 
+/// True when a file with this storage class and restore state cannot be read at `now_ms`:
+/// it is in an archive class and has no restored copy that is complete and unexpired (SPEC §6.4).
+pub fn needs_restore(
+    storage_class: Option<&str>,
+    restore: Option<&crate::actions::RestoreState>,
+    now_ms: i64,
+) -> bool {
+    storage_class.is_some_and(is_archive_class) && !restore.is_some_and(|r| r.readable_at(now_ms))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
     use crate::actions::{Action, Protocol, TierDef};
     use crate::partition::{PartitionField, PartitionSpec};
     use crate::schema::{Schema, StructField};
     use crate::testing::{commit_info, sample_metadata};
 
     const NOW: i64 = 1_800_000_000_000;
+
+    #[test]
+    fn archived_files_are_readable_only_while_a_completed_restore_lasts() {
+        use crate::actions::RestoreState;
+        let done = RestoreState {
+            requested_ms: 10,
+            expires_ms: Some(100),
+        };
+        let ongoing = RestoreState {
+            requested_ms: 10,
+            expires_ms: None,
+        };
+        assert!(!needs_restore(None, None, 50));
+        assert!(!needs_restore(Some("STANDARD_IA"), None, 50));
+        assert!(needs_restore(Some("GLACIER"), None, 50));
+        assert!(needs_restore(Some("DEEP_ARCHIVE"), Some(&ongoing), 50));
+        assert!(!needs_restore(Some("GLACIER"), Some(&done), 99));
+        assert!(needs_restore(Some("GLACIER"), Some(&done), 100));
+    }
 
     fn metadata(policies: Vec<TierPolicy>) -> Metadata {
         let mut m = sample_metadata();

@@ -208,12 +208,12 @@ pub enum Error {
         /// What went wrong.
         message: String,
     },
-    /// A read needs files in an archive storage class (SPEC §6.4); they must be restored or
-    /// moved first.
+    /// A read needs files in an archive storage class (SPEC §6.4) that have no completed,
+    /// unexpired restore.
     #[error(
-        "{table}: {} file(s) to read are archived and cannot be read until restored: {}; restore \
-         the objects (S3 RestoreObject) and move them to a readable tier with `strata tier move \
-         {table} --where ... --to TIER`, or filter them out of the scan",
+        "{table}: {} file(s) to read are archived and cannot be read until restored: {}; run \
+         `strata tier restore {table} --where ...` (or scan with `--restore`), move them to a \
+         readable tier with `strata tier move`, or filter them out of the scan",
         files.len(),
         files.join(", ")
     )]
@@ -222,6 +222,31 @@ pub enum Error {
         table: String,
         /// Each file as `path (location, storage class)`.
         files: Vec<String>,
+    },
+    /// Restoring an archived file failed (SPEC §6.4.1); restores already requested stay so.
+    #[error("{table}: restoring `{path}` at {location} failed: {message}")]
+    RestoreFailed {
+        /// Table URI.
+        table: String,
+        /// Logical path.
+        path: String,
+        /// Physical location.
+        location: String,
+        /// What went wrong.
+        message: String,
+    },
+    /// Restores were requested but did not complete in the time allowed.
+    #[error(
+        "{table}: {} restore(s) still in progress after the wait: {}; they continue in the \
+         store: run the restore again later to record them",
+        pending.len(),
+        pending.join(", ")
+    )]
+    RestoreTimeout {
+        /// Table URI.
+        table: String,
+        /// Files whose restore is in progress.
+        pending: Vec<String>,
     },
 }
 

@@ -47,7 +47,7 @@ pub use options::{
     SteppingClock, SystemClock, TableOptions,
 };
 pub use resolve::StoreResolver;
-pub use scan::{Scan, ScanBuilder, ScanMetrics, ScanReport};
+pub use scan::{OnArchived, Scan, ScanBuilder, ScanMetrics, ScanReport};
 pub use snapshot::{Snapshot, SnapshotSelector};
 pub use storage::{TableLocation, memory_store};
 pub use strata_format::evolution::{Position, SchemaChange};
@@ -55,7 +55,10 @@ pub use table::{
     CreateTable, DEFAULT_CHECKPOINT_INTERVAL, HistoryEntry, PROP_CHECKPOINT_INTERVAL,
     PROP_ISOLATION_LEVEL, Table,
 };
-pub use tier::{MoveOptions, MoveReport, MoveStep, MovedFile, TierPlan};
+pub use tier::{
+    MoveOptions, MoveReport, MoveStep, MovedFile, RestoreOptions, RestoreReport, RestoreSpeed,
+    RestoredFile, TierPlan,
+};
 pub use transaction::{CommitResult, FilePredicate, Transaction};
 pub use write::{WriteMode, WriteOptions};
 

@@ -20,6 +20,7 @@ use parquet::file::metadata::PageIndexPolicy;
 use strata_format::expr::{BoundExpr, Expr};
 use strata_format::prune::{FileStatsView, may_match};
 use strata_format::schema::{FieldId, StructField};
+use strata_format::tiering::needs_restore;
 use strata_format::{AddFile, Schema};
 
 use crate::arrow_schema::{field_id, to_arrow_schema};
@@ -30,7 +31,7 @@ use crate::resolve::StoreResolver;
 use crate::scan_stats::{partition_bounds, row_group_selection};
 use crate::snapshot::{Snapshot, SnapshotSelector};
 use crate::table::Table;
-use strata_format::tiering::is_archive_class;
+use crate::tier::RestoreOptions;
 
 /// Counters of a scan (readable while it runs and after).
 #[derive(Debug, Default)]
@@ -104,6 +105,21 @@ fn add(counter: &AtomicU64, n: u64) {
     counter.fetch_add(n, Ordering::Relaxed);
 }
 
+/// What a scan does with files in an archive storage class that have no completed, unexpired
+/// restore (SPEC §6.4). Only the files left after pruning count.
+#[derive(Debug, Clone, Default)]
+pub enum OnArchived {
+    /// Fail the plan with [`Error::ArchivedFiles`] naming them (the default).
+    #[default]
+    Fail,
+    /// Restore them first ([`Table::restore_files`]); with `wait` off the plan still fails
+    /// while restores are in progress.
+    Restore(RestoreOptions),
+    /// Plan them anyway: for commands that select files without reading them (moves,
+    /// restores). Reading them fails at the store.
+    Include,
+}
+
 /// Builds a scan; see [`Table::scan`].
 #[derive(Debug)]
 #[must_use = "a scan builder does nothing until planned"]
@@ -116,6 +132,7 @@ pub struct ScanBuilder {
     concurrency: usize,
     limit: Option<u64>,
     preserve_order: bool,
+    on_archived: OnArchived,
 }
 
 impl Table {
@@ -130,6 +147,7 @@ impl Table {
             concurrency: 4,
             limit: None,
             preserve_order: false,
+            on_archived: OnArchived::Fail,
         }
     }
 }
@@ -171,6 +189,12 @@ impl ScanBuilder {
     /// within a file keep their order either way.
     pub fn preserve_order(mut self, yes: bool) -> Self {
         self.preserve_order = yes;
+        self
+    }
+
+    /// What to do with archived files the scan needs (default: fail naming them).
+    pub fn on_archived(mut self, what: OnArchived) -> Self {
+        self.on_archived = what;
         self
     }
 
@@ -251,18 +275,34 @@ impl ScanBuilder {
         }
         // SPEC §6.4: archived files are never skipped silently; only the files left after
         // pruning matter, so a scan that prunes the archive away never touches it.
-        let archived: Vec<String> = files
+        let now = self.table.inner.options.clock.now_ms();
+        let mut archived: Vec<&AddFile> = files
             .iter()
-            .filter_map(|f| {
-                let class = f.storage_class.as_deref()?;
-                is_archive_class(class)
-                    .then(|| format!("{} ({}, {class})", f.path, snapshot.physical_location(f)))
-            })
+            .filter(|f| needs_restore(f.storage_class.as_deref(), f.restore.as_ref(), now))
             .collect();
-        if !archived.is_empty() {
+        if let OnArchived::Restore(options) = &self.on_archived
+            && !archived.is_empty()
+        {
+            let paths: Vec<String> = archived.iter().map(|f| f.path.clone()).collect();
+            let report = self.table.restore_files(&paths, options).await?;
+            let pending: std::collections::BTreeSet<&str> =
+                report.pending().map(|f| f.path.as_str()).collect();
+            archived.retain(|f| pending.contains(f.path.as_str()));
+        }
+        if !archived.is_empty() && !matches!(self.on_archived, OnArchived::Include) {
             return Err(Error::ArchivedFiles {
                 table: self.table.uri().to_string(),
-                files: archived,
+                files: archived
+                    .iter()
+                    .map(|f| {
+                        format!(
+                            "{} ({}, {})",
+                            f.path,
+                            snapshot.physical_location(f),
+                            f.storage_class.as_deref().unwrap_or_default()
+                        )
+                    })
+                    .collect(),
             });
         }
         Ok(Scan {

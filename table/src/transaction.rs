@@ -146,6 +146,7 @@ impl Transaction {
             tier: Some(add.tier.clone()),
             location: add.location.clone(),
             storage_class: add.storage_class.clone(),
+            restore: add.restore,
         };
         self.actions.push(Action::Remove(remove));
         Ok(self)

@@ -365,6 +365,7 @@ impl DataFileWriter {
             location,
             tier: self.tier.clone(),
             storage_class: self.storage_class.clone(),
+            restore: None,
             deletion_vector: None,
         });
         Ok(())

@@ -10,8 +10,8 @@ use crate::model::ErrorEnvelope;
 use crate::names::{validate_namespace, validate_table};
 use crate::store::TableIdent;
 use crate::tiering::{
-    ApplyRequest, ApplyResponse, PlanRequest, SetPoliciesRequest, SetTiersRequest, TierPlanBody,
-    TierReport,
+    ApplyRequest, ApplyResponse, PlanRequest, RestoreRequest, RestoreResponse, SetPoliciesRequest,
+    SetTiersRequest, TierPlanBody, TierReport,
 };
 
 fn ident(ns: &str, table: &str) -> crate::error::Result<TableIdent> {
@@ -112,4 +112,26 @@ pub async fn apply(
     let id = ident(&ns, &table)?;
     p.require(Role::Writer, Some(&ns))?;
     Ok(Json(s.catalog.tier_apply(&id, &req).await?))
+}
+
+/// Restore archived files (S3 GLACIER, DEEP_ARCHIVE) a filter selects: starts RestoreObject for
+/// each and records the restores in the table. It does not wait: call again later to record
+/// the restores that have completed, with their expiry.
+#[utoipa::path(post, operation_id = "tierRestore", path = "/v1/namespaces/{namespace}/tables/{table}/tiers/restore", tag = "tiers",
+    params(("namespace" = String, Path), ("table" = String, Path)),
+    request_body = RestoreRequest,
+    responses((status = 200, body = RestoreResponse), (status = 400, body = ErrorEnvelope),
+        (status = 401, body = ErrorEnvelope), (status = 403, body = ErrorEnvelope),
+        (status = 404, body = ErrorEnvelope), (status = 409, body = ErrorEnvelope),
+        (status = 503, body = ErrorEnvelope)),
+    security(("bearer" = [])))]
+pub async fn restore(
+    p: Principal,
+    State(s): State<AppState>,
+    Path((ns, table)): Path<(String, String)>,
+    Json(req): Json<RestoreRequest>,
+) -> ApiResult<Json<RestoreResponse>> {
+    let id = ident(&ns, &table)?;
+    p.require(Role::Writer, Some(&ns))?;
+    Ok(Json(s.catalog.tier_restore(&id, &req).await?))
 }

@@ -1,12 +1,12 @@
-//! The tier endpoints (report, set tiers, set policies, plan, apply), run on SQLite and on
-//! PostgreSQL.
+//! The tier endpoints (report, set tiers, set policies, plan, apply, restore), run on SQLite and
+//! on PostgreSQL.
 
 use std::collections::BTreeMap;
 
 use strata_catalog::model::{CommitRequest, ReadScope, TableChange};
 use strata_catalog::tiering::{
-    ApplyRequest, ConditionSpec, PlanRequest, PolicySpec, SetPoliciesRequest, SetTiersRequest,
-    TierSpec,
+    ApplyRequest, ConditionSpec, PlanRequest, PolicySpec, RestoreRequest, SetPoliciesRequest,
+    SetTiersRequest, TierSpec,
 };
 use strata_catalog::{Error, TableRef};
 use strata_table::Table;
@@ -76,8 +76,13 @@ async fn suite(backend: Backend) {
     // Tiers: a cold tier in another folder; refusals are 400s and change nothing.
     let cold_dir = tempfile::tempdir().unwrap();
     let cold_uri = format!("file://{}", cold_dir.path().display());
+    // GLACIER on a local folder: the class is recorded, so reads need a restore (SPEC §6.4).
+    let glacier = TierSpec {
+        storage_class: Some("GLACIER".into()),
+        ..tier("cold", Some(cold_uri.clone()))
+    };
     let set = SetTiersRequest {
-        tiers: vec![tier("hot", None), tier("cold", Some(cold_uri.clone()))],
+        tiers: vec![tier("hot", None), glacier],
         default_tier: None,
     };
     let r = c.set_tiers(&t, &set).await.unwrap();
@@ -178,6 +183,36 @@ async fn suite(backend: Backend) {
     assert_eq!(again.moves.len(), 1);
     assert_eq!(again.moves[0].version, None);
 
+    // Restore: both archived files are restored (at once on a local folder) and recorded.
+    let restore = RestoreRequest {
+        days: Some(2),
+        ..RestoreRequest::default()
+    };
+    let r = c.tier_restore(&t, &restore).await.unwrap();
+    assert_eq!((r.version, r.files.len(), r.readable), (Some(6), 2, 0));
+    assert!(r.files.iter().all(|f| f.storage_class == "GLACIER"));
+    assert!(r.files.iter().all(|f| f.expires_ms.is_some()));
+    assert_eq!(history_op(c, &t).await, "TIER RESTORE");
+    let again = c.tier_restore(&t, &restore).await.unwrap();
+    assert_eq!((again.version, again.readable), (None, 2));
+    for bad in [
+        RestoreRequest {
+            filter: Some("nope = 1".into()),
+            ..RestoreRequest::default()
+        },
+        RestoreRequest {
+            speed: Some("Warp".into()),
+            ..RestoreRequest::default()
+        },
+        RestoreRequest {
+            version: Some(99),
+            ..RestoreRequest::default()
+        },
+    ] {
+        let e = c.tier_restore(&t, &bad).await.unwrap_err();
+        assert_eq!(status(&e), 400, "{bad:?}: {e}");
+    }
+
     // Unknown tables are 404; unknown fields 400 (or 422 from the JSON extractor).
     let missing = TableRef::parse(&format!("{ns}.nope")).unwrap();
     assert_eq!(status(&c.tier_report(&missing).await.unwrap_err()), 404);
@@ -206,6 +241,7 @@ async fn suite(backend: Backend) {
         (format!("{base}/policies"), "put"),
         (format!("{base}/plan"), "post"),
         (format!("{base}/apply"), "post"),
+        (format!("{base}/restore"), "post"),
     ] {
         assert!(
             doc["paths"][&path][method].is_object(),
@@ -214,6 +250,10 @@ async fn suite(backend: Backend) {
     }
     assert!(doc["components"]["schemas"]["TierReport"].is_object());
     cat.stop().await;
+}
+
+async fn history_op(c: &strata_catalog::Client, t: &TableRef) -> String {
+    c.history(t, 1).await.unwrap()[0].operation.clone()
 }
 
 fn count_files(dir: &std::path::Path) -> usize {

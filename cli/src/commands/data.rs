@@ -6,10 +6,10 @@ use std::path::Path;
 use futures::{StreamExt, TryStreamExt};
 use strata_format::expr::Expr;
 use strata_table::ingest::{InputFormat, ReadOptions, read_file_with};
-use strata_table::{Table, WriteMode, WriteOptions};
+use strata_table::{OnArchived, Table, WriteMode, WriteOptions};
 
 use super::selector;
-use crate::args::{FileFormat, OutputFormat, Selector};
+use crate::args::{FileFormat, OutputFormat, ScanArgs, Selector};
 use crate::error::{CliError, CliResult};
 
 fn input_format(path: &str, forced: Option<FileFormat>) -> CliResult<InputFormat> {
@@ -135,27 +135,31 @@ pub async fn write(
 }
 
 /// Prints the rows of a scan.
-#[allow(clippy::too_many_arguments)] // one per command-line option
 pub async fn scan(
     table: &Table,
-    sel: &Selector,
-    columns: Option<Vec<String>>,
-    filter: Option<&str>,
-    limit: Option<u64>,
+    args: &ScanArgs,
     format: OutputFormat,
     quiet: bool,
     out: &mut impl Write,
 ) -> CliResult {
     // People and scripts expect the same rows in the same order every time.
-    let mut builder = table.scan().preserve_order(true).snapshot(selector(sel)?);
-    if let Some(c) = columns {
-        builder = builder.columns(c);
+    let mut builder = table
+        .scan()
+        .preserve_order(true)
+        .snapshot(selector(&args.selector)?);
+    if let Some(c) = &args.columns {
+        builder = builder.columns(c.clone());
     }
-    if let Some(f) = filter {
+    if let Some(f) = &args.filter {
         builder = builder.filter(Expr::parse(f)?);
     }
-    if let Some(l) = limit {
+    if let Some(l) = args.limit {
         builder = builder.limit(l);
+    }
+    if args.restore {
+        builder = builder.on_archived(OnArchived::Restore(super::tier::restore_options(
+            &args.restore_options,
+        )?));
     }
     let scan = builder.plan().await?;
     let schema = scan.output_schema();

@@ -73,19 +73,10 @@ pub async fn run(cli: Cli) -> CliResult {
         Command::Delete { table, filter } => {
             data::delete(&open(&table).await?, &filter, cli.quiet).await
         }
-        Command::Scan {
-            table,
-            selector,
-            columns,
-            filter,
-            limit,
-        } => {
+        Command::Scan(args) => {
             data::scan(
-                &open(&table).await?,
-                &selector,
-                columns,
-                filter.as_deref(),
-                limit,
+                &open(&args.table).await?,
+                &args,
                 format,
                 cli.quiet,
                 &mut out,

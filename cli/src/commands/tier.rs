@@ -8,10 +8,12 @@ use serde_json::{Value, json};
 use strata_format::TierDef;
 use strata_format::expr::Expr;
 use strata_format::tiering::{PolicyCondition, PriceTable, TierPolicy, TierUsage};
-use strata_table::{MoveOptions, MoveReport, Table};
+use strata_table::{
+    MoveOptions, MoveReport, OnArchived, RestoreOptions, RestoreReport, RestoreSpeed, Table,
+};
 
-use super::{open, parse_time};
-use crate::args::OutputFormat;
+use super::{open, parse_time, selector};
+use crate::args::{OutputFormat, RestoreArgs, RestoreSpeedArg, Selector};
 use crate::error::{CliError, CliResult};
 use crate::output::{TextTable, human_size, time, write_csv, write_json};
 
@@ -108,6 +110,29 @@ pub enum TierAction {
         /// Move options.
         #[command(flatten)]
         options: MoveArgs,
+    },
+    /// Restore archived files (S3 GLACIER, DEEP_ARCHIVE) so they can be read: starts
+    /// RestoreObject for each file that may hold matching rows, records the restore in the
+    /// table, waits until it completes and records when the restored copies expire.
+    ///
+    /// JSON fields: version, files[{path, location, storageClass, expiresMs}], readable.
+    ///
+    /// Example: strata tier restore ./events --where "ts < TIMESTAMP '2025-01-01 00:00:00'" --days 3
+    Restore {
+        /// Table.
+        table: String,
+        /// Which files (by partition values and statistics; default: all).
+        #[arg(long = "where")]
+        filter: Option<String>,
+        /// Version whose files to restore (default: the latest).
+        #[command(flatten)]
+        selector: Selector,
+        /// Return once the restores are requested and recorded, without waiting.
+        #[arg(long)]
+        no_wait: bool,
+        /// Restore options.
+        #[command(flatten)]
+        options: RestoreArgs,
     },
     /// Bytes, files and monthly cost per tier.
     ///
@@ -246,6 +271,56 @@ fn prices(path: Option<&str>) -> CliResult<PriceTable> {
     Ok(table)
 }
 
+/// Restore options from the command line.
+pub(crate) fn restore_options(a: &RestoreArgs) -> CliResult<RestoreOptions> {
+    let poll = parse_duration_ms(&a.poll)?;
+    let timeout = a
+        .wait_timeout
+        .as_deref()
+        .map(parse_duration_ms)
+        .transpose()?;
+    let ms = |v: i64| Duration::from_millis(u64::try_from(v).unwrap_or(0));
+    Ok(RestoreOptions {
+        days: a.days.max(1),
+        speed: match a.speed {
+            RestoreSpeedArg::Expedited => RestoreSpeed::Expedited,
+            RestoreSpeedArg::Standard => RestoreSpeed::Standard,
+            RestoreSpeedArg::Bulk => RestoreSpeed::Bulk,
+        },
+        wait: true,
+        poll_interval: ms(poll).max(Duration::from_millis(100)),
+        timeout: timeout.map(ms),
+        ..RestoreOptions::default()
+    })
+}
+
+fn write_restore(report: &RestoreReport, format: OutputFormat, out: &mut impl Write) -> CliResult {
+    if format == OutputFormat::Table {
+        let ready: Vec<_> = report.files.iter().filter_map(|f| f.expires_ms).collect();
+        let pending = report.files.len() - ready.len();
+        match report.version {
+            None => writeln!(
+                out,
+                "nothing to restore: {} file(s) readable already",
+                report.readable
+            )?,
+            Some(v) => {
+                write!(out, "version {v}: {} file(s) restored", ready.len())?;
+                if let Some(first) = ready.iter().min() {
+                    write!(out, " until {}", time(*first))?;
+                }
+                if pending > 0 {
+                    write!(out, "; {pending} restore(s) in progress")?;
+                }
+                writeln!(out, "; {} file(s) readable already", report.readable)?;
+            }
+        }
+        return Ok(());
+    }
+    let items: Vec<Value> = report.files.iter().map(|f| json!(f)).collect();
+    write_json(format, &json!(report), Some(&items), out)
+}
+
 fn move_options(a: &MoveArgs) -> CliResult<MoveOptions> {
     let grace = parse_duration_ms(&a.grace)?;
     Ok(MoveOptions {
@@ -308,6 +383,12 @@ fn write_moves(reports: &[MoveReport], format: OutputFormat, out: &mut impl Writ
                         format!(" ({} removed concurrently, left out)", r.dropped.len())
                     },
                     r.cleaned
+                )?,
+                None if !r.skipped_archived.is_empty() => writeln!(
+                    out,
+                    "{} archived file(s) left where they are: restore them first (strata tier \
+                     restore)",
+                    r.skipped_archived.len()
                 )?,
                 None => writeln!(out, "nothing to move; {} old copies deleted", r.cleaned)?,
             }
@@ -382,13 +463,42 @@ pub async fn tier(
             options,
         } => {
             let t = open(&table).await?;
-            let scan = t.scan().filter(Expr::parse(&filter)?).plan().await?;
+            let scan = t
+                .scan()
+                .filter(Expr::parse(&filter)?)
+                .on_archived(OnArchived::Include)
+                .plan()
+                .await?;
             let paths: Vec<String> = scan.files().iter().map(|f| f.path.clone()).collect();
             let total = scan.files().iter().map(|f| f.size).sum();
             let (options, bar) = with_progress(move_options(&options)?, total, quiet);
             let report = t.move_files(&paths, &to, &options).await;
             bar.finish_and_clear();
             write_moves(&[report?], format, out)
+        }
+        TierAction::Restore {
+            table,
+            filter,
+            selector: sel,
+            no_wait,
+            options,
+        } => {
+            let t = open(&table).await?;
+            let mut builder = t
+                .scan()
+                .snapshot(selector(&sel)?)
+                .on_archived(OnArchived::Include);
+            if let Some(f) = &filter {
+                builder = builder.filter(Expr::parse(f)?);
+            }
+            let scan = builder.plan().await?;
+            let paths: Vec<String> = scan.files().iter().map(|f| f.path.clone()).collect();
+            let mut options = restore_options(&options)?;
+            options.wait = !no_wait;
+            let spinner = crate::style::spinner("waiting for restores", quiet);
+            let report = t.restore_files(&paths, &options).await;
+            spinner.finish_and_clear();
+            write_restore(&report?, format, out)
         }
         TierAction::Report { table, prices: p } => {
             let t = open(&table).await?;

@@ -110,6 +110,7 @@ fn relocate_and_set_property(uri: &str, cold_dir: &std::path::Path) -> String {
                 tier: "cold".into(),
                 location: Some(location.clone()),
                 storage_class: Some("ARCHIVE".into()),
+                restore: None,
             }))
             .commit()
             .await

@@ -1,4 +1,5 @@
-//! `strata tier ...` and `append --merge-schema` as spawned processes on a local table.
+//! `strata tier ...` and `append --merge-schema` as spawned processes (local tables; restores
+//! also on S3).
 
 use crate::common::*;
 
@@ -162,6 +163,96 @@ fn archived_files_fail_scans_with_a_clear_error() {
         err.contains("tier `cold` still holds 1 active file"),
         "{err}"
     );
+}
+
+/// Defines hot + a GLACIER cold tier at `cold` and moves the first day there.
+fn archive_first_day(t: &str, cold: &str) {
+    ok(&[
+        "tier",
+        "set",
+        t,
+        "--tier",
+        "hot",
+        "--tier",
+        &format!("cold={cold},class=GLACIER"),
+        "-q",
+    ]);
+    ok(&[
+        "tier",
+        "move",
+        t,
+        "--where",
+        "ts < TIMESTAMP '2026-01-02 00:00:00'",
+        "--to",
+        "cold",
+        "--grace",
+        "0s",
+        "-q",
+    ]);
+}
+
+#[test]
+fn tier_restore_records_the_restore_and_makes_archived_files_readable() {
+    let scratch = Scratch::new();
+    let t = table(&scratch);
+    let before = ndjson(&["scan", &t]);
+    archive_first_day(&t, &scratch.file("cold"));
+    let err = fails(&["scan", &t], 1);
+    assert!(err.contains("strata tier restore"), "{err}");
+    // Moving an archived file needs a restore first.
+    let err = fails(
+        &[
+            "tier", "move", &t, "--where", "id >= 0", "--to", "hot", "--grace", "0s",
+        ],
+        1,
+    );
+    assert!(err.contains("archived") && err.contains("restore"), "{err}");
+
+    let report = json(&["tier", "restore", &t, "--where", "id >= 0", "--days", "3"]);
+    let files = report["files"].as_array().unwrap();
+    assert_eq!(files.len(), 1, "{report}");
+    assert_eq!(files[0]["storageClass"], "GLACIER");
+    assert!(files[0]["expiresMs"].as_i64().unwrap() > 0, "{report}");
+    assert!(report["version"].as_u64().is_some(), "{report}");
+    let history = json(&["history", &t, "--limit", "1"]);
+    assert!(history.to_string().contains("TIER RESTORE"), "{history}");
+    // Readable now, at every version: the same rows as before the move.
+    assert_eq!(ndjson(&["scan", &t]), before);
+    assert_eq!(ndjson(&["scan", &t, "--version", "1"]), before);
+    // Nothing left to restore.
+    let again = ok(&["tier", "restore", &t]);
+    assert!(again.contains("nothing to restore"), "{again}");
+}
+
+#[test]
+fn scan_with_restore_reads_archived_s3_files() {
+    let Some(base) = s3_base("scan-restore") else {
+        return;
+    };
+    let scratch = Scratch::new();
+    let t = format!("{base}/t");
+    let a = scratch.write("a.csv", CSV_A);
+    ok(&[
+        "create",
+        &t,
+        "--schema",
+        SCHEMA,
+        "--partition-by",
+        "day(ts)",
+        "-q",
+    ]);
+    ok(&["append", &t, &a, "-q"]);
+    let before = ndjson(&["scan", &t]);
+    archive_first_day(&t, &format!("{base}/cold"));
+    let err = fails(&["scan", &t], 1);
+    assert!(
+        err.contains("GLACIER") && err.contains("--restore"),
+        "{err}"
+    );
+    let rows = ndjson(&["scan", &t, "--restore", "--poll", "100ms"]);
+    assert_eq!(rows, before);
+    let files = json(&["files", &t]);
+    assert!(files.to_string().contains("GLACIER"), "{files}");
 }
 
 #[test]

@@ -225,6 +225,7 @@ pub async fn relocation_reaches_old_versions(b: &TestBackend) -> CaseResult {
             tier: "cold".into(),
             location: Some("memory://cold/x.parquet".into()),
             storage_class: Some("GLACIER".into()),
+            restore: None,
         }))
         .commit()
         .await?;

@@ -14,7 +14,8 @@ use strata_format::expr::Expr;
 use strata_format::tiering::{DAY_MS, PolicyCondition, TierPolicy};
 use strata_table::arrow_schema::to_arrow_schema;
 use strata_table::{
-    CreateTable, MoveOptions, MoveStep, SnapshotSelector, StoreResolver, Table, TableOptions,
+    CreateTable, MoveOptions, MoveStep, OnArchived, RestoreOptions, SnapshotSelector,
+    StoreResolver, Table, TableOptions,
 };
 
 use crate::backends::{BackendKind, CaseResult, S3_BUCKET_VAR, S3_ENDPOINT_VAR, TestBackend};
@@ -420,6 +421,124 @@ pub async fn archived_files_fail_clearly_unless_pruned(b: &TestBackend) -> CaseR
         let f = &snap.files()[&archived[0]];
         check_eq!(s3_storage_class(&snap.physical_location(f))?, "GLACIER");
     }
+    Ok(())
+}
+
+/// Archived files are restored (SPEC §6.4.1): before, moving or scanning them fails naming them
+/// (at every version, since old versions resolve to the newest location); `restore_files`
+/// records the restore and its expiry (S3: RestoreObject, after which moto serves the object);
+/// a scan with `OnArchived::Restore` restores what it needs itself; then every version reads
+/// the rows it read before the move, and restored files can move again.
+pub async fn archived_files_restore_then_read_at_every_version(b: &TestBackend) -> CaseResult {
+    let t = tiered_table(b, "GLACIER").await?;
+    t.set_tier_policies(vec![policy("cold180", "cold", 180)])
+        .await?;
+    let before = t.latest().await?.version();
+    let expected = scan_text(&t, before).await?;
+    t.apply_tier_policies(NOW_MS, &MoveOptions::immediate())
+        .await?;
+    let snap = t.latest().await?;
+    let mut archived: Vec<String> = snap
+        .files()
+        .values()
+        .filter(|f| f.tier == "cold")
+        .map(|f| f.path.clone())
+        .collect();
+    archived.sort();
+    check_eq!(archived.len(), 2);
+    let first = &archived[0];
+    let first_loc = snap.physical_location(&snap.files()[first]);
+    if b.kind() == BackendKind::S3 {
+        check_eq!(s3_storage_class(&first_loc)?, "GLACIER");
+        let (store, object) =
+            StoreResolver::new(t.location().clone()).resolve(first, Some(&first_loc))?;
+        check!(
+            store.get(&object).await.is_err(),
+            "S3 served an archived object before its restore"
+        );
+    }
+    // Unrestored: moves and scans at the old version refuse, naming the files.
+    let move_err = match t
+        .move_files(&archived, "hot", &MoveOptions::immediate())
+        .await
+    {
+        Ok(_) => return Err("an archived file was moved without a restore".into()),
+        Err(e) => e.to_string(),
+    };
+    check!(
+        move_err.contains(first) && move_err.contains("restore"),
+        "{move_err}"
+    );
+    let scan_err = match t
+        .scan()
+        .snapshot(SnapshotSelector::Version(before))
+        .plan()
+        .await
+    {
+        Ok(_) => return Err("an old version read archived files without a restore".into()),
+        Err(e) => e.to_string(),
+    };
+    check!(
+        archived.iter().all(|p| scan_err.contains(p.as_str()))
+            && scan_err.contains("strata tier restore"),
+        "{scan_err}"
+    );
+
+    // Restore the first file explicitly.
+    let options = RestoreOptions {
+        days: 2,
+        poll_interval: std::time::Duration::from_millis(50),
+        timeout: Some(std::time::Duration::from_secs(30)),
+        ..RestoreOptions::default()
+    };
+    let report = t
+        .restore_files(std::slice::from_ref(first), &options)
+        .await?;
+    check_eq!(report.files.len(), 1);
+    check!(report.version.is_some(), "the restore committed nothing");
+    let latest = t.latest().await?;
+    let restore = latest
+        .state()
+        .file_location(first)
+        .and_then(|l| l.restore)
+        .ok_or("the restore was not recorded in the table")?;
+    let expires = restore
+        .expires_ms
+        .ok_or("the restore is recorded as in progress")?;
+    check!(
+        expires > restore.requested_ms + 86_400_000,
+        "expiry {expires} is not ~2 days after the request {}",
+        restore.requested_ms
+    );
+    check_eq!(latest.commit_info().operation.as_str(), "TIER RESTORE");
+    if b.kind() == BackendKind::S3 {
+        check_eq!(s3_storage_class(&first_loc)?, "GLACIER");
+    }
+    // A second restore of a restored file does nothing.
+    let again = t
+        .restore_files(std::slice::from_ref(first), &options)
+        .await?;
+    check!(again.version.is_none() && again.readable == 1, "{again:?}");
+
+    // The second file is still archived: a scan restores it itself.
+    let rows = t
+        .scan()
+        .snapshot(SnapshotSelector::Version(before))
+        .on_archived(OnArchived::Restore(options.clone()))
+        .plan()
+        .await?
+        .collect()
+        .await?;
+    check_eq!(rows.iter().map(|b| b.num_rows()).sum::<usize>(), 9);
+    for v in [before, t.latest().await?.version()] {
+        check_eq!(scan_text(&t, v).await?, expected.clone());
+    }
+    // Restored files can move back to a readable tier.
+    let moved = t
+        .move_files(&archived, "hot", &MoveOptions::immediate())
+        .await?;
+    check_eq!(moved.moved.len(), 2);
+    check_eq!(scan_text(&t, before).await?, expected);
     Ok(())
 }
 

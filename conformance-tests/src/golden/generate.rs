@@ -87,6 +87,7 @@ pub(super) fn data_file(
         tier: "hot".to_string(),
         location: None,
         storage_class: None,
+        restore: None,
         deletion_vector: None,
     }
 }
@@ -112,6 +113,7 @@ pub(super) fn remove_of(
         tier: Some(add.tier.clone()),
         location: add.location.clone(),
         storage_class: add.storage_class.clone(),
+        restore: add.restore,
     }))
 }
 
@@ -591,6 +593,7 @@ pub(super) fn relocate(path: &str, tier: &str, base: Option<&str>, class: Option
         tier: tier.to_string(),
         location: base.map(|b| format!("{b}/{path}")),
         storage_class: class.map(str::to_string),
+        restore: None,
     })
 }
 

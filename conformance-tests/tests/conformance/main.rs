@@ -83,6 +83,7 @@ suite!(
     tiering::append_during_move_both_land,
     tiering::delete_during_move_wins,
     tiering::archived_files_fail_clearly_unless_pruned,
+    tiering::archived_files_restore_then_read_at_every_version,
     tiering::new_data_lands_in_the_default_tier,
 );
 

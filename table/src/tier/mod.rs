@@ -6,13 +6,17 @@
 
 mod copy;
 mod mover;
+mod restore;
 mod s3;
 
 use serde_json::Value;
-use strata_format::tiering::{PlannedMove, PriceTable, TierPolicy, TierUsage, plan, usage};
+use strata_format::tiering::{
+    PlannedMove, PriceTable, TierPolicy, TierUsage, needs_restore, plan, usage,
+};
 use strata_format::{Action, TierDef};
 
 pub use mover::{MoveOptions, MoveReport, MoveStep, MovedFile};
+pub use restore::{RestoreOptions, RestoreReport, RestoreSpeed, RestoredFile};
 
 use crate::error::{Error, Result};
 use crate::table::Table;
@@ -136,12 +140,27 @@ impl Table {
         let snap = self.latest().await?;
         let moves = plan(snap.state(), now_ms);
         let mut by_tier: std::collections::BTreeMap<String, Vec<String>> = Default::default();
+        let mut archived = Vec::new();
+        let clock_now = self.inner.options.clock.now_ms();
         for m in moves {
+            // An archived file cannot be copied until restored (SPEC §6.4): left for later.
+            if let Some(f) = snap.files().get(&m.path)
+                && needs_restore(f.storage_class.as_deref(), f.restore.as_ref(), clock_now)
+            {
+                archived.push(m.path);
+                continue;
+            }
             by_tier.entry(m.to_tier).or_default().push(m.path);
         }
         let mut reports = Vec::new();
         for (tier, paths) in by_tier {
             reports.push(self.move_files(&paths, &tier, options).await?);
+        }
+        if !archived.is_empty() {
+            reports.push(MoveReport {
+                skipped_archived: archived,
+                ..MoveReport::default()
+            });
         }
         if reports.is_empty() {
             // Nothing to move: still finish what earlier runs left (old copies past grace).

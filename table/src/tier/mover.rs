@@ -14,6 +14,7 @@ use object_store::ObjectStoreExt;
 use object_store::path::Path;
 use serde::{Deserialize, Serialize};
 use strata_format::actions::DEFAULT_TIER;
+use strata_format::tiering::needs_restore;
 use strata_format::{Action, Relocate, TableState, TierDef};
 
 use super::copy::{Endpoint, copy_object, same_namespace, server_side_copy, verify_copy};
@@ -142,6 +143,10 @@ pub struct MoveReport {
     pub bytes: u64,
     /// Old or abandoned copies deleted by the cleanup of this run.
     pub cleaned: usize,
+    /// Files a policy would move that are archived and not restored (SPEC §6.4): they cannot
+    /// be copied, so they were left where they are.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub skipped_archived: Vec<String>,
 }
 
 /// A move journal record (SPEC §6.6).
@@ -258,6 +263,8 @@ impl Table {
         let root = self.uri().to_string();
         let mut entries = Vec::new();
         let mut moved = Vec::new();
+        let now = self.inner.options.clock.now_ms();
+        let mut archived = Vec::new();
         for path in paths {
             let file = snap
                 .files()
@@ -273,6 +280,14 @@ impl Table {
                 .unwrap_or_else(|| format!("{root}/{path}"));
             if file.tier == target.name && from == to && file.storage_class == target.storage_class
             {
+                continue;
+            }
+            // Copying reads the object: an archived one must be restored first (SPEC §6.4).
+            if needs_restore(file.storage_class.as_deref(), file.restore.as_ref(), now) {
+                archived.push(format!(
+                    "{path} ({from}, {})",
+                    file.storage_class.as_deref().unwrap_or_default()
+                ));
                 continue;
             }
             entries.push(JournalEntry {
@@ -293,8 +308,15 @@ impl Table {
                     tier: target.name.clone(),
                     location: to_location,
                     storage_class: target.storage_class.clone(),
+                    restore: None,
                 },
             ));
+        }
+        if !archived.is_empty() {
+            return Err(Error::ArchivedFiles {
+                table: root,
+                files: archived,
+            });
         }
         let mut report = MoveReport {
             tier: target.name.clone(),

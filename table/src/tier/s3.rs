@@ -101,9 +101,116 @@ pub(crate) async fn copy_with_class(
     Ok(())
 }
 
+/// Where an S3 restore of an archived object stands (from HeadObject's `x-amz-restore`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum RestoreStatus {
+    /// No restore was requested (or the last one expired).
+    None,
+    /// A restore is in progress.
+    Ongoing,
+    /// The restored copy is readable until this time (ms since epoch).
+    Ready(i64),
+}
+
+/// Parses an `x-amz-restore` header: `ongoing-request="true"` or
+/// `ongoing-request="false", expiry-date="Fri, 21 Dec 2012 00:00:00 GMT"`.
+pub(crate) fn parse_restore_header(header: &str) -> Option<RestoreStatus> {
+    let ongoing = header
+        .split("ongoing-request=\"")
+        .nth(1)?
+        .split('"')
+        .next()?;
+    if ongoing == "true" {
+        return Some(RestoreStatus::Ongoing);
+    }
+    let expiry = header.split("expiry-date=\"").nth(1)?.split('"').next()?;
+    let t = aws_sdk_s3::primitives::DateTime::from_str(
+        expiry,
+        aws_sdk_s3::primitives::DateTimeFormat::HttpDate,
+    )
+    .ok()?;
+    Some(RestoreStatus::Ready(t.to_millis().ok()?))
+}
+
+/// S3 retrieval speed of a restore (`Tier` of RestoreObject's GlacierJobParameters).
+pub(crate) fn retrieval_tier(speed: &str) -> aws_sdk_s3::types::Tier {
+    aws_sdk_s3::types::Tier::from(speed)
+}
+
+/// Starts (or extends) the restore of the archived object `uri` for `days` days. A restore
+/// already in progress is not an error.
+pub(crate) async fn request_restore(uri: &str, days: i32, speed: &str) -> Result<(), String> {
+    use aws_sdk_s3::error::ProvideErrorMetadata;
+    use aws_sdk_s3::types::{GlacierJobParameters, RestoreRequest};
+    let (bucket, key) =
+        bucket_and_key(uri).ok_or_else(|| "not an s3://bucket/key location".to_string())?;
+    let job = GlacierJobParameters::builder()
+        .tier(retrieval_tier(speed))
+        .build()
+        .map_err(|e| e.to_string())?;
+    let request = RestoreRequest::builder()
+        .days(days)
+        .glacier_job_parameters(job)
+        .build();
+    match client()
+        .restore_object()
+        .bucket(bucket)
+        .key(key)
+        .restore_request(request)
+        .send()
+        .await
+    {
+        Ok(_) => Ok(()),
+        Err(e) if e.code() == Some("RestoreAlreadyInProgress") => Ok(()),
+        Err(e) => Err(format!(
+            "S3 RestoreObject failed: {}",
+            aws_sdk_s3::error::DisplayErrorContext(&e)
+        )),
+    }
+}
+
+/// The restore status of the object `uri` (HeadObject).
+pub(crate) async fn restore_status(uri: &str) -> Result<RestoreStatus, String> {
+    let (bucket, key) =
+        bucket_and_key(uri).ok_or_else(|| "not an s3://bucket/key location".to_string())?;
+    let head = client()
+        .head_object()
+        .bucket(bucket)
+        .key(key)
+        .send()
+        .await
+        .map_err(|e| {
+            format!(
+                "S3 HeadObject failed: {}",
+                aws_sdk_s3::error::DisplayErrorContext(&e)
+            )
+        })?;
+    match head.restore() {
+        None => Ok(RestoreStatus::None),
+        Some(h) => {
+            parse_restore_header(h).ok_or_else(|| format!("unexpected x-amz-restore header `{h}`"))
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn restore_headers_parse_into_ongoing_or_expiry() {
+        assert_eq!(
+            parse_restore_header("ongoing-request=\"true\""),
+            Some(RestoreStatus::Ongoing)
+        );
+        assert_eq!(
+            parse_restore_header(
+                "ongoing-request=\"false\", expiry-date=\"Fri, 21 Dec 2012 00:00:00 GMT\""
+            ),
+            Some(RestoreStatus::Ready(1_356_048_000_000))
+        );
+        assert_eq!(parse_restore_header("garbage"), None);
+    }
 
     #[test]
     fn s3_uris_split_and_keys_encode_for_copy_source() {
