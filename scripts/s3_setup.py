@@ -102,13 +102,15 @@ def main() -> None:
         endpoint_url=endpoint,
         config=Config(retries={"max_attempts": 1}, s3={"addressing_style": "path"}),
     )
-    try:
-        s3.create_bucket(Bucket=args.bucket)
-    except ClientError as e:
-        if error_code(e)[0] not in ("BucketAlreadyOwnedByYou", "BucketAlreadyExists"):
-            raise
-    s3.head_bucket(Bucket=args.bucket)
-    print(f"s3_setup: bucket {args.bucket!r} ready at {endpoint}")
+    # The test bucket, and `<bucket>-archive` for moves between buckets.
+    for bucket in (args.bucket, f"{args.bucket}-archive"):
+        try:
+            s3.create_bucket(Bucket=bucket)
+        except ClientError as e:
+            if error_code(e)[0] not in ("BucketAlreadyOwnedByYou", "BucketAlreadyExists"):
+                raise
+        s3.head_bucket(Bucket=bucket)
+        print(f"s3_setup: bucket {bucket!r} ready at {endpoint}")
 
     if not args.no_self_check:
         self_check(s3, ClientError)

@@ -3,7 +3,7 @@
 //! `STRATA_BENCH_REPS` (default 3). Each rep moves the files to the cold folder with the
 //! store's own copy (a hard link on one file system) and back with every byte streamed through
 //! the process (what a move across stores does). The files are opaque bytes: a move never
-//! reads them.
+//! reads them. Then the same on S3 when configured (`tiers/s3.rs`).
 
 use std::time::{Duration, Instant};
 
@@ -13,6 +13,8 @@ use strata_format::{Action, TierDef};
 use strata_table::{MoveOptions, Table};
 
 use crate::{BoxError, create, emit, env_u64, median};
+
+mod s3;
 
 pub(crate) async fn w6() -> Result<(), BoxError> {
     let mb = env_u64("STRATA_BENCH_W6_MB", 1024).max(8);
@@ -119,5 +121,5 @@ pub(crate) async fn w6() -> Result<(), BoxError> {
         plain / streamed,
         "x",
     );
-    Ok(())
+    s3::w6_s3().await
 }

@@ -87,6 +87,23 @@ impl TestBackend {
         format!("{}/{name}", self.base)
     }
 
+    /// An absolute URI for `name` in another namespace of this backend's kind: on S3 the bucket
+    /// `<test bucket>-archive` (scripts/s3_setup.py creates it), in memory another store, on
+    /// local disk a folder beside the tables.
+    pub fn other_namespace_uri(&self, name: &str) -> String {
+        match self.kind {
+            BackendKind::S3 => match self.base.strip_prefix("s3://") {
+                Some(rest) => match rest.split_once('/') {
+                    Some((bucket, prefix)) => format!("s3://{bucket}-archive/{prefix}/{name}"),
+                    None => format!("s3://{rest}-archive/{name}"),
+                },
+                None => self.table_uri(name),
+            },
+            BackendKind::Memory => format!("{}-archive/{name}", self.base),
+            BackendKind::Local => format!("file://{}/archive/{name}", self.base),
+        }
+    }
+
     /// Location of a table named `name` in this backend.
     pub fn location(&self, name: &str) -> Result<TableLocation, strata_table::Error> {
         TableLocation::parse(&self.table_uri(name))

@@ -470,35 +470,29 @@ impl Action {
 
     /// Parses one JSON line. Returns `Ok(None)` for an action key this version does not know
     /// (readers ignore unknown actions, SPEC §3).
+    ///
+    /// One pass over the text: the object's single key selects the type its value is decoded
+    /// into (checkpoints decode thousands of lines, so no intermediate tree is built).
     pub fn from_json_line(line: &str) -> std::result::Result<Option<Action>, String> {
-        let map: BTreeMap<&str, &serde_json::value::RawValue> =
-            serde_json::from_str(line).map_err(|e| format!("not a JSON object: {e}"))?;
-        if map.len() != 1 {
-            return Err(format!(
-                "an action line must hold exactly one key, found {}",
-                map.len()
-            ));
-        }
-        let Some((key, raw)) = map.into_iter().next() else {
-            return Err("empty action".into());
-        };
-        fn de<T: serde::de::DeserializeOwned>(
-            key: &str,
-            raw: &serde_json::value::RawValue,
-        ) -> std::result::Result<T, String> {
-            serde_json::from_str(raw.get()).map_err(|e| format!("`{key}`: {e}"))
-        }
-        let action = match key {
-            "commitInfo" => Action::CommitInfo(de(key, raw)?),
-            "protocol" => Action::Protocol(de(key, raw)?),
-            "metadata" => Action::Metadata(Box::new(de(key, raw)?)),
-            "add" => Action::Add(Box::new(de(key, raw)?)),
-            "remove" => Action::Remove(de(key, raw)?),
-            "relocate" => Action::Relocate(de(key, raw)?),
-            "tag" => Action::Tag(de(key, raw)?),
-            "untag" => Action::Untag(de(key, raw)?),
-            "txn" => Action::Txn(de(key, raw)?),
-            _ => return Ok(None),
+        use serde::de::DeserializeSeed;
+        let mut key = None;
+        let mut de = serde_json::Deserializer::from_str(line);
+        let parsed = ActionLine(&mut key)
+            .deserialize(&mut de)
+            .and_then(|a| de.end().map(|()| a))
+            .map_err(|e| {
+                use serde_json::error::Category;
+                match (e.classify(), &key) {
+                    (Category::Syntax | Category::Eof | Category::Io, _) => {
+                        format!("not a JSON object: {e}")
+                    }
+                    _ if e.to_string().starts_with("an action line") => e.to_string(),
+                    (_, None) => format!("not a JSON object: {e}"),
+                    (_, Some(k)) => format!("`{k}`: {e}"),
+                }
+            })?;
+        let Some(action) = parsed else {
+            return Ok(None);
         };
         action.validate()?;
         Ok(Some(action))
@@ -591,6 +585,69 @@ pub fn validate_name(field: &str, name: &str) -> Result<()> {
     }
 }
 
+/// Decodes one action line, `{"<key>": {...}}`, into `None` for an unknown key; the key is left
+/// in the slot for error messages.
+struct ActionLine<'a>(&'a mut Option<String>);
+
+impl<'de> serde::de::DeserializeSeed<'de> for ActionLine<'_> {
+    type Value = Option<Action>;
+
+    fn deserialize<D: serde::Deserializer<'de>>(
+        self,
+        d: D,
+    ) -> std::result::Result<Option<Action>, D::Error> {
+        d.deserialize_map(self)
+    }
+}
+
+impl<'de> serde::de::Visitor<'de> for ActionLine<'_> {
+    type Value = Option<Action>;
+
+    fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("a JSON object with exactly one action key")
+    }
+
+    fn visit_map<A: serde::de::MapAccess<'de>>(
+        self,
+        mut map: A,
+    ) -> std::result::Result<Option<Action>, A::Error> {
+        use serde::de::Error as _;
+        let Some(key) = map.next_key::<std::borrow::Cow<'de, str>>()? else {
+            return Err(A::Error::custom(
+                "an action line must hold exactly one key, found 0",
+            ));
+        };
+        *self.0 = Some(key.to_string());
+        let action = match key.as_ref() {
+            "commitInfo" => Some(Action::CommitInfo(map.next_value()?)),
+            "protocol" => Some(Action::Protocol(map.next_value()?)),
+            "metadata" => Some(Action::Metadata(Box::new(map.next_value()?))),
+            "add" => Some(Action::Add(Box::new(map.next_value()?))),
+            "remove" => Some(Action::Remove(map.next_value()?)),
+            "relocate" => Some(Action::Relocate(map.next_value()?)),
+            "tag" => Some(Action::Tag(map.next_value()?)),
+            "untag" => Some(Action::Untag(map.next_value()?)),
+            "txn" => Some(Action::Txn(map.next_value()?)),
+            _ => {
+                map.next_value::<serde::de::IgnoredAny>()?;
+                None
+            }
+        };
+        let mut extra = 0usize;
+        while map.next_key::<serde::de::IgnoredAny>()?.is_some() {
+            map.next_value::<serde::de::IgnoredAny>()?;
+            extra += 1;
+        }
+        if extra > 0 {
+            return Err(A::Error::custom(format!(
+                "an action line must hold exactly one key, found {}",
+                extra + 1
+            )));
+        }
+        Ok(action)
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -611,6 +668,29 @@ mod tests {
                 .unwrap_err();
         assert!(err.contains("exactly one key"), "{err}");
         assert!(Action::from_json_line("[1,2]").is_err());
+    }
+
+    #[test]
+    fn single_pass_line_parsing_names_syntax_errors_keys_and_duplicates() {
+        let err = Action::from_json_line(r#"{"tag":{"name":"a" "version":1}}"#).unwrap_err();
+        assert!(err.starts_with("not a JSON object"), "{err}");
+        let err = Action::from_json_line(r#"{"tag":{"name":"a","version":1}} x"#).unwrap_err();
+        assert!(err.starts_with("not a JSON object"), "{err}");
+        let err = Action::from_json_line("{}").unwrap_err();
+        assert!(err.contains("exactly one key, found 0"), "{err}");
+        let err = Action::from_json_line(r#"{"tag":{"name":"a","version":"x"}}"#).unwrap_err();
+        assert!(err.starts_with("`tag`: invalid type"), "{err}");
+        // A repeated key is two keys, not "the last one wins".
+        let twice = r#"{"untag":{"name":"a"},"untag":{"name":"b"}}"#;
+        assert!(
+            Action::from_json_line(twice)
+                .unwrap_err()
+                .contains("found 2")
+        );
+        assert_eq!(
+            Action::from_json_line(r#"{"untag":{"name":"a"}}"#).unwrap(),
+            Some(Action::Untag(Untag { name: "a".into() }))
+        );
     }
 
     #[test]

@@ -533,14 +533,21 @@ impl Table {
                 first: rfc3339(first.timestamp),
             });
         }
-        // Invariant: ts(lo) <= t < ts(hi).
+        // Invariant: ts(lo) <= t < ts(hi). A 4-ary search: each round reads 3 commit infos at
+        // once, so latency is ~log4(n) reads instead of log2(n).
         let (mut lo, mut hi) = (0u64, latest.version());
         while hi - lo > 1 {
-            let mid = lo + (hi - lo) / 2;
-            if log.read_commit_info(mid).await?.timestamp <= timestamp_ms {
-                lo = mid;
-            } else {
-                hi = mid;
+            let probes = search_probes(lo, hi);
+            let infos =
+                futures::future::try_join_all(probes.iter().map(|&v| log.read_commit_info(v)))
+                    .await?;
+            for (&v, info) in probes.iter().zip(&infos) {
+                if info.timestamp <= timestamp_ms {
+                    lo = v;
+                } else {
+                    hi = v;
+                    break;
+                }
             }
         }
         self.snapshot_at_version(lo).await
@@ -628,5 +635,26 @@ impl Table {
             .write_checkpoint(latest.version(), &latest.checkpoint_actions())
             .await?;
         Ok(latest.version())
+    }
+}
+
+/// Up to 3 versions strictly between `lo` and `hi` splitting the range in 4 (ascending).
+fn search_probes(lo: u64, hi: u64) -> Vec<u64> {
+    let mut probes: Vec<u64> = (1..4u64).map(|i| lo + (hi - lo) * i / 4).collect();
+    probes.retain(|&v| v > lo && v < hi);
+    probes.dedup();
+    probes
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn search_probes_split_the_open_range_in_order() {
+        assert_eq!(search_probes(0, 2000), vec![500, 1000, 1500]);
+        assert_eq!(search_probes(10, 12), vec![11]);
+        assert_eq!(search_probes(10, 13), vec![11, 12]);
+        assert!(search_probes(5, 6).is_empty());
     }
 }

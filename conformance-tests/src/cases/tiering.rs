@@ -18,7 +18,7 @@ use strata_table::{
     StoreResolver, Table, TableOptions,
 };
 
-use crate::backends::{BackendKind, CaseResult, S3_BUCKET_VAR, S3_ENDPOINT_VAR, TestBackend};
+use crate::backends::{BackendKind, CaseResult, S3_ENDPOINT_VAR, TestBackend};
 use crate::{check, check_eq};
 
 type BoxError = Box<dyn std::error::Error + Send + Sync>;
@@ -128,17 +128,17 @@ async fn exists(t: &Table, path: &str, uri: &str) -> Result<bool, BoxError> {
 fn s3_storage_class(uri: &str) -> Result<String, BoxError> {
     let python = std::env::var("STRATA_TEST_PYTHON").map_err(|_| "STRATA_TEST_PYTHON unset")?;
     let endpoint = std::env::var(S3_ENDPOINT_VAR)?;
-    let bucket = std::env::var(S3_BUCKET_VAR)?;
-    let key = uri
-        .strip_prefix(&format!("s3://{bucket}/"))
-        .ok_or_else(|| format!("{uri} is not in the test bucket"))?;
+    let (bucket, key) = uri
+        .strip_prefix("s3://")
+        .and_then(|r| r.split_once('/'))
+        .ok_or_else(|| format!("{uri} is not an s3://bucket/key URI"))?;
     let out = std::process::Command::new(python)
         .args([
             "-c",
             "import sys, boto3; h = boto3.client('s3', endpoint_url=sys.argv[1]).head_object(\
              Bucket=sys.argv[2], Key=sys.argv[3]); print(h.get('StorageClass', 'STANDARD'))",
             &endpoint,
-            &bucket,
+            bucket,
             key,
         ])
         .output()?;
@@ -421,6 +421,49 @@ pub async fn archived_files_fail_clearly_unless_pruned(b: &TestBackend) -> CaseR
         let f = &snap.files()[&archived[0]];
         check_eq!(s3_storage_class(&snap.physical_location(f))?, "GLACIER");
     }
+    Ok(())
+}
+
+/// A move to a tier in another bucket (another store in memory, another folder on disk) keeps
+/// every version's rows; on S3 the copy is a CopyObject between buckets that carries the tier's
+/// storage class.
+pub async fn moves_to_another_bucket_keep_rows_and_class(b: &TestBackend) -> CaseResult {
+    let t = tiered_table(b, "GLACIER_IR").await?;
+    let mut tiers = t.latest().await?.metadata().tiers.clone();
+    tiers.push(TierDef {
+        name: "archive".into(),
+        location: Some(b.other_namespace_uri("archive-tier")),
+        storage_class: (b.kind() == BackendKind::S3).then(|| "STANDARD_IA".into()),
+    });
+    t.set_tiers(tiers, Some("hot".into())).await?;
+    let before = t.latest().await?;
+    let expected = scan_text(&t, before.version()).await?;
+    let paths: Vec<String> = before.files().keys().cloned().collect();
+    let report = t
+        .move_files(&paths, "archive", &MoveOptions::immediate())
+        .await?;
+    check_eq!(report.moved.len(), 3);
+    let after = t.latest().await?;
+    for f in after.files().values() {
+        let loc = after.physical_location(f);
+        check!(
+            loc.starts_with(&b.other_namespace_uri("archive-tier")),
+            "{} is at {loc}",
+            f.path
+        );
+        if b.kind() == BackendKind::S3 {
+            check_eq!(s3_storage_class(&loc)?, "STANDARD_IA");
+        }
+    }
+    for m in &report.moved {
+        check!(
+            !exists(&t, &m.path, &m.from).await?,
+            "old copy {} left",
+            m.from
+        );
+    }
+    check_eq!(scan_text(&t, before.version()).await?, expected.clone());
+    check_eq!(scan_text(&t, after.version()).await?, expected);
     Ok(())
 }
 

@@ -84,6 +84,7 @@ suite!(
     tiering::delete_during_move_wins,
     tiering::archived_files_fail_clearly_unless_pruned,
     tiering::archived_files_restore_then_read_at_every_version,
+    tiering::moves_to_another_bucket_keep_rows_and_class,
     tiering::new_data_lands_in_the_default_tier,
 );
 

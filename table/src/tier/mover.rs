@@ -369,19 +369,16 @@ impl Table {
                     uri: m.to.clone(),
                 };
                 let one_namespace = !stream_copies && same_namespace(&m.from, &m.to);
-                match class {
-                    // One bucket / one file system: a server-side copy, no bytes through us.
-                    None if one_namespace => server_side_copy(root, &from, &to, m.size).await?,
-                    // A storage class within one S3 bucket: CopyObject with the class.
-                    Some(c)
-                        if one_namespace
-                            && m.to.starts_with("s3")
-                            && m.size <= s3::MAX_COPY_OBJECT_BYTES =>
-                    {
-                        s3::copy_with_class(root, &m.from, &m.to, c).await?;
-                        verify_copy(root, &from, &to, m.size).await?;
-                    }
-                    _ => copy_object(root, &from, &to, m.size, class).await?,
+                let both_s3 = m.from.starts_with("s3://") && m.to.starts_with("s3://");
+                if one_namespace && class.is_none() {
+                    // One bucket / one file system: the store's copy, no bytes through us.
+                    server_side_copy(root, &from, &to, m.size).await?;
+                } else if both_s3 && !stream_copies && m.size <= s3::MAX_COPY_OBJECT_BYTES {
+                    // S3 to S3 (another bucket, or a storage class): CopyObject.
+                    s3::copy_within_s3(root, &m.from, &m.to, class).await?;
+                    verify_copy(root, &from, &to, m.size).await?;
+                } else {
+                    copy_object(root, &from, &to, m.size, class).await?;
                 }
                 if let Some(progress) = &options.on_copied {
                     progress(m.size);

@@ -1,6 +1,6 @@
-//! S3 operations object_store does not offer: a server-side copy that sets the storage class
-//! (CopyObject), so that a storage-class change within one bucket moves no data through the
-//! client. Credentials, region and endpoint come from the standard AWS environment variables
+//! S3 operations object_store does not offer: a server-side copy between buckets or with a
+//! storage class (CopyObject), so that such moves transfer no data through the client, and
+//! restores of archived objects (RestoreObject, HeadObject's `x-amz-restore`). Credentials, region and endpoint come from the standard AWS environment variables
 //! (`AWS_ACCESS_KEY_ID`, `AWS_SECRET_ACCESS_KEY`, `AWS_SESSION_TOKEN`, `AWS_REGION` /
 //! `AWS_DEFAULT_REGION`, `AWS_ENDPOINT_URL`), as for the table's own object store.
 
@@ -60,12 +60,13 @@ fn client() -> aws_sdk_s3::Client {
     aws_sdk_s3::Client::from_conf(config.build())
 }
 
-/// Copies `from` to `to` (both in one bucket) inside S3 with `storage_class`.
-pub(crate) async fn copy_with_class(
+/// Copies `from` to `to` inside S3 (CopyObject: the bytes never leave S3; the buckets may
+/// differ), with `storage_class` when given.
+pub(crate) async fn copy_within_s3(
     table: &str,
     from: &str,
     to: &str,
-    storage_class: &str,
+    storage_class: Option<&str>,
 ) -> Result<()> {
     let fail = |message: String| Error::CopyFailed {
         table: table.to_string(),
@@ -78,26 +79,21 @@ pub(crate) async fn copy_with_class(
     else {
         return Err(fail("both locations must be s3://bucket/key URIs".into()));
     };
-    if bucket != dst_bucket {
-        return Err(fail(
-            "CopyObject with a storage class needs one bucket".into(),
-        ));
-    }
-    client()
+    let mut request = client()
         .copy_object()
-        .bucket(bucket)
+        .bucket(dst_bucket)
         .key(dst_key)
         .copy_source(format!("{bucket}/{}", encode_key(src_key)))
-        .metadata_directive(MetadataDirective::Copy)
-        .storage_class(StorageClass::from(storage_class))
-        .send()
-        .await
-        .map_err(|e| {
-            fail(format!(
-                "S3 CopyObject failed: {}",
-                aws_sdk_s3::error::DisplayErrorContext(&e)
-            ))
-        })?;
+        .metadata_directive(MetadataDirective::Copy);
+    if let Some(class) = storage_class {
+        request = request.storage_class(StorageClass::from(class));
+    }
+    request.send().await.map_err(|e| {
+        fail(format!(
+            "S3 CopyObject failed: {}",
+            aws_sdk_s3::error::DisplayErrorContext(&e)
+        ))
+    })?;
     Ok(())
 }
 
