@@ -473,6 +473,28 @@ fn parquet_err(shared: &Shared, path: &str, e: parquet::errors::ParquetError) ->
     }
 }
 
+/// A read the store refused because the object is archived (S3 `InvalidObjectState`: the log
+/// said it was readable, but its class or restore is not what the log records) is reported as
+/// archived (SPEC §6.4), not as a broken file.
+fn archived_or_parquet_err(
+    shared: &Shared,
+    file: &AddFile,
+    path: &str,
+    e: parquet::errors::ParquetError,
+) -> Error {
+    if format!("{e:?}").contains("InvalidObjectState") {
+        return Error::ArchivedFiles {
+            table: shared.table_uri.clone(),
+            files: vec![format!(
+                "{} ({path}, recorded as {}; the store refuses to read it: InvalidObjectState)",
+                file.path,
+                file.storage_class.as_deref().unwrap_or("STANDARD")
+            )],
+        };
+    }
+    parquet_err(shared, path, e)
+}
+
 /// Opens one data file and streams its matching rows in the scan's output schema.
 async fn read_file(
     shared: Arc<Shared>,
@@ -491,7 +513,7 @@ async fn read_file(
     });
     let builder = ParquetRecordBatchStreamBuilder::new_with_options(reader, options)
         .await
-        .map_err(|e| parquet_err(&shared, path.as_ref(), e))?;
+        .map_err(|e| archived_or_parquet_err(&shared, &file, path.as_ref(), e))?;
     let file_arrow = builder.schema().clone();
     let metadata = builder.metadata().clone();
     let read_ids: BTreeSet<FieldId> = shared.read_fields.iter().map(|f| f.id).collect();

@@ -420,6 +420,28 @@ pub async fn archived_files_fail_clearly_unless_pruned(b: &TestBackend) -> CaseR
     if b.kind() == BackendKind::S3 {
         let f = &snap.files()[&archived[0]];
         check_eq!(s3_storage_class(&snap.physical_location(f))?, "GLACIER");
+        // A log that wrongly records the object as readable: the store's refusal is reported
+        // as archived, naming the file.
+        t.transaction()
+            .await?
+            .operation("TIER MOVE")
+            .action(strata_format::Action::Relocate(strata_format::Relocate {
+                path: f.path.clone(),
+                tier: f.tier.clone(),
+                location: f.location.clone(),
+                storage_class: None,
+                restore: None,
+            }))
+            .commit()
+            .await?;
+        let err = match t.scan().plan().await?.collect().await {
+            Ok(_) => return Err("S3 served an archived object".into()),
+            Err(e) => e.to_string(),
+        };
+        check!(
+            err.contains(&archived[0]) && err.contains("InvalidObjectState"),
+            "{err}"
+        );
     }
     Ok(())
 }
