@@ -127,21 +127,13 @@ pub(crate) async fn w6_s3() -> Result<(), BoxError> {
     .await?;
     t.set_tiers(
         vec![
-            TierDef {
-                name: "hot".into(),
-                location: None,
-                storage_class: None,
-            },
-            TierDef {
-                name: "warm".into(),
-                location: Some(format!("s3://{bucket}/{prefix}/warm")),
-                storage_class: Some("STANDARD_IA".into()),
-            },
-            TierDef {
-                name: "far".into(),
-                location: Some(format!("s3://{archive}/{prefix}/far")),
-                storage_class: None,
-            },
+            tier("hot", None, None),
+            tier(
+                "warm",
+                Some(format!("s3://{bucket}/{prefix}/warm")),
+                Some("STANDARD_IA"),
+            ),
+            tier("far", Some(format!("s3://{archive}/{prefix}/far")), None),
         ],
         None,
     )
@@ -256,6 +248,14 @@ fn stream_keys_from(keys: &[(String, String)], prefix: &str) -> Vec<(String, Str
             )
         })
         .collect()
+}
+
+fn tier(name: &str, location: Option<String>, class: Option<&str>) -> TierDef {
+    TierDef {
+        name: name.into(),
+        location,
+        storage_class: class.map(str::to_string),
+    }
 }
 
 fn check_moved(n: usize) -> Result<(), BoxError> {

@@ -5,7 +5,11 @@ use crate::common::*;
 
 /// A day-partitioned table with rows on 2026-01-01..03 (CSV_A) and 2026-01-03 (NDJSON_B).
 fn table(scratch: &Scratch) -> String {
-    let t = scratch.file("t");
+    table_at(scratch, scratch.file("t"))
+}
+
+/// [`table`] at the URI `t`.
+fn table_at(scratch: &Scratch, t: String) -> String {
     let a = scratch.write("a.csv", CSV_A);
     let b = scratch.write("b.ndjson", NDJSON_B);
     ok(&[
@@ -230,18 +234,7 @@ fn scan_with_restore_reads_archived_s3_files() {
         return;
     };
     let scratch = Scratch::new();
-    let t = format!("{base}/t");
-    let a = scratch.write("a.csv", CSV_A);
-    ok(&[
-        "create",
-        &t,
-        "--schema",
-        SCHEMA,
-        "--partition-by",
-        "day(ts)",
-        "-q",
-    ]);
-    ok(&["append", &t, &a, "-q"]);
+    let t = table_at(&scratch, format!("{base}/t"));
     let before = ndjson(&["scan", &t]);
     archive_first_day(&t, &format!("{base}/cold"));
     let err = fails(&["scan", &t], 1);
