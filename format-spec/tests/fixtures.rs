@@ -152,6 +152,11 @@ fn valid_commit_files_replay_in_version_order_as_one_table_history() {
             .as_deref()
             .is_some_and(|l| l.ends_with(&moved.path))
     );
+    // Archived in place (9), then restored (10): the restore rides on the file's entry.
+    assert_eq!(moved.storage_class.as_deref(), Some("GLACIER"));
+    let restore = moved.restore.expect("the restore is recorded");
+    assert_eq!(restore.expires_ms, Some(1_736_899_200_000));
+    assert!(restore.readable_at(1_736_640_000_000) && !restore.readable_at(1_736_899_200_000));
     let (path, tombstone) = state.tombstones().iter().next().unwrap();
     assert_eq!(tombstone.tier.as_deref(), Some("cold"), "{path}");
     assert_eq!(tombstone.record_count, Some(800));
