@@ -152,6 +152,12 @@ impl TableLocation {
         &self.uri
     }
 
+    /// Whether the table is on a local file system, where a GET that finds nothing costs less
+    /// than listing a folder (a LIST walks every file of the log).
+    pub fn is_local(&self) -> bool {
+        !self.uri.contains("://") || self.uri.starts_with("file://")
+    }
+
     /// Object path of `relative` (a `/`-separated path) under the table root.
     pub fn child(&self, relative: &str) -> Path {
         let mut p = self.root.clone();

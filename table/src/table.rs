@@ -325,6 +325,16 @@ impl Table {
             Some(cached) => self.refresh(cached).await?,
             None => {
                 let pointer = log.read_last_checkpoint().await?;
+                // On a local file system, reading the commits after the pointed checkpoint
+                // until one is missing finds the newest version without a LIST (commits are
+                // contiguous, SPEC §10.5). Elsewhere a LIST after the pointer is one request.
+                if let Some(p) = &pointer
+                    && self.location().is_local()
+                    && let Some(state) = self.replay_probing(p.version).await?
+                {
+                    self.remember(state.clone()).await;
+                    return Ok(state);
+                }
                 let listing = log.list(pointer.as_ref().map(|p| p.version)).await?;
                 let base = listing
                     .checkpoints
@@ -347,6 +357,24 @@ impl Table {
         };
         self.remember(state.clone()).await;
         Ok(state)
+    }
+
+    /// The newest state from checkpoint `base` and the commits after it, read one by one until
+    /// one is missing; `None` when the checkpoint does not exist (the caller lists the log).
+    async fn replay_probing(&self, base: u64) -> Result<Option<Arc<TableState>>> {
+        let log = &self.inner.log;
+        if !log.checkpoint_exists(base).await? {
+            return Ok(None);
+        }
+        let mut state = Arc::unwrap_or_clone(self.replay(Some(base), &[], log).await?);
+        let mut next = base + 1;
+        while let Some(c) = log.read_commit_opt(next).await? {
+            state
+                .apply(&c)
+                .map_err(|e| self.corrupt_commit(c.version, e))?;
+            next += 1;
+        }
+        Ok(Some(Arc::new(state)))
     }
 
     /// Brings a cached state up to date. Commits are contiguous, so probing the next commit
