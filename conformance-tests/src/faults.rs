@@ -27,6 +27,9 @@
 //!
 //! Every faultable operation may additionally be delayed according to
 //! [`FaultConfig::latency`].
+//!
+//! [`FaultyStore::fail_next`] scripts one precise failure (a fault at a path) for
+//! deterministic tests, and [`FaultyStore::injected_faults`] lists what was injected.
 
 use std::fmt;
 use std::ops::Range;
@@ -189,6 +192,10 @@ struct FaultState {
     rng: Mutex<StdRng>,
     enabled: AtomicBool,
     injected: AtomicU64,
+    /// Every injected fault, in order.
+    log: Mutex<Vec<InjectedFault>>,
+    /// Scripted faults: (fault, path) pairs, each firing once on the next matching call.
+    script: Mutex<Vec<(&'static str, String)>>,
 }
 
 impl FaultState {
@@ -219,14 +226,31 @@ impl FaultState {
         .unwrap_or((None, false))
     }
 
+    /// Whether a scripted `fault` is due at `path` (consumes it).
+    fn scripted(&self, fault: &'static str, path: &str) -> bool {
+        let mut script = self.script.lock().unwrap_or_else(|e| e.into_inner());
+        match script.iter().position(|(f, p)| *f == fault && p == path) {
+            Some(i) => {
+                script.remove(i);
+                true
+            }
+            None => false,
+        }
+    }
+
     fn error(&self, fault: &'static str, path: &str) -> object_store::Error {
         self.injected.fetch_add(1, Ordering::SeqCst);
+        let injected = InjectedFault {
+            fault,
+            path: path.to_string(),
+        };
+        self.log
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .push(injected.clone());
         object_store::Error::Generic {
             store: FAULTY_STORE_NAME,
-            source: Box::new(InjectedFault {
-                fault,
-                path: path.to_string(),
-            }),
+            source: Box::new(injected),
         }
     }
 }
@@ -261,6 +285,8 @@ impl FaultyStore {
                 rng: Mutex::new(StdRng::seed_from_u64(seed)),
                 enabled: AtomicBool::new(true),
                 injected: AtomicU64::new(0),
+                log: Mutex::new(Vec::new()),
+                script: Mutex::new(Vec::new()),
             }),
         }
     }
@@ -289,6 +315,27 @@ impl FaultyStore {
     /// Number of faults injected so far (errors actually returned or yielded).
     pub fn injected(&self) -> u64 {
         self.state.injected.load(Ordering::SeqCst)
+    }
+
+    /// Makes the next call at `path` that can raise `fault` (`"put_fail_before"`,
+    /// `"put_fail_after"`, `"get_fail"`, `"delete_fail"`, `"copy_fail"`, `"rename_fail"`;
+    /// for a copy or rename, `path` is the source) fail with it, once, on top of the random
+    /// faults and even while they are disabled: for tests of one precise failure.
+    pub fn fail_next(&self, fault: &'static str, path: &Path) {
+        self.state
+            .script
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .push((fault, path.to_string()));
+    }
+
+    /// Every fault injected so far, in order (what failed, and where).
+    pub fn injected_faults(&self) -> Vec<InjectedFault> {
+        self.state
+            .log
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .clone()
     }
 
     /// Wraps a list stream with latency and a possible injected failure.
@@ -362,11 +409,11 @@ impl ObjectStore for FaultyStore {
             })
             .unwrap_or((None, false, false));
         sleep(delay).await;
-        if before {
+        if before || self.state.scripted("put_fail_before", location.as_ref()) {
             return Err(self.state.error("put_fail_before", location.as_ref()));
         }
         let result = self.inner.put_opts(location, payload, opts).await?;
-        if after {
+        if after || self.state.scripted("put_fail_after", location.as_ref()) {
             return Err(self.state.error("put_fail_after", location.as_ref()));
         }
         Ok(result)
@@ -384,7 +431,7 @@ impl ObjectStore for FaultyStore {
     async fn get_opts(&self, location: &Path, options: GetOptions) -> Result<GetResult> {
         let (delay, fail) = self.state.decide(self.state.config.get_fail);
         sleep(delay).await;
-        if fail {
+        if fail || self.state.scripted("get_fail", location.as_ref()) {
             return Err(self.state.error("get_fail", location.as_ref()));
         }
         self.inner.get_opts(location, options).await
@@ -393,7 +440,7 @@ impl ObjectStore for FaultyStore {
     async fn get_ranges(&self, location: &Path, ranges: &[Range<u64>]) -> Result<Vec<Bytes>> {
         let (delay, fail) = self.state.decide(self.state.config.get_fail);
         sleep(delay).await;
-        if fail {
+        if fail || self.state.scripted("get_fail", location.as_ref()) {
             return Err(self.state.error("get_fail", location.as_ref()));
         }
         self.inner.get_ranges(location, ranges).await
@@ -413,7 +460,7 @@ impl ObjectStore for FaultyStore {
                     let location = location?;
                     let (delay, fail) = state.decide(state.config.delete_fail);
                     sleep(delay).await;
-                    if fail {
+                    if fail || state.scripted("delete_fail", location.as_ref()) {
                         return Err(state.error("delete_fail", location.as_ref()));
                     }
                     inner.delete(&location).await?;
@@ -450,7 +497,7 @@ impl ObjectStore for FaultyStore {
     async fn copy_opts(&self, from: &Path, to: &Path, options: CopyOptions) -> Result<()> {
         let (delay, fail) = self.state.decide(self.state.config.copy_fail);
         sleep(delay).await;
-        if fail {
+        if fail || self.state.scripted("copy_fail", from.as_ref()) {
             return Err(self.state.error("copy_fail", from.as_ref()));
         }
         self.inner.copy_opts(from, to, options).await
@@ -459,7 +506,7 @@ impl ObjectStore for FaultyStore {
     async fn rename_opts(&self, from: &Path, to: &Path, options: RenameOptions) -> Result<()> {
         let (delay, fail) = self.state.decide(self.state.config.rename_fail);
         sleep(delay).await;
-        if fail {
+        if fail || self.state.scripted("rename_fail", from.as_ref()) {
             return Err(self.state.error("rename_fail", from.as_ref()));
         }
         self.inner.rename_opts(from, to, options).await
@@ -499,6 +546,13 @@ mod tests {
         let data = mem.get(&path).await?.bytes().await?;
         assert_eq!(data, Bytes::from_static(b"x"));
         assert_eq!(store.injected(), 1);
+        assert_eq!(
+            store.injected_faults(),
+            vec![InjectedFault {
+                fault: "put_fail_after",
+                path: "a".into()
+            }]
+        );
         Ok(())
     }
 
@@ -626,6 +680,33 @@ mod tests {
 
         let (c, _) = fault_trace(43).await?;
         assert_ne!(a, c);
+        Ok(())
+    }
+
+    #[tokio::test]
+    async fn fail_next_fires_once_at_its_path_even_when_disabled() -> Result<()> {
+        let (mem, store) = faulty(5, FaultConfig::none());
+        store.set_enabled(false);
+        let (a, b, c) = (Path::from("a"), Path::from("b"), Path::from("c"));
+        for p in [&a, &b, &c] {
+            mem.put(p, payload(b"x")).await?;
+        }
+        store.fail_next("delete_fail", &a);
+        assert!(
+            store.delete(&c).await.is_ok(),
+            "another path is not affected"
+        );
+        let err = store.delete(&a).await.err();
+        assert!(err.as_ref().is_some_and(is_injected), "{err:?}");
+        assert!(
+            mem.head(&a).await.is_ok(),
+            "a failed delete deletes nothing"
+        );
+        store.delete(&a).await?;
+        store.fail_next("copy_fail", &b);
+        assert!(store.copy(&b, &a).await.is_err());
+        store.copy(&b, &a).await?;
+        assert_eq!(store.injected_faults().len(), 2);
         Ok(())
     }
 

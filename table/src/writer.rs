@@ -326,7 +326,7 @@ impl DataFileWriter {
     async fn abandon_current(&mut self) {
         if let Some(file) = self.current.take() {
             // Best effort: an unfinished multipart upload is also reaped by store lifecycles.
-            let _ = file.writer.into_sink().abort().await;
+            let _ = file.writer.abort().await;
         }
     }
 
@@ -335,14 +335,14 @@ impl DataFileWriter {
             return Ok(());
         };
         if file.rows == 0 {
-            let _ = file.writer.into_sink().abort().await;
+            let _ = file.writer.abort().await;
             return Ok(());
         }
         let metadata = match file.writer.finish().await {
             Ok(m) => m,
             Err(e) => {
                 let err = parquet_error(&self.location, &file.object, e);
-                let _ = file.writer.into_sink().abort().await;
+                let _ = file.writer.abort().await;
                 return Err(err);
             }
         };

@@ -7,8 +7,24 @@
 use strata_conformance::backends::{BackendKind, CaseResult, TestBackend};
 use strata_conformance::cases::{concurrency, corruption, data, evolution, faults, log, tiering};
 
+mod fault_sequences;
 mod golden;
 mod pruning;
+
+/// The seeds of a randomized fault test: `STRATA_FAULT_FIRST_SEED` (default `first`) and
+/// `STRATA_FAULT_SEQUENCES` (default `n`) sequences from it.
+fn sequence_range(first: u64, n: u64) -> (u64, u64) {
+    let var = |name: &str, default: u64| {
+        std::env::var(name)
+            .ok()
+            .and_then(|v| v.parse().ok())
+            .unwrap_or(default)
+    };
+    (
+        var("STRATA_FAULT_FIRST_SEED", first),
+        var("STRATA_FAULT_SEQUENCES", n),
+    )
+}
 
 async fn run<F, Fut>(kind: BackendKind, case: F)
 where
@@ -69,6 +85,7 @@ suite!(
     corruption::corrupt_checkpoint_is_reported,
     corruption::invalid_operations_write_nothing,
     faults::ambiguous_put_is_not_duplicated,
+    faults::failed_data_file_upload_is_an_error_not_a_panic,
     data::all_types_round_trip,
     data::scans_time_travel,
     data::pruned_scan_matches_brute_force,
@@ -92,12 +109,9 @@ suite!(
 /// `STRATA_FAULT_SEQUENCES`).
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn memory_randomized_fault_sequences() {
-    let n = std::env::var("STRATA_FAULT_SEQUENCES")
-        .ok()
-        .and_then(|v| v.parse().ok())
-        .unwrap_or(1000);
+    let (first, n) = sequence_range(0, 1000);
     run(BackendKind::Memory, |b| async move {
-        faults::randomized_fault_sequences(&b, 0, n).await
+        faults::randomized_fault_sequences(&b, first, n).await
     })
     .await;
 }
@@ -106,7 +120,8 @@ async fn memory_randomized_fault_sequences() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn local_randomized_fault_sequences() {
     run(BackendKind::Local, |b| async move {
-        faults::randomized_fault_sequences(&b, 10_000, 100).await
+        let (first, n) = sequence_range(10_000, 100);
+        faults::randomized_fault_sequences(&b, first, n).await
     })
     .await;
 }
@@ -114,7 +129,8 @@ async fn local_randomized_fault_sequences() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn s3_randomized_fault_sequences() {
     run(BackendKind::S3, |b| async move {
-        faults::randomized_fault_sequences(&b, 20_000, 10).await
+        let (first, n) = sequence_range(20_000, 10);
+        faults::randomized_fault_sequences(&b, first, n).await
     })
     .await;
 }

@@ -443,16 +443,20 @@ impl Table {
     /// After a failed copy or commit: deletes the new copies (never the old ones) and the
     /// record. Best effort; a later cleanup finishes what this leaves.
     async fn abandon(&self, resolver: &StoreResolver, record: &JournalRecord) {
+        let mut all_deleted = true;
         for e in &record.entries {
-            if e.to != e.from {
-                let _ = self.delete_location(resolver, &e.path, &e.to).await;
+            if e.to != e.from && self.delete_location(resolver, &e.path, &e.to).await.is_err() {
+                all_deleted = false;
             }
         }
-        let _ = self
-            .location()
-            .store()
-            .delete(&self.journal_path(&record.id))
-            .await;
+        // A copy left behind keeps the record: a cleanup deletes it after `abandon_after`.
+        if all_deleted {
+            let _ = self
+                .location()
+                .store()
+                .delete(&self.journal_path(&record.id))
+                .await;
+        }
     }
 
     /// Finishes earlier moves from their journal records (SPEC §6.6): for a move committed at

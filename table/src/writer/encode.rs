@@ -72,6 +72,8 @@ pub(crate) struct FileEncoder {
     factory: ArrowRowGroupWriterFactory,
     buf: SharedBuf,
     sink: BufWriter,
+    /// Set once the upload's shutdown began: from then on `BufWriter::abort` panics.
+    shut_down: bool,
     schema: SchemaRef,
     max_rows: usize,
     max_bytes: usize,
@@ -107,6 +109,7 @@ impl FileEncoder {
             factory,
             buf,
             sink,
+            shut_down: false,
             schema,
             max_rows,
             max_bytes,
@@ -234,13 +237,21 @@ impl FileEncoder {
         self.close_row_group().await?;
         let metadata = self.file.finish()?;
         self.upload().await?;
+        self.shut_down = true;
         self.sink.shutdown().await?;
         Ok(metadata)
     }
 
-    /// The upload, to abort it.
-    pub(crate) fn into_sink(self) -> BufWriter {
-        self.sink
+    /// Aborts the upload (best effort). After a failed [`finish`](Self::finish) whose
+    /// shutdown had begun there is nothing left to abort here (`BufWriter::abort` would panic):
+    /// the single put failed, or the multipart completion did, and an unfinished multipart
+    /// upload is reaped by store lifecycles.
+    pub(crate) async fn abort(self) -> object_store::Result<()> {
+        if self.shut_down {
+            return Ok(());
+        }
+        let mut sink = self.sink;
+        sink.abort().await
     }
 }
 
