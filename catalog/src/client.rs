@@ -17,8 +17,8 @@ use crate::model::{
 };
 use crate::names::split_qualified;
 use crate::tiering::{
-    ApplyRequest, ApplyResponse, PlanRequest, RestoreRequest, RestoreResponse, SetPoliciesRequest,
-    SetTiersRequest, TierPlanBody, TierReport,
+    ApplyRequest, ApplyResponse, MoveBody, MoveRequest, PlanRequest, RestoreRequest,
+    RestoreResponse, SetPoliciesRequest, SetTiersRequest, TierPlanBody, TierReport,
 };
 
 /// `namespace.table`.
@@ -370,6 +370,16 @@ impl Client {
         self.send(
             Method::POST,
             &format!("{}/tiers/apply", Self::table_path(table)),
+            req,
+        )
+        .await
+    }
+
+    /// Moves the files a filter selects to a tier.
+    pub async fn tier_move(&self, table: &TableRef, req: &MoveRequest) -> Result<MoveBody> {
+        self.send(
+            Method::POST,
+            &format!("{}/tiers/move", Self::table_path(table)),
             req,
         )
         .await

@@ -195,6 +195,22 @@ pub struct RestoreRequest {
     pub speed: Option<String>,
 }
 
+/// Move the files that may hold rows matching a filter to a tier (one `TIER MOVE` commit).
+#[derive(Debug, Clone, Default, Serialize, Deserialize, ToSchema)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct MoveRequest {
+    /// Which files: those that may hold rows matching this filter.
+    pub filter: String,
+    /// Target tier.
+    pub to: String,
+    /// Seconds old copies stay for readers that resolved them (default 3600).
+    #[serde(default)]
+    pub grace_seconds: Option<u64>,
+    /// Files copied at once (default 8, at most 64).
+    #[serde(default)]
+    pub concurrency: Option<usize>,
+}
+
 /// An archived file a restore handled.
 #[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
 #[serde(rename_all = "camelCase")]
@@ -334,6 +350,18 @@ fn move_body(r: MoveReport) -> MoveBody {
     }
 }
 
+/// Move options of a request: grace and concurrency (1 to 64), defaults otherwise.
+fn move_options(grace_seconds: Option<u64>, concurrency: Option<usize>) -> MoveOptions {
+    let defaults = MoveOptions::default();
+    MoveOptions {
+        concurrency: concurrency.unwrap_or(defaults.concurrency).clamp(1, 64),
+        grace: grace_seconds
+            .map(Duration::from_secs)
+            .unwrap_or(defaults.grace),
+        ..defaults
+    }
+}
+
 /// `now` of a request as ms since the epoch (default: the clock).
 fn now_ms(now: Option<&str>) -> Result<i64> {
     match now {
@@ -432,15 +460,7 @@ impl Catalog {
         req: &ApplyRequest,
     ) -> Result<ApplyResponse> {
         let now = now_ms(req.now.as_deref())?;
-        let defaults = MoveOptions::default();
-        let options = MoveOptions {
-            concurrency: req.concurrency.unwrap_or(defaults.concurrency).clamp(1, 64),
-            grace: req
-                .grace_seconds
-                .map(Duration::from_secs)
-                .unwrap_or(defaults.grace),
-            ..defaults
-        };
+        let options = move_options(req.grace_seconds, req.concurrency);
         let table = self.tier_table(ident).await?;
         // A task of its own: a request that times out does not cancel the move, which runs to
         // its end (it is crash-safe either way).
@@ -452,6 +472,29 @@ impl Catalog {
             now_ms: now,
             moves: reports.into_iter().map(move_body).collect(),
         })
+    }
+
+    /// Moves the files a filter selects to a tier: copies, one commit, old copies after grace.
+    pub async fn tier_move(&self, ident: &TableIdent, req: &MoveRequest) -> Result<MoveBody> {
+        let filter =
+            Expr::parse(&req.filter).map_err(|e| Error::BadRequest(format!("filter: {e}")))?;
+        let options = move_options(req.grace_seconds, req.concurrency);
+        let table = self.tier_table(ident).await?;
+        let scan = table
+            .scan()
+            .filter(filter)
+            .on_archived(OnArchived::Include)
+            .plan()
+            .await
+            .map_err(|e| tier_error(ident, e))?;
+        let paths: Vec<String> = scan.files().iter().map(|f| f.path.clone()).collect();
+        let to = req.to.clone();
+        // A task of its own, like apply: a request that times out does not cancel the move.
+        let report = tokio::spawn(async move { table.move_files(&paths, &to, &options).await })
+            .await
+            .map_err(|e| Error::Config(format!("the tier move task failed: {e}")))?
+            .map_err(|e| tier_error(ident, e))?;
+        Ok(move_body(report))
     }
 
     /// Requests restores of the archived files a filter selects and records them (no wait).

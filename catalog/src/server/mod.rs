@@ -103,6 +103,7 @@ pub fn router(catalog: Arc<Catalog>, options: &ServerOptions) -> Router {
         .route(&format!("{table}/tiers/policies"), put(tiers::set_policies))
         .route(&format!("{table}/tiers/plan"), post(tiers::plan))
         .route(&format!("{table}/tiers/apply"), post(tiers::apply))
+        .route(&format!("{table}/tiers/move"), post(tiers::move_files))
         .route(&format!("{table}/tiers/restore"), post(tiers::restore))
         .route("/v1/commits", post(commits::commit))
         .route("/v1/tokens", post(commits::create_token))

@@ -32,7 +32,7 @@ impl Modify for Bearer {
         tables::list, tables::create, tables::register, tables::load, tables::drop,
         tables::rename, tables::history, tables::tags, tables::create_tag, tables::delete_tag,
         tiers::report, tiers::set_tiers, tiers::set_policies, tiers::plan, tiers::apply,
-        tiers::restore,
+        tiers::move_files, tiers::restore,
         commits::commit, commits::create_token, commits::health, metrics::metrics, openapi,
     ),
     components(schemas(
@@ -47,7 +47,8 @@ impl Modify for Bearer {
         tiering::SetPoliciesRequest, tiering::TierUsageBody, tiering::TierReport,
         tiering::PlanRequest, tiering::PlannedMoveBody, tiering::TierPlanBody,
         tiering::ApplyRequest, tiering::MoveBody, tiering::ApplyResponse,
-        tiering::RestoreRequest, tiering::RestoredFileBody, tiering::RestoreResponse,
+        tiering::MoveRequest, tiering::RestoreRequest, tiering::RestoredFileBody,
+        tiering::RestoreResponse,
     ))
 )]
 #[derive(Debug)]

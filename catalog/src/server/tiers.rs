@@ -10,8 +10,8 @@ use crate::model::ErrorEnvelope;
 use crate::names::{validate_namespace, validate_table};
 use crate::store::TableIdent;
 use crate::tiering::{
-    ApplyRequest, ApplyResponse, PlanRequest, RestoreRequest, RestoreResponse, SetPoliciesRequest,
-    SetTiersRequest, TierPlanBody, TierReport,
+    ApplyRequest, ApplyResponse, MoveBody, MoveRequest, PlanRequest, RestoreRequest,
+    RestoreResponse, SetPoliciesRequest, SetTiersRequest, TierPlanBody, TierReport,
 };
 
 fn ident(ns: &str, table: &str) -> crate::error::Result<TableIdent> {
@@ -112,6 +112,27 @@ pub async fn apply(
     let id = ident(&ns, &table)?;
     p.require(Role::Writer, Some(&ns))?;
     Ok(Json(s.catalog.tier_apply(&id, &req).await?))
+}
+
+/// Move the files that may hold rows matching a filter to a tier: copy, one commit, delete the
+/// old copies after the grace period. Idempotent: files already there are skipped.
+#[utoipa::path(post, operation_id = "tierMove", path = "/v1/namespaces/{namespace}/tables/{table}/tiers/move", tag = "tiers",
+    params(("namespace" = String, Path), ("table" = String, Path)),
+    request_body = MoveRequest,
+    responses((status = 200, body = MoveBody), (status = 400, body = ErrorEnvelope),
+        (status = 401, body = ErrorEnvelope), (status = 403, body = ErrorEnvelope),
+        (status = 404, body = ErrorEnvelope), (status = 409, body = ErrorEnvelope),
+        (status = 503, body = ErrorEnvelope)),
+    security(("bearer" = [])))]
+pub async fn move_files(
+    p: Principal,
+    State(s): State<AppState>,
+    Path((ns, table)): Path<(String, String)>,
+    Json(req): Json<MoveRequest>,
+) -> ApiResult<Json<MoveBody>> {
+    let id = ident(&ns, &table)?;
+    p.require(Role::Writer, Some(&ns))?;
+    Ok(Json(s.catalog.tier_move(&id, &req).await?))
 }
 
 /// Restore archived files (S3 GLACIER, DEEP_ARCHIVE) a filter selects: starts RestoreObject for

@@ -329,6 +329,30 @@ fn endpoints() -> Vec<Endpoint> {
                 )
             }),
         ),
+        e(
+            "tier move",
+            Needs::OnNs(Role::Writer),
+            200,
+            Box::new(move |ns| {
+                (
+                    Method::POST,
+                    format!("{}/tiers/move", t(ns)),
+                    Some(json!({"filter": "id >= 0", "to": "hot", "graceSeconds": 0})),
+                )
+            }),
+        ),
+        e(
+            "tier restore",
+            Needs::OnNs(Role::Writer),
+            200,
+            Box::new(move |ns| {
+                (
+                    Method::POST,
+                    format!("{}/tiers/restore", t(ns)),
+                    Some(json!({})),
+                )
+            }),
+        ),
     ]
 }
 

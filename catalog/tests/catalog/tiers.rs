@@ -1,12 +1,12 @@
-//! The tier endpoints (report, set tiers, set policies, plan, apply, restore), run on SQLite and
-//! on PostgreSQL.
+//! The tier endpoints (report, set tiers, set policies, plan, apply, move, restore), run on
+//! SQLite and on PostgreSQL.
 
 use std::collections::BTreeMap;
 
 use strata_catalog::model::{CommitRequest, ReadScope, TableChange};
 use strata_catalog::tiering::{
-    ApplyRequest, ConditionSpec, PlanRequest, PolicySpec, RestoreRequest, SetPoliciesRequest,
-    SetTiersRequest, TierSpec,
+    ApplyRequest, ConditionSpec, MoveRequest, PlanRequest, PolicySpec, RestoreRequest,
+    SetPoliciesRequest, SetTiersRequest, TierSpec,
 };
 use strata_catalog::{Error, TableRef};
 use strata_table::Table;
@@ -213,6 +213,26 @@ async fn suite(backend: Backend) {
         assert_eq!(status(&e), 400, "{bad:?}: {e}");
     }
 
+    // Move: the restored files back to the hot tier (the table root), old copies deleted.
+    let mv = MoveRequest {
+        filter: "id >= 0".into(),
+        to: "hot".into(),
+        grace_seconds: Some(0),
+        concurrency: None,
+    };
+    let m = c.tier_move(&t, &mv).await.unwrap();
+    assert_eq!((m.version, m.moved.len(), m.bytes), (Some(7), 2, 20));
+    assert!(root.join("a.parquet").exists() && root.join("b.parquet").exists());
+    assert_eq!(count_files(cold_dir.path()), 0);
+    assert_eq!(history_op(c, &t).await, "TIER MOVE");
+    let again = c.tier_move(&t, &mv).await.unwrap();
+    assert_eq!(again.version, None, "files already in the tier are skipped");
+    let unknown = MoveRequest {
+        to: "nowhere".into(),
+        ..mv.clone()
+    };
+    assert_eq!(status(&c.tier_move(&t, &unknown).await.unwrap_err()), 400);
+
     // Unknown tables are 404; unknown fields 400 (or 422 from the JSON extractor).
     let missing = TableRef::parse(&format!("{ns}.nope")).unwrap();
     assert_eq!(status(&c.tier_report(&missing).await.unwrap_err()), 404);
@@ -242,6 +262,7 @@ async fn suite(backend: Backend) {
         (format!("{base}/plan"), "post"),
         (format!("{base}/apply"), "post"),
         (format!("{base}/restore"), "post"),
+        (format!("{base}/move"), "post"),
     ] {
         assert!(
             doc["paths"][&path][method].is_object(),
