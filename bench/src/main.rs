@@ -3,7 +3,8 @@
 //!
 //! `cargo run --release -p strata-bench -- w1 w2 w3 w4 w5 w6 w7` (no names: all). Sizes scale with
 //! `STRATA_BENCH_ROWS` (W3/W4 rows, default 10,000,000) and `STRATA_BENCH_COMMITS` (W2, default
-//! 2,000). Data is deterministic (seed 42).
+//! 2,000). Data is deterministic (seed 42). `strata-bench prepare DIR` writes the inputs
+//! `bench/compare` shares with the Python systems (see `compare.rs`).
 
 use std::process::ExitCode;
 use std::sync::Arc;
@@ -17,6 +18,7 @@ use strata_format::compact::{parse_partition_spec, parse_schema};
 use strata_table::arrow_schema::to_arrow_schema;
 use strata_table::{CreateTable, SnapshotSelector, Table};
 
+mod compare;
 mod concurrency;
 mod scale;
 mod scans;
@@ -75,6 +77,22 @@ pub(crate) fn batch(
             Arc::new(StringArray::from(payload)),
         ],
     )?)
+}
+
+/// W3's data set: `rows` rows in batches of 65,536 (seed 42), and their in-memory size in
+/// bytes (the MB of the MB/s figures).
+pub(crate) fn dataset(rows: usize) -> Result<(Vec<RecordBatch>, usize), BoxError> {
+    let schema = to_arrow_schema(&parse_schema(SCHEMA)?)?;
+    let mut rng = StdRng::seed_from_u64(42);
+    let mut batches = Vec::new();
+    let mut first = 0i64;
+    while (first as usize) < rows {
+        let n = (rows - first as usize).min(65_536);
+        batches.push(batch(&schema, first, n, &mut rng)?);
+        first += n as i64;
+    }
+    let bytes = batches.iter().map(|b| b.get_array_memory_size()).sum();
+    Ok((batches, bytes))
 }
 
 fn median(v: &mut [f64]) -> f64 {
@@ -180,15 +198,7 @@ async fn w3_w4(run_w4: bool) -> Result<(), BoxError> {
     let reps = env_u64("STRATA_BENCH_REPS", 3).max(1) as usize;
     let dir = tempfile::tempdir()?;
     let schema = to_arrow_schema(&parse_schema(SCHEMA)?)?;
-    let mut rng = StdRng::seed_from_u64(42);
-    let mut batches = Vec::new();
-    let mut first = 0i64;
-    while (first as usize) < rows {
-        let n = (rows - first as usize).min(65_536);
-        batches.push(batch(&schema, first, n, &mut rng)?);
-        first += n as i64;
-    }
-    let bytes: usize = batches.iter().map(|b| b.get_array_memory_size()).sum();
+    let (batches, bytes) = dataset(rows)?;
     let mb = bytes as f64 / 1e6;
 
     let mut bare_s = Vec::new();
@@ -259,6 +269,17 @@ fn main() -> ExitCode {
             Ok(()) => ExitCode::SUCCESS,
             Err(e) => {
                 eprintln!("writer {id}: {e}");
+                ExitCode::FAILURE
+            }
+        };
+    }
+    if let [cmd, dir] = &args[..]
+        && cmd == "prepare"
+    {
+        return match rt.block_on(compare::prepare(std::path::Path::new(dir))) {
+            Ok(()) => ExitCode::SUCCESS,
+            Err(e) => {
+                eprintln!("prepare: {e}");
                 ExitCode::FAILURE
             }
         };

@@ -1,0 +1,579 @@
+"""W1-W5 of the Strata benchmark on delta-rs (deltalake), pyiceberg, DuckDB and bare pyarrow.
+
+Run by `bench/compare` once per (round, system):
+
+    python others.py --system delta-rs --work DIR [--round N] w1 w2 w3 w4 w5
+
+DIR is what `strata-bench prepare DIR` wrote: `dataset.parquet` (W3's rows, seed 42, generated
+by the Rust harness, so W3/W4 ingest and scan exactly Strata's values), `manifest.json` (row
+count, in-memory MB, the 1% time bound) and `strata-w3/` (Strata's W3 table, whose data files
+DuckDB and pyarrow scan in W4). W1, W2 and W5 take consecutive slices of the same rows.
+
+Prints one JSON line per measurement, as `strata-bench` does:
+`{"workload","system","metric","value","unit"}`. A workload a system has no equivalent for
+prints nothing.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import shutil
+import subprocess
+import sys
+import time
+from datetime import datetime, timezone
+from pathlib import Path
+
+import pyarrow as pa
+import pyarrow.compute as pc
+import pyarrow.dataset as pads
+import pyarrow.parquet as pq
+
+SYSTEMS = ("delta-rs", "pyiceberg", "duckdb", "pyarrow")
+W1_COMMITS, W1_ROWS = 300, 1000
+W2_COMMITS, W2_ROWS = 2000, 10
+W4_REPS = 5
+W5_PROCESSES, W5_APPENDS, W5_ROWS = 4, 50, 1000
+ZSTD_LEVEL = 3  # Strata's default codec: zstd level 3
+
+SYSTEM = ""
+
+
+def emit(workload: str, metric: str, value: float, unit: str) -> None:
+    print(
+        json.dumps(
+            {
+                "workload": workload,
+                "system": SYSTEM,
+                "metric": metric,
+                "value": round(value * 1000.0) / 1000.0,
+                "unit": unit,
+            }
+        ),
+        flush=True,
+    )
+
+
+def median(v: list[float]) -> float:
+    # The same element `strata-bench` reports: v[len/2] of the sorted list.
+    return sorted(v)[len(v) // 2]
+
+
+def percentile(v: list[float], p: float) -> float:
+    s = sorted(v)
+    return s[int(round((len(s) - 1) * p))]
+
+
+def commit_metrics(ms: list[float]) -> None:
+    last = ms[len(ms) - len(ms) // 10 :]
+    emit("w1", "commit_median", median(ms), "ms")
+    emit("w1", "commit_p95", percentile(ms, 0.95), "ms")
+    emit("w1", "commit_median_last_10pct", median(last), "ms")
+
+
+class Work:
+    """The prepared inputs in DIR."""
+
+    def __init__(self, d: Path):
+        self.dir = d
+        self.manifest = json.loads((d / "manifest.json").read_text())
+        self.rows: int = self.manifest["rows"]
+        self.mb: float = self.manifest["mb"]
+        self.cutoff_us: int = self.manifest["cutoff_us"]
+        self._small: pa.Table | None = None
+        self._full: pa.Table | None = None
+
+    def small(self) -> pa.Table:
+        """The first 300,000 rows (W1, W2, W5)."""
+        if self._small is None:
+            f = pq.ParquetFile(self.dir / "dataset.parquet")
+            parts, n = [], 0
+            for b in f.iter_batches(batch_size=65_536):
+                parts.append(b)
+                n += b.num_rows
+                if n >= W1_COMMITS * W1_ROWS:
+                    break
+            self._small = pa.Table.from_batches(parts).combine_chunks()
+        return self._small
+
+    def full(self) -> pa.Table:
+        """W3's rows, in memory."""
+        if self._full is None:
+            t = pq.read_table(self.dir / "dataset.parquet")
+            self._full = t.slice(0, self.rows)
+        return self._full
+
+    def schema(self) -> pa.Schema:
+        return self.small().schema
+
+    def cutoff(self) -> pa.Scalar:
+        return pa.scalar(self.cutoff_us, type=pa.timestamp("us", tz="UTC"))
+
+    def fresh(self, name: str) -> Path:
+        p = self.dir / "runs" / name
+        if p.exists():
+            shutil.rmtree(p)
+        p.parent.mkdir(parents=True, exist_ok=True)
+        return p
+
+
+# ---------------------------------------------------------------------------------------------
+# delta-rs
+
+
+def delta_props():
+    from deltalake import WriterProperties
+
+    return WriterProperties(compression="ZSTD", compression_level=ZSTD_LEVEL)
+
+
+def delta_create(path: Path, schema: pa.Schema):
+    from deltalake import DeltaTable
+
+    return DeltaTable.create(str(path), schema)
+
+
+def delta_w1(w: Work) -> None:
+    from deltalake import write_deltalake
+
+    data = w.small()
+    dt = delta_create(w.fresh("w1-delta"), data.schema)
+    props = delta_props()
+    ms = []
+    for i in range(W1_COMMITS):
+        b = data.slice(i * W1_ROWS, W1_ROWS)
+        start = time.perf_counter()
+        # The handle is reused: write_deltalake commits against its snapshot and updates it.
+        write_deltalake(dt, b, mode="append", writer_properties=props)
+        ms.append((time.perf_counter() - start) * 1000.0)
+    commit_metrics(ms)
+
+
+def delta_w2(w: Work) -> None:
+    from deltalake import DeltaTable, write_deltalake
+
+    path = w.dir / "w2-delta"
+    if not (path / "_built").exists():  # built once, reused by later rounds (not timed)
+        if path.exists():
+            shutil.rmtree(path)
+        data = w.small()
+        dt = delta_create(path, data.schema)
+        props = delta_props()
+        for i in range(W2_COMMITS):
+            write_deltalake(dt, data.slice(i * W2_ROWS, W2_ROWS), mode="append", writer_properties=props)
+        (path / "_built").touch()
+    mid = W2_COMMITS // 2
+    # delta-rs resolves a timestamp with the commit files' modification times: take one between
+    # those of versions `mid` and `mid + 1`.
+    log = path / "_delta_log"
+    t0 = (log / f"{mid:020d}.json").stat().st_mtime_ns
+    t1 = (log / f"{mid + 1:020d}.json").stat().st_mtime_ns
+    mid_ts = datetime.fromtimestamp((t0 + t1) / 2 / 1e9, tz=timezone.utc)
+
+    def latest():
+        dt = DeltaTable(str(path))
+        assert dt.version() == W2_COMMITS
+
+    def version():
+        dt = DeltaTable(str(path), version=mid)
+        assert dt.version() == mid
+
+    def at_time():
+        dt = DeltaTable(str(path))
+        dt.load_as_version(mid_ts)
+        assert dt.version() == mid, dt.version()
+
+    for metric, f in (("open_latest", latest), ("open_version_mid", version), ("open_timestamp_mid", at_time)):
+        emit("w2", metric, timed_median_ms(f, 5), "ms")
+
+
+def delta_w3(w: Work) -> None:
+    from deltalake import write_deltalake
+
+    data = w.full()
+    path = w.fresh("w3-delta")
+    dt = delta_create(path, data.schema)
+    start = time.perf_counter()
+    write_deltalake(dt, data, mode="append", writer_properties=delta_props())
+    s = time.perf_counter() - start
+    emit("w3", "ingest_seconds", s, "s")
+    emit("w3", "ingest_throughput", w.mb / s, "MB/s")
+    shutil.rmtree(path)
+
+
+def delta_w4(w: Work) -> None:
+    from deltalake import DeltaTable, write_deltalake
+
+    path = w.dir / "w4-delta"
+    if not (path / "_built").exists():  # W3's rows written once, reused (not timed)
+        if path.exists():
+            shutil.rmtree(path)
+        dt = delta_create(path, w.schema())
+        write_deltalake(dt, w.full(), mode="append", writer_properties=delta_props())
+        (path / "_built").touch()
+    dt = DeltaTable(str(path))
+    cutoff = w.cutoff()
+
+    def full():
+        t = dt.to_pyarrow_dataset().to_table(columns=["value"])
+        return pc.sum(t["value"]).as_py()
+
+    def selective():
+        t = dt.to_pyarrow_dataset().to_table(columns=["value"], filter=pc.field("ts") < cutoff)
+        return t.num_rows
+
+    scan_metrics(w, full, selective)
+
+
+def delta_w5(w: Work) -> None:
+    from deltalake import DeltaTable
+
+    path = w.fresh("w5-delta")
+    delta_create(path, w.schema())
+    run_writers(w, path)
+    # Version 0 is the table's creation: every later version is one append.
+    emit("w5", "commits_landed", DeltaTable(str(path)).version(), "commits")
+
+
+def delta_writer(w: Work, target: str, wid: int) -> tuple[int, int]:
+    from deltalake import DeltaTable, write_deltalake
+
+    dt = DeltaTable(target)
+    props = delta_props()
+    data = w.small()
+    ok = failed = 0
+    for i in range(W5_APPENDS):
+        b = data.slice(((wid * W5_APPENDS + i) * W5_ROWS) % (data.num_rows - W5_ROWS), W5_ROWS)
+        try:
+            write_deltalake(dt, b, mode="append", writer_properties=props)
+            ok += 1
+        except Exception as e:  # noqa: BLE001 - a lost commit is what W5 counts
+            print(f"delta-rs writer {wid}: {type(e).__name__}: {e}", file=sys.stderr)
+            failed += 1
+    return ok, failed
+
+
+# ---------------------------------------------------------------------------------------------
+# pyiceberg (SqlCatalog on SQLite, warehouse on local disk)
+
+
+def iceberg_catalog(w: Work):
+    from pyiceberg.catalog.sql import SqlCatalog
+
+    d = w.dir / "iceberg"
+    d.mkdir(exist_ok=True)
+    (d / "warehouse").mkdir(exist_ok=True)
+    cat = SqlCatalog(
+        "bench",
+        uri=f"sqlite:///{d / 'catalog.db'}",
+        warehouse=f"file://{d / 'warehouse'}",
+    )
+    try:
+        cat.create_namespace("bench")
+    except Exception:  # noqa: BLE001 - already there
+        pass
+    return cat
+
+
+ICEBERG_PROPS = {
+    "write.parquet.compression-codec": "zstd",
+    "write.parquet.compression-level": str(ZSTD_LEVEL),
+}
+
+
+def iceberg_fresh(w: Work, name: str):
+    cat = iceberg_catalog(w)
+    ident = ("bench", name)
+    try:
+        cat.purge_table(ident)
+    except Exception:  # noqa: BLE001 - not there
+        pass
+    return cat, cat.create_table(ident, schema=w.schema(), properties=ICEBERG_PROPS)
+
+
+def iceberg_w1(w: Work) -> None:
+    data = w.small()
+    _, t = iceberg_fresh(w, "w1")
+    ms = []
+    for i in range(W1_COMMITS):
+        b = data.slice(i * W1_ROWS, W1_ROWS)
+        start = time.perf_counter()
+        t.append(b)
+        ms.append((time.perf_counter() - start) * 1000.0)
+    commit_metrics(ms)
+
+
+def iceberg_w2(w: Work) -> None:
+    # Off by default: each pyiceberg append deep-copies the table metadata (all snapshots) a
+    # dozen times or more, so building 2,000 commits is quadratic: ~0.5-1 s per append at 300
+    # snapshots on this machine, over an hour for the 2,000. STRATA_COMPARE_ICEBERG_W2=1 runs it.
+    if os.environ.get("STRATA_COMPARE_ICEBERG_W2") != "1":
+        print("pyiceberg: W2 skipped (set STRATA_COMPARE_ICEBERG_W2=1 to build 2,000 commits)", file=sys.stderr)
+        return
+    cat = iceberg_catalog(w)
+    ident = ("bench", "w2")
+    marker = w.dir / "iceberg" / "w2-built"
+    if not marker.exists():  # built once, reused by later rounds (not timed)
+        data = w.small()
+        _, t = iceberg_fresh(w, "w2")
+        for i in range(W2_COMMITS):
+            t.append(data.slice(i * W2_ROWS, W2_ROWS))
+        marker.touch()
+    mid = W2_COMMITS // 2
+    t = cat.load_table(ident)
+    snaps = t.metadata.snapshots
+    assert len(snaps) == W2_COMMITS, len(snaps)
+    mid_snap = snaps[mid - 1]  # the table is created without a snapshot: snapshot k = append k
+    mid_ts = mid_snap.timestamp_ms
+
+    # "Open" = load the metadata and list the snapshot's data files (what opening a Strata or
+    # Delta table gives); the metadata load alone is reported as well.
+    def files(t, snapshot_id=None) -> int:
+        return sum(1 for _ in t.scan(snapshot_id=snapshot_id).plan_files())
+
+    def latest():
+        t = cat.load_table(ident)
+        assert files(t) == W2_COMMITS
+
+    def latest_meta():
+        cat.load_table(ident).current_snapshot()
+
+    def version():
+        t = cat.load_table(ident)
+        s = t.metadata.snapshots[mid - 1]
+        assert files(t, s.snapshot_id) == mid
+
+    def at_time():
+        t = cat.load_table(ident)
+        s = t.snapshot_as_of_timestamp(mid_ts)
+        assert s is not None and files(t, s.snapshot_id) == mid
+
+    emit("w2", "open_latest", timed_median_ms(latest, 5), "ms")
+    emit("w2", "open_version_mid", timed_median_ms(version, 5), "ms")
+    emit("w2", "open_timestamp_mid", timed_median_ms(at_time, 5), "ms")
+    emit("w2", "open_latest_metadata_only", timed_median_ms(latest_meta, 5), "ms")
+
+
+def iceberg_w3(w: Work) -> None:
+    data = w.full()
+    cat, t = iceberg_fresh(w, "w3")
+    start = time.perf_counter()
+    t.append(data)
+    s = time.perf_counter() - start
+    emit("w3", "ingest_seconds", s, "s")
+    emit("w3", "ingest_throughput", w.mb / s, "MB/s")
+    cat.purge_table(("bench", "w3"))
+
+
+def iceberg_w4(w: Work) -> None:
+    from pyiceberg.expressions import LessThan
+
+    cat = iceberg_catalog(w)
+    ident = ("bench", "w4")
+    marker = w.dir / "iceberg" / "w4-built"
+    if not marker.exists():
+        _, t = iceberg_fresh(w, "w4")
+        t.append(w.full())
+        marker.touch()
+    t = cat.load_table(ident)
+    bound = datetime.fromtimestamp(w.cutoff_us / 1e6, tz=timezone.utc).isoformat()
+
+    def full():
+        a = t.scan(selected_fields=("value",)).to_arrow()
+        return pc.sum(a["value"]).as_py()
+
+    def selective():
+        return t.scan(row_filter=LessThan("ts", bound), selected_fields=("value",)).to_arrow().num_rows
+
+    scan_metrics(w, full, selective)
+
+
+def iceberg_w5(w: Work) -> None:
+    iceberg_fresh(w, "w5")
+    run_writers(w, w.dir / "iceberg")
+    t = iceberg_catalog(w).load_table(("bench", "w5"))
+    emit("w5", "commits_landed", len(t.metadata.snapshots), "commits")
+
+
+def iceberg_writer(w: Work, _target: str, wid: int) -> tuple[int, int]:
+    t = iceberg_catalog(w).load_table(("bench", "w5"))
+    data = w.small()
+    ok = failed = 0
+    for i in range(W5_APPENDS):
+        b = data.slice(((wid * W5_APPENDS + i) * W5_ROWS) % (data.num_rows - W5_ROWS), W5_ROWS)
+        try:
+            t.append(b)
+            ok += 1
+        except Exception as e:  # noqa: BLE001 - a lost commit is what W5 counts
+            print(f"pyiceberg writer {wid}: {type(e).__name__}: {str(e)[:200]}", file=sys.stderr)
+            failed += 1
+            t = t.refresh()
+    return ok, failed
+
+
+# ---------------------------------------------------------------------------------------------
+# DuckDB and bare pyarrow: W3 writes one parquet file; W4 scans Strata's W3 data files.
+
+
+def duckdb_w3(w: Work) -> None:
+    import duckdb
+
+    data = w.full()
+    con = duckdb.connect()
+    con.register("data", data)
+    out = w.fresh("w3-duckdb.parquet")
+    start = time.perf_counter()
+    con.execute(f"COPY data TO '{out}' (FORMAT parquet, COMPRESSION zstd, COMPRESSION_LEVEL {ZSTD_LEVEL})")
+    s = time.perf_counter() - start
+    emit("w3", "ingest_seconds", s, "s")
+    emit("w3", "ingest_throughput", w.mb / s, "MB/s")
+    out.unlink()
+
+
+def duckdb_w4(w: Work) -> None:
+    import duckdb
+
+    con = duckdb.connect()
+    files = ", ".join(f"'{f}'" for f in w.manifest["strata_files"])
+    cutoff_s = w.cutoff_us / 1e6
+
+    def full():
+        return con.execute(f"SELECT sum(value) FROM read_parquet([{files}])").fetchone()[0]
+
+    def selective():
+        q = f"SELECT count(value) FROM read_parquet([{files}]) WHERE ts < to_timestamp({cutoff_s})"
+        return con.execute(q).fetchone()[0]
+
+    scan_metrics(w, full, selective)
+
+
+def pyarrow_w3(w: Work) -> None:
+    data = w.full()
+    out = w.fresh("w3-pyarrow.parquet")
+    start = time.perf_counter()
+    pq.write_table(data, out, compression="zstd", compression_level=ZSTD_LEVEL)
+    s = time.perf_counter() - start
+    emit("w3", "ingest_seconds", s, "s")
+    emit("w3", "ingest_throughput", w.mb / s, "MB/s")
+    out.unlink()
+
+
+def pyarrow_w4(w: Work) -> None:
+    files = w.manifest["strata_files"]
+    cutoff = w.cutoff()
+
+    def full():
+        t = pads.dataset(files, format="parquet").to_table(columns=["value"])
+        return pc.sum(t["value"]).as_py()
+
+    def selective():
+        d = pads.dataset(files, format="parquet")
+        return d.to_table(columns=["value"], filter=pc.field("ts") < cutoff).num_rows
+
+    scan_metrics(w, full, selective)
+
+
+# ---------------------------------------------------------------------------------------------
+# shared
+
+
+def timed_median_ms(f, reps: int) -> float:
+    ms = []
+    for _ in range(reps):
+        start = time.perf_counter()
+        f()
+        ms.append((time.perf_counter() - start) * 1000.0)
+    return median(ms)
+
+
+def scan_metrics(w: Work, full, selective) -> None:
+    """W4: `full` returns sum(value), `selective` the rows with ts below the 1% bound."""
+    full_ms, sel_ms = [], []
+    expected_rows = (w.cutoff_us - w.manifest["t0_us"] + w.manifest["step_us"] - 1) // w.manifest["step_us"]
+    for _ in range(W4_REPS):
+        start = time.perf_counter()
+        total = full()
+        full_ms.append((time.perf_counter() - start) * 1000.0)
+        start = time.perf_counter()
+        n = selective()
+        sel_ms.append((time.perf_counter() - start) * 1000.0)
+        if n != expected_rows:
+            raise RuntimeError(f"{SYSTEM} W4: 1% scan returned {n} rows, expected {expected_rows}")
+        if total is None or total <= 0:
+            raise RuntimeError(f"{SYSTEM} W4: full scan sum {total}")
+    emit("w4", "full_scan_sum", median(full_ms), "ms")
+    emit("w4", "scan_first_1pct", median(sel_ms), "ms")
+
+
+WRITERS = {"delta-rs": delta_writer, "pyiceberg": iceberg_writer}
+
+
+def run_writers(w: Work, target: Path) -> None:
+    """W5: W5_PROCESSES processes of this script, each W5_APPENDS appends of W5_ROWS rows."""
+    start = time.perf_counter()
+    procs = [
+        subprocess.Popen(
+            [sys.executable, __file__, "--system", SYSTEM, "--work", str(w.dir), "--w5-writer", str(i), str(target)],
+            stdout=subprocess.PIPE,
+            text=True,
+        )
+        for i in range(W5_PROCESSES)
+    ]
+    results = [(p, p.communicate()[0]) for p in procs]
+    wall = time.perf_counter() - start
+    failed_procs, failed_appends, loops = 0, 0, []
+    for p, out in results:
+        if p.returncode != 0:
+            failed_procs += 1
+            continue
+        r = json.loads(out.strip().splitlines()[-1])
+        failed_appends += r["failed"]
+        loops.append(r["loop_seconds"])
+    emit("w5", "wall_seconds", wall, "s")
+    emit("w5", "commits_expected", W5_PROCESSES * W5_APPENDS, "commits")
+    emit("w5", "writers_failed", failed_procs, "processes")
+    emit("w5", "appends_failed", failed_appends, "appends")
+    if loops:
+        # Python start-up and imports are in wall_seconds; this is the slowest append loop alone.
+        emit("w5", "slowest_writer_loop_seconds", max(loops), "s")
+
+
+def writer_main(w: Work, wid: int, target: str) -> None:
+    w.small()  # load the rows before the loop
+    start = time.perf_counter()
+    ok, failed = WRITERS[SYSTEM](w, target, wid)
+    print(json.dumps({"ok": ok, "failed": failed, "loop_seconds": time.perf_counter() - start}))
+
+
+RUNS = {
+    "delta-rs": {"w1": delta_w1, "w2": delta_w2, "w3": delta_w3, "w4": delta_w4, "w5": delta_w5},
+    "pyiceberg": {"w1": iceberg_w1, "w2": iceberg_w2, "w3": iceberg_w3, "w4": iceberg_w4, "w5": iceberg_w5},
+    "duckdb": {"w3": duckdb_w3, "w4": duckdb_w4},
+    "pyarrow": {"w3": pyarrow_w3, "w4": pyarrow_w4},
+}
+
+
+def main() -> int:
+    global SYSTEM
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--system", required=True, choices=SYSTEMS)
+    ap.add_argument("--work", required=True, type=Path, help="the directory `strata-bench prepare` wrote")
+    ap.add_argument("--w5-writer", nargs=2, metavar=("ID", "TARGET"), help=argparse.SUPPRESS)
+    ap.add_argument("workloads", nargs="*", default=["w1", "w2", "w3", "w4", "w5"])
+    a = ap.parse_args()
+    SYSTEM = a.system
+    w = Work(a.work)
+    if a.w5_writer:
+        writer_main(w, int(a.w5_writer[0]), a.w5_writer[1])
+        return 0
+    for name in a.workloads:
+        f = RUNS[SYSTEM].get(name)
+        if f is not None:
+            f(w)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
