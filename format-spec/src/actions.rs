@@ -753,4 +753,39 @@ mod tests {
             Some(Action::Add(Box::new(add)))
         );
     }
+
+    /// Found by the `log_entry` fuzz target: the partition value
+    /// `6444444444444444444444444444444444444444444444446` (too large for an integer, so a float)
+    /// was parsed one ULP off (`6.444444444444444e48`), re-serialized as such and re-parsed as
+    /// `6.444444444444443e48`: rewriting an action (e.g. into a checkpoint) changed its values.
+    #[test]
+    fn float_values_survive_re_serialization_exactly() {
+        for number in [
+            "6444444444444444444444444444444444444444444444446",
+            "0.30000000000000004",
+            "2.2250738585072011e-308",
+            "179769313486231570000000000000000000000000000000000000000000000000000000000000\
+             000000000000000000000000000000000000000000000000000000000000000000000000000000\
+             000000000000000000000000000000000000000000000000000000000000000000000000000000\
+             00000000000000000000000000000000000000000000000000000000000000",
+        ] {
+            let line = format!(
+                r#"{{"add":{{"path":"data/a.parquet","size":1,"recordCount":1,"modificationTime":0,"dataChange":true,"specId":0,"partitionValues":{{"1000":{number}}},"stats":{{"1":{{"min":{number},"max":{number}}}}},"tier":"hot"}}}}"#
+            );
+            let first = Action::from_json_line(&line).unwrap().unwrap();
+            let again = Action::from_json_line(&first.to_json_line().unwrap())
+                .unwrap()
+                .unwrap();
+            assert_eq!(again, first, "{number}");
+            let Action::Add(add) = &first else {
+                panic!("{first:?}")
+            };
+            let parsed: f64 = number.parse().unwrap();
+            assert_eq!(
+                add.partition_values[&1000].as_f64(),
+                Some(parsed),
+                "{number}"
+            );
+        }
+    }
 }

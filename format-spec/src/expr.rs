@@ -400,13 +400,13 @@ fn is_plain_ident(name: &str) -> bool {
     let c = || Expr::Column(name.to_owned());
     let probe = format!(
         "{name} = 1 AND {name} IS NULL AND {name} IN (1) OR NOT ({name}) AND starts_with({name}, \
-         'a') AND {name}"
+         'a') AND {name} AND NOT {name}"
     );
     let expected = c()
         .eq(Expr::lit(1))
         .and(c().is_null())
         .and(c().in_list(vec![Expr::lit(1)], false))
-        .or((!c()).and(c().starts_with("a")).and(c()));
+        .or((!c()).and(c().starts_with("a")).and(c()).and(!c()));
     Expr::parse(&probe).is_ok_and(|e| e == expected)
 }
 
@@ -419,9 +419,14 @@ fn write_operand(f: &mut fmt::Formatter<'_>, e: &Expr) -> fmt::Result {
     }
 }
 
-/// Writes a child of AND/OR: parenthesized when it is itself AND, OR or NOT.
-fn write_junct(f: &mut fmt::Formatter<'_>, e: &Expr) -> fmt::Result {
-    if matches!(e, Expr::And(..) | Expr::Or(..) | Expr::Not(_)) {
+/// Writes `e`, parenthesized when `paren`.
+///
+/// `Display` only writes the parentheses SQL precedence needs (NOT binds tighter than AND, AND
+/// tighter than OR, both are left-associative): the SQL parser limits nesting depth, and text
+/// with more parentheses than the parsed input had could exceed it (e.g. a chain of 30 ANDs
+/// printed as `((((a AND b) AND c) …`) and not parse back.
+fn write_paren_if(f: &mut fmt::Formatter<'_>, e: &Expr, paren: bool) -> fmt::Result {
+    if paren {
         write!(f, "({e})")
     } else {
         write!(f, "{e}")
@@ -439,16 +444,19 @@ impl fmt::Display for Expr {
                 write_operand(f, right)
             }
             Expr::And(l, r) => {
-                write_junct(f, l)?;
+                write_paren_if(f, l, matches!(**l, Expr::Or(..)))?;
                 f.write_str(" AND ")?;
-                write_junct(f, r)
+                write_paren_if(f, r, matches!(**r, Expr::And(..) | Expr::Or(..)))
             }
             Expr::Or(l, r) => {
-                write_junct(f, l)?;
+                write_paren_if(f, l, false)?;
                 f.write_str(" OR ")?;
-                write_junct(f, r)
+                write_paren_if(f, r, matches!(**r, Expr::Or(..)))
             }
-            Expr::Not(e) => write!(f, "NOT ({e})"),
+            Expr::Not(e) => {
+                f.write_str("NOT ")?;
+                write_paren_if(f, e, matches!(**e, Expr::And(..) | Expr::Or(..)))
+            }
             Expr::In {
                 expr,
                 list,
@@ -494,10 +502,23 @@ mod tests {
         let b = Expr::column("b").lt(Expr::lit(2.5));
         let c = Expr::column("c").is_not_null();
         let e = a.clone().or(b.clone()).and(!c.clone());
+        assert_eq!(e.to_string(), "(a = 1 OR b < 2.5e0) AND NOT c IS NOT NULL");
+        let (d, e2) = (
+            Expr::column("d").eq(Expr::lit(4)),
+            Expr::column("e").eq(Expr::lit(5)),
+        );
+        let e = a
+            .clone()
+            .and(b.clone())
+            .and(c.clone().or(d.clone()))
+            .or(!(d.clone().and(e2.clone())))
+            .or(b.clone().or(!!e2.clone()));
         assert_eq!(
             e.to_string(),
-            "(a = 1 OR b < 2.5e0) AND (NOT (c IS NOT NULL))"
+            "a = 1 AND b < 2.5e0 AND (c IS NOT NULL OR d = 4) OR NOT (d = 4 AND e = 5) OR \
+             (b < 2.5e0 OR NOT NOT e = 5)"
         );
+        assert_eq!(Expr::parse(&e.to_string()), Ok(e));
         let e = a.in_list(vec![Expr::lit(1), Expr::lit(-2)], true);
         assert_eq!(e.to_string(), "(a = 1) NOT IN (1, -2)");
     }

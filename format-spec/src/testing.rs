@@ -2,6 +2,8 @@
 //!
 //! Not part of the format; kept public so that every crate's tests share one set of fixtures.
 
+pub mod fuzz;
+
 use std::collections::BTreeMap;
 
 use crate::actions::{Action, AddFile, CommitInfo, Metadata, Protocol, RemoveFile};

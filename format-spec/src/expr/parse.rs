@@ -2,8 +2,9 @@
 
 use sqlparser::ast as sql;
 use sqlparser::dialect::GenericDialect;
+use sqlparser::keywords::Keyword;
 use sqlparser::parser::Parser;
-use sqlparser::tokenizer::Token;
+use sqlparser::tokenizer::{Token, Tokenizer};
 
 use super::{CompareOp, Expr, Literal};
 use crate::datum::{Datum, decode_hex, parse_date, parse_time, parse_timestamp};
@@ -12,6 +13,50 @@ use crate::error::{FormatError, Result};
 const SUPPORTED: &str = "supported: column references, literals, comparisons (= <> < <= > >=), \
     AND, OR, NOT, IN (...), BETWEEN, IS [NOT] NULL, LIKE 'prefix%' and starts_with(column, \
     'prefix')";
+
+/// Most operator tokens (see [`operator_tokens`]) a predicate may hold.
+///
+/// The SQL parser limits how deeply it recurses, but it builds a chain of infix operators
+/// (`a = 1 OR a = 2 OR …`) in a loop into a tree as deep as the chain is long, and converting,
+/// printing, binding and dropping that tree recurses once per level: a long enough chain
+/// overflows the stack, which aborts the process. Bounding the operators bounds the depth. In
+/// an unoptimized build each level costs several KiB of stack, and 2 MiB threads (tests, Tokio
+/// workers) overflowed at about 250 levels; 128 operators (plus the parser's own nesting limit)
+/// stays well below that, and is ample for predicates written by people. Long lists of values
+/// belong in `IN (…)`, which costs one operator.
+pub(crate) const MAX_OPERATORS: usize = 128;
+
+/// Counts the tokens in infix position that can be operators: a token counts unless it is
+/// whitespace, punctuation, a literal or a non-keyword identifier (never operators), or it opens
+/// an operand (it follows the start, `(`, `,` or a counted token: prefix operators such as
+/// `NOT` and unary `-` make the SQL parser recurse, which its own limit bounds). Every level the
+/// parser adds to a tree without recursing consumes an infix operator right after an operand,
+/// and of each such operator and the token before it at least one counts, so the count bounds
+/// the depth. `x IN (-1, -2, …)` counts one, `a = 1 AND b = 2` three, `a.b.c` none.
+fn operator_tokens(tokens: &[sqlparser::tokenizer::TokenWithSpan]) -> usize {
+    let mut count = 0;
+    let mut opens_operand = true;
+    for t in tokens {
+        match &t.token {
+            Token::Whitespace(_) | Token::EOF => {}
+            // `a.b.c` is parsed flat: a period adds no level.
+            Token::Comma | Token::LParen | Token::Period => opens_operand = true,
+            Token::RParen
+            | Token::Number(..)
+            | Token::SingleQuotedString(_)
+            | Token::HexStringLiteral(_) => opens_operand = false,
+            Token::Word(w) if w.quote_style.is_some() || w.keyword == Keyword::NoKeyword => {
+                opens_operand = false;
+            }
+            _ if opens_operand => opens_operand = false,
+            _ => {
+                count += 1;
+                opens_operand = true;
+            }
+        }
+    }
+    count
+}
 
 fn err(msg: impl Into<String>) -> FormatError {
     FormatError::InvalidExpression(msg.into())
@@ -27,7 +72,18 @@ impl Expr {
     pub fn parse(text: &str) -> Result<Expr> {
         let dialect = GenericDialect {};
         let wrap = |e: sqlparser::parser::ParserError| err(format!("cannot parse `{text}`: {e}"));
-        let mut parser = Parser::new(&dialect).try_with_sql(text).map_err(wrap)?;
+        let tokens = Tokenizer::new(&dialect, text)
+            .with_unescape(true)
+            .tokenize_with_location()
+            .map_err(|e| wrap(e.into()))?;
+        let operators = operator_tokens(&tokens);
+        if operators > MAX_OPERATORS {
+            return Err(err(format!(
+                "the predicate is too long: {operators} operators, at most {MAX_OPERATORS} \
+                 are supported (write a long list of alternatives as `column IN (…)`)"
+            )));
+        }
+        let mut parser = Parser::new(&dialect).with_tokens_with_locations(tokens);
         let ast = parser.parse_expr().map_err(wrap)?;
         let next = parser.peek_token();
         if next.token != Token::EOF {
@@ -558,5 +614,86 @@ mod tests {
         let e = perr("a = 1 b");
         assert!(e.contains("unexpected `b`"), "{e}");
         assert!(perr("").contains("cannot parse"));
+    }
+
+    /// Found by the `predicate` fuzz target: `id = 1 AND id = 1 AND …` (5 000 terms, 45 KB)
+    /// overflowed the stack in `from_sql`, aborting the process.
+    #[test]
+    fn very_long_operator_chain_is_refused_not_a_stack_overflow() {
+        for op in [" AND ", " OR "] {
+            let text = vec!["id = 1"; 100_000].join(op);
+            let e = perr(&text);
+            assert!(e.contains("too long") && e.contains("IN (…)"), "{e}");
+        }
+        let e = perr(&"a = ".repeat(50_000));
+        assert!(e.contains("too long"), "{e}");
+    }
+
+    /// The longest chains under the limit parse, print, parse back and bind on a test thread's
+    /// small (2 MiB) stack in an unoptimized build.
+    #[test]
+    fn operator_chain_at_the_limit_parses_prints_and_binds() {
+        // `x = 1 AND x = 1 …`: n terms hold 2n - 1 operators.
+        let terms = MAX_OPERATORS.div_ceil(2);
+        let chain = |n: usize, op: &str| vec!["x = 1"; n].join(op);
+        for text in [
+            chain(terms, " AND "),
+            chain(terms, " OR "),
+            format!(
+                "{}{}{}",
+                "(".repeat(40),
+                chain(terms, " AND "),
+                ")".repeat(40)
+            ),
+        ] {
+            let e = p(&text);
+            assert_eq!(p(&e.to_string()), e);
+            let schema = crate::schema::Schema::new(
+                0,
+                vec![crate::schema::StructField::required(
+                    1,
+                    "x",
+                    crate::schema::PrimitiveType::Int64,
+                )],
+            )
+            .unwrap();
+            assert!(e.bind(&schema).is_ok());
+        }
+        assert!(perr(&chain(terms + 1, " AND ")).contains("too long"));
+        // Lists, negative numbers and keyword column names do not count.
+        let list: Vec<String> = (0..10_000).map(|i| format!("-{i}")).collect();
+        assert!(Expr::parse(&format!("id NOT IN ({})", list.join(", "))).is_ok());
+        assert!(Expr::parse(&vec!["id = -1"; terms].join(" OR ")).is_ok());
+        assert!(perr(&vec!["id = -1"; terms + 1].join(" OR ")).contains("too long"));
+    }
+
+    /// Found by the `predicate` fuzz target: `NOT NOT … NOT flag` (30 NOTs) and chains of 30+
+    /// ANDs printed with a pair of parentheses per level (`NOT (NOT (…))`, `((a AND b) AND c)`),
+    /// beyond the SQL parser's nesting limit, so `Display` output did not parse back.
+    #[test]
+    fn deeply_nested_not_and_long_and_chains_print_text_that_parses_back() {
+        for text in [
+            format!("{}flag", "NOT ".repeat(45)),
+            vec!["x = 1"; 60].join(" AND "),
+            vec!["x = 1 AND y = 2"; 30].join(" OR "),
+            format!("{}a = 1 OR b = 2{}", "NOT (".repeat(15), ")".repeat(15)),
+        ] {
+            let e = p(&text);
+            let printed = e.to_string();
+            assert_eq!(Expr::parse(&printed), Ok(e), "{text}\nprinted as {printed}");
+        }
+    }
+
+    /// Found by the `predicate` fuzz target: a quoted column name holding 134 dots parsed, but
+    /// printed as a dotted path whose periods counted as operators, over the limit, so the
+    /// printed text did not parse back.
+    #[test]
+    fn dotted_column_paths_do_not_count_as_operators() {
+        let quoted = format!("\"{}\" IS NULL", "..u".repeat(200));
+        let dotted = format!("{} = 1", vec!["select"; 300].join("."));
+        for text in [quoted, dotted] {
+            let e = p(&text);
+            assert_eq!(Expr::parse(&e.to_string()), Ok(e), "{text}");
+        }
     }
 }

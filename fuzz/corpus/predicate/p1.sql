@@ -1,0 +1,1 @@
+ts >= '2024-01-01' AND category IN ('a','b')

@@ -1,0 +1,1 @@
+id <> 5 OR name IS NULL

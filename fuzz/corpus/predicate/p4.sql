@@ -1,0 +1,1 @@
+NOT (score < 1.5e0) AND price BETWEEN 1.50 AND 99.99

@@ -1,0 +1,1 @@
+name LIKE 'ab%' OR starts_with(name, 'x''y')

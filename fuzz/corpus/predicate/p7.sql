@@ -1,0 +1,1 @@
+t < TIME '10:00:00.5' AND raw = X'00ff' AND flag

@@ -1,0 +1,1 @@
+"quoted col"."x y" IS NOT NULL AND a.b.c = -9223372036854775808

@@ -1,0 +1,1 @@
+small NOT IN (1, 2, NULL) AND id NOT BETWEEN -3 AND 3
