@@ -445,7 +445,12 @@ impl Table {
     async fn abandon(&self, resolver: &StoreResolver, record: &JournalRecord) {
         let mut all_deleted = true;
         for e in &record.entries {
-            if e.to != e.from && self.delete_location(resolver, &e.path, &e.to).await.is_err() {
+            if e.to != e.from
+                && self
+                    .delete_location(resolver, &e.path, &e.to)
+                    .await
+                    .is_err()
+            {
                 all_deleted = false;
             }
         }
