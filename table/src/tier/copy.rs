@@ -8,7 +8,7 @@ use futures::StreamExt;
 use object_store::path::Path;
 use object_store::{
     Attribute, AttributeValue, Attributes, ObjectStore, ObjectStoreExt, PutMultipartOptions,
-    WriteMultipart,
+    PutOptions, WriteMultipart,
 };
 
 use crate::error::{Error, Result};
@@ -17,6 +17,9 @@ use crate::error::{Error, Result};
 const PART_BYTES: usize = 8 * 1024 * 1024;
 /// Parts uploading at once per copy.
 const PARTS_IN_FLIGHT: usize = 4;
+/// Objects up to this size are read with one GET (no more than the ranged path holds in
+/// flight), saving requests.
+const SMALL_OBJECT_BYTES: u64 = (PART_BYTES * PARTS_IN_FLIGHT) as u64;
 
 /// One end of a copy.
 pub(crate) struct Endpoint {
@@ -44,29 +47,79 @@ pub(crate) async fn copy_object(
     size: u64,
     storage_class: Option<&str>,
 ) -> Result<()> {
-    let source = from
-        .store
-        .head(&from.path)
-        .await
-        .map_err(|e| storage(table, &from.uri, e))?;
-    if source.size != size {
-        return Err(Error::CopyFailed {
-            table: table.to_string(),
-            from: from.uri.clone(),
-            to: to.uri.clone(),
-            message: format!(
-                "the log records {size} bytes for this data file but the object holds {}; \
-                 nothing was copied",
-                source.size
-            ),
-        });
-    }
+    let wrong_size = |held: u64| Error::CopyFailed {
+        table: table.to_string(),
+        from: from.uri.clone(),
+        to: to.uri.clone(),
+        message: format!(
+            "the log records {size} bytes for this data file but the object holds {held}; \
+             nothing was copied"
+        ),
+    };
     let mut attributes = Attributes::new();
     if let Some(class) = storage_class {
         attributes.insert(
             Attribute::StorageClass,
             AttributeValue::from(class.to_string()),
         );
+    }
+    if size <= SMALL_OBJECT_BYTES {
+        // No more than the ranged path holds in flight: one GET, and one PUT up to a part.
+        let got = from
+            .store
+            .get(&from.path)
+            .await
+            .map_err(|e| storage(table, &from.uri, e))?;
+        if got.meta.size != size {
+            return Err(wrong_size(got.meta.size));
+        }
+        let bytes = got
+            .bytes()
+            .await
+            .map_err(|e| storage(table, &from.uri, e))?;
+        if bytes.len() as u64 != size {
+            return Err(wrong_size(bytes.len() as u64));
+        }
+        if bytes.len() <= PART_BYTES {
+            to.store
+                .put_opts(
+                    &to.path,
+                    bytes.into(),
+                    PutOptions {
+                        attributes,
+                        ..Default::default()
+                    },
+                )
+                .await
+                .map_err(|e| storage(table, &to.uri, e))?;
+        } else {
+            let upload = to
+                .store
+                .put_multipart_opts(
+                    &to.path,
+                    PutMultipartOptions {
+                        attributes,
+                        ..Default::default()
+                    },
+                )
+                .await
+                .map_err(|e| storage(table, &to.uri, e))?;
+            let mut writer = WriteMultipart::new_with_chunk_size(upload, PART_BYTES);
+            writer.put(bytes);
+            writer
+                .finish()
+                .await
+                .map_err(|e| storage(table, &to.uri, e))?;
+        }
+        return verify_copy(table, from, to, size).await;
+    }
+    let source = from
+        .store
+        .head(&from.path)
+        .await
+        .map_err(|e| storage(table, &from.uri, e))?;
+    if source.size != size {
+        return Err(wrong_size(source.size));
     }
     let upload = to
         .store
@@ -183,30 +236,38 @@ mod tests {
 
     #[tokio::test]
     async fn a_streamed_copy_moves_every_byte_and_refuses_a_wrong_size() {
-        let from = endpoint("copy-src", "data/a.parquet");
-        let data: Vec<u8> = (0..(PART_BYTES + 12_345))
-            .map(|i| (i % 251) as u8)
-            .collect();
-        from.store
-            .put(&from.path, data.clone().into())
-            .await
-            .unwrap();
-        let to = endpoint("copy-dst", "cold/data/a.parquet");
-        copy_object("t", &from, &to, data.len() as u64, None)
-            .await
-            .unwrap();
-        let got = to.store.get(&to.path).await.unwrap().bytes().await.unwrap();
-        assert_eq!(got.as_ref(), data.as_slice());
-        let other = endpoint("copy-dst", "cold/data/b.parquet");
-        let err = copy_object("t", &from, &other, 7, None)
-            .await
-            .unwrap_err()
-            .to_string();
-        assert!(err.contains("records 7 bytes"), "{err}");
-        assert!(
-            other.store.head(&other.path).await.is_err(),
-            "an abandoned copy leaves no object"
-        );
+        // One PUT, one multipart GET/PUT, and ranged GETs into a multipart upload.
+        for (i, len) in [
+            1000,
+            PART_BYTES + 12_345,
+            SMALL_OBJECT_BYTES as usize + 12_345,
+        ]
+        .into_iter()
+        .enumerate()
+        {
+            let from = endpoint("copy-src", &format!("data/{i}.parquet"));
+            let data: Vec<u8> = (0..len).map(|i| (i % 251) as u8).collect();
+            from.store
+                .put(&from.path, data.clone().into())
+                .await
+                .unwrap();
+            let to = endpoint("copy-dst", &format!("cold/data/{i}.parquet"));
+            copy_object("t", &from, &to, data.len() as u64, None)
+                .await
+                .unwrap();
+            let got = to.store.get(&to.path).await.unwrap().bytes().await.unwrap();
+            assert_eq!(got.as_ref(), data.as_slice(), "{len} bytes");
+            let other = endpoint("copy-dst", &format!("cold/data/{i}-wrong.parquet"));
+            let err = copy_object("t", &from, &other, 7, None)
+                .await
+                .unwrap_err()
+                .to_string();
+            assert!(err.contains("records 7 bytes"), "{err}");
+            assert!(
+                other.store.head(&other.path).await.is_err(),
+                "an abandoned copy leaves no object"
+            );
+        }
     }
 
     #[test]
