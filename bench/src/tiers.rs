@@ -2,8 +2,11 @@
 //! against a plain copy of the same files (`std::fs::copy`), alternating, medians of
 //! `STRATA_BENCH_REPS` (default 3). Each rep moves the files to the cold folder with the
 //! store's own copy (a hard link on one file system) and back with every byte streamed through
-//! the process (what a move across stores does). The files are opaque bytes: a move never
-//! reads them. Then the same on S3 when configured (`tiers/s3.rs`).
+//! the process (what a move across stores does). When another local file system is at hand
+//! (`STRATA_BENCH_W6_XDEV_DIR`, else `/dev/shm` when it is one), each rep also moves the files
+//! there, where no hard link reaches and the file is copied by the kernel, against a plain copy
+//! to the same file system. The files are opaque bytes: a move never reads them. Then the same
+//! on S3 when configured (`tiers/s3.rs`).
 
 use std::time::{Duration, Instant};
 
@@ -25,22 +28,27 @@ pub(crate) async fn w6() -> Result<(), BoxError> {
     let t: Table = create(&root, false).await?;
     let cold = dir.path().join("w6-cold");
     std::fs::create_dir_all(&cold)?;
-    t.set_tiers(
-        vec![
-            TierDef {
-                name: "hot".into(),
-                location: None,
-                storage_class: None,
-            },
-            TierDef {
-                name: "cold".into(),
-                location: Some(format!("file://{}", cold.display())),
-                storage_class: None,
-            },
-        ],
-        None,
-    )
-    .await?;
+    let xdev = other_file_system(dir.path())?;
+    let mut tiers = vec![
+        TierDef {
+            name: "hot".into(),
+            location: None,
+            storage_class: None,
+        },
+        TierDef {
+            name: "cold".into(),
+            location: Some(format!("file://{}", cold.display())),
+            storage_class: None,
+        },
+    ];
+    if let Some(x) = &xdev {
+        tiers.push(TierDef {
+            name: "other-fs".into(),
+            location: Some(format!("file://{}", x.path().join("w6").display())),
+            storage_class: None,
+        });
+    }
+    t.set_tiers(tiers, None).await?;
     let mut rng = StdRng::seed_from_u64(42);
     let per_file = (mb * 1024 * 1024 / files) as usize;
     let mut txn = t.transaction().await?.operation("APPEND");
@@ -72,6 +80,8 @@ pub(crate) async fn w6() -> Result<(), BoxError> {
     let mut plain = Vec::new();
     let mut moved = Vec::new();
     let mut streamed = Vec::new();
+    let mut xdev_plain = Vec::new();
+    let mut xdev_moved = Vec::new();
     for _ in 0..reps {
         std::fs::create_dir_all(&plain_dir)?;
         // Each rep moves the files away and back: they start at the root every time.
@@ -94,6 +104,23 @@ pub(crate) async fn w6() -> Result<(), BoxError> {
         streamed.push(start.elapsed().as_secs_f64());
         if r.moved.len() != paths.len() {
             return Err(format!("moved {} of {} files", r.moved.len(), paths.len()).into());
+        }
+        if let Some(x) = &xdev {
+            let plain_x = x.path().join("plain");
+            std::fs::create_dir_all(&plain_x)?;
+            let start = Instant::now();
+            for p in &paths {
+                std::fs::copy(root.join(p), plain_x.join(p.replace('/', "_")))?;
+            }
+            xdev_plain.push(start.elapsed().as_secs_f64());
+            std::fs::remove_dir_all(&plain_x)?;
+            let start = Instant::now();
+            let r = t.move_files(&paths, "other-fs", &options).await?;
+            xdev_moved.push(start.elapsed().as_secs_f64());
+            if r.moved.len() != paths.len() {
+                return Err(format!("moved {} of {} files", r.moved.len(), paths.len()).into());
+            }
+            t.move_files(&paths, "hot", &options).await?;
         }
     }
     let (plain, moved) = (median(&mut plain), median(&mut moved));
@@ -121,5 +148,44 @@ pub(crate) async fn w6() -> Result<(), BoxError> {
         plain / streamed,
         "x",
     );
+    if !xdev_moved.is_empty() {
+        let (plain, moved) = (median(&mut xdev_plain), median(&mut xdev_moved));
+        emit(
+            "w6",
+            "plain-copy",
+            "local_copy_other_fs_throughput",
+            rate(plain),
+            "MB/s",
+        );
+        emit("w6", "strata", "local_move_other_fs", rate(moved), "MB/s");
+        emit(
+            "w6",
+            "strata",
+            "other_fs_ratio_vs_plain_copy",
+            plain / moved,
+            "x",
+        );
+    }
     s3::w6_s3().await
+}
+
+/// A temporary folder on a file system other than `here`'s: `STRATA_BENCH_W6_XDEV_DIR`, else
+/// `/dev/shm` when that is another one; `None` when neither is.
+fn other_file_system(here: &std::path::Path) -> Result<Option<tempfile::TempDir>, BoxError> {
+    use std::os::unix::fs::MetadataExt;
+    let base = match std::env::var_os("STRATA_BENCH_W6_XDEV_DIR") {
+        Some(d) => std::path::PathBuf::from(d),
+        None => std::path::PathBuf::from("/dev/shm"),
+    };
+    let (Ok(a), Ok(b)) = (std::fs::metadata(&base), std::fs::metadata(here)) else {
+        return Ok(None);
+    };
+    if a.dev() == b.dev() {
+        return Ok(None);
+    }
+    Ok(Some(
+        tempfile::Builder::new()
+            .prefix("strata-w6-")
+            .tempdir_in(base)?,
+    ))
 }

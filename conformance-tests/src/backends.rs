@@ -32,6 +32,9 @@ pub struct TestBackend {
     kind: BackendKind,
     base: String,
     _dir: Option<tempfile::TempDir>,
+    /// Local only: a folder on another file system (tmpfs at `/dev/shm`) for the other
+    /// namespace, when the machine has one, so that moves there cannot hard-link.
+    other_fs: Option<tempfile::TempDir>,
 }
 
 impl TestBackend {
@@ -44,14 +47,17 @@ impl TestBackend {
                 kind,
                 base: format!("memory://conformance-{id}"),
                 _dir: None,
+                other_fs: None,
             }),
             BackendKind::Local => {
                 let dir = tempfile::tempdir().ok()?;
                 let base = dir.path().to_str()?.to_string();
+                let other_fs = another_file_system(dir.path());
                 Some(Self {
                     kind,
                     base,
                     _dir: Some(dir),
+                    other_fs,
                 })
             }
             BackendKind::S3 => {
@@ -72,6 +78,7 @@ impl TestBackend {
                     kind,
                     base: format!("s3://{bucket}/conformance-{id}"),
                     _dir: None,
+                    other_fs: None,
                 })
             }
         }
@@ -89,7 +96,8 @@ impl TestBackend {
 
     /// An absolute URI for `name` in another namespace of this backend's kind: on S3 the bucket
     /// `<test bucket>-archive` (scripts/s3_setup.py creates it), in memory another store, on
-    /// local disk a folder beside the tables.
+    /// local disk a folder on another file system when the machine has one (see
+    /// [`TestBackend::other_namespace_is_another_file_system`]), else beside the tables.
     pub fn other_namespace_uri(&self, name: &str) -> String {
         match self.kind {
             BackendKind::S3 => match self.base.strip_prefix("s3://") {
@@ -100,8 +108,17 @@ impl TestBackend {
                 None => self.table_uri(name),
             },
             BackendKind::Memory => format!("{}-archive/{name}", self.base),
-            BackendKind::Local => format!("file://{}/archive/{name}", self.base),
+            BackendKind::Local => match self.other_fs.as_ref().and_then(|d| d.path().to_str()) {
+                Some(other) => format!("file://{other}/{name}"),
+                None => format!("file://{}/archive/{name}", self.base),
+            },
         }
+    }
+
+    /// Local only: whether [`TestBackend::other_namespace_uri`] is on another file system than
+    /// the tables (no hard link reaches it).
+    pub fn other_namespace_is_another_file_system(&self) -> bool {
+        self.other_fs.is_some()
     }
 
     /// Location of a table named `name` in this backend.
@@ -115,6 +132,21 @@ impl TestBackend {
         let loc = self.location(name)?;
         Ok((loc.store().clone(), loc.root().clone()))
     }
+}
+
+/// A temporary folder in `/dev/shm` when that is a file system other than `tables`'.
+fn another_file_system(tables: &std::path::Path) -> Option<tempfile::TempDir> {
+    use std::os::unix::fs::MetadataExt;
+    let shm = std::path::Path::new("/dev/shm");
+    let device = |p: &std::path::Path| std::fs::metadata(p).ok().map(|m| m.dev());
+    let other = device(shm)?;
+    if Some(other) == device(tables) {
+        return None;
+    }
+    tempfile::Builder::new()
+        .prefix("strata-conformance-")
+        .tempdir_in(shm)
+        .ok()
 }
 
 /// An S3 store for the configured test bucket (used by tests that need the raw bucket).

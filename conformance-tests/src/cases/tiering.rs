@@ -446,9 +446,10 @@ pub async fn archived_files_fail_clearly_unless_pruned(b: &TestBackend) -> CaseR
     Ok(())
 }
 
-/// A move to a tier in another bucket (another store in memory, another folder on disk) keeps
-/// every version's rows; on S3 the copy is a CopyObject between buckets that carries the tier's
-/// storage class.
+/// A move to a tier in another bucket (another store in memory, another folder on disk: on
+/// another file system when the machine has one, where no hard link reaches and the file is
+/// copied) keeps every version's rows; on S3 the copy is a CopyObject between buckets that
+/// carries the tier's storage class.
 pub async fn moves_to_another_bucket_keep_rows_and_class(b: &TestBackend) -> CaseResult {
     let t = tiered_table(b, "GLACIER_IR").await?;
     let mut tiers = t.latest().await?.metadata().tiers.clone();
