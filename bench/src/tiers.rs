@@ -82,7 +82,7 @@ pub(crate) async fn w6() -> Result<(), BoxError> {
     let mut streamed = Vec::new();
     let mut xdev_plain = Vec::new();
     let mut xdev_moved = Vec::new();
-    for _ in 0..reps {
+    for rep in 0..reps {
         std::fs::create_dir_all(&plain_dir)?;
         // Each rep moves the files away and back: they start at the root every time.
         let start = Instant::now();
@@ -106,14 +106,12 @@ pub(crate) async fn w6() -> Result<(), BoxError> {
             return Err(format!("moved {} of {} files", r.moved.len(), paths.len()).into());
         }
         if let Some(x) = &xdev {
-            let plain_x = x.path().join("plain");
-            std::fs::create_dir_all(&plain_x)?;
-            let start = Instant::now();
-            for p in &paths {
-                std::fs::copy(root.join(p), plain_x.join(p.replace('/', "_")))?;
+            // Which goes first alternates: the second finds the other file system's pages
+            // just freed by the first.
+            let plain_first = rep % 2 == 0;
+            if plain_first {
+                xdev_plain.push(plain_copy_to(&root, &paths, &x.path().join("plain"))?);
             }
-            xdev_plain.push(start.elapsed().as_secs_f64());
-            std::fs::remove_dir_all(&plain_x)?;
             let start = Instant::now();
             let r = t.move_files(&paths, "other-fs", &options).await?;
             xdev_moved.push(start.elapsed().as_secs_f64());
@@ -121,6 +119,9 @@ pub(crate) async fn w6() -> Result<(), BoxError> {
                 return Err(format!("moved {} of {} files", r.moved.len(), paths.len()).into());
             }
             t.move_files(&paths, "hot", &options).await?;
+            if !plain_first {
+                xdev_plain.push(plain_copy_to(&root, &paths, &x.path().join("plain"))?);
+            }
         }
     }
     let (plain, moved) = (median(&mut plain), median(&mut moved));
@@ -167,6 +168,22 @@ pub(crate) async fn w6() -> Result<(), BoxError> {
         );
     }
     s3::w6_s3().await
+}
+
+/// Seconds to copy `paths` under `root` into `dir` with `std::fs::copy` (then removed).
+fn plain_copy_to(
+    root: &std::path::Path,
+    paths: &[String],
+    dir: &std::path::Path,
+) -> Result<f64, BoxError> {
+    std::fs::create_dir_all(dir)?;
+    let start = Instant::now();
+    for p in paths {
+        std::fs::copy(root.join(p), dir.join(p.replace('/', "_")))?;
+    }
+    let took = start.elapsed().as_secs_f64();
+    std::fs::remove_dir_all(dir)?;
+    Ok(took)
 }
 
 /// A temporary folder on a file system other than `here`'s: `STRATA_BENCH_W6_XDEV_DIR`, else

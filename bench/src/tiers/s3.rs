@@ -1,5 +1,5 @@
-//! W6 on S3: tier moves of `STRATA_BENCH_W6_S3_MB` (default 256) MB against plain copies of the
-//! same objects, alternating, medians of `STRATA_BENCH_REPS`. Runs when `STRATA_BENCH_S3_BUCKET`
+//! W6 on S3: tier moves of `STRATA_BENCH_W6_S3_MB` (default 1024) MB against plain copies of
+//! the same objects, alternating, medians of `STRATA_BENCH_REPS`. Runs when `STRATA_BENCH_S3_BUCKET`
 //! is set (endpoint and credentials from the standard AWS variables, e.g. a moto server started
 //! as in scripts/test); the bucket `<bucket>-archive` is created if missing.
 //!
@@ -113,7 +113,7 @@ pub(crate) async fn w6_s3() -> Result<(), BoxError> {
     if c.head_bucket().bucket(&archive).send().await.is_err() {
         c.create_bucket().bucket(&archive).send().await?;
     }
-    let mb = env_u64("STRATA_BENCH_W6_S3_MB", 256).max(8);
+    let mb = env_u64("STRATA_BENCH_W6_S3_MB", 1024).max(8);
     let reps = env_u64("STRATA_BENCH_REPS", 3).max(1) as usize;
     let nanos = std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)?

@@ -17,6 +17,12 @@ use crate::error::{Error, Result};
 const PART_BYTES: usize = 8 * 1024 * 1024;
 /// Parts uploading at once per copy.
 const PARTS_IN_FLIGHT: usize = 4;
+/// Bytes per ranged read of a large object: several parts, since every request costs a round
+/// trip (and some servers pay for a ranged read in proportion to the whole object).
+const RANGE_BYTES: u64 = 64 * 1024 * 1024;
+/// Ranged reads in flight per copy (with the parts uploading, about
+/// `RANGES_IN_FLIGHT * RANGE_BYTES + 2 * RANGE_BYTES` bytes held per copy at most).
+const RANGES_IN_FLIGHT: usize = 1;
 /// Objects up to this size are read with one GET (no more than the ranged path holds in
 /// flight), saving requests.
 const SMALL_OBJECT_BYTES: u64 = (PART_BYTES * PARTS_IN_FLIGHT) as u64;
@@ -133,21 +139,36 @@ pub(crate) async fn copy_object(
         .await
         .map_err(|e| storage(table, &to.uri, e))?;
     let mut writer = WriteMultipart::new_with_chunk_size(upload, PART_BYTES);
-    // Ranged reads of whole parts, several in flight, handed to the upload without copying.
-    let part = PART_BYTES as u64;
-    let ranges: Vec<std::ops::Range<u64>> = (0..size.div_ceil(part))
-        .map(|i| i * part..((i + 1) * part).min(size))
+    // Ranged reads of several parts each, one in flight while earlier parts upload, handed to
+    // the upload without copying (the upload cuts them into parts).
+    let ranges: Vec<std::ops::Range<u64>> = (0..size.div_ceil(RANGE_BYTES))
+        .map(|i| i * RANGE_BYTES..((i + 1) * RANGE_BYTES).min(size))
         .collect();
+    // Each read is a task of its own, so that its body keeps arriving while the upload waits
+    // for capacity: a server that answers one request at a time (moto) would otherwise be
+    // stuck sending the read and never serve the upload.
     let mut parts = futures::stream::iter(ranges)
-        .map(|r| from.store.get_range(&from.path, r))
-        .buffered(PARTS_IN_FLIGHT);
+        .map(|r| {
+            let (store, path) = (from.store.clone(), from.path.clone());
+            tokio::spawn(async move { store.get_range(&path, r).await })
+        })
+        .buffered(RANGES_IN_FLIGHT);
     let mut copied = 0u64;
     while let Some(bytes) = parts.next().await {
         let bytes = match bytes {
-            Ok(b) => b,
-            Err(e) => {
+            Ok(Ok(b)) => b,
+            Ok(Err(e)) => {
                 let _ = writer.abort().await;
                 return Err(storage(table, &from.uri, e));
+            }
+            Err(e) => {
+                let _ = writer.abort().await;
+                return Err(Error::CopyFailed {
+                    table: table.to_string(),
+                    from: from.uri.clone(),
+                    to: to.uri.clone(),
+                    message: format!("a read task failed: {e}"),
+                });
             }
         };
         if let Err(e) = writer.wait_for_capacity(PARTS_IN_FLIGHT).await {
@@ -321,11 +342,13 @@ mod tests {
 
     #[tokio::test]
     async fn a_streamed_copy_moves_every_byte_and_refuses_a_wrong_size() {
-        // One PUT, one multipart GET/PUT, and ranged GETs into a multipart upload.
+        // One PUT, one multipart GET/PUT, and ranged GETs (one, then two with a short last
+        // one) into a multipart upload.
         for (i, len) in [
             1000,
             PART_BYTES + 12_345,
             SMALL_OBJECT_BYTES as usize + 12_345,
+            RANGE_BYTES as usize + PART_BYTES + 12_345,
         ]
         .into_iter()
         .enumerate()
