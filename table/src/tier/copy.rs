@@ -53,14 +53,17 @@ pub(crate) async fn copy_object(
     size: u64,
     storage_class: Option<&str>,
 ) -> Result<()> {
-    let wrong_size = |held: u64| Error::CopyFailed {
+    let failed = |message: String| Error::CopyFailed {
         table: table.to_string(),
         from: from.uri.clone(),
         to: to.uri.clone(),
-        message: format!(
+        message,
+    };
+    let wrong_size = |held: u64| {
+        failed(format!(
             "the log records {size} bytes for this data file but the object holds {held}; \
              nothing was copied"
-        ),
+        ))
     };
     let mut attributes = Attributes::new();
     if let Some(class) = storage_class {
@@ -99,18 +102,7 @@ pub(crate) async fn copy_object(
                 .await
                 .map_err(|e| storage(table, &to.uri, e))?;
         } else {
-            let upload = to
-                .store
-                .put_multipart_opts(
-                    &to.path,
-                    PutMultipartOptions {
-                        attributes,
-                        ..Default::default()
-                    },
-                )
-                .await
-                .map_err(|e| storage(table, &to.uri, e))?;
-            let mut writer = WriteMultipart::new_with_chunk_size(upload, PART_BYTES);
+            let mut writer = start_upload(table, to, attributes).await?;
             writer.put(bytes);
             writer
                 .finish()
@@ -127,18 +119,7 @@ pub(crate) async fn copy_object(
     if source.size != size {
         return Err(wrong_size(source.size));
     }
-    let upload = to
-        .store
-        .put_multipart_opts(
-            &to.path,
-            PutMultipartOptions {
-                attributes,
-                ..Default::default()
-            },
-        )
-        .await
-        .map_err(|e| storage(table, &to.uri, e))?;
-    let mut writer = WriteMultipart::new_with_chunk_size(upload, PART_BYTES);
+    let mut writer = start_upload(table, to, attributes).await?;
     // Ranged reads of several parts each, one in flight while earlier parts upload, handed to
     // the upload without copying (the upload cuts them into parts).
     let ranges: Vec<std::ops::Range<u64>> = (0..size.div_ceil(RANGE_BYTES))
@@ -163,12 +144,7 @@ pub(crate) async fn copy_object(
             }
             Err(e) => {
                 let _ = writer.abort().await;
-                return Err(Error::CopyFailed {
-                    table: table.to_string(),
-                    from: from.uri.clone(),
-                    to: to.uri.clone(),
-                    message: format!("a read task failed: {e}"),
-                });
+                return Err(failed(format!("a read task failed: {e}")));
             }
         };
         if let Err(e) = writer.wait_for_capacity(PARTS_IN_FLIGHT).await {
@@ -180,18 +156,35 @@ pub(crate) async fn copy_object(
     }
     if copied != size {
         let _ = writer.abort().await;
-        return Err(Error::CopyFailed {
-            table: table.to_string(),
-            from: from.uri.clone(),
-            to: to.uri.clone(),
-            message: format!("{copied} bytes were read of the {size} the log records"),
-        });
+        return Err(failed(format!(
+            "{copied} bytes were read of the {size} the log records"
+        )));
     }
     writer
         .finish()
         .await
         .map_err(|e| storage(table, &to.uri, e))?;
     verify_copy(table, from, to, size).await
+}
+
+/// A multipart upload to `to` in parts of `PART_BYTES`.
+async fn start_upload(
+    table: &str,
+    to: &Endpoint,
+    attributes: Attributes,
+) -> Result<WriteMultipart> {
+    let upload = to
+        .store
+        .put_multipart_opts(
+            &to.path,
+            PutMultipartOptions {
+                attributes,
+                ..Default::default()
+            },
+        )
+        .await
+        .map_err(|e| storage(table, &to.uri, e))?;
+    Ok(WriteMultipart::new_with_chunk_size(upload, PART_BYTES))
 }
 
 /// Checks that the copy at `to` holds exactly `size` bytes.
