@@ -1,170 +1,25 @@
-//! Table schemas as Arrow schemas, and making user data fit them.
-//!
-//! [`to_arrow_schema`] maps the Strata type system onto Arrow. Every Arrow field it creates,
-//! nested ones included (struct children, the list `element`, the map `key` and `value`),
-//! carries its Strata field id as metadata under [`PARQUET_FIELD_ID_META_KEY`]
-//! (`PARQUET:field_id`); the Parquet writer turns that into the `field_id` of the Parquet
-//! schema, which is how readers (this crate, pyarrow, Spark) find columns by id.
-//!
-//! [`conform_batch`] takes a batch as a user hands it over (columns matched by name, since user
-//! data carries no field ids) and turns it into a batch of the table's Arrow schema: columns are
-//! reordered, lossless casts applied, missing optional columns filled, and anything that would
-//! lose data or break a `required` constraint is refused with an error naming the column.
+//! Making a user batch fit the table's Arrow schema ([`conform_batch`]): columns matched by
+//! name and reordered, lossless casts, missing columns filled, the rest refused naming the column.
 
-use std::collections::{HashMap, HashSet};
+use std::collections::HashSet;
 use std::sync::Arc;
-pub(crate) use strata_format::transform::{decode_hex, encode_hex, format_decimal, parse_decimal};
 
 use arrow::array::{
-    Array, ArrayRef, AsArray, BinaryArray, BooleanArray, Date32Array, Decimal128Array,
-    Float32Array, Float64Array, Int8Array, Int16Array, Int32Array, Int64Array, ListArray, MapArray,
-    RecordBatch, RecordBatchOptions, StringArray, StructArray, Time64MicrosecondArray,
-    TimestampMicrosecondArray, UInt32Array, new_null_array,
+    Array, ArrayRef, AsArray, ListArray, MapArray, RecordBatch, RecordBatchOptions, StructArray,
+    new_null_array,
 };
-use arrow::buffer::{NullBuffer, OffsetBuffer, ScalarBuffer};
-use arrow::compute::{CastOptions, cast_with_options, take};
-use arrow::datatypes::{
-    DataType as ArrowType, Field, Fields, Schema as ArrowSchema, SchemaRef, TimeUnit,
-    TimestampMicrosecondType,
-};
-use parquet::arrow::PARQUET_FIELD_ID_META_KEY;
-use serde_json::Value;
+use arrow::buffer::NullBuffer;
+use arrow::datatypes::{DataType as ArrowType, Field, Fields, SchemaRef};
 use strata_format::schema::{DataType, PrimitiveType, Schema, StructField};
 
+use super::casts::{
+    cast_to, check_primitive_cast, compact_offsets, default_array, mismatch, row_of_value,
+    to_list_array, to_utc_micros, type_error,
+};
+use super::{LIST_ELEMENT_NAME, MAP_KEY_NAME, MAP_VALUE_NAME};
 use crate::error::{Error, Result};
 
-/// Name of the Arrow field of list elements (the Parquet LIST convention).
-pub const LIST_ELEMENT_NAME: &str = "element";
-/// Name of the Arrow entries struct of maps (the Parquet MAP convention).
-pub const MAP_ENTRIES_NAME: &str = "key_value";
-/// Name of the Arrow field of map keys.
-pub const MAP_KEY_NAME: &str = "key";
-/// Name of the Arrow field of map values.
-pub const MAP_VALUE_NAME: &str = "value";
-/// Time zone of `timestamptz` columns.
-pub const UTC: &str = "UTC";
-
-/// The Arrow schema of a table schema, with a field id on every field.
-pub fn to_arrow_schema(schema: &Schema) -> Result<SchemaRef> {
-    let fields = schema
-        .fields()
-        .iter()
-        .map(|f| to_arrow_field(f, &f.name))
-        .collect::<Result<Vec<_>>>()?;
-    Ok(Arc::new(ArrowSchema::new(fields)))
-}
-
-/// The Strata field id an Arrow field carries (`PARQUET:field_id` metadata), if any.
-pub fn field_id(field: &Field) -> Option<i32> {
-    field
-        .metadata()
-        .get(PARQUET_FIELD_ID_META_KEY)
-        .and_then(|v| v.parse().ok())
-}
-
-/// The Arrow type of a Strata primitive type.
-pub fn primitive_to_arrow(p: &PrimitiveType) -> Result<ArrowType> {
-    use PrimitiveType as P;
-    Ok(match p {
-        P::Boolean => ArrowType::Boolean,
-        P::Int8 => ArrowType::Int8,
-        P::Int16 => ArrowType::Int16,
-        P::Int32 => ArrowType::Int32,
-        P::Int64 => ArrowType::Int64,
-        P::Float32 => ArrowType::Float32,
-        P::Float64 => ArrowType::Float64,
-        P::Decimal { precision, scale } => {
-            let s = i8::try_from(*scale).map_err(|_| unsupported(p))?;
-            ArrowType::Decimal128(*precision, s)
-        }
-        P::Date => ArrowType::Date32,
-        P::Time => ArrowType::Time64(TimeUnit::Microsecond),
-        P::Timestamp => ArrowType::Timestamp(TimeUnit::Microsecond, None),
-        P::Timestamptz => ArrowType::Timestamp(TimeUnit::Microsecond, Some(UTC.into())),
-        P::String => ArrowType::Utf8,
-        P::Binary => ArrowType::Binary,
-        other => return Err(unsupported(other)),
-    })
-}
-
-fn unsupported(t: &dyn std::fmt::Display) -> Error {
-    Error::SchemaMismatch {
-        column: String::new(),
-        message: format!("type `{t}` has no Arrow mapping in this version"),
-    }
-}
-
-fn with_id(field: Field, id: i32) -> Field {
-    field.with_metadata(HashMap::from([(
-        PARQUET_FIELD_ID_META_KEY.to_string(),
-        id.to_string(),
-    )]))
-}
-
-fn to_arrow_field(f: &StructField, path: &str) -> Result<Field> {
-    let dt = to_arrow_type(&f.data_type, path)?;
-    Ok(with_id(Field::new(&f.name, dt, !f.required), f.id))
-}
-
-fn to_arrow_type(t: &DataType, path: &str) -> Result<ArrowType> {
-    let at = |e: Error| match e {
-        Error::SchemaMismatch { message, .. } => Error::SchemaMismatch {
-            column: path.to_string(),
-            message,
-        },
-        e => e,
-    };
-    Ok(match t {
-        DataType::Primitive(p) => primitive_to_arrow(p).map_err(at)?,
-        DataType::Struct(s) => {
-            if s.fields.is_empty() {
-                return Err(Error::SchemaMismatch {
-                    column: path.to_string(),
-                    message: "a struct without fields cannot be stored in Parquet".into(),
-                });
-            }
-            let fields = s
-                .fields
-                .iter()
-                .map(|c| to_arrow_field(c, &format!("{path}.{}", c.name)))
-                .collect::<Result<Vec<_>>>()?;
-            ArrowType::Struct(Fields::from(fields))
-        }
-        DataType::List(l) => {
-            let p = format!("{path}.{LIST_ELEMENT_NAME}");
-            let element = Field::new(
-                LIST_ELEMENT_NAME,
-                to_arrow_type(&l.element, &p)?,
-                !l.element_required,
-            );
-            ArrowType::List(Arc::new(with_id(element, l.element_id)))
-        }
-        DataType::Map(m) => {
-            let key = Field::new(
-                MAP_KEY_NAME,
-                to_arrow_type(&m.key, &format!("{path}.{MAP_KEY_NAME}"))?,
-                false,
-            );
-            let value = Field::new(
-                MAP_VALUE_NAME,
-                to_arrow_type(&m.value, &format!("{path}.{MAP_VALUE_NAME}"))?,
-                !m.value_required,
-            );
-            let entries = Field::new(
-                MAP_ENTRIES_NAME,
-                ArrowType::Struct(Fields::from(vec![
-                    with_id(key, m.key_id),
-                    with_id(value, m.value_id),
-                ])),
-                false,
-            );
-            ArrowType::Map(Arc::new(entries), false)
-        }
-        other => return Err(at(unsupported(other))),
-    })
-}
-
-/// Makes a user batch conform to the table's Arrow schema `target` (from [`to_arrow_schema`] of
+/// Makes a user batch conform to the table's Arrow schema `target` (from [`super::to_arrow_schema`] of
 /// `schema`).
 ///
 /// Columns are matched by name, at the top level and inside structs; list elements and map
@@ -237,13 +92,6 @@ fn join(prefix: &str, name: &str) -> String {
         name.to_string()
     } else {
         format!("{prefix}.{name}")
-    }
-}
-
-fn mismatch(column: &str, message: impl Into<String>) -> Error {
-    Error::SchemaMismatch {
-        column: column.to_string(),
-        message: message.into(),
     }
 }
 
@@ -364,25 +212,6 @@ fn check_no_nulls(
         )),
         None => Ok(()),
     }
-}
-
-fn cast_options() -> CastOptions<'static> {
-    CastOptions {
-        safe: false,
-        ..Default::default()
-    }
-}
-
-fn cast_to(array: &ArrayRef, to: &ArrowType, path: &str, what: &str) -> Result<ArrayRef> {
-    cast_with_options(array, to, &cast_options()).map_err(|e| {
-        mismatch(
-            path,
-            format!(
-                "cannot convert Arrow {} to {what} ({to}): {e}",
-                array.data_type()
-            ),
-        )
-    })
 }
 
 /// Conforms one array to the table type `t` (Arrow type `target`). `valid` is the validity of
@@ -524,377 +353,20 @@ fn conform_array(
     }
 }
 
-/// A timestamp (any unit and zone) or date array as microseconds tagged `UTC`. Arrow
-/// timestamps with a zone already hold UTC instants, so only the unit changes; the zone is then
-/// relabelled (which, unlike a cast, needs no time zone database).
-fn to_utc_micros(array: &ArrayRef, path: &str) -> Result<ArrayRef> {
-    let micros = match array.data_type() {
-        ArrowType::Timestamp(_, tz) => ArrowType::Timestamp(TimeUnit::Microsecond, tz.clone()),
-        _ => ArrowType::Timestamp(TimeUnit::Microsecond, None),
-    };
-    let cast = cast_to(array, &micros, path, "timestamptz")?;
-    let values = cast
-        .as_primitive_opt::<TimestampMicrosecondType>()
-        .ok_or_else(|| {
-            mismatch(
-                path,
-                format!("cannot convert Arrow {micros} to timestamptz"),
-            )
-        })?;
-    Ok(Arc::new(values.clone().with_timezone(UTC)))
-}
-
-fn type_error(from: &ArrowType, t: &DataType, path: &str) -> Error {
-    mismatch(
-        path,
-        format!("cannot write Arrow {from} to a column of type {t}"),
-    )
-}
-
-/// Any list-like array as a `ListArray` (LargeList, FixedSizeList and list views are cast).
-fn to_list_array(array: &ArrayRef, t: &DataType, path: &str) -> Result<ListArray> {
-    let child = match array.data_type() {
-        ArrowType::List(_) => {
-            return array
-                .as_list_opt::<i32>()
-                .cloned()
-                .ok_or_else(|| type_error(array.data_type(), t, path));
-        }
-        ArrowType::LargeList(f)
-        | ArrowType::FixedSizeList(f, _)
-        | ArrowType::ListView(f)
-        | ArrowType::LargeListView(f) => f.clone(),
-        other => return Err(type_error(other, t, path)),
-    };
-    let cast = cast_to(array, &ArrowType::List(child), path, "a list")?;
-    cast.as_list_opt::<i32>()
-        .cloned()
-        .ok_or_else(|| type_error(array.data_type(), t, path))
-}
-
-/// Offsets starting at 0 and the slice of `values` they cover.
-fn compact_offsets(
-    offsets: &OffsetBuffer<i32>,
-    values: &ArrayRef,
-) -> (OffsetBuffer<i32>, ArrayRef) {
-    let first = offsets.first();
-    let last = offsets.last();
-    let (Ok(start), Ok(end)) = (usize::try_from(first), usize::try_from(last)) else {
-        return (offsets.clone(), values.clone());
-    };
-    if start == 0 && end == values.len() {
-        return (offsets.clone(), values.clone());
-    }
-    let rebased: Vec<i32> = offsets.iter().map(|o| o - first).collect();
-    (
-        OffsetBuffer::new(ScalarBuffer::from(rebased)),
-        values.slice(start, end.saturating_sub(start)),
-    )
-}
-
-/// Index of the list holding value `i`.
-fn row_of_value(offsets: &OffsetBuffer<i32>, i: usize) -> usize {
-    let i = i32::try_from(i).unwrap_or(i32::MAX);
-    offsets.partition_point(|&o| o <= i).saturating_sub(1)
-}
-
-fn int_bits(t: &ArrowType) -> Option<(u32, bool)> {
-    Some(match t {
-        ArrowType::Int8 => (8, true),
-        ArrowType::Int16 => (16, true),
-        ArrowType::Int32 => (32, true),
-        ArrowType::Int64 => (64, true),
-        ArrowType::UInt8 => (8, false),
-        ArrowType::UInt16 => (16, false),
-        ArrowType::UInt32 => (32, false),
-        ArrowType::UInt64 => (64, false),
-        _ => return None,
-    })
-}
-
-/// Decimal digits needed by every value of an integer type.
-fn int_digits(bits: u32, signed: bool) -> i16 {
-    match (bits, signed) {
-        (8, _) => 3,
-        (16, _) => 5,
-        (32, _) => 10,
-        (64, true) => 19,
-        _ => 20,
-    }
-}
-
-/// Whether Arrow `from` may be cast to table type `p` without changing any value.
-fn check_primitive_cast(from: &ArrowType, p: &PrimitiveType, path: &str) -> Result<()> {
-    use ArrowType as A;
-    use PrimitiveType as P;
-    let refuse = |why: &str| {
-        Err(mismatch(
-            path,
-            format!("cannot write Arrow {from} to a column of type {p}: {why}"),
-        ))
-    };
-    let ok = match p {
-        P::Int8 | P::Int16 | P::Int32 | P::Int64 => {
-            let to_bits = match p {
-                P::Int8 => 8,
-                P::Int16 => 16,
-                P::Int32 => 32,
-                _ => 64,
-            };
-            match int_bits(from) {
-                Some((bits, true)) if bits <= to_bits => true,
-                Some((bits, false)) if bits < to_bits => true,
-                Some(_) => {
-                    return refuse(
-                        "narrowing integer casts could lose values; cast the data first or \
-                         widen the column",
-                    );
-                }
-                None => false,
-            }
-        }
-        P::Float32 => matches!(from, A::Float16),
-        P::Float64 => matches!(from, A::Float16 | A::Float32),
-        P::Decimal { precision, scale } => {
-            let int_digits_to = i16::from(*precision) - i16::from(*scale);
-            let (digits, frac) = match from {
-                A::Decimal32(p1, s1)
-                | A::Decimal64(p1, s1)
-                | A::Decimal128(p1, s1)
-                | A::Decimal256(p1, s1) => (i16::from(*p1) - i16::from(*s1), i16::from(*s1)),
-                other => match int_bits(other) {
-                    Some((bits, signed)) => (int_digits(bits, signed), 0),
-                    None => return refuse("incompatible types"),
-                },
-            };
-            if frac > i16::from(*scale) || digits > int_digits_to {
-                return refuse(
-                    "the target precision/scale cannot hold every source value (narrowing)",
-                );
-            }
-            true
-        }
-        P::Date => false,
-        P::Time => matches!(
-            from,
-            A::Time32(TimeUnit::Second | TimeUnit::Millisecond) | A::Time64(TimeUnit::Nanosecond)
-        ),
-        P::Timestamp => match from {
-            A::Timestamp(_, None) | A::Date32 => true,
-            A::Timestamp(_, Some(_)) => {
-                return refuse(
-                    "the data has a time zone but the column is a timestamp without time zone; \
-                     write it to a timestamptz column or remove the time zone first",
-                );
-            }
-            _ => false,
-        },
-        P::Timestamptz => match from {
-            A::Timestamp(_, Some(_)) | A::Date32 => true,
-            A::Timestamp(_, None) => {
-                return refuse(
-                    "the data has no time zone but the column is timestamptz; attach a time zone \
-                     (e.g. UTC) to the data first",
-                );
-            }
-            _ => false,
-        },
-        P::String => matches!(from, A::Utf8 | A::LargeUtf8 | A::Utf8View),
-        P::Binary => matches!(
-            from,
-            A::Binary | A::LargeBinary | A::BinaryView | A::FixedSizeBinary(_)
-        ),
-        _ => false,
-    };
-    if ok {
-        Ok(())
-    } else {
-        refuse("incompatible types")
-    }
-}
-
-/// An array of `len` copies of a primitive default value (single-value JSON encoding).
-pub(crate) fn default_array(
-    p: &PrimitiveType,
-    v: &Value,
-    dt: &ArrowType,
-    len: usize,
-) -> std::result::Result<ArrayRef, String> {
-    use PrimitiveType as P;
-    let bad = || format!("{v} is not a valid {p} value");
-    let int = || v.as_i64().ok_or_else(bad);
-    let one: ArrayRef = match p {
-        P::Boolean => Arc::new(BooleanArray::from(vec![v.as_bool().ok_or_else(bad)?])),
-        P::Int8 => Arc::new(Int8Array::from(vec![
-            i8::try_from(int()?).map_err(|_| bad())?,
-        ])),
-        P::Int16 => Arc::new(Int16Array::from(vec![
-            i16::try_from(int()?).map_err(|_| bad())?,
-        ])),
-        P::Int32 => Arc::new(Int32Array::from(vec![
-            i32::try_from(int()?).map_err(|_| bad())?,
-        ])),
-        P::Int64 => Arc::new(Int64Array::from(vec![int()?])),
-        P::Float32 => Arc::new(Float32Array::from(vec![v.as_f64().ok_or_else(bad)? as f32])),
-        P::Float64 => Arc::new(Float64Array::from(vec![v.as_f64().ok_or_else(bad)?])),
-        P::Decimal { precision, scale } => {
-            let s = v.as_str().ok_or_else(bad)?;
-            let unscaled = parse_decimal(s, *scale).ok_or_else(bad)?;
-            let s8 = i8::try_from(*scale).map_err(|_| bad())?;
-            Arc::new(
-                Decimal128Array::from(vec![unscaled])
-                    .with_precision_and_scale(*precision, s8)
-                    .map_err(|e| e.to_string())?,
-            )
-        }
-        P::Date => Arc::new(Date32Array::from(vec![
-            i32::try_from(int()?).map_err(|_| bad())?,
-        ])),
-        P::Time => Arc::new(Time64MicrosecondArray::from(vec![int()?])),
-        P::Timestamp | P::Timestamptz => {
-            let tz = match dt {
-                ArrowType::Timestamp(_, tz) => tz.clone(),
-                _ => None,
-            };
-            Arc::new(TimestampMicrosecondArray::from(vec![int()?]).with_timezone_opt(tz))
-        }
-        P::String => Arc::new(StringArray::from(vec![v.as_str().ok_or_else(bad)?])),
-        P::Binary => {
-            let bytes = decode_hex(v.as_str().ok_or_else(bad)?).ok_or_else(bad)?;
-            Arc::new(BinaryArray::from_vec(vec![bytes.as_slice()]))
-        }
-        other => return Err(format!("defaults of type {other} are not supported")),
-    };
-    if one.data_type() != dt {
-        return Err(format!(
-            "builds Arrow {} but the column is {dt}",
-            one.data_type()
-        ));
-    }
-    let zeros = UInt32Array::from(vec![0u32; len]);
-    take(one.as_ref(), &zeros, None).map_err(|e| e.to_string())
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
+
     use arrow::array::{
-        Int32Builder, LargeStringArray, ListBuilder, MapBuilder, StringBuilder,
+        Date32Array, Decimal128Array, Float32Array, Float64Array, Int32Array, Int32Builder,
+        Int64Array, LargeStringArray, ListBuilder, MapBuilder, StringArray, StringBuilder,
         TimestampNanosecondArray, TimestampSecondArray, UInt16Array,
     };
     use serde_json::json;
-    use strata_format::schema::{ListType, MapType, StructType};
+    use strata_format::schema::{ListType, StructType};
 
-    fn nested_schema() -> Schema {
-        Schema::new(
-            3,
-            vec![
-                StructField::required(1, "id", PrimitiveType::Int64),
-                StructField::optional(2, "name", PrimitiveType::String),
-                StructField::optional(
-                    3,
-                    "tags",
-                    DataType::List(ListType {
-                        element_id: 4,
-                        element_required: true,
-                        element: Box::new(PrimitiveType::String.into()),
-                    }),
-                ),
-                StructField::optional(
-                    5,
-                    "attrs",
-                    DataType::Map(MapType {
-                        key_id: 6,
-                        key: Box::new(PrimitiveType::String.into()),
-                        value_id: 7,
-                        value_required: false,
-                        value: Box::new(PrimitiveType::Int32.into()),
-                    }),
-                ),
-                StructField::optional(
-                    8,
-                    "loc",
-                    DataType::Struct(StructType {
-                        fields: vec![
-                            StructField::required(9, "lat", PrimitiveType::Float64),
-                            StructField::optional(10, "lon", PrimitiveType::Float64),
-                        ],
-                    }),
-                ),
-            ],
-        )
-        .unwrap()
-    }
-
-    fn ids(fields: &Fields, out: &mut Vec<(String, Option<i32>)>) {
-        for f in fields {
-            out.push((f.name().clone(), field_id(f)));
-            match f.data_type() {
-                ArrowType::Struct(c) => ids(c, out),
-                ArrowType::List(e) => ids(&Fields::from(vec![e.clone()]), out),
-                ArrowType::Map(e, _) => match e.data_type() {
-                    ArrowType::Struct(kv) => ids(kv, out),
-                    _ => unreachable!(),
-                },
-                _ => {}
-            }
-        }
-    }
-
-    #[test]
-    fn every_arrow_field_carries_its_field_id() {
-        let arrow = to_arrow_schema(&nested_schema()).unwrap();
-        let mut got = Vec::new();
-        ids(arrow.fields(), &mut got);
-        let got: Vec<_> = got.iter().map(|(n, i)| (n.as_str(), *i)).collect();
-        assert_eq!(
-            got,
-            vec![
-                ("id", Some(1)),
-                ("name", Some(2)),
-                ("tags", Some(3)),
-                ("element", Some(4)),
-                ("attrs", Some(5)),
-                ("key", Some(6)),
-                ("value", Some(7)),
-                ("loc", Some(8)),
-                ("lat", Some(9)),
-                ("lon", Some(10)),
-            ]
-        );
-        assert_eq!(PARQUET_FIELD_ID_META_KEY, "PARQUET:field_id");
-    }
-
-    #[test]
-    fn types_and_nullability_follow_the_mapping() {
-        let arrow = to_arrow_schema(&nested_schema()).unwrap();
-        assert!(!arrow.field(0).is_nullable());
-        assert!(arrow.field(1).is_nullable());
-        let ArrowType::List(e) = arrow.field(2).data_type() else {
-            panic!()
-        };
-        assert_eq!(e.name(), "element");
-        assert!(!e.is_nullable());
-        let ArrowType::Map(entries, sorted) = arrow.field(3).data_type() else {
-            panic!()
-        };
-        assert!(!sorted);
-        assert_eq!(entries.name(), "key_value");
-        assert!(!entries.is_nullable());
-        let tz = primitive_to_arrow(&PrimitiveType::Timestamptz).unwrap();
-        assert_eq!(
-            tz,
-            ArrowType::Timestamp(TimeUnit::Microsecond, Some("UTC".into()))
-        );
-        assert_eq!(
-            primitive_to_arrow(&PrimitiveType::Decimal {
-                precision: 10,
-                scale: 2
-            })
-            .unwrap(),
-            ArrowType::Decimal128(10, 2)
-        );
-    }
+    use crate::arrow_schema::tests::nested_schema;
+    use crate::arrow_schema::to_arrow_schema;
 
     fn flat_schema(fields: Vec<StructField>) -> (Schema, SchemaRef) {
         let s = Schema::new(0, fields).unwrap();
@@ -1339,20 +811,5 @@ mod tests {
                 .value(1),
             -200
         );
-    }
-
-    #[test]
-    fn decimal_and_hex_helpers_round_trip() {
-        assert_eq!(parse_decimal("123.45", 2), Some(12345));
-        assert_eq!(parse_decimal("-0.5", 2), Some(-50));
-        assert_eq!(parse_decimal("7", 3), Some(7000));
-        assert_eq!(parse_decimal("1.234", 2), None);
-        assert_eq!(parse_decimal("1.230", 2), Some(123));
-        assert_eq!(format_decimal(12345, 2), "123.45");
-        assert_eq!(format_decimal(-5, 2), "-0.05");
-        assert_eq!(format_decimal(42, 0), "42");
-        assert_eq!(encode_hex(&[0, 171, 255]), "00abff");
-        assert_eq!(decode_hex("00abff"), Some(vec![0, 171, 255]));
-        assert_eq!(decode_hex("0g"), None);
     }
 }
