@@ -307,7 +307,17 @@ pub(crate) fn truncate_upper_bytes(b: &[u8], n: usize) -> Option<Vec<u8>> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::writer::WriterOptions;
+    use crate::writer::fixtures::*;
+    use arrow::array::RecordBatch;
+    use arrow::array::{ArrayRef, BinaryArray, Float64Array, Int64Array, StringArray};
+    use parquet::arrow::arrow_reader::ParquetRecordBatchReaderBuilder;
     use proptest::prelude::*;
+    use serde_json::json;
+    use std::sync::Arc;
+    use strata_format::ColumnStats;
+    use strata_format::schema::Schema;
+    use strata_format::schema::{PrimitiveType as P, StructField};
 
     #[test]
     fn string_truncation_respects_char_boundaries() {
@@ -380,5 +390,169 @@ mod tests {
                 }
             }
         }
+    }
+
+    fn stat(min: Value, max: Value, nulls: u64) -> ColumnStats {
+        ColumnStats {
+            min: Some(min),
+            max: Some(max),
+            null_count: Some(nulls),
+            nan_count: None,
+        }
+    }
+
+    #[tokio::test]
+    async fn stats_are_keyed_by_field_id_in_the_logical_encoding() {
+        let loc = memory_location();
+        let schema = all_types_schema();
+        let adds = write_all(
+            &loc,
+            &schema,
+            WriterOptions::default(),
+            &[all_types_input()],
+        )
+        .await;
+        let s = &adds[0].stats;
+        let ids: Vec<i32> = s.keys().copied().collect();
+        assert_eq!(
+            ids,
+            vec![
+                1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15, 16, 18, 19, 21
+            ]
+        );
+        assert_eq!(s[&1], stat(json!(false), json!(true), 1));
+        assert_eq!(s[&2], stat(json!(-8), json!(7), 1));
+        assert_eq!(s[&3], stat(json!(-16), json!(16), 1));
+        assert_eq!(s[&4], stat(json!(1), json!(3), 0));
+        assert_eq!(s[&5], stat(json!(i64::MIN), json!(i64::MAX), 1));
+        assert_eq!(
+            s[&6],
+            ColumnStats {
+                nan_count: Some(1),
+                ..stat(json!(1.5), json!(1.5), 1)
+            }
+        );
+        assert_eq!(
+            s[&7],
+            ColumnStats {
+                nan_count: Some(0),
+                ..stat(json!(-2.5), json!(1e300), 1)
+            }
+        );
+        assert_eq!(s[&8], stat(json!("-0.05"), json!("123.45"), 1));
+        assert_eq!(s[&9], stat(json!("-0.001"), json!("1000000000000.000"), 1));
+        assert_eq!(
+            s[&10],
+            stat(
+                json!("-1000000000000000000000000000.0000000000"),
+                json!("1000000000000000000000000000.0000000001"),
+                1
+            )
+        );
+        assert_eq!(s[&11], stat(json!(-1), json!(19000), 1));
+        assert_eq!(s[&12], stat(json!(0), json!(86_399_999_999i64), 1));
+        assert_eq!(
+            s[&13],
+            stat(json!(-1_000_000), json!(1_700_000_000_000_000i64), 1)
+        );
+        assert_eq!(s[&14], stat(json!(5), json!(6), 1));
+        assert_eq!(s[&15], stat(json!("apple"), json!("banana"), 1));
+        assert_eq!(s[&16], stat(json!("0001"), json!("ff"), 1));
+        // Struct children: a null parent counts as a null child.
+        assert_eq!(s[&18], stat(json!(10), json!(30), 1));
+        assert_eq!(s[&19], stat(json!("x"), json!("x"), 2));
+        assert_eq!(s[&21], stat(json!(-5), json!(5), 1));
+    }
+
+    #[tokio::test]
+    async fn stats_merge_row_groups_and_skip_all_null_groups() {
+        let loc = memory_location();
+        let schema = Schema::new(
+            0,
+            vec![
+                StructField::optional(1, "n", P::Int64),
+                StructField::optional(2, "f", P::Float64),
+            ],
+        )
+        .unwrap();
+        let n: Vec<Option<i64>> = (0..10)
+            .map(|i| if i < 5 { None } else { Some(i) })
+            .collect();
+        let f: Vec<Option<f64>> = (0..10)
+            .map(|i| {
+                if i < 5 {
+                    Some(f64::NAN)
+                } else {
+                    Some(-(i as f64))
+                }
+            })
+            .collect();
+        let input = RecordBatch::try_from_iter(vec![
+            ("n", Arc::new(Int64Array::from(n)) as ArrayRef),
+            ("f", Arc::new(Float64Array::from(f))),
+        ])
+        .unwrap();
+        let options = WriterOptions {
+            row_group_max_rows: 5,
+            ..WriterOptions::default()
+        };
+        let adds = write_all(&loc, &schema, options, &[input]).await;
+        let (bytes, _) = read_back(&loc, &adds[0]).await;
+        let meta = ParquetRecordBatchReaderBuilder::try_new(bytes).unwrap();
+        assert_eq!(meta.metadata().num_row_groups(), 2);
+        let s = &adds[0].stats;
+        assert_eq!(s[&1], stat(json!(5), json!(9), 5));
+        assert_eq!(
+            s[&2],
+            ColumnStats {
+                nan_count: Some(5),
+                ..stat(json!(-9.0), json!(-5.0), 0)
+            }
+        );
+    }
+
+    #[tokio::test]
+    async fn long_string_and_binary_stats_are_truncated_to_bounds() {
+        let loc = memory_location();
+        let schema = Schema::new(
+            0,
+            vec![
+                StructField::optional(1, "s", P::String),
+                StructField::optional(2, "b", P::Binary),
+            ],
+        )
+        .unwrap();
+        let low = format!("{}tail", "a".repeat(40));
+        let high = format!("{}é{}", "z".repeat(31), "rest");
+        let values = vec![Some(low.as_str()), Some("m"), Some(high.as_str())];
+        let blobs: Vec<Option<Vec<u8>>> = vec![
+            Some(vec![1; 40]),
+            Some(vec![2, 0xff, 0xff, 0xff]),
+            Some(vec![0xff; 3]),
+        ];
+        let input = RecordBatch::try_from_iter(vec![
+            ("s", Arc::new(StringArray::from(values.clone())) as ArrayRef),
+            (
+                "b",
+                Arc::new(BinaryArray::from_iter(blobs.iter().map(|b| b.as_deref()))),
+            ),
+        ])
+        .unwrap();
+        let options = WriterOptions {
+            stats_truncate_length: 4,
+            ..WriterOptions::default()
+        };
+        let adds = write_all(&loc, &schema, options, &[input]).await;
+        let s = &adds[0].stats[&1];
+        let min = s.min.as_ref().and_then(Value::as_str).unwrap();
+        let max = s.max.as_ref().and_then(Value::as_str).unwrap();
+        assert_eq!(min, "aaaa");
+        assert_eq!(max, "zzz{");
+        for v in values.iter().flatten() {
+            assert!(min <= *v && *v <= max, "{min} <= {v} <= {max}");
+        }
+        let b = &adds[0].stats[&2];
+        assert_eq!(b.min, Some(json!("01010101")));
+        assert_eq!(b.max, Some(json!("ffffff")));
     }
 }
