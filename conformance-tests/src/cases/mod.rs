@@ -12,6 +12,7 @@ use crate::backends::TestBackend;
 pub mod concurrency;
 pub mod corruption;
 pub mod data;
+pub mod data_faults;
 pub mod evolution;
 pub mod faults;
 pub mod log;

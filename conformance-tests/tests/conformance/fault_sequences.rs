@@ -5,7 +5,7 @@
 //! - `STRATA_FAULT_FIRST_SEED=S` starts at seed S (a failure prints the command replaying it).
 
 use strata_conformance::backends::BackendKind;
-use strata_conformance::cases::faults;
+use strata_conformance::cases::{data_faults, faults};
 
 use super::{run, sequence_range};
 
@@ -14,7 +14,7 @@ use super::{run, sequence_range};
 async fn memory_randomized_data_fault_sequences() {
     let (first, n) = sequence_range(0, 1000);
     run(BackendKind::Memory, |b| async move {
-        faults::randomized_data_fault_sequences(&b, first, n).await
+        data_faults::randomized_data_fault_sequences(&b, first, n).await
     })
     .await;
 }
@@ -24,7 +24,7 @@ async fn memory_randomized_data_fault_sequences() {
 async fn local_randomized_data_fault_sequences() {
     let (first, n) = sequence_range(10_000, 200);
     run(BackendKind::Local, |b| async move {
-        faults::randomized_data_fault_sequences(&b, first, n).await
+        data_faults::randomized_data_fault_sequences(&b, first, n).await
     })
     .await;
 }
@@ -34,7 +34,7 @@ async fn local_randomized_data_fault_sequences() {
 async fn s3_randomized_data_fault_sequences() {
     let (first, n) = sequence_range(20_000, 10);
     run(BackendKind::S3, |b| async move {
-        faults::randomized_data_fault_sequences(&b, first, n).await
+        data_faults::randomized_data_fault_sequences(&b, first, n).await
     })
     .await;
 }

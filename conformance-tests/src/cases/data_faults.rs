@@ -1,0 +1,822 @@
+//! Data-level fault sequences: real rows, copy-on-write deletes and overwrites, tier moves
+//! and cleanups over a store that fails before and after writes land; after every step the
+//! table opens and every version reads the rows its acknowledged commits left.
+
+use std::collections::BTreeMap;
+use std::sync::Arc;
+
+use rand::rngs::StdRng;
+use rand::{Rng, SeedableRng};
+use strata_table::{
+    Error, PROP_CHECKPOINT_INTERVAL, SnapshotSelector, Table, TableLocation, TableOptions,
+};
+
+use super::create;
+use super::faults::{backend_name, chaos_for, fast_retries, open_retrying, tolerated};
+use crate::backends::{CaseResult, TestBackend};
+use crate::faults::{FaultyStore, InjectedFault, is_injected};
+use crate::{check, check_eq};
+
+/// A row of the data sequences: `(id, name)` of the sample schema.
+pub(super) type Row = (i64, Option<String>);
+
+/// What an attempted row-changing operation does to the rows of the version it is based on.
+#[derive(Debug, Clone)]
+enum Effect {
+    /// Adds the rows.
+    Append(Vec<Row>),
+    /// Replaces every row with these.
+    Overwrite(Vec<Row>),
+    /// Removes the rows with `lo <= id < hi`, then adds `rows` (none for a delete).
+    Rewrite { lo: i64, hi: i64, rows: Vec<Row> },
+}
+
+impl Effect {
+    fn apply(&self, base: &[Row]) -> Vec<Row> {
+        let mut out: Vec<Row> = match self {
+            Effect::Append(rows) => base.iter().chain(rows).cloned().collect(),
+            Effect::Overwrite(rows) => rows.clone(),
+            Effect::Rewrite { lo, hi, rows } => base
+                .iter()
+                .filter(|(id, _)| !(*lo <= *id && *id < *hi))
+                .chain(rows)
+                .cloned()
+                .collect(),
+        };
+        out.sort();
+        out
+    }
+}
+
+/// Marker naming attempt `k` in a predicate (never matches a row: names are `a1`, `w3`, ...).
+fn marker(k: u64) -> String {
+    format!("mark{k}x")
+}
+
+/// What a data sequence did, for the checks: every attempted row change by attempt number,
+/// the acknowledged commits, and the rows successful reads returned under faults.
+#[derive(Debug, Default)]
+struct DataLog {
+    effects: BTreeMap<u64, Effect>,
+    /// (version, txn id) of acknowledged commits.
+    acked: Vec<(u64, String)>,
+    /// (version, sorted rows) returned by reads that succeeded while faults were on.
+    reads: Vec<(u64, Vec<Row>)>,
+    /// Versions of acknowledged tier moves (a move reports its version, not its txn id).
+    acked_moves: Vec<u64>,
+    /// The files and target tier of the last move that failed.
+    failed_move: Option<(Vec<String>, &'static str)>,
+    /// Per operation: [succeeded, failed].
+    outcomes: BTreeMap<&'static str, [u64; 2]>,
+}
+
+/// Whether `e` is a storage fault this suite injected (directly or wrapped, e.g. by Parquet).
+fn caused_by_injection(e: &Error) -> bool {
+    let mut cur: Option<&(dyn std::error::Error + 'static)> = Some(e);
+    while let Some(err) = cur {
+        if err.downcast_ref::<InjectedFault>().is_some() {
+            return true;
+        }
+        if let Some(os) = err.downcast_ref::<object_store::Error>()
+            && is_injected(os)
+        {
+            return true;
+        }
+        cur = err.source();
+    }
+    e.to_string().contains("injected fault")
+}
+
+/// Errors a data operation may end with under injected faults; anything else is a bug.
+fn tolerated_data(e: &Error) -> bool {
+    match e {
+        Error::Storage { .. }
+        | Error::CommitOutcomeUnknown { .. }
+        | Error::DuplicateBatch { .. }
+        | Error::RetriesExhausted { .. } => true,
+        Error::Parquet { .. } => caused_by_injection(e),
+        _ => false,
+    }
+}
+
+pub(super) fn rows_batch(rows: &[Row]) -> Result<arrow::array::RecordBatch, Error> {
+    use arrow::array::{Int64Array, StringArray};
+    let schema =
+        strata_table::arrow_schema::to_arrow_schema(&strata_format::testing::sample_schema())?;
+    let ids: Vec<i64> = rows.iter().map(|r| r.0).collect();
+    let names: Vec<Option<&str>> = rows.iter().map(|r| r.1.as_deref()).collect();
+    arrow::array::RecordBatch::try_new(
+        schema,
+        vec![
+            Arc::new(Int64Array::from(ids)),
+            Arc::new(StringArray::from(names)),
+        ],
+    )
+    .map_err(|e| Error::InvalidOperation {
+        table: String::new(),
+        message: e.to_string(),
+    })
+}
+
+/// Rows `k*1000 ..` named `{tag}{k}`.
+fn new_rows(rng: &mut StdRng, k: u64, tag: &str) -> Vec<Row> {
+    let n = rng.random_range(1..=4i64);
+    let base = i64::try_from(k).unwrap_or(i64::MAX / 2_000) * 1000;
+    (base..base + n)
+        .map(|id| (id, Some(format!("{tag}{k}"))))
+        .collect()
+}
+
+/// A random id range over the rows attempts `0..k` may have written.
+fn id_range(rng: &mut StdRng, k: u64) -> (i64, i64) {
+    let k = i64::try_from(k.max(1)).unwrap_or(1);
+    let a = rng.random_range(0..k);
+    let b = rng.random_range(a..k);
+    if rng.random_bool(0.5) {
+        // Part of one attempt's rows (a rewrite of a partly matching file).
+        let lo = a * 1000 + rng.random_range(0..3);
+        (lo, lo + rng.random_range(1..=2))
+    } else {
+        (a * 1000, b * 1000 + 1000)
+    }
+}
+
+/// The predicate `(lo <= id < hi) OR name = marker(k)`: its text names the attempt.
+fn range_predicate(lo: i64, hi: i64, k: u64) -> strata_format::expr::Expr {
+    use strata_format::expr::Expr;
+    Expr::column("id")
+        .gt_eq(Expr::lit(lo))
+        .and(Expr::column("id").lt(Expr::lit(hi)))
+        .or(Expr::column("name").eq(Expr::lit(marker(k))))
+}
+
+/// Sorted `(id, name)` rows of `version` (or the latest).
+pub(super) async fn rows_at(t: &Table, version: Option<u64>) -> Result<(u64, Vec<Row>), Error> {
+    use arrow::array::{Array, Int64Array, StringArray};
+    let mut scan = t.scan().columns(["id", "name"]).concurrency(1);
+    if let Some(v) = version {
+        scan = scan.snapshot(SnapshotSelector::Version(v));
+    }
+    let scan = scan.plan().await?;
+    let v = scan.snapshot().version();
+    let bad = |m: String| Error::InvalidOperation {
+        table: t.uri().to_string(),
+        message: m,
+    };
+    let mut out = Vec::new();
+    for b in scan.collect().await? {
+        let ids = b
+            .column(0)
+            .as_any()
+            .downcast_ref::<Int64Array>()
+            .ok_or_else(|| bad("id is not int64".into()))?;
+        let names = arrow::compute::cast(b.column(1), &arrow::datatypes::DataType::Utf8)
+            .map_err(|e| bad(e.to_string()))?;
+        let names = names
+            .as_any()
+            .downcast_ref::<StringArray>()
+            .ok_or_else(|| bad("name is not a string".into()))?;
+        for i in 0..b.num_rows() {
+            let name = (!names.is_null(i)).then(|| names.value(i).to_string());
+            out.push((ids.value(i), name));
+        }
+    }
+    out.sort();
+    Ok((v, out))
+}
+
+/// The tiers of a data-sequence table: `hot` (the root, default), `cold` (a prefix inside the
+/// root, so reached through the fault-injecting store) and `warm` (a location beside the
+/// table, reached through its own store: the copy source is faulty, the target is not).
+pub(super) fn sequence_tiers(loc: &TableLocation, warm: &str) -> Vec<strata_format::TierDef> {
+    let tier = |name: &str, location: Option<String>| strata_format::TierDef {
+        name: name.into(),
+        location,
+        storage_class: None,
+    };
+    vec![
+        tier("hot", None),
+        tier("cold", Some(format!("{}/cold", loc.uri()))),
+        tier("warm", Some(warm.to_string())),
+    ]
+}
+
+const TIERS: [&str; 3] = ["hot", "cold", "warm"];
+
+/// One writer doing `steps` random data operations over a chaos store. Alone (`concurrent`
+/// false), the invariant is checked after each step with faults off (the check does not draw
+/// from the fault RNG); beside a concurrent appender, only at the end, and conflicts are
+/// tolerated.
+async fn random_data_writer(
+    loc: &TableLocation,
+    floc: &TableLocation,
+    faulty: &FaultyStore,
+    seed: u64,
+    steps: u32,
+    concurrent: bool,
+    log: &mut DataLog,
+) -> CaseResult {
+    let mut rng = StdRng::seed_from_u64(seed.wrapping_mul(0x9e37_79b9).wrapping_add(17));
+    let t = match open_retrying(floc).await {
+        Ok(t) => t,
+        Err(e) if tolerated(&e) => return Ok(()),
+        Err(e) => return Err(e.into()),
+    };
+    let mut batch = 0u64;
+    // STRATA_FAULT_TRACE=1 prints every step and its outcome (for replaying a seed).
+    let trace = std::env::var_os("STRATA_FAULT_TRACE").is_some();
+    for step in 0..steps {
+        let k = u64::from(step) + 1;
+        let roll: u32 = rng.random_range(0..100);
+        let attempt = |k: u64| {
+            let mut p = BTreeMap::new();
+            p.insert("attempt".to_string(), serde_json::Value::from(k));
+            p
+        };
+        let op: &'static str;
+        let result: Result<Option<strata_table::CommitResult>, Error> = if roll < 24 {
+            op = "append";
+            let rows = new_rows(&mut rng, k, "a");
+            log.effects.insert(k, Effect::Append(rows.clone()));
+            let app = rng.random_bool(0.3).then(|| {
+                batch += 1;
+                ("app".to_string(), batch)
+            });
+            let options = strata_table::WriteOptions {
+                parameters: attempt(k),
+                app_transaction: app,
+                ..Default::default()
+            };
+            match rows_batch(&rows) {
+                Ok(b) => t
+                    .write(futures::stream::iter([Ok(b)]), options)
+                    .await
+                    .map(Some),
+                Err(e) => Err(e),
+            }
+        } else if roll < 32 {
+            op = "overwrite";
+            let rows = new_rows(&mut rng, k, "o");
+            log.effects.insert(k, Effect::Overwrite(rows.clone()));
+            let options = strata_table::WriteOptions {
+                parameters: attempt(k),
+                ..strata_table::WriteOptions::overwrite()
+            };
+            match rows_batch(&rows) {
+                Ok(b) => t
+                    .write(futures::stream::iter([Ok(b)]), options)
+                    .await
+                    .map(Some),
+                Err(e) => Err(e),
+            }
+        } else if roll < 44 {
+            op = "overwrite where";
+            let (lo, hi) = id_range(&mut rng, k);
+            let rows = new_rows(&mut rng, k, "w");
+            log.effects.insert(
+                k,
+                Effect::Rewrite {
+                    lo,
+                    hi,
+                    rows: rows.clone(),
+                },
+            );
+            match rows_batch(&rows) {
+                Ok(b) => t
+                    .overwrite_where(range_predicate(lo, hi, k), futures::stream::iter([Ok(b)]))
+                    .await
+                    .map(Some),
+                Err(e) => Err(e),
+            }
+        } else if roll < 56 {
+            op = "delete";
+            let (lo, hi) = id_range(&mut rng, k);
+            log.effects.insert(
+                k,
+                Effect::Rewrite {
+                    lo,
+                    hi,
+                    rows: Vec::new(),
+                },
+            );
+            t.delete(range_predicate(lo, hi, k)).await.map(Some)
+        } else if roll < 60 {
+            op = "schema change";
+            t.update_schema(vec![strata_table::SchemaChange::AddColumn {
+                parent: None,
+                name: format!("c{k}"),
+                data_type: strata_format::PrimitiveType::Int64.into(),
+                required: false,
+                default: None,
+                doc: None,
+            }])
+            .await
+            .map(Some)
+        } else if roll < 65 {
+            op = "restore";
+            match t.latest().await {
+                // Not to version 0: version 1 defined the tiers the moves use.
+                Ok(s) if s.version() > 1 => {
+                    t.restore(rng.random_range(1..s.version())).await.map(Some)
+                }
+                Ok(_) => Ok(None),
+                Err(e) => Err(e),
+            }
+        } else if roll < 80 {
+            op = "tier move";
+            let tier = TIERS[rng.random_range(0..TIERS.len())];
+            let options = strata_table::MoveOptions {
+                concurrency: 1,
+                stream_copies: rng.random_bool(0.3),
+                ..if rng.random_bool(0.5) {
+                    strata_table::MoveOptions::immediate()
+                } else {
+                    strata_table::MoveOptions::default()
+                }
+            };
+            match t.latest().await {
+                Ok(s) => {
+                    let paths: Vec<String> = s
+                        .files()
+                        .keys()
+                        .filter(|_| rng.random_bool(0.6))
+                        .cloned()
+                        .collect();
+                    let moved = t.move_files(&paths, tier, &options).await;
+                    if moved.is_err() {
+                        log.failed_move = Some((paths, tier));
+                    }
+                    moved.map(|r| {
+                        log.acked_moves.extend(r.version);
+                        None
+                    })
+                }
+                Err(e) => Err(e),
+            }
+        } else if roll < 84 {
+            op = "tier cleanup";
+            t.tier_cleanup(&strata_table::MoveOptions::immediate())
+                .await
+                .map(|_| None)
+        } else if roll < 90 {
+            op = "checkpoint";
+            t.checkpoint().await.map(|_| None)
+        } else {
+            op = "read";
+            let version = match t.latest().await {
+                Ok(s) => Some(rng.random_range(0..=s.version())),
+                Err(_) => None,
+            };
+            match rows_at(&t, version).await {
+                Ok(r) => {
+                    log.reads.push(r);
+                    Ok(None)
+                }
+                Err(e) => Err(e),
+            }
+        };
+        if trace {
+            use std::io::Write;
+            let outcome = match &result {
+                Ok(Some(c)) => format!("acknowledged at version {}", c.version),
+                Ok(None) => "ok".to_string(),
+                Err(e) => format!("error: {e}"),
+            };
+            let _ = writeln!(std::io::stderr(), "seed {seed} step {step} {op}: {outcome}");
+        }
+        log.outcomes.entry(op).or_default()[usize::from(result.is_err())] += 1;
+        match result {
+            Ok(Some(c)) => log.acked.push((c.version, c.txn_id)),
+            Ok(None) => {}
+            Err(e) if tolerated_data(&e) => {}
+            Err(Error::Conflict { .. }) if concurrent => {}
+            Err(e) => return Err(format!("step {step} ({op}): {e}").into()),
+        }
+        if concurrent {
+            continue;
+        }
+        // The invariant after every step, with faults off.
+        faulty.set_enabled(false);
+        let checked = verify_rows(loc, log, false)
+            .await
+            .map(|_| ())
+            .map_err(|e| format!("after step {step} ({op}): {e}"));
+        faulty.set_enabled(true);
+        checked?;
+    }
+    Ok(())
+}
+
+/// A second writer doing `appends` blind appends (attempts `APPENDER_ATTEMPTS + j`, ids from
+/// `APPENDER_IDS`: never in the id ranges the first writer deletes or overwrites, so the first
+/// writer's rewrites commute with them); returns its acknowledged commits and its attempts.
+async fn random_appender(
+    floc: &TableLocation,
+    seed: u64,
+    appends: u32,
+) -> Result<(Vec<(u64, String)>, BTreeMap<u64, Effect>), String> {
+    let mut acked = Vec::new();
+    let mut effects = BTreeMap::new();
+    if appends == 0 {
+        return Ok((acked, effects));
+    }
+    let mut rng = StdRng::seed_from_u64(seed.wrapping_mul(0x85eb_ca6b).wrapping_add(29));
+    let t = match open_retrying(floc).await {
+        Ok(t) => t,
+        Err(e) if tolerated(&e) => return Ok((acked, effects)),
+        Err(e) => return Err(format!("appender: {e}")),
+    };
+    for j in 0..u64::from(appends) {
+        let k = APPENDER_ATTEMPTS + j;
+        let n = rng.random_range(1..=3i64);
+        let base = APPENDER_IDS + i64::try_from(j).unwrap_or(0) * 10;
+        let rows: Vec<Row> = (base..base + n)
+            .map(|id| (id, Some(format!("b{j}"))))
+            .collect();
+        effects.insert(k, Effect::Append(rows.clone()));
+        let mut parameters = BTreeMap::new();
+        parameters.insert("attempt".to_string(), serde_json::Value::from(k));
+        let options = strata_table::WriteOptions {
+            parameters,
+            app_transaction: rng
+                .random_bool(0.5)
+                .then(|| ("appender".to_string(), j + 1)),
+            ..Default::default()
+        };
+        let result = match rows_batch(&rows) {
+            Ok(b) => t.write(futures::stream::iter([Ok(b)]), options).await,
+            Err(e) => Err(e),
+        };
+        match result {
+            Ok(c) => acked.push((c.version, c.txn_id)),
+            Err(e) if tolerated_data(&e) || e.is_conflict() => {}
+            Err(e) => return Err(format!("appender append {j}: {e}")),
+        }
+    }
+    Ok((acked, effects))
+}
+
+/// Attempt numbers of the concurrent appender.
+const APPENDER_ATTEMPTS: u64 = 1_000_000;
+/// First id of the concurrent appender's rows.
+const APPENDER_IDS: i64 = 1_000_000_000;
+
+/// The data invariant: the table opens; versions are contiguous and transaction ids unique;
+/// every acknowledged commit is at its version; every attempted row change is in the log at
+/// most once; and the rows of each version (every version when `all`, else the latest) are
+/// exactly those of the model replayed from the log: an acknowledged overwrite or delete
+/// changed them, an unacknowledged one either fully (its commit landed) or not at all. Reads
+/// that succeeded under faults returned the model's rows of their version.
+async fn verify_rows(
+    loc: &TableLocation,
+    log: &DataLog,
+    all: bool,
+) -> Result<u64, Box<dyn std::error::Error + Send + Sync>> {
+    let t = Table::open_with(loc.clone(), TableOptions::default()).await?;
+    let latest = t.latest().await?.version();
+    let mut history = t.history(None).await?;
+    history.sort_by_key(|h| h.version);
+    check_eq!(history.len() as u64, latest + 1);
+    let mut by_txn = BTreeMap::new();
+    for (i, h) in history.iter().enumerate() {
+        check_eq!(h.version, i as u64);
+        if by_txn.insert(h.info.txn_id.clone(), h.version).is_some() {
+            return Err(format!("transaction {} committed twice", h.info.txn_id).into());
+        }
+    }
+    for (v, txn) in &log.acked {
+        check_eq!(by_txn.get(txn), Some(v));
+    }
+    for v in &log.acked_moves {
+        let op = history
+            .get(usize::try_from(*v)?)
+            .map(|h| h.info.operation.as_str());
+        check_eq!(op, Some("TIER MOVE"));
+    }
+    // Replay the model over the log.
+    let mut model: Vec<Vec<Row>> = vec![Vec::new()];
+    let mut seen = BTreeMap::new();
+    // Rows added by each blind append, by version.
+    let mut blind_added: BTreeMap<u64, Vec<Row>> = BTreeMap::new();
+    for h in history.iter().skip(1) {
+        let params = &h.info.operation_parameters;
+        let prev = model.last().cloned().unwrap_or_default();
+        let attempt = match h.info.operation.as_str() {
+            "APPEND" | "OVERWRITE" if params.contains_key("attempt") => {
+                params.get("attempt").and_then(serde_json::Value::as_u64)
+            }
+            "DELETE" | "OVERWRITE" => {
+                let predicate = params
+                    .get("predicate")
+                    .and_then(serde_json::Value::as_str)
+                    .unwrap_or_default();
+                let found = log
+                    .effects
+                    .keys()
+                    .copied()
+                    .find(|k| predicate.contains(&marker(*k)));
+                if found.is_none() {
+                    return Err(format!(
+                        "version {}: {} of no attempt ({predicate})",
+                        h.version, h.info.operation
+                    )
+                    .into());
+                }
+                found
+            }
+            _ => None,
+        };
+        // An operation that read the whole table (whole overwrite, restore) and committed over
+        // concurrent commits (after its read version) may only have passed blind appends
+        // (WriteSerializable: they serialize after it, so their rows survive it); a commit that
+        // added files otherwise would have had to conflict.
+        let whole = matches!(
+            (
+                h.info.operation.as_str(),
+                attempt.and_then(|k| log.effects.get(&k))
+            ),
+            ("RESTORE", _) | (_, Some(Effect::Overwrite(_)))
+        );
+        let mut survivors: Vec<Row> = Vec::new();
+        if whole && let Some(read) = h.info.read_version {
+            for between in history
+                .iter()
+                .filter(|x| x.version > read && x.version < h.version)
+            {
+                check!(
+                    between.files_added == 0 || between.info.is_blind_append,
+                    "version {} ({}) read version {read} and committed over version {} ({}), \
+                     which added files and is not a blind append",
+                    h.version,
+                    h.info.operation,
+                    between.version,
+                    between.info.operation
+                );
+                survivors.extend(
+                    blind_added
+                        .get(&between.version)
+                        .cloned()
+                        .unwrap_or_default(),
+                );
+            }
+        }
+        let mut rows = if let Some(k) = attempt {
+            if let Some(first) = seen.insert(k, h.version) {
+                return Err(format!(
+                    "attempt {k} committed twice: versions {first} and {}",
+                    h.version
+                )
+                .into());
+            }
+            let effect = log
+                .effects
+                .get(&k)
+                .ok_or_else(|| format!("version {}: unknown attempt {k}", h.version))?;
+            if h.info.is_blind_append
+                && let Effect::Append(added) = effect
+            {
+                blind_added.insert(h.version, added.clone());
+            }
+            effect.apply(&prev)
+        } else {
+            match h.info.operation.as_str() {
+                "RESTORE" => {
+                    let target = params
+                        .get("version")
+                        .and_then(serde_json::Value::as_u64)
+                        .ok_or("a restore without its version")?;
+                    model
+                        .get(usize::try_from(target)?)
+                        .cloned()
+                        .ok_or_else(|| format!("restore of a future version {target}"))?
+                }
+                "CHANGE SCHEMA" | "SET TIERS" | "TIER MOVE" | "TAG" | "UNTAG" => prev,
+                other => {
+                    return Err(
+                        format!("version {}: unexpected operation {other}", h.version).into(),
+                    );
+                }
+            }
+        };
+        rows.extend(survivors);
+        rows.sort();
+        model.push(rows);
+    }
+    let versions: Vec<u64> = if all {
+        (0..=latest).collect()
+    } else {
+        vec![latest]
+    };
+    for v in versions {
+        let (_, got) = rows_at(&t, Some(v)).await?;
+        let want = &model[usize::try_from(v)?];
+        check!(
+            got == *want,
+            "rows at version {v} (of {latest}): got {got:?}, the model says {want:?}"
+        );
+    }
+    for (v, got) in &log.reads {
+        let want = model
+            .get(usize::try_from(*v)?)
+            .ok_or_else(|| format!("a read saw version {v}, beyond the log"))?;
+        check!(
+            got == want,
+            "a read under faults at version {v}: got {got:?}, the model says {want:?}"
+        );
+    }
+    // Commits that landed although their writer saw a failure (the ambiguous case).
+    let acked: std::collections::BTreeSet<u64> = log
+        .acked
+        .iter()
+        .map(|(v, _)| *v)
+        .chain(log.acked_moves.iter().copied())
+        .collect();
+    Ok(history
+        .iter()
+        .skip(2)
+        .filter(|h| !acked.contains(&h.version))
+        .count() as u64)
+}
+
+/// After the sequence, with faults off: a cleanup finishes every interrupted move (no journal
+/// record left), no version loses a row to it, and every object left in the `cold` and `warm`
+/// tiers is the current location of a file of the table (no copy leaked, including copies
+/// whose deletion by an abandoned move failed: their journal record keeps them for the
+/// cleanup). Returns the number of commits that landed although their writer saw an error.
+async fn verify_moves_finish(
+    loc: &TableLocation,
+    warm: &TableLocation,
+    log: &DataLog,
+) -> Result<u64, Box<dyn std::error::Error + Send + Sync>> {
+    use futures::TryStreamExt;
+    let t = Table::open_with(loc.clone(), TableOptions::default()).await?;
+    t.tier_cleanup(&strata_table::MoveOptions::immediate())
+        .await?;
+    check_eq!(t.pending_moves().await?, 0);
+    let unacked = verify_rows(loc, log, true).await?;
+    // Re-running the last failed move finishes it: its files still in the table end up in its
+    // tier, and no version's rows change.
+    if let Some((paths, tier)) = &log.failed_move {
+        let active: Vec<String> = {
+            let s = t.latest().await?;
+            paths
+                .iter()
+                .filter(|p| s.files().contains_key(*p))
+                .cloned()
+                .collect()
+        };
+        t.move_files(&active, tier, &strata_table::MoveOptions::immediate())
+            .await?;
+        let s = t.latest().await?;
+        for p in &active {
+            check_eq!(s.files().get(p).map(|f| f.tier.as_str()), Some(*tier));
+        }
+        check_eq!(t.pending_moves().await?, 0);
+        verify_rows(loc, log, true).await?;
+    }
+    let latest = t.latest().await?;
+    let state = latest.state();
+    let root = loc.uri().to_string();
+    let current = |path: &str| -> Option<String> {
+        state
+            .file_location(path)
+            .map(|l| l.location.unwrap_or_else(|| format!("{root}/{path}")))
+    };
+    let cold_root = loc.child("cold");
+    let cold_prefix = format!("{}/", cold_root.as_ref());
+    let listed: Vec<object_store::ObjectMeta> =
+        loc.store().list(Some(&cold_root)).try_collect().await?;
+    for m in listed {
+        let path = m
+            .location
+            .as_ref()
+            .strip_prefix(&cold_prefix)
+            .unwrap_or_default()
+            .to_string();
+        let uri = format!("{root}/cold/{path}");
+        if current(&path).as_deref() == Some(uri.as_str()) {
+            continue;
+        }
+        return Err(format!(
+            "leaked copy in the cold tier: {uri} (the file is at {:?})",
+            current(&path)
+        )
+        .into());
+    }
+    let warm_prefix = format!("{}/", warm.root().as_ref());
+    let listed: Vec<object_store::ObjectMeta> =
+        warm.store().list(Some(warm.root())).try_collect().await?;
+    for m in listed {
+        let path = m
+            .location
+            .as_ref()
+            .strip_prefix(&warm_prefix)
+            .unwrap_or_default()
+            .to_string();
+        let uri = format!("{}/{path}", warm.uri());
+        check!(
+            current(&path).as_deref() == Some(uri.as_str()),
+            "leaked copy in the warm tier: {uri} (the file is at {:?})",
+            current(&path)
+        );
+    }
+    Ok(unacked)
+}
+
+/// Runs `sequences` randomized data sequences (seeds `first_seed..`), each on a fresh table
+/// with tiers over a chaos store, one writer doing appends (plain and exactly-once), whole
+/// and predicate overwrites, predicate deletes, schema changes, restores, tier moves, tier
+/// cleanups, checkpoints and reads; the invariant is checked after every step, and at the
+/// end over every version, after a cleanup that must finish every interrupted move.
+pub async fn randomized_data_fault_sequences(
+    b: &TestBackend,
+    first_seed: u64,
+    sequences: u64,
+) -> CaseResult {
+    let mut injected = 0;
+    let mut landed_unacked = 0;
+    let mut totals: BTreeMap<&'static str, [u64; 2]> = BTreeMap::new();
+    for seed in first_seed..first_seed + sequences {
+        let run = async {
+            let name = format!("d{seed}");
+            let t = create(b, &name, &[(PROP_CHECKPOINT_INTERVAL, "4")], fast_retries()).await?;
+            let loc = b.location(&name)?;
+            let warm_name = format!("d{seed}-warm");
+            let warm = b.location(&warm_name)?;
+            t.set_tiers(sequence_tiers(&loc, warm.uri()), Some("hot".into()))
+                .await?;
+            let faulty = Arc::new(FaultyStore::new(loc.store().clone(), seed, chaos_for(seed)));
+            let floc = loc.with_store(faulty.clone());
+            let mut rng = StdRng::seed_from_u64(seed);
+            let steps = rng.random_range(4..=10);
+            // Three sequences in ten: a second writer appends concurrently.
+            let appends = if rng.random_bool(0.3) {
+                rng.random_range(2..=5)
+            } else {
+                0
+            };
+            let mut log = DataLog::default();
+            // Boxed: the nested state machines are otherwise too deep for the compiler's
+            // layout queries (clippy hits the query depth limit).
+            let writer = Box::pin(random_data_writer(
+                &loc,
+                &floc,
+                &faulty,
+                seed,
+                steps,
+                appends > 0,
+                &mut log,
+            ));
+            let appender = Box::pin(random_appender(&floc, seed, appends));
+            let (result, appended) = futures::future::join(writer, appender).await;
+            faulty.set_enabled(false);
+            let n = faulty.injected();
+            result?;
+            let (acked, effects) = appended?;
+            if !effects.is_empty() {
+                let ok = acked.len() as u64;
+                log.outcomes
+                    .insert("concurrent append", [ok, effects.len() as u64 - ok]);
+            }
+            log.acked.extend(acked);
+            log.effects.extend(effects);
+            let unacked = Box::pin(verify_moves_finish(&loc, &warm, &log)).await?;
+            Ok::<_, Box<dyn std::error::Error + Send + Sync>>((n, unacked, log.outcomes))
+        };
+        match Box::pin(run).await {
+            Ok((n, unacked, outcomes)) => {
+                injected += n;
+                landed_unacked += unacked;
+                for (op, [ok, failed]) in outcomes {
+                    let e = totals.entry(op).or_insert([0, 0]);
+                    e[0] += ok;
+                    e[1] += failed;
+                }
+            }
+            Err(e) => {
+                return Err(format!(
+                    "data sequence {seed}: {e}\n  replay it: STRATA_FAULT_FIRST_SEED={seed} \
+                     STRATA_FAULT_SEQUENCES=1 cargo test -p strata-conformance --test \
+                     conformance {}_randomized_data_fault_sequences",
+                    backend_name(b)
+                )
+                .into());
+            }
+        }
+    }
+    check!(
+        injected > sequences,
+        "only {injected} faults injected over {sequences} sequences: the test is not testing"
+    );
+    {
+        use std::io::Write;
+        let _ = writeln!(
+            std::io::stderr(),
+            "{sequences} data fault sequences (seeds {first_seed}..{}): {injected} faults \
+             injected; {landed_unacked} commits landed though their writer saw an error; per \
+             operation [succeeded, failed]: {totals:?}",
+            first_seed + sequences
+        );
+    }
+    Ok(())
+}
