@@ -6,126 +6,21 @@
 //! `lastColumnId + 1`; ids are never reused.
 
 use std::collections::BTreeSet;
-use std::fmt;
 
 use serde_json::Value;
 
 use crate::actions::Metadata;
 use crate::error::{FormatError, Result};
-use crate::partition::{FIRST_PARTITION_FIELD_ID, PartitionField, PartitionSpec, Transform};
+use crate::partition::Transform;
 use crate::schema::{DataType, FieldId, PrimitiveType, Schema, StructField};
 
-/// Where a moved column goes, among the fields of its struct.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Position {
-    /// First field of the struct.
-    First,
-    /// Right after the named sibling.
-    After(String),
-    /// Right before the named sibling.
-    Before(String),
-}
+mod change;
+mod partition;
 
-impl fmt::Display for Position {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match self {
-            Position::First => f.write_str("first"),
-            Position::After(c) => write!(f, "after {c}"),
-            Position::Before(c) => write!(f, "before {c}"),
-        }
-    }
-}
+pub use change::{Position, SchemaChange};
+pub use partition::with_new_default_spec;
 
-/// One requested schema change.
-#[derive(Debug, Clone, PartialEq)]
-#[non_exhaustive]
-pub enum SchemaChange {
-    /// Add a column at the end of a struct.
-    AddColumn {
-        /// Dotted path of the struct to add into; `None` adds at the top level.
-        parent: Option<String>,
-        /// Name of the new column.
-        name: String,
-        /// Type; the ids inside nested types are reassigned.
-        data_type: DataType,
-        /// Whether the column is required (needs a default).
-        required: bool,
-        /// Used as both `initialDefault` and `writeDefault`.
-        default: Option<Value>,
-        /// Documentation.
-        doc: Option<String>,
-    },
-    /// Drop a column and everything inside it.
-    DropColumn {
-        /// Dotted path.
-        path: String,
-    },
-    /// Rename a column (its id stays).
-    RenameColumn {
-        /// Dotted path.
-        path: String,
-        /// New name (within the same struct).
-        new_name: String,
-    },
-    /// Move a column within its struct.
-    MoveColumn {
-        /// Dotted path.
-        path: String,
-        /// Where to.
-        position: Position,
-    },
-    /// Widen a primitive column's type.
-    WidenColumn {
-        /// Dotted path.
-        path: String,
-        /// New type.
-        to: PrimitiveType,
-    },
-    /// Make a required column optional.
-    MakeOptional {
-        /// Dotted path.
-        path: String,
-    },
-    /// Make an optional column required: always refused (rows written before may hold nulls).
-    MakeRequired {
-        /// Dotted path.
-        path: String,
-    },
-}
-
-impl fmt::Display for SchemaChange {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match self {
-            SchemaChange::AddColumn {
-                parent,
-                name,
-                data_type,
-                required,
-                default,
-                ..
-            } => {
-                let path = join(parent.as_deref(), name);
-                write!(f, "add {path} {data_type}")?;
-                if *required {
-                    f.write_str(" required")?;
-                }
-                if let Some(d) = default {
-                    write!(f, " default {d}")?;
-                }
-                Ok(())
-            }
-            SchemaChange::DropColumn { path } => write!(f, "drop {path}"),
-            SchemaChange::RenameColumn { path, new_name } => {
-                write!(f, "rename {path} to {new_name}")
-            }
-            SchemaChange::MoveColumn { path, position } => write!(f, "move {path} {position}"),
-            SchemaChange::WidenColumn { path, to } => write!(f, "widen {path} to {to}"),
-            SchemaChange::MakeOptional { path } => write!(f, "make {path} optional"),
-            SchemaChange::MakeRequired { path } => write!(f, "make {path} required"),
-        }
-    }
-}
-
+/// The dotted path of `name` inside `parent` (the top level when absent or empty).
 fn join(parent: Option<&str>, name: &str) -> String {
     match parent {
         Some(p) if !p.is_empty() => format!("{p}.{name}"),
@@ -541,119 +436,6 @@ fn collect_ids(t: &DataType, out: &mut BTreeSet<FieldId>) {
     }
 }
 
-/// Name of a partition field made from `column` by `transform` (as `compact` names them).
-fn partition_field_name(column: &str, transform: Transform) -> String {
-    let column = column.replace('.', "_");
-    match transform {
-        Transform::Identity => column,
-        Transform::Bucket(_) => format!("{column}_bucket"),
-        Transform::Truncate(_) => format!("{column}_trunc"),
-        other => format!("{column}_{other}"),
-    }
-}
-
-/// Makes a new partition spec of `(source column path, transform)` fields the default one.
-/// Data files keep the spec they were written with; nothing is rewritten. A field with the same
-/// source and transform as a field of any earlier spec keeps that field's id (and name); other
-/// fields get ids from `lastPartitionId + 1`. When an existing spec already has exactly these
-/// fields, it becomes the default again instead of a new one being added.
-pub fn with_new_default_spec(
-    metadata: &Metadata,
-    fields: Vec<(String, Transform)>,
-) -> Result<Metadata> {
-    let perr = |m: String| FormatError::InvalidPartitionSpec(m);
-    let index = metadata.schema.field_index();
-    let mut next_id = metadata
-        .last_partition_id
-        .max(FIRST_PARTITION_FIELD_ID - 1)
-        .checked_add(1)
-        .ok_or_else(|| perr("partition field ids are exhausted".into()))?;
-    let mut seen = BTreeSet::new();
-    let mut out_fields = Vec::with_capacity(fields.len());
-    for (column, transform) in fields {
-        let Some((&source_id, info)) = index.iter().find(|(_, i)| i.path == column) else {
-            let known: Vec<&str> = metadata
-                .schema
-                .fields()
-                .iter()
-                .map(|f| f.name.as_str())
-                .collect();
-            return Err(perr(format!(
-                "there is no column `{column}` (columns: {})",
-                known.join(", ")
-            )));
-        };
-        match info.data_type {
-            DataType::Primitive(p) if transform.accepts(p) => {}
-            other => {
-                return Err(perr(format!(
-                    "transform {transform} cannot be applied to `{column}` of type {other}"
-                )));
-            }
-        }
-        if !seen.insert((source_id, transform.to_string())) {
-            return Err(perr(format!(
-                "{transform}({column}) appears twice in the new spec"
-            )));
-        }
-        let existing = metadata
-            .partition_specs
-            .iter()
-            .flat_map(|s| s.fields.iter())
-            .find(|f| f.source_id == source_id && f.transform == transform);
-        let field = match existing {
-            Some(f) => f.clone(),
-            None => {
-                let id = next_id;
-                next_id = id
-                    .checked_add(1)
-                    .ok_or_else(|| perr("partition field ids are exhausted".into()))?;
-                PartitionField {
-                    field_id: id,
-                    source_id,
-                    name: partition_field_name(&column, transform),
-                    transform,
-                }
-            }
-        };
-        out_fields.push(field);
-    }
-    let mut out = metadata.clone();
-    if let Some(same) = metadata
-        .partition_specs
-        .iter()
-        .find(|s| s.fields == out_fields)
-    {
-        if same.spec_id == metadata.default_spec_id {
-            return Err(perr(format!(
-                "the table is already partitioned this way (spec {})",
-                same.spec_id
-            )));
-        }
-        out.default_spec_id = same.spec_id;
-        out.validate()?;
-        return Ok(out);
-    }
-    let spec_id = metadata
-        .partition_specs
-        .iter()
-        .map(|s| s.spec_id)
-        .max()
-        .unwrap_or(-1)
-        .checked_add(1)
-        .ok_or_else(|| perr("partition spec ids are exhausted".into()))?;
-    let spec = PartitionSpec {
-        spec_id,
-        fields: out_fields,
-    };
-    spec.validate(&metadata.schema)?;
-    out.partition_specs.push(spec);
-    out.default_spec_id = spec_id;
-    out.last_partition_id = metadata.last_partition_id.max(next_id - 1);
-    out.validate()?;
-    Ok(out)
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -662,7 +444,7 @@ mod tests {
     use serde_json::json;
 
     /// id int32 required, name string, point struct<x float64 required, label string>.
-    fn meta() -> Metadata {
+    pub(super) fn meta() -> Metadata {
         let mut m = sample_metadata();
         m.schema = Schema::new(
             3,
@@ -1053,72 +835,5 @@ mod tests {
         );
         assert!(e.contains("only field of its struct"), "{e}");
         assert!(apply_changes(&meta(), &[]).is_err());
-    }
-
-    #[test]
-    fn new_partition_specs_reuse_field_ids_and_become_the_default() {
-        let m = meta();
-        let s1 = with_new_default_spec(
-            &m,
-            vec![
-                ("day".into(), Transform::Day),
-                ("id".into(), Transform::Bucket(8)),
-            ],
-        )
-        .unwrap();
-        assert_eq!(s1.default_spec_id, 1);
-        assert_eq!(s1.partition_specs.len(), 2);
-        let spec = s1.default_spec().unwrap();
-        assert_eq!(spec.fields[0].field_id, 1000);
-        assert_eq!(spec.fields[0].name, "day_day");
-        assert_eq!(spec.fields[1].field_id, 1001);
-        assert_eq!(spec.fields[1].name, "id_bucket");
-        assert_eq!(s1.last_partition_id, 1001);
-        // Keeps the bucket field's id, adds a new one.
-        let s2 = with_new_default_spec(
-            &s1,
-            vec![
-                ("id".into(), Transform::Bucket(8)),
-                ("point.label".into(), Transform::Truncate(2)),
-            ],
-        )
-        .unwrap();
-        let spec = s2.default_spec().unwrap();
-        assert_eq!(spec.spec_id, 2);
-        assert_eq!(spec.fields[0].field_id, 1001);
-        assert_eq!(spec.fields[1].field_id, 1002);
-        assert_eq!(spec.fields[1].name, "point_label_trunc");
-        // Back to unpartitioned: spec 0 is the default again.
-        let s3 = with_new_default_spec(&s2, vec![]).unwrap();
-        assert_eq!(s3.default_spec_id, 0);
-        assert_eq!(s3.partition_specs.len(), 3);
-        let e = with_new_default_spec(&s3, vec![]).unwrap_err().to_string();
-        assert!(e.contains("already partitioned this way"), "{e}");
-    }
-
-    #[test]
-    fn bad_partition_specs_are_refused() {
-        let m = meta();
-        let e = with_new_default_spec(&m, vec![("nope".into(), Transform::Day)])
-            .unwrap_err()
-            .to_string();
-        assert!(
-            e.contains("no column `nope`") && e.contains("id, name"),
-            "{e}"
-        );
-        let e = with_new_default_spec(&m, vec![("name".into(), Transform::Day)])
-            .unwrap_err()
-            .to_string();
-        assert!(e.contains("cannot be applied to `name`"), "{e}");
-        let e = with_new_default_spec(
-            &m,
-            vec![
-                ("day".into(), Transform::Day),
-                ("day".into(), Transform::Day),
-            ],
-        )
-        .unwrap_err()
-        .to_string();
-        assert!(e.contains("appears twice"), "{e}");
     }
 }
