@@ -36,13 +36,14 @@
 //! which bind to the same value on a float column).
 
 mod bind;
+mod bound;
 mod parse;
 #[cfg(test)]
 pub(crate) mod testing;
 
 use std::fmt;
 
-pub use bind::{BoundExpr, BoundReference};
+pub use bound::{BoundExpr, BoundReference};
 
 use crate::datum::{Datum, write_float, write_sql_string};
 

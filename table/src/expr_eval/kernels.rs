@@ -75,10 +75,7 @@ fn datum_array(d: &Datum) -> std::result::Result<ArrayRef, ArrowError> {
     })
 }
 
-fn cast_strict(
-    a: &dyn Array,
-    to: &ArrowType,
-) -> std::result::Result<ArrayRef, ArrowError> {
+fn cast_strict(a: &dyn Array, to: &ArrowType) -> std::result::Result<ArrayRef, ArrowError> {
     let opts = CastOptions {
         safe: false,
         ..Default::default()
