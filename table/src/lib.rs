@@ -47,7 +47,7 @@ pub use options::{
     SteppingClock, SystemClock, TableOptions,
 };
 pub use resolve::StoreResolver;
-pub use scan::{OnArchived, Scan, ScanBuilder, ScanMetrics, ScanReport};
+pub use scan::{OnArchived, Scan, ScanBuilder, ScanMetrics, ScanReport, UNIT_MIN_ROWS};
 pub use snapshot::{Snapshot, SnapshotSelector};
 pub use storage::{TableLocation, memory_store};
 pub use strata_format::evolution::{Position, SchemaChange};

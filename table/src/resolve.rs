@@ -27,6 +27,21 @@ impl StoreResolver {
         }
     }
 
+    /// Whether the file at `location` (`None`: under the table root) is on a local file
+    /// system.
+    pub fn is_local(&self, location: Option<&str>) -> bool {
+        match location {
+            None => self.table.is_local(),
+            Some(uri) => {
+                if uri.starts_with(&format!("{}/", self.table.uri())) {
+                    self.table.is_local()
+                } else {
+                    uri.starts_with("file://")
+                }
+            }
+        }
+    }
+
     /// Store and object path of a file: `location` when set, else `path` under the table root.
     pub fn resolve(
         &self,

@@ -345,6 +345,76 @@ pub async fn pruned_scan_matches_brute_force(b: &TestBackend) -> CaseResult {
     Ok(())
 }
 
+/// The ids of `batches`, in the order returned.
+fn ids_of(batches: &[RecordBatch]) -> Result<Vec<i64>, String> {
+    let mut out = Vec::new();
+    for b in batches {
+        let a = b
+            .column(0)
+            .as_any()
+            .downcast_ref::<Int64Array>()
+            .ok_or("id is not int64")?;
+        out.extend(a.values().iter().copied());
+    }
+    Ok(out)
+}
+
+/// One file of four row groups is decoded in several units: ordered scans still return the
+/// rows in file order, unordered ones every row once, and a predicate prunes row groups and
+/// pages, each unit reading its own part of the page selection.
+pub async fn row_groups_of_one_file_scan_in_order(b: &TestBackend) -> CaseResult {
+    let group_rows = strata_table::UNIT_MIN_ROWS as i64;
+    let n = 4 * group_rows;
+    let schema = strata_format::compact::parse_schema("id:int64")?;
+    let t = Table::create_with(
+        b.location("t")?,
+        CreateTable::new(schema.clone())
+            .with_property("strata.write.rowGroupRows", group_rows.to_string()),
+        TableOptions::default(),
+    )
+    .await?;
+    let batch = RecordBatch::try_new(
+        to_arrow_schema(&schema)?,
+        vec![Arc::new(Int64Array::from_iter_values(0..n))],
+    )?;
+    t.append([batch]).await?;
+    check_eq!(t.latest().await?.files().len(), 1);
+    let all: Vec<i64> = (0..n).collect();
+
+    let ordered = t
+        .scan()
+        .batch_size(10_000)
+        .preserve_order(true)
+        .plan()
+        .await?;
+    check_eq!(ids_of(&ordered.collect().await?)?, all);
+
+    let mut unordered = ids_of(&t.scan().concurrency(4).plan().await?.collect().await?)?;
+    unordered.sort_unstable();
+    check_eq!(unordered, all);
+
+    let pred = Expr::parse("id >= 200000 AND id < 300000")?;
+    let scan = t.scan().filter(pred).preserve_order(true).plan().await?;
+    let metrics = scan.metrics();
+    check_eq!(
+        ids_of(&scan.collect().await?)?,
+        (200_000..300_000).collect::<Vec<i64>>()
+    );
+    let report = metrics.report();
+    check_eq!(report.row_groups_total, 4);
+    // Groups 0 (ids below 131,072) and 3 (from 393,216) cannot match.
+    check_eq!(report.row_groups_pruned, 2);
+    check!(report.rows_pruned_by_page_index > 0, "{report:?}");
+    check_eq!(report.rows_returned, 100_000);
+
+    let first = t.scan().limit(1000).preserve_order(true).plan().await?;
+    check_eq!(
+        ids_of(&first.collect().await?)?,
+        (0..1000).collect::<Vec<i64>>()
+    );
+    Ok(())
+}
+
 /// Three files of ids 0..30: one wholly matching, one partly, one not at all.
 async fn three_file_table(
     b: &TestBackend,

@@ -89,6 +89,7 @@ suite!(
     data::all_types_round_trip,
     data::scans_time_travel,
     data::pruned_scan_matches_brute_force,
+    data::row_groups_of_one_file_scan_in_order,
     data::delete_where_is_copy_on_write,
     data::concurrent_overwrites_cannot_both_win,
     data::pyarrow_reads_data_files_with_field_ids,

@@ -1,9 +1,9 @@
 //! Scans: pruned, streaming reads of a snapshot as Arrow record batches.
 //!
 //! Pruning happens at three levels (SPEC §4.8): partition values, file statistics, then Parquet
-//! row-group statistics and the page index. Files are read concurrently, each by its own task
-//! feeding a small bounded channel, so memory stays bounded by `concurrency` x a few batches
-//! whatever the table size.
+//! row-group statistics and the page index. Files are opened concurrently, and their row groups
+//! decoded in units by separate tasks, each feeding a small bounded channel, so memory stays
+//! bounded by `concurrency` x (a unit's column chunks + a few batches) whatever the table size.
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::sync::Arc;
@@ -13,22 +13,16 @@ use arrow::array::RecordBatch;
 use arrow::datatypes::SchemaRef;
 use futures::stream::BoxStream;
 use futures::{StreamExt, TryStreamExt};
-use parquet::arrow::ProjectionMask;
-use parquet::arrow::arrow_reader::ArrowReaderOptions;
-use parquet::arrow::async_reader::ParquetRecordBatchStreamBuilder;
-use parquet::file::metadata::PageIndexPolicy;
-use strata_format::expr::{BoundExpr, Expr};
+use strata_format::expr::Expr;
 use strata_format::prune::{FileStatsView, may_match};
 use strata_format::schema::{FieldId, StructField};
 use strata_format::tiering::needs_restore;
 use strata_format::{AddFile, Schema};
 
-use crate::arrow_schema::{field_id, to_arrow_schema};
+use crate::arrow_schema::to_arrow_schema;
 use crate::error::{Error, Result};
-use crate::parquet_io::ObjectReader;
-use crate::read::project_batch;
 use crate::resolve::StoreResolver;
-use crate::scan_stats::{partition_bounds, row_group_selection};
+use crate::scan_stats::partition_bounds;
 use crate::snapshot::{Snapshot, SnapshotSelector};
 use crate::table::Table;
 use crate::tier::RestoreOptions;
@@ -120,6 +114,14 @@ pub enum OnArchived {
     Include,
 }
 
+mod units;
+
+use units::{Shared, Unit};
+
+/// Row groups of a file are decoded by separate tasks in units of at least this many rows
+/// (consecutive row groups are grouped until they reach it; a row group is never split).
+pub const UNIT_MIN_ROWS: usize = 131_072;
+
 /// Builds a scan; see [`Table::scan`].
 #[derive(Debug)]
 #[must_use = "a scan builder does nothing until planned"]
@@ -128,7 +130,7 @@ pub struct ScanBuilder {
     selector: SnapshotSelector,
     columns: Option<Vec<String>>,
     filter: Option<Expr>,
-    batch_size: usize,
+    batch_size: Option<usize>,
     concurrency: usize,
     limit: Option<u64>,
     preserve_order: bool,
@@ -143,7 +145,7 @@ impl Table {
             selector: SnapshotSelector::Latest,
             columns: None,
             filter: None,
-            batch_size: 8192,
+            batch_size: None,
             concurrency: 4,
             limit: None,
             preserve_order: false,
@@ -168,9 +170,11 @@ impl ScanBuilder {
         self.filter = Some(predicate);
         self
     }
-    /// Rows per batch (default 8192).
+    /// Rows per batch. By default it is chosen per file so that a batch holds about 1 MiB of
+    /// the projected columns (estimated from the file's column chunk sizes), between 8,192
+    /// and 65,536 rows: a scan of one narrow column gets fewer, larger batches.
     pub fn batch_size(mut self, rows: usize) -> Self {
-        self.batch_size = rows.max(1);
+        self.batch_size = Some(rows.max(1));
         self
     }
     /// Files read at once (default 4).
@@ -317,6 +321,7 @@ impl ScanBuilder {
                 predicate,
                 batch_size: self.batch_size,
                 metrics,
+                read_buffers: Default::default(),
             }),
             snapshot,
             files,
@@ -336,19 +341,6 @@ fn top_level_of(
     let path = &index.get(&id)?.path;
     let top = path.split('.').next()?;
     schema.field_by_name(top).map(|f| f.id)
-}
-
-struct Shared {
-    resolver: StoreResolver,
-    table_uri: String,
-    schema: Schema,
-    read_fields: Vec<StructField>,
-    read_arrow: SchemaRef,
-    output_arrow: SchemaRef,
-    output_indices: Vec<usize>,
-    predicate: Option<BoundExpr>,
-    batch_size: usize,
-    metrics: Arc<ScanMetrics>,
 }
 
 /// A planned scan.
@@ -371,6 +363,28 @@ impl std::fmt::Debug for Scan {
     }
 }
 
+/// Decodes `unit` in its own task, at most two batches ahead of the consumer; the task stops
+/// when the consumer drops the stream.
+fn spawn_unit(shared: Arc<Shared>, unit: Unit) -> BoxStream<'static, Result<RecordBatch>> {
+    let (tx, rx) = tokio::sync::mpsc::channel::<Result<RecordBatch>>(2);
+    tokio::spawn(async move {
+        match units::decode_unit(shared, unit) {
+            Ok(mut batches) => {
+                while let Some(b) = batches.next().await {
+                    let stop = b.is_err();
+                    if tx.send(b).await.is_err() || stop {
+                        break;
+                    }
+                }
+            }
+            Err(e) => {
+                let _ = tx.send(Err(e)).await;
+            }
+        }
+    });
+    futures::stream::unfold(rx, |mut rx| async move { rx.recv().await.map(|b| (b, rx)) }).boxed()
+}
+
 impl Scan {
     /// The snapshot scanned.
     pub fn snapshot(&self) -> &Snapshot {
@@ -389,31 +403,39 @@ impl Scan {
         self.shared.metrics.clone()
     }
 
-    /// Streams the matching rows, file by file in path order.
+    /// Streams the matching rows. Each file's footer is read by its own task (up to
+    /// `concurrency` at once); its row groups are then decoded in units of at least
+    /// [`UNIT_MIN_ROWS`] rows, each by its own task feeding a channel of two batches, up to
+    /// `concurrency` units at once. With `preserve_order` the units are returned in file
+    /// (path) then row-group order; otherwise batches come as units produce them.
     pub fn stream(self) -> BoxStream<'static, Result<RecordBatch>> {
         let shared = self.shared;
         let concurrency = self.concurrency;
-        let streams = futures::stream::iter(self.files).map(move |file| {
-            let shared = shared.clone();
-            // Each file is decoded by its own task, at most two batches ahead of the consumer.
-            let (tx, rx) = tokio::sync::mpsc::channel::<Result<RecordBatch>>(2);
-            tokio::spawn(async move {
-                match read_file(shared, file).await {
-                    Ok(mut batches) => {
-                        while let Some(b) = batches.next().await {
-                            let stop = b.is_err();
-                            if tx.send(b).await.is_err() || stop {
-                                break;
-                            }
-                        }
-                    }
-                    Err(e) => {
-                        let _ = tx.send(Err(e)).await;
-                    }
+        let open_shared = shared.clone();
+        let units = futures::stream::iter(self.files)
+            .map(move |file| {
+                let (table, path) = (open_shared.table_uri.clone(), file.path.clone());
+                let task = tokio::spawn(units::open_file(open_shared.clone(), file, UNIT_MIN_ROWS));
+                async move {
+                    task.await.unwrap_or_else(|e| {
+                        Err(Error::Parquet {
+                            table,
+                            path,
+                            source: Box::new(parquet::errors::ParquetError::General(format!(
+                                "the task reading the footer failed: {e}"
+                            ))),
+                        })
+                    })
                 }
+            })
+            .buffered(concurrency)
+            .flat_map(|opened| match opened {
+                Ok(units) => futures::stream::iter(units.into_iter().map(Ok)).boxed(),
+                Err(e) => futures::stream::once(futures::future::ready(Err(e))).boxed(),
             });
-            futures::stream::unfold(rx, |mut rx| async move { rx.recv().await.map(|b| (b, rx)) })
-                .boxed()
+        let streams = units.map(move |unit| match unit {
+            Ok(unit) => spawn_unit(shared.clone(), unit),
+            Err(e) => futures::stream::once(futures::future::ready(Err(e))).boxed(),
         });
         let per_file: BoxStream<'static, Result<RecordBatch>> = if self.preserve_order {
             streams
@@ -463,115 +485,4 @@ impl Scan {
     pub async fn collect(self) -> Result<Vec<RecordBatch>> {
         self.stream().try_collect().await
     }
-}
-
-fn parquet_err(shared: &Shared, path: &str, e: parquet::errors::ParquetError) -> Error {
-    Error::Parquet {
-        table: shared.table_uri.clone(),
-        path: path.to_string(),
-        source: Box::new(e),
-    }
-}
-
-/// A read the store refused because the object is archived (S3 `InvalidObjectState`: the log
-/// said it was readable, but its class or restore is not what the log records) is reported as
-/// archived (SPEC §6.4), not as a broken file.
-fn archived_or_parquet_err(
-    shared: &Shared,
-    file: &AddFile,
-    path: &str,
-    e: parquet::errors::ParquetError,
-) -> Error {
-    if format!("{e:?}").contains("InvalidObjectState") {
-        return Error::ArchivedFiles {
-            table: shared.table_uri.clone(),
-            files: vec![format!(
-                "{} ({path}, recorded as {}; the store refuses to read it: InvalidObjectState)",
-                file.path,
-                file.storage_class.as_deref().unwrap_or("STANDARD")
-            )],
-        };
-    }
-    parquet_err(shared, path, e)
-}
-
-/// Opens one data file and streams its matching rows in the scan's output schema.
-async fn read_file(
-    shared: Arc<Shared>,
-    file: AddFile,
-) -> Result<BoxStream<'static, Result<RecordBatch>>> {
-    let (store, path) = shared
-        .resolver
-        .resolve(&file.path, file.location.as_deref())?;
-    // Bytes scanned = bytes actually requested: footer, page index and the selected pages.
-    let reader = ObjectReader::new(store, path.clone(), file.size)
-        .counting(shared.metrics.bytes_scanned_counter.clone());
-    let options = ArrowReaderOptions::new().with_page_index_policy(if shared.predicate.is_some() {
-        PageIndexPolicy::Optional
-    } else {
-        PageIndexPolicy::Skip
-    });
-    let builder = ParquetRecordBatchStreamBuilder::new_with_options(reader, options)
-        .await
-        .map_err(|e| archived_or_parquet_err(&shared, &file, path.as_ref(), e))?;
-    let file_arrow = builder.schema().clone();
-    let metadata = builder.metadata().clone();
-    let read_ids: BTreeSet<FieldId> = shared.read_fields.iter().map(|f| f.id).collect();
-    let roots: Vec<usize> = file_arrow
-        .fields()
-        .iter()
-        .enumerate()
-        .filter(|(_, f)| field_id(f).is_some_and(|id| read_ids.contains(&id)))
-        .map(|(i, _)| i)
-        .collect();
-    let mask = ProjectionMask::roots(builder.parquet_schema(), roots.iter().copied());
-    let num_groups = metadata.num_row_groups();
-    add(&shared.metrics.row_groups_total, num_groups as u64);
-    let (groups, selection) = match &shared.predicate {
-        Some(p) => row_group_selection(
-            p,
-            &shared.schema,
-            &file_arrow,
-            builder.parquet_schema(),
-            &metadata,
-        ),
-        None => ((0..num_groups).collect(), None),
-    };
-    add(
-        &shared.metrics.row_groups_pruned,
-        (num_groups - groups.len()) as u64,
-    );
-    let mut builder = builder
-        .with_projection(mask)
-        .with_row_groups(groups)
-        .with_batch_size(shared.batch_size);
-    if let Some((sel, skipped)) = selection {
-        add(&shared.metrics.pages_pruned_rows, skipped);
-        builder = builder.with_row_selection(sel);
-    }
-    let stream = builder
-        .build()
-        .map_err(|e| parquet_err(&shared, path.as_ref(), e))?;
-    let path_s = path.to_string();
-    Ok(stream
-        .map(move |b| {
-            let b = b.map_err(|e| parquet_err(&shared, &path_s, e))?;
-            add(&shared.metrics.rows_scanned, b.num_rows() as u64);
-            let b = project_batch(&b, &shared.read_fields, &shared.read_arrow)?;
-            let b = match &shared.predicate {
-                Some(p) => crate::expr_eval::filter_batch(p, &b)?,
-                None => b,
-            };
-            let out = b
-                .project(&shared.output_indices)
-                .and_then(|o| o.with_schema(shared.output_arrow.clone()))
-                .map_err(|e| Error::SchemaMismatch {
-                    column: String::new(),
-                    message: e.to_string(),
-                })?;
-            add(&shared.metrics.rows_returned, out.num_rows() as u64);
-            Ok(out)
-        })
-        .try_filter(|b| futures::future::ready(b.num_rows() > 0))
-        .boxed())
 }
