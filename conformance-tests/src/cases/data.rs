@@ -345,8 +345,8 @@ pub async fn pruned_scan_matches_brute_force(b: &TestBackend) -> CaseResult {
     Ok(())
 }
 
-/// The ids of `batches`, in the order returned.
-fn ids_of(batches: &[RecordBatch]) -> Result<Vec<i64>, String> {
+/// The ids (first column, int64) of `batches`, in the order returned.
+pub(crate) fn ids_of(batches: &[RecordBatch]) -> Result<Vec<i64>, String> {
     let mut out = Vec::new();
     for b in batches {
         let a = b
@@ -446,15 +446,10 @@ async fn ids_at(
     t: &Table,
     sel: SnapshotSelector,
 ) -> Result<Vec<i64>, Box<dyn std::error::Error + Send + Sync>> {
-    let mut out = Vec::new();
-    if let Some(b) = scan_all(t, sel).await? {
-        let a = b
-            .column(0)
-            .as_any()
-            .downcast_ref::<Int64Array>()
-            .ok_or("id is not int64")?;
-        out.extend(a.values().iter().copied());
-    }
+    let mut out = match scan_all(t, sel).await? {
+        Some(b) => ids_of(&[b])?,
+        None => Vec::new(),
+    };
     out.sort_unstable();
     Ok(out)
 }

@@ -484,15 +484,7 @@ pub async fn partition_evolution_keeps_old_files(b: &TestBackend) -> CaseResult 
     check_eq!(old.len() + new.len(), files.len());
 
     let ids_of = |batches: &[RecordBatch]| -> Result<Vec<i64>, BoxError> {
-        let mut out = Vec::new();
-        for b in batches {
-            let a = b
-                .column(0)
-                .as_any()
-                .downcast_ref::<Int64Array>()
-                .ok_or("id is not int64")?;
-            out.extend(a.values().iter().copied());
-        }
+        let mut out = super::data::ids_of(batches)?;
         out.sort_unstable();
         Ok(out)
     };
