@@ -8,7 +8,8 @@ use std::sync::Arc;
 use rand::rngs::StdRng;
 use rand::{Rng, SeedableRng};
 use strata_table::{
-    Error, PROP_CHECKPOINT_INTERVAL, SnapshotSelector, Table, TableLocation, TableOptions,
+    CreateTable, Error, PROP_CHECKPOINT_INTERVAL, SnapshotSelector, Table, TableLocation,
+    TableOptions,
 };
 
 use super::create;
@@ -723,6 +724,35 @@ async fn verify_moves_finish(
     Ok(unacked)
 }
 
+/// One sequence in three runs on a partitioned table (`truncate(2000, id)`: the rows of two
+/// attempts share a partition), so appends split batches by partition and deletes and
+/// overwrites prune and rewrite per partition. Chosen by the seed, not its random stream, so
+/// the other sequences stay as they were.
+fn partitioned(seed: u64) -> bool {
+    seed % 3 == 2
+}
+
+async fn create_sequence_table(
+    b: &TestBackend,
+    name: &str,
+    partitioned: bool,
+) -> Result<Table, Box<dyn std::error::Error + Send + Sync>> {
+    if !partitioned {
+        return Ok(create(b, name, &[(PROP_CHECKPOINT_INTERVAL, "4")], fast_retries()).await?);
+    }
+    let schema = strata_format::testing::sample_schema();
+    let spec =
+        strata_format::compact::parse_partition_spec("truncate(2000, id)", &schema, 0, 1000)?;
+    Ok(Table::create_with(
+        b.location(name)?,
+        CreateTable::new(schema)
+            .with_partition_spec(spec)
+            .with_property(PROP_CHECKPOINT_INTERVAL, "4"),
+        fast_retries(),
+    )
+    .await?)
+}
+
 /// Runs `sequences` randomized data sequences (seeds `first_seed..`), each on a fresh table
 /// with tiers over a chaos store, one writer doing appends (plain and exactly-once), whole
 /// and predicate overwrites, predicate deletes, schema changes, restores, tier moves, tier
@@ -739,7 +769,7 @@ pub async fn randomized_data_fault_sequences(
     for seed in first_seed..first_seed + sequences {
         let run = async {
             let name = format!("d{seed}");
-            let t = create(b, &name, &[(PROP_CHECKPOINT_INTERVAL, "4")], fast_retries()).await?;
+            let t = create_sequence_table(b, &name, partitioned(seed)).await?;
             let loc = b.location(&name)?;
             let warm_name = format!("d{seed}-warm");
             let warm = b.location(&warm_name)?;
@@ -812,10 +842,13 @@ pub async fn randomized_data_fault_sequences(
         use std::io::Write;
         let _ = writeln!(
             std::io::stderr(),
-            "{sequences} data fault sequences (seeds {first_seed}..{}): {injected} faults \
-             injected; {landed_unacked} commits landed though their writer saw an error; per \
-             operation [succeeded, failed]: {totals:?}",
-            first_seed + sequences
+            "{sequences} data fault sequences (seeds {first_seed}..{}, {} on partitioned \
+             tables): {injected} faults injected; {landed_unacked} commits landed though their \
+             writer saw an error; per operation [succeeded, failed]: {totals:?}",
+            first_seed + sequences,
+            (first_seed..first_seed + sequences)
+                .filter(|s| partitioned(*s))
+                .count()
         );
     }
     Ok(())
