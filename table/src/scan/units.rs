@@ -114,11 +114,11 @@ pub(super) async fn open_file(
     let (store, path) = shared
         .resolver
         .resolve(&file.path, file.location.as_deref())?;
-    // Bytes scanned = bytes actually requested: footer, page index and the selected pages.
     let local = shared
         .resolver
         .is_local(file.location.as_deref())
         .then(|| shared.read_buffers.clone());
+    // Bytes scanned = bytes actually requested: footer, page index and the selected pages.
     let mut reader = ObjectReader::new(store.clone(), path.clone(), file.size)
         .local(local.clone())
         .counting(shared.metrics.bytes_scanned_counter.clone());
