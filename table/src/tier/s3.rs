@@ -1,8 +1,9 @@
 //! S3 operations object_store does not offer: a server-side copy between buckets or with a
 //! storage class (CopyObject), so that such moves transfer no data through the client, and
-//! restores of archived objects (RestoreObject, HeadObject's `x-amz-restore`). Credentials, region and endpoint come from the standard AWS environment variables
-//! (`AWS_ACCESS_KEY_ID`, `AWS_SECRET_ACCESS_KEY`, `AWS_SESSION_TOKEN`, `AWS_REGION` /
-//! `AWS_DEFAULT_REGION`, `AWS_ENDPOINT_URL`), as for the table's own object store.
+//! restores of archived objects (RestoreObject, HeadObject's `x-amz-restore`). Credentials,
+//! region and endpoint come from the standard AWS environment variables (`AWS_ACCESS_KEY_ID`,
+//! `AWS_SECRET_ACCESS_KEY`, `AWS_SESSION_TOKEN`, `AWS_REGION` / `AWS_DEFAULT_REGION`,
+//! `AWS_ENDPOINT_URL`), as for the table's own object store.
 
 use aws_sdk_s3::config::{BehaviorVersion, Credentials, Region};
 use aws_sdk_s3::types::{MetadataDirective, StorageClass};
@@ -38,23 +39,56 @@ fn env(name: &str) -> Option<String> {
     std::env::var(name).ok().filter(|v| !v.is_empty())
 }
 
+/// Clients kept for reuse, by runtime and configuration.
+type ClientCache = Vec<(
+    (tokio::runtime::Id, [Option<String>; 5]),
+    aws_sdk_s3::Client,
+)>;
+
+/// Most clients [`client`] keeps (a process normally has one runtime and one configuration).
+const CLIENTS_KEPT: usize = 8;
+
+/// The S3 client for the current configuration. Clients are kept and reused so that requests
+/// share pooled connections (on S3, a new connection costs a TLS handshake: moving or
+/// restoring many files would pay one per file). A client's connections belong to the tokio
+/// runtime that opened them and die with it, so clients are kept per runtime; the oldest is
+/// dropped beyond [`CLIENTS_KEPT`].
 fn client() -> aws_sdk_s3::Client {
-    let region = env("AWS_REGION")
-        .or_else(|| env("AWS_DEFAULT_REGION"))
-        .unwrap_or_else(|| "us-east-1".into());
+    static CLIENTS: std::sync::Mutex<ClientCache> = std::sync::Mutex::new(Vec::new());
+    let settings = [
+        env("AWS_REGION").or_else(|| env("AWS_DEFAULT_REGION")),
+        env("AWS_ACCESS_KEY_ID"),
+        env("AWS_SECRET_ACCESS_KEY"),
+        env("AWS_SESSION_TOKEN"),
+        env("AWS_ENDPOINT_URL").or_else(|| env("AWS_ENDPOINT")),
+    ];
+    let Ok(runtime) = tokio::runtime::Handle::try_current().map(|h| h.id()) else {
+        return new_client(&settings);
+    };
+    let key = (runtime, settings);
+    let mut clients = CLIENTS.lock().unwrap_or_else(|e| e.into_inner());
+    if let Some((_, c)) = clients.iter().find(|(k, _)| *k == key) {
+        return c.clone();
+    }
+    let c = new_client(&key.1);
+    if clients.len() >= CLIENTS_KEPT {
+        clients.remove(0);
+    }
+    clients.push((key, c.clone()));
+    c
+}
+
+/// A client for `[region, key id, secret, session token, endpoint]`.
+fn new_client(settings: &[Option<String>; 5]) -> aws_sdk_s3::Client {
+    let [region, key, secret, token, endpoint] = settings.clone();
     let mut config = aws_sdk_s3::Config::builder()
         .behavior_version(BehaviorVersion::latest())
-        .region(Region::new(region));
-    if let (Some(key), Some(secret)) = (env("AWS_ACCESS_KEY_ID"), env("AWS_SECRET_ACCESS_KEY")) {
-        config = config.credentials_provider(Credentials::new(
-            key,
-            secret,
-            env("AWS_SESSION_TOKEN"),
-            None,
-            "environment",
-        ));
+        .region(Region::new(region.unwrap_or_else(|| "us-east-1".into())));
+    if let (Some(key), Some(secret)) = (key, secret) {
+        config =
+            config.credentials_provider(Credentials::new(key, secret, token, None, "environment"));
     }
-    if let Some(endpoint) = env("AWS_ENDPOINT_URL").or_else(|| env("AWS_ENDPOINT")) {
+    if let Some(endpoint) = endpoint {
         config = config.endpoint_url(endpoint).force_path_style(true);
     }
     aws_sdk_s3::Client::from_conf(config.build())
