@@ -27,6 +27,10 @@ use crate::snapshot::{Snapshot, SnapshotSelector};
 use crate::table::Table;
 use crate::tier::RestoreOptions;
 
+mod units;
+
+use units::{Shared, Unit};
+
 /// Counters of a scan (readable while it runs and after).
 #[derive(Debug, Default)]
 pub struct ScanMetrics {
@@ -114,10 +118,6 @@ pub enum OnArchived {
     Include,
 }
 
-mod units;
-
-use units::{Shared, Unit};
-
 /// Row groups of a file are decoded by separate tasks in units of at least this many rows
 /// (consecutive row groups are grouped until they reach it; a row group is never split).
 pub const UNIT_MIN_ROWS: usize = 131_072;
@@ -177,9 +177,10 @@ impl ScanBuilder {
         self.batch_size = Some(rows.max(1));
         self
     }
-    /// Files read at once (default 4).
-    pub fn concurrency(mut self, files: usize) -> Self {
-        self.concurrency = files.max(1);
+    /// Units of work in flight at once (default 4): footers read ahead, and runs of row
+    /// groups ([`UNIT_MIN_ROWS`]) being decoded, each by its own task.
+    pub fn concurrency(mut self, units: usize) -> Self {
+        self.concurrency = units.max(1);
         self
     }
     /// At most this many rows.
