@@ -16,7 +16,7 @@ use rand::rngs::StdRng;
 use rand::{Rng, SeedableRng};
 use strata_format::compact::{parse_partition_spec, parse_schema};
 use strata_table::arrow_schema::to_arrow_schema;
-use strata_table::{CreateTable, SnapshotSelector, Table};
+use strata_table::{CreateTable, LocalStore, SnapshotSelector, Table, TableLocation, TableOptions};
 
 mod compare;
 mod concurrency;
@@ -115,41 +115,87 @@ async fn create(dir: &std::path::Path, partitioned: bool) -> Result<Table, BoxEr
     Ok(Table::create(dir.to_str().ok_or("path")?, c).await?)
 }
 
-/// W1: 300 sequential appends of 1,000 rows to a fresh local table.
+/// W1: 300 sequential appends of 1,000 rows to a fresh local table, flushed before each
+/// commit is acknowledged (the default, SPEC §2.4). Side by side, round by round, the same
+/// appends to a table whose store does not flush (`STRATA_UNSAFE_NO_FSYNC`, metrics
+/// `*_no_fsync`) and to one on `object_store`'s own local store (no flushing either; the store
+/// local tables used before, metrics `*_object_store`): the cost of durability, and what the
+/// staging of the durable store costs by itself.
 async fn w1() -> Result<(), BoxError> {
     let dir = tempfile::tempdir()?;
-    let t = create(&dir.path().join("w1"), false).await?;
-    let schema = to_arrow_schema(&parse_schema(SCHEMA)?)?;
-    let mut rng = StdRng::seed_from_u64(42);
-    let mut ms = Vec::new();
-    for i in 0..300 {
-        let b = batch(&schema, i * 1000, 1000, &mut rng)?;
-        let start = Instant::now();
-        t.append([b]).await?;
-        ms.push(start.elapsed().as_secs_f64() * 1000.0);
+    let schema = parse_schema(SCHEMA)?;
+    let at = |name: &str, store: Arc<dyn object_store::ObjectStore>| {
+        let path = dir.path().join(name);
+        let path = path.to_str().ok_or("path")?;
+        Ok::<_, BoxError>(TableLocation::parse(path)?.with_store(store))
+    };
+    let arms = [
+        (
+            "",
+            TableLocation::parse(dir.path().join("w1").to_str().ok_or("path")?)?,
+        ),
+        (
+            "_no_fsync",
+            at(
+                "w1-no-fsync",
+                Arc::new(LocalStore::new().unsafe_without_flush(true)),
+            )?,
+        ),
+        (
+            "_object_store",
+            at(
+                "w1-object-store",
+                Arc::new(object_store::local::LocalFileSystem::new()),
+            )?,
+        ),
+    ];
+    let mut tables = Vec::new();
+    for (suffix, loc) in arms {
+        let t = Table::create_with(
+            loc,
+            CreateTable::new(schema.clone()),
+            TableOptions::default(),
+        )
+        .await?;
+        tables.push((suffix, t, Vec::new()));
     }
-    let mut last: Vec<f64> = ms[270..].to_vec();
-    emit(
-        "w1",
-        "strata",
-        "commit_median",
-        median(&mut ms.clone()),
-        "ms",
-    );
-    emit(
-        "w1",
-        "strata",
-        "commit_p95",
-        percentile(&mut ms, 0.95),
-        "ms",
-    );
-    emit(
-        "w1",
-        "strata",
-        "commit_median_last_10pct",
-        median(&mut last),
-        "ms",
-    );
+    let arrow_schema = to_arrow_schema(&schema)?;
+    let mut rng = StdRng::seed_from_u64(42);
+    for i in 0..300 {
+        let b = batch(&arrow_schema, i * 1000, 1000, &mut rng)?;
+        // Rotate which table goes first, so that none always finds a warm cache.
+        let n = tables.len();
+        for k in 0..n {
+            let (_, t, ms) = &mut tables[(i as usize + k) % n];
+            let start = Instant::now();
+            t.append([b.clone()]).await?;
+            ms.push(start.elapsed().as_secs_f64() * 1000.0);
+        }
+    }
+    for (suffix, _, ms) in &mut tables {
+        let mut last: Vec<f64> = ms[270..].to_vec();
+        emit(
+            "w1",
+            "strata",
+            &format!("commit_median{suffix}"),
+            median(&mut ms.clone()),
+            "ms",
+        );
+        emit(
+            "w1",
+            "strata",
+            &format!("commit_p95{suffix}"),
+            percentile(ms, 0.95),
+            "ms",
+        );
+        emit(
+            "w1",
+            "strata",
+            &format!("commit_median_last_10pct{suffix}"),
+            median(&mut last),
+            "ms",
+        );
+    }
     Ok(())
 }
 

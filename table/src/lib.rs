@@ -49,7 +49,9 @@ pub use options::{
 pub use resolve::StoreResolver;
 pub use scan::{OnArchived, Scan, ScanBuilder, ScanMetrics, ScanReport, UNIT_MIN_ROWS};
 pub use snapshot::{Snapshot, SnapshotSelector};
-pub use storage::{TableLocation, memory_store};
+pub use storage::{
+    FsEvent, FsEventHook, LocalStore, TableLocation, UNSAFE_NO_FSYNC_VAR, memory_store,
+};
 pub use strata_format::evolution::{Position, SchemaChange};
 pub use table::{
     CreateTable, DEFAULT_CHECKPOINT_INTERVAL, HistoryEntry, PROP_CHECKPOINT_INTERVAL,

@@ -197,14 +197,16 @@ impl PartitionedWriter {
     pub(crate) async fn finish(self) -> Result<Vec<AddFile>> {
         let mut adds = self.closed;
         let mut first_err = None;
-        for (_, w) in self.writers {
-            if first_err.is_some() {
-                let _ = w.abort().await;
-                continue;
-            }
-            match w.finish().await {
+        // Partitions finish concurrently: on local disk each flushes its last file and folder
+        // (SPEC §2.4), and those flushes overlap instead of adding up.
+        let finished =
+            futures::future::join_all(self.writers.into_iter().map(|(_, w)| w.finish())).await;
+        for result in finished {
+            match result {
                 Ok(a) => adds.extend(a),
-                Err(e) => first_err = Some(e),
+                Err(e) => {
+                    first_err.get_or_insert(e);
+                }
             }
         }
         if let Some(e) = first_err {

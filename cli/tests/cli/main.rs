@@ -11,6 +11,7 @@ mod common;
 mod concurrent;
 mod crash;
 mod demo;
+mod durability;
 mod errors;
 mod golden;
 mod help;

@@ -222,7 +222,8 @@ pub(crate) fn same_namespace(a: &str, b: &str) -> bool {
     }
 }
 
-/// Copies within one store (S3 CopyObject, a file copy on disk), then checks the size.
+/// Copies within one store (S3 CopyObject; on disk a hard link, or a kernel file copy across
+/// file systems, flushed like every local write), then checks the size.
 pub(crate) async fn server_side_copy(
     table: &str,
     from: &Endpoint,
@@ -234,91 +235,6 @@ pub(crate) async fn server_side_copy(
         .await
         .map_err(|e| storage(table, &from.uri, e))?;
     verify_copy(table, from, to, size).await
-}
-
-/// Copies within one file system namespace when the store's own copy (a hard link) cannot
-/// (another file system, or one without hard links): the kernel's file copy
-/// (`copy_file_range` where it can), into a staged name beside the target, flushed to disk and
-/// checked to hold `size` bytes, then renamed into place. Nothing is left at `to` on failure.
-pub(crate) async fn local_file_copy(
-    table: &str,
-    from: &Endpoint,
-    to: &Endpoint,
-    size: u64,
-) -> Result<()> {
-    let failed = |message: String| Error::CopyFailed {
-        table: table.to_string(),
-        from: from.uri.clone(),
-        to: to.uri.clone(),
-        message,
-    };
-    let path_of = |uri: &str| {
-        url::Url::parse(uri)
-            .ok()
-            .and_then(|u| u.to_file_path().ok())
-            .ok_or_else(|| failed(format!("`{uri}` is not a local file path")))
-    };
-    let (src, dst) = (path_of(&from.uri)?, path_of(&to.uri)?);
-    tokio::task::spawn_blocking(move || copy_file_blocking(&src, &dst, size))
-        .await
-        .map_err(|e| failed(format!("the copy task failed: {e}")))?
-        .map_err(failed)
-}
-
-/// The blocking part of [`local_file_copy`]; the error is the message.
-fn copy_file_blocking(
-    src: &std::path::Path,
-    dst: &std::path::Path,
-    size: u64,
-) -> std::result::Result<(), String> {
-    use std::sync::atomic::{AtomicU64, Ordering};
-    static STAGED: AtomicU64 = AtomicU64::new(0);
-    let parent = dst
-        .parent()
-        .ok_or_else(|| format!("`{}` has no parent folder", dst.display()))?;
-    let name = dst
-        .file_name()
-        .ok_or_else(|| format!("`{}` has no file name", dst.display()))?;
-    std::fs::create_dir_all(parent)
-        .map_err(|e| format!("cannot create `{}`: {e}", parent.display()))?;
-    let staged = parent.join(format!(
-        ".{}.{}-{}.strata-copy",
-        name.to_string_lossy(),
-        std::process::id(),
-        STAGED.fetch_add(1, Ordering::Relaxed)
-    ));
-    let result = (|| {
-        let copied = std::fs::copy(src, &staged).map_err(|e| e.to_string())?;
-        if copied != size {
-            return Err(format!(
-                "the log records {size} bytes for this data file but the file holds {copied}; \
-                 nothing was copied"
-            ));
-        }
-        // Durable before the commit that points readers at it (the original goes after).
-        std::fs::OpenOptions::new()
-            .write(true)
-            .open(&staged)
-            .and_then(|f| f.sync_all())
-            .map_err(|e| format!("cannot flush the copy: {e}"))?;
-        std::fs::rename(&staged, dst).map_err(|e| e.to_string())?;
-        std::fs::File::open(parent)
-            .and_then(|d| d.sync_all())
-            .map_err(|e| format!("cannot flush `{}`: {e}", parent.display()))
-    })();
-    if result.is_err() {
-        let _ = std::fs::remove_file(&staged);
-    }
-    result
-}
-
-/// Whether a failed store copy between two local files may be retried as a file copy: any
-/// failure but a missing source (a hard link cannot cross file systems).
-pub(crate) fn file_copy_may_help(from: &str, to: &str, e: &Error) -> bool {
-    let local = |u: &str| u.starts_with("file://");
-    let missing = matches!(e, Error::Storage { source, .. }
-        if matches!(**source, object_store::Error::NotFound { .. }));
-    local(from) && local(to) && !missing
 }
 
 #[cfg(test)]
@@ -369,59 +285,6 @@ mod tests {
                 "an abandoned copy leaves no object"
             );
         }
-    }
-
-    #[tokio::test]
-    async fn a_file_copy_lands_whole_and_refuses_a_wrong_size() {
-        let dir = tempfile::tempdir().unwrap();
-        let src = dir.path().join("hot/data/a.parquet");
-        std::fs::create_dir_all(src.parent().unwrap()).unwrap();
-        let data: Vec<u8> = (0..100_000u32).map(|i| (i % 253) as u8).collect();
-        std::fs::write(&src, &data).unwrap();
-        let end = |p: &std::path::Path| Endpoint {
-            store: crate::storage::memory_store("unused"),
-            path: Path::from("unused"),
-            uri: url::Url::from_file_path(p).unwrap().to_string(),
-        };
-        let dst = dir.path().join("cold/t/data/a.parquet");
-        local_file_copy("t", &end(&src), &end(&dst), data.len() as u64)
-            .await
-            .unwrap();
-        assert_eq!(std::fs::read(&dst).unwrap(), data);
-        let wrong = dir.path().join("cold/t/data/b.parquet");
-        let err = local_file_copy("t", &end(&src), &end(&wrong), 7)
-            .await
-            .unwrap_err()
-            .to_string();
-        assert!(err.contains("records 7 bytes"), "{err}");
-        let left: Vec<_> = std::fs::read_dir(dst.parent().unwrap())
-            .unwrap()
-            .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
-            .collect();
-        assert_eq!(left, vec!["a.parquet".to_string()], "no staged file left");
-    }
-
-    #[test]
-    fn only_local_copies_that_did_not_miss_their_source_fall_back() {
-        let other = Error::Storage {
-            table: "t".into(),
-            path: "p".into(),
-            source: Box::new(object_store::Error::NotImplemented {
-                operation: "copy".into(),
-                implementer: "x".into(),
-            }),
-        };
-        let missing = Error::Storage {
-            table: "t".into(),
-            path: "p".into(),
-            source: Box::new(object_store::Error::NotFound {
-                path: "p".into(),
-                source: "gone".into(),
-            }),
-        };
-        assert!(file_copy_may_help("file:///a/x", "file:///b/x", &other));
-        assert!(!file_copy_may_help("file:///a/x", "file:///b/x", &missing));
-        assert!(!file_copy_may_help("s3://a/x", "s3://a/y", &other));
     }
 
     #[test]

@@ -17,10 +17,7 @@ use strata_format::actions::DEFAULT_TIER;
 use strata_format::tiering::needs_restore;
 use strata_format::{Action, Relocate, TableState, TierDef};
 
-use super::copy::{
-    Endpoint, copy_object, file_copy_may_help, local_file_copy, same_namespace, server_side_copy,
-    verify_copy,
-};
+use super::copy::{Endpoint, copy_object, same_namespace, server_side_copy, verify_copy};
 use super::s3;
 use crate::error::{Error, Result};
 use crate::resolve::StoreResolver;
@@ -375,16 +372,7 @@ impl Table {
                 let both_s3 = m.from.starts_with("s3://") && m.to.starts_with("s3://");
                 if one_namespace && class.is_none() {
                     // One bucket / one file system: the store's copy, no bytes through us.
-                    match server_side_copy(root, &from, &to, m.size).await {
-                        // Two local folders on different file systems: no hard link reaches
-                        // across, so the kernel copies the file.
-                        Err(e) if file_copy_may_help(&m.from, &m.to, &e) => {
-                            tracing::debug!(from = %m.from, to = %m.to, error = %e,
-                                "store copy failed; copying the file");
-                            local_file_copy(root, &from, &to, m.size).await?;
-                        }
-                        other => other?,
-                    }
+                    server_side_copy(root, &from, &to, m.size).await?;
                 } else if both_s3 && !stream_copies && m.size <= s3::MAX_COPY_OBJECT_BYTES {
                     // S3 to S3 (another bucket, or a storage class): CopyObject.
                     s3::copy_within_s3(root, &m.from, &m.to, class).await?;

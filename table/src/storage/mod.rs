@@ -6,12 +6,17 @@ use std::sync::{Arc, Mutex, OnceLock};
 
 use object_store::ObjectStore;
 use object_store::aws::AmazonS3Builder;
-use object_store::local::LocalFileSystem;
 use object_store::memory::InMemory;
 use object_store::path::Path;
 use url::Url;
 
 use crate::error::{Error, Result};
+
+mod durable;
+mod local;
+
+pub use durable::{FsEvent, FsEventHook};
+pub use local::{LocalStore, UNSAFE_NO_FSYNC_VAR};
 
 /// A table's root: an object store plus the prefix of the table inside it.
 #[derive(Clone)]
@@ -41,6 +46,15 @@ pub fn memory_store(name: &str) -> Arc<InMemory> {
     stores
         .entry(name.to_string())
         .or_insert_with(|| Arc::new(InMemory::new()))
+        .clone()
+}
+
+/// The process-wide local store: one for every local table, so that concurrent writes into one
+/// folder through different table handles (a catalog server's requests) share folder flushes.
+fn shared_local_store() -> Arc<dyn ObjectStore> {
+    static STORE: OnceLock<Arc<LocalStore>> = OnceLock::new();
+    STORE
+        .get_or_init(|| Arc::new(LocalStore::from_env()))
         .clone()
 }
 
@@ -104,6 +118,8 @@ impl TableLocation {
 
     /// A local table: the store is rooted at `/` and the table root is the absolute,
     /// lexically normalized path, so that opening a path that does not exist creates nothing.
+    /// Writes are flushed before they return (SPEC §2.4) unless [`UNSAFE_NO_FSYNC_VAR`] says
+    /// otherwise.
     fn local(path: &std::path::Path, uri: &str) -> Result<Self> {
         use std::path::Component;
         let bad = |message: String| Error::InvalidUri {
@@ -130,11 +146,7 @@ impl TableLocation {
         let root = Path::from_absolute_path(&abs).map_err(|e| bad(e.to_string()))?;
         let url =
             Url::from_directory_path(&abs).map_err(|()| bad("not an absolute path".into()))?;
-        Ok(Self::new(
-            Arc::new(LocalFileSystem::new()),
-            root,
-            url.as_str(),
-        ))
+        Ok(Self::new(shared_local_store(), root, url.as_str()))
     }
 
     /// The object store.
