@@ -100,8 +100,16 @@ impl TableState {
                         return Err(inconsistent(version, "checkpoint holds two commitInfo"));
                     }
                 }
-                Action::Protocol(p) => protocol = Some(p),
-                Action::Metadata(m) => metadata = Some(*m),
+                Action::Protocol(p) => {
+                    if protocol.replace(p).is_some() {
+                        return Err(inconsistent(version, "checkpoint holds two protocol rows"));
+                    }
+                }
+                Action::Metadata(m) => {
+                    if metadata.replace(*m).is_some() {
+                        return Err(inconsistent(version, "checkpoint holds two metadata rows"));
+                    }
+                }
                 Action::Add(a) => {
                     let path = a.path.clone();
                     if files.insert(path.clone(), *a).is_some() {
@@ -112,13 +120,30 @@ impl TableState {
                     }
                 }
                 Action::Remove(r) => {
-                    tombstones.insert(r.path.clone(), r);
+                    let path = r.path.clone();
+                    if tombstones.insert(path.clone(), r).is_some() {
+                        return Err(inconsistent(
+                            version,
+                            format!("checkpoint removes `{path}` twice"),
+                        ));
+                    }
                 }
                 Action::Tag(t) => {
-                    tags.insert(t.name, t.version);
+                    if tags.insert(t.name.clone(), t.version).is_some() {
+                        return Err(inconsistent(
+                            version,
+                            format!("checkpoint holds tag `{}` twice", t.name),
+                        ));
+                    }
                 }
                 Action::Txn(t) => {
-                    app_txns.insert(t.app_id.clone(), t);
+                    let app = t.app_id.clone();
+                    if app_txns.insert(app.clone(), t).is_some() {
+                        return Err(inconsistent(
+                            version,
+                            format!("checkpoint holds the transaction of app `{app}` twice"),
+                        ));
+                    }
                 }
                 other => {
                     return Err(inconsistent(
@@ -574,6 +599,40 @@ mod tests {
         let back = TableState::from_checkpoint(4, s.checkpoint_actions()).unwrap();
         assert_eq!(back, s);
         assert_eq!(back.file_location("a").unwrap().tier, "warm");
+    }
+
+    #[test]
+    fn a_checkpoint_with_a_duplicated_row_is_corrupt_even_when_the_rows_are_equal() {
+        let s = table_with(vec![
+            commit(1, T0 + 1, "APPEND", vec![add("a", 1), add("b", 2)]),
+            commit(2, T0 + 2, "DELETE", vec![remove("a")]),
+            commit(
+                3,
+                T0 + 3,
+                "TAG",
+                vec![Action::Tag(Tag {
+                    name: "t".into(),
+                    version: 2,
+                })],
+            ),
+        ])
+        .unwrap();
+        let rows = s.checkpoint_actions();
+        for (key, want) in [
+            ("protocol", "two protocol rows"),
+            ("metadata", "two metadata rows"),
+            ("remove", "removes `a` twice"),
+            ("tag", "tag `t` twice"),
+        ] {
+            let mut doubled = rows.clone();
+            let row = rows.iter().find(|a| a.key() == key).unwrap().clone();
+            doubled.push(row);
+            let err = TableState::from_checkpoint(3, doubled)
+                .unwrap_err()
+                .to_string();
+            assert!(err.contains(want), "{key}: {err}");
+        }
+        assert!(TableState::from_checkpoint(3, rows).is_ok());
     }
 
     #[test]

@@ -235,8 +235,12 @@ fn default_tier_placement(
     let name = metadata.default_tier_name();
     let tier = metadata.tiers.iter().find(|t| t.name == name);
     let class = tier.and_then(|t| t.storage_class.clone());
-    match tier.and_then(|t| t.location.clone()) {
-        Some(uri) => Ok((TableLocation::parse(&uri)?, Some(uri), class)),
+    let location = match tier {
+        Some(t) => crate::tier::checked_location(table.uri(), t)?,
+        None => None,
+    };
+    match location {
+        Some(uri) => Ok((TableLocation::parse(uri)?, Some(uri.to_string()), class)),
         None => Ok((table.location().clone(), None, class)),
     }
 }

@@ -22,6 +22,25 @@ use crate::error::{Error, Result};
 use crate::table::Table;
 use crate::transaction::CommitResult;
 
+/// A tier's location as writers use it (SPEC §3.3.1): an absolute URI without a trailing `/`.
+/// A location that breaks this (left by another engine) is refused, never normalised: files
+/// placed there would be recorded with `//` in their locations.
+pub(crate) fn checked_location<'a>(table: &str, tier: &'a TierDef) -> Result<Option<&'a str>> {
+    match tier.location.as_deref() {
+        Some(loc) if loc.ends_with('/') || url::Url::parse(loc).is_err() => {
+            Err(Error::InvalidOperation {
+                table: table.to_string(),
+                message: format!(
+                    "tier `{}`: location `{loc}` must be an absolute URI without a trailing `/` \
+                     (e.g. s3://bucket/prefix or file:///data/cold); set the tiers again",
+                    tier.name
+                ),
+            })
+        }
+        other => Ok(other),
+    }
+}
+
 /// What a table's policies would move at a given time, and what storage would cost before and
 /// after (see [`Table::tier_plan`]).
 #[derive(Debug, Clone)]
@@ -52,18 +71,7 @@ impl Table {
         let mut metadata = base.metadata().clone();
         let names: Vec<String> = tiers.iter().map(|t| t.name.clone()).collect();
         for t in &tiers {
-            if let Some(loc) = &t.location
-                && (loc.ends_with('/') || url::Url::parse(loc).is_err())
-            {
-                return Err(Error::InvalidOperation {
-                    table: self.uri().to_string(),
-                    message: format!(
-                        "tier `{}`: location `{loc}` must be an absolute URI without a trailing \
-                         `/` (e.g. s3://bucket/prefix or file:///data/cold)",
-                        t.name
-                    ),
-                });
-            }
+            checked_location(self.uri(), t)?;
         }
         let effective: Vec<String> = if names.is_empty() {
             vec![strata_format::actions::DEFAULT_TIER.to_string()]
@@ -179,6 +187,50 @@ mod tests {
     use super::*;
 
     fn assert_send<T: Send>(_: &T) {}
+
+    #[tokio::test]
+    async fn a_tier_location_with_a_trailing_slash_is_refused_not_normalised() {
+        let schema = strata_format::compact::parse_schema("id:int64").unwrap();
+        let t = Table::create(
+            "memory://tier-slash/t",
+            crate::CreateTable::new(schema.clone()),
+        )
+        .await
+        .unwrap();
+        let slash = TierDef {
+            name: "cold".into(),
+            location: Some("memory://tier-slash/cold/".into()),
+            storage_class: None,
+        };
+        let err = t
+            .set_tiers(vec![slash.clone()], None)
+            .await
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains("without a trailing `/`"), "{err}");
+        // Another engine wrote it anyway: neither new files nor moves go there.
+        let txn = t.transaction().await.unwrap();
+        let mut meta = txn.base().metadata().clone();
+        meta.tiers = vec![slash];
+        meta.default_tier = Some("cold".into());
+        txn.actions(vec![Action::Metadata(Box::new(meta))])
+            .commit()
+            .await
+            .unwrap();
+        let batch = arrow::record_batch::RecordBatch::try_from_iter(vec![(
+            "id",
+            std::sync::Arc::new(arrow::array::Int64Array::from(vec![1])) as _,
+        )])
+        .unwrap();
+        let err = t.append([batch]).await.unwrap_err().to_string();
+        assert!(err.contains("set the tiers again"), "{err}");
+        let err = t
+            .move_files(&[], "cold", &MoveOptions::immediate())
+            .await
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains("set the tiers again"), "{err}");
+    }
 
     #[tokio::test]
     async fn moves_and_applies_are_send_futures() {

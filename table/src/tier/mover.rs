@@ -199,7 +199,8 @@ impl Table {
                 storage_class: None,
             });
         }
-        meta.tiers
+        let def = meta
+            .tiers
             .iter()
             .find(|t| t.name == tier)
             .cloned()
@@ -209,7 +210,9 @@ impl Table {
                     "the table has no tier `{tier}` (tiers: {}); define it with set_tiers",
                     strata_format::tiering::tier_names(meta).join(", ")
                 ),
-            })
+            })?;
+        super::checked_location(self.uri(), &def)?;
+        Ok(def)
     }
 
     fn journal_path(&self, id: &str) -> Path {
