@@ -16,6 +16,7 @@ pub mod diff;
 pub mod error;
 pub mod evolution;
 pub mod expr;
+pub mod location;
 pub mod log;
 pub mod partition;
 pub mod protocol;

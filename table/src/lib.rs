@@ -23,6 +23,7 @@ mod error;
 mod evolution;
 pub mod expr_eval;
 pub mod ingest;
+mod legacy_keys;
 mod log_store;
 mod options;
 mod parquet_io;

@@ -6,8 +6,11 @@ use std::sync::{Arc, Mutex};
 use object_store::ObjectStore;
 use object_store::path::Path;
 
+use strata_format::location::decode_uri_path;
+
 use crate::error::{Error, Result};
-use crate::storage::TableLocation;
+use crate::legacy_keys::LegacyKey;
+use crate::storage::{TableLocation, file_key, uri_root};
 
 /// Maps a data file's physical location to a store and path. Files under the table root use
 /// the table's own store (so wrappers such as fault injection apply); absolute URIs (files in
@@ -42,54 +45,85 @@ impl StoreResolver {
         }
     }
 
-    /// Store and object path of a file: `location` when set, else `path` under the table root.
+    /// Store and object path of a file: `location` when set, else `path` under the table root
+    /// (SPEC §2.3, §6.2: the path is the key verbatim; a location is URI text, decoded once).
+    /// Where tables written before keys were verbatim stored the file under another key, the
+    /// store handed back falls back to that key when the object is not found.
     pub fn resolve(
         &self,
         path: &str,
         location: Option<&str>,
     ) -> Result<(Arc<dyn ObjectStore>, Path)> {
+        let (store, object, legacy) = self.resolve_keys(path, location)?;
+        Ok(match legacy {
+            Some(old) => (LegacyKey::wrap(store, object.clone(), old), object),
+            None => (store, object),
+        })
+    }
+
+    /// Whether earlier versions may have stored this file under another key than its own.
+    pub(crate) fn has_legacy_key(&self, path: &str, location: Option<&str>) -> Result<bool> {
+        Ok(self.resolve_keys(path, location)?.2.is_some())
+    }
+
+    /// The store, the key, and the key earlier versions used if it differs.
+    fn resolve_keys(
+        &self,
+        path: &str,
+        location: Option<&str>,
+    ) -> Result<(Arc<dyn ObjectStore>, Path, Option<Path>)> {
+        let bad = |uri: &str, message: String| Error::InvalidUri {
+            uri: uri.to_string(),
+            message,
+        };
         let Some(uri) = location else {
-            return Ok((self.table.store().clone(), self.table.child(path)));
+            let legacy = self.table.legacy_child(path);
+            return Ok((self.table.store().clone(), self.table.child(path), legacy));
         };
         let table_prefix = format!("{}/", self.table.uri());
         if let Some(rel) = uri.strip_prefix(&table_prefix) {
-            return Ok((self.table.store().clone(), self.table.child(rel)));
+            let key = decode_uri_path(rel).map_err(|m| bad(uri, m))?;
+            let object = self.table.child(&key);
+            // Earlier versions stored the path with every `%` encoded, and wrote such
+            // locations unescaped.
+            let old = if key == path || rel == path {
+                self.table.encoded_child(path)
+            } else {
+                self.table.encoded_child(rel)
+            };
+            let legacy = (old != object).then_some(old);
+            return Ok((self.table.store().clone(), object, legacy));
         }
-        let url = url::Url::parse(uri).map_err(|e| Error::InvalidUri {
-            uri: uri.to_string(),
-            message: e.to_string(),
-        })?;
-        let key = format!("{}://{}", url.scheme(), url.authority());
-        let mut stores = self.stores.lock().unwrap_or_else(|e| e.into_inner());
-        let store = match stores.get(&key) {
-            Some(s) => s.clone(),
-            None => {
-                let loc = TableLocation::parse(&format!("{key}/"))?;
-                let s = loc.store().clone();
-                stores.insert(key.clone(), s.clone());
-                s
+        let url = url::Url::parse(uri).map_err(|e| bad(uri, e.to_string()))?;
+        let scheme_key = format!("{}://{}", url.scheme(), url.authority());
+        let store = {
+            let mut stores = self.stores.lock().unwrap_or_else(|e| e.into_inner());
+            match stores.get(&scheme_key) {
+                Some(s) => s.clone(),
+                None => {
+                    let loc = TableLocation::parse(&format!("{scheme_key}/"))?;
+                    let s = loc.store().clone();
+                    stores.insert(scheme_key.clone(), s.clone());
+                    s
+                }
             }
         };
-        let object = match url.scheme() {
+        let (object, old) = match url.scheme() {
             // Local stores are rooted at `/`: the object path is the absolute file path.
             "file" => {
-                let p = url.to_file_path().map_err(|()| Error::InvalidUri {
-                    uri: uri.to_string(),
-                    message: "not a local file path".into(),
-                })?;
-                Path::from_absolute_path(&p).map_err(|e| Error::InvalidUri {
-                    uri: uri.to_string(),
-                    message: e.to_string(),
-                })?
+                let p = url
+                    .to_file_path()
+                    .map_err(|()| bad(uri, "not a local file path".into()))?;
+                let object = file_key(&p).map_err(|m| bad(uri, m))?;
+                (object, Path::from_absolute_path(&p).ok())
             }
             _ => {
-                Path::parse(url.path().trim_start_matches('/')).map_err(|e| Error::InvalidUri {
-                    uri: uri.to_string(),
-                    message: e.to_string(),
-                })?
+                let object = uri_root(&url).map_err(|m| bad(uri, m))?;
+                (object, Path::parse(url.path().trim_start_matches('/')).ok())
             }
         };
-        Ok((store, object))
+        let legacy = old.filter(|o| *o != object);
+        Ok((store, object, legacy))
     }
 }
 

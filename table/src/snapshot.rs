@@ -92,7 +92,7 @@ impl Snapshot {
     pub fn physical_location(&self, file: &AddFile) -> String {
         match &file.location {
             Some(l) => l.clone(),
-            None => format!("{}/{}", self.table_uri, file.path),
+            None => strata_format::location::location_uri(&self.table_uri, &file.path),
         }
     }
 }

@@ -353,7 +353,7 @@ impl DataFileWriter {
         let location = self
             .tier_location
             .as_ref()
-            .map(|l| format!("{l}/{}", file.relative));
+            .map(|l| strata_format::location::location_uri(l, &file.relative));
         self.done.push(AddFile {
             path: file.relative,
             size,

@@ -15,6 +15,7 @@ pub mod data;
 pub mod data_faults;
 pub mod evolution;
 pub mod faults;
+pub mod keys;
 pub mod log;
 pub mod tiering;
 

@@ -5,7 +5,9 @@
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
 use strata_conformance::backends::{BackendKind, CaseResult, TestBackend};
-use strata_conformance::cases::{concurrency, corruption, data, evolution, faults, log, tiering};
+use strata_conformance::cases::{
+    concurrency, corruption, data, evolution, faults, keys, log, tiering,
+};
 
 mod fault_sequences;
 mod golden;
@@ -104,6 +106,8 @@ suite!(
     tiering::archived_files_restore_then_read_at_every_version,
     tiering::moves_to_another_bucket_keep_rows_and_class,
     tiering::new_data_lands_in_the_default_tier,
+    keys::partition_values_that_need_escaping_keep_one_key,
+    keys::files_under_keys_of_earlier_versions_still_read,
 );
 
 /// 1,000 randomized fault sequences on memory (the CI run; the long run takes a count from

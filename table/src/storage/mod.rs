@@ -49,6 +49,21 @@ pub fn memory_store(name: &str) -> Arc<InMemory> {
         .clone()
 }
 
+/// The key prefix a URI names: its path percent-decoded once (SPEC §2.1, §6.2).
+pub(crate) fn uri_root(url: &Url) -> std::result::Result<Path, String> {
+    let decoded = strata_format::location::decode_uri_path(url.path())?;
+    Path::parse(decoded.trim_matches('/')).map_err(|e| e.to_string())
+}
+
+/// The key of an absolute local path in a store rooted at `/`: the path's own characters (the
+/// local store names files by the key verbatim).
+pub(crate) fn file_key(path: &std::path::Path) -> std::result::Result<Path, String> {
+    let text = path
+        .to_str()
+        .ok_or_else(|| format!("`{}` is not UTF-8", path.display()))?;
+    Path::parse(text).map_err(|e| e.to_string())
+}
+
 /// The process-wide local store: one for every local table, so that concurrent writes into one
 /// folder through different table handles (a catalog server's requests) share folder flushes.
 fn shared_local_store() -> Arc<dyn ObjectStore> {
@@ -94,8 +109,7 @@ impl TableLocation {
             }
             "memory" => {
                 let name = url.host_str().unwrap_or("default");
-                let root =
-                    Path::parse(url.path().trim_matches('/')).map_err(|e| bad(&e.to_string()))?;
+                let root = uri_root(&url).map_err(|e| bad(&e))?;
                 Ok(Self::new(memory_store(name), root, uri))
             }
             "s3" | "s3a" => {
@@ -106,8 +120,7 @@ impl TableLocation {
                     .with_bucket_name(bucket)
                     .build()
                     .map_err(|e| bad(&e.to_string()))?;
-                let root =
-                    Path::parse(url.path().trim_matches('/')).map_err(|e| bad(&e.to_string()))?;
+                let root = uri_root(&url).map_err(|e| bad(&e))?;
                 Ok(Self::new(Arc::new(store), root, uri))
             }
             other => Err(bad(&format!(
@@ -143,7 +156,7 @@ impl TableLocation {
                 other => abs.push(other.as_os_str()),
             }
         }
-        let root = Path::from_absolute_path(&abs).map_err(|e| bad(e.to_string()))?;
+        let root = file_key(&abs).map_err(bad)?;
         let url =
             Url::from_directory_path(&abs).map_err(|()| bad("not an absolute path".into()))?;
         Ok(Self::new(shared_local_store(), root, url.as_str()))
@@ -170,13 +183,34 @@ impl TableLocation {
         !self.uri.contains("://") || self.uri.starts_with("file://")
     }
 
-    /// Object path of `relative` (a `/`-separated path) under the table root.
+    /// Object path of `relative` (a `/`-separated path, e.g. a logical path) under the table
+    /// root: the key is the root followed by `relative` **verbatim** (SPEC §2.3), so that
+    /// `data/k=a%20b/x` is stored under a key with a `%` in it on every store. Segments no key
+    /// may hold (control characters, `.`, `..`) are percent-encoded instead.
     pub fn child(&self, relative: &str) -> Path {
+        let rel: Vec<&str> = relative.split('/').filter(|s| !s.is_empty()).collect();
+        let joined = match self.root.as_ref() {
+            "" => rel.join("/"),
+            root => format!("{root}/{}", rel.join("/")),
+        };
+        Path::parse(&joined).unwrap_or_else(|_| self.encoded_child(relative))
+    }
+
+    /// The object path earlier versions gave `relative`: every segment percent-encoded by
+    /// `object_store` (a `%` in a logical path became `%25` in the key).
+    pub(crate) fn encoded_child(&self, relative: &str) -> Path {
         let mut p = self.root.clone();
         for part in relative.split('/').filter(|s| !s.is_empty()) {
             p = p.clone().join(part);
         }
         p
+    }
+
+    /// The key earlier versions of Strata stored `relative` under, when it differs from
+    /// [`TableLocation::child`]'s: tables written before keys were verbatim are still read.
+    pub(crate) fn legacy_child(&self, relative: &str) -> Option<Path> {
+        let old = self.encoded_child(relative);
+        (old != self.child(relative)).then_some(old)
     }
 
     /// The same table seen through another store (e.g. a fault-injecting or counting wrapper).

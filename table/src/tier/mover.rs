@@ -14,6 +14,7 @@ use object_store::ObjectStoreExt;
 use object_store::path::Path;
 use serde::{Deserialize, Serialize};
 use strata_format::actions::DEFAULT_TIER;
+use strata_format::location::location_uri;
 use strata_format::tiering::needs_restore;
 use strata_format::{Action, Relocate, TableState, TierDef};
 
@@ -182,7 +183,7 @@ fn crash(options: &MoveOptions, step: MoveStep, table: &str) -> Result<()> {
 fn current_location(state: &TableState, root: &str, path: &str) -> Option<String> {
     state
         .file_location(path)
-        .map(|l| l.location.unwrap_or_else(|| format!("{root}/{path}")))
+        .map(|l| l.location.unwrap_or_else(|| location_uri(root, path)))
 }
 
 fn millis(d: Duration) -> i64 {
@@ -277,10 +278,10 @@ impl Table {
                     message: format!("`{path}` is not a data file of version {}", snap.version()),
                 })?;
             let from = snap.physical_location(file);
-            let to_location = target.location.as_ref().map(|l| format!("{l}/{path}"));
+            let to_location = target.location.as_ref().map(|l| location_uri(l, path));
             let to = to_location
                 .clone()
-                .unwrap_or_else(|| format!("{root}/{path}"));
+                .unwrap_or_else(|| location_uri(&root, path));
             if file.tier == target.name && from == to && file.storage_class == target.storage_class
             {
                 continue;
@@ -372,7 +373,11 @@ impl Table {
                     uri: m.to.clone(),
                 };
                 let one_namespace = !stream_copies && same_namespace(&m.from, &m.to);
-                let both_s3 = m.from.starts_with("s3://") && m.to.starts_with("s3://");
+                // A file still under the key an earlier version gave it is streamed: CopyObject
+                // names its source by key, and only the resolved store knows the old one.
+                let both_s3 = m.from.starts_with("s3://")
+                    && m.to.starts_with("s3://")
+                    && !resolver.has_legacy_key(&m.path, Some(&m.from))?;
                 if one_namespace && class.is_none() {
                     // One bucket / one file system: the store's copy, no bytes through us.
                     server_side_copy(root, &from, &to, m.size).await?;

@@ -11,6 +11,7 @@ use futures::{StreamExt, TryStreamExt};
 use serde::Serialize;
 use serde_json::Value;
 use strata_format::actions::RestoreState;
+use strata_format::location::location_uri;
 use strata_format::tiering::needs_restore;
 use strata_format::{Action, Relocate};
 
@@ -153,7 +154,7 @@ impl Table {
                     location: loc
                         .location
                         .clone()
-                        .unwrap_or_else(|| format!("{root}/{path}")),
+                        .unwrap_or_else(|| location_uri(&root, path)),
                     storage_class: class,
                     expires_ms: None,
                 },

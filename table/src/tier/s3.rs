@@ -14,11 +14,13 @@ use crate::error::{Error, Result};
 pub(crate) const MAX_COPY_OBJECT_BYTES: u64 = 5 * 1024 * 1024 * 1024;
 
 /// `(bucket, key)` of an `s3://bucket/key` URI.
-pub(crate) fn bucket_and_key(uri: &str) -> Option<(&str, &str)> {
+pub(crate) fn bucket_and_key(uri: &str) -> Option<(&str, String)> {
     let rest = uri
         .strip_prefix("s3://")
         .or_else(|| uri.strip_prefix("s3a://"))?;
     let (bucket, key) = rest.split_once('/')?;
+    // A location is URI text: the key is its path decoded once (SPEC §6.2).
+    let key = strata_format::location::decode_uri_path(key).ok()?;
     (!bucket.is_empty() && !key.is_empty()).then_some((bucket, key))
 }
 
@@ -117,7 +119,7 @@ pub(crate) async fn copy_within_s3(
         .copy_object()
         .bucket(dst_bucket)
         .key(dst_key)
-        .copy_source(format!("{bucket}/{}", encode_key(src_key)))
+        .copy_source(format!("{bucket}/{}", encode_key(&src_key)))
         .metadata_directive(MetadataDirective::Copy);
     if let Some(class) = storage_class {
         request = request.storage_class(StorageClass::from(class));
@@ -246,7 +248,12 @@ mod tests {
     fn s3_uris_split_and_keys_encode_for_copy_source() {
         assert_eq!(
             bucket_and_key("s3://b/t/data/day=2026-01-01/x.parquet"),
-            Some(("b", "t/data/day=2026-01-01/x.parquet"))
+            Some(("b", "t/data/day=2026-01-01/x.parquet".to_string()))
+        );
+        // The URI path is decoded once: `%2520` is a `%20` in the key.
+        assert_eq!(
+            bucket_and_key("s3://b/t/data/k=eu%2520west/a%20b.parquet"),
+            Some(("b", "t/data/k=eu%20west/a b.parquet".to_string()))
         );
         assert_eq!(bucket_and_key("s3://b/"), None);
         assert_eq!(bucket_and_key("file:///x"), None);
