@@ -340,11 +340,12 @@ pub enum SchemaAction {
     ///
     /// Example: strata schema ./events add score float64 --optional --after id
     Add {
-        /// Column name; `a.b` adds field `b` into struct `a`.
+        /// Column name; `a.b` adds field `b` into struct `a`. Also `name:type` or
+        /// `name:type?` (optional), as in `create --schema`.
         name: String,
-        /// Primitive type, e.g. int64, string, decimal(10,2).
+        /// Primitive type, e.g. int64, string, decimal(10,2); a trailing `?` makes it optional.
         #[arg(value_name = "TYPE")]
-        data_type: String,
+        data_type: Option<String>,
         /// Rows may hold null.
         #[arg(long)]
         optional: bool,

@@ -7,6 +7,7 @@ use clap::Parser;
 mod args;
 mod commands;
 mod error;
+mod json_rows;
 mod output;
 mod style;
 

@@ -201,19 +201,26 @@ pub async fn scan(
             }
         }
         OutputFormat::Ndjson => {
-            let mut w = arrow::json::LineDelimitedWriter::new(&mut *out);
             while let Some(b) = stream.try_next().await? {
-                w.write(&b).map_err(arrow_err)?;
+                for row in crate::json_rows::rows(&b).map_err(arrow_err)? {
+                    serde_json::to_writer(&mut *out, &row)?;
+                    writeln!(out)?;
+                }
             }
-            w.finish().map_err(arrow_err)?;
         }
         OutputFormat::Json => {
-            let mut w = arrow::json::ArrayWriter::new(&mut *out);
+            write!(out, "[")?;
+            let mut first = true;
             while let Some(b) = stream.try_next().await? {
-                w.write(&b).map_err(arrow_err)?;
+                for row in crate::json_rows::rows(&b).map_err(arrow_err)? {
+                    if !first {
+                        write!(out, ",")?;
+                    }
+                    first = false;
+                    serde_json::to_writer(&mut *out, &row)?;
+                }
             }
-            w.finish().map_err(arrow_err)?;
-            writeln!(out)?;
+            writeln!(out, "]")?;
         }
     }
     bar.finish_and_clear();

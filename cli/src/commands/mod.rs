@@ -132,7 +132,12 @@ pub async fn run(cli: Cli) -> CliResult {
         Command::Completions { shell } => {
             use clap::CommandFactory;
             let mut cmd = Cli::command();
-            clap_complete::generate(shell, &mut cmd, "strata", &mut out);
+            // clap_complete panics when its writer fails: generate into memory, then write
+            // (a closed pipe, as in `strata completions bash | head -1`, is no error).
+            let mut script = Vec::new();
+            clap_complete::generate(shell, &mut cmd, "strata", &mut script);
+            std::io::Write::write_all(&mut out, &script)?;
+            std::io::Write::flush(&mut out)?;
             Ok(())
         }
     }

@@ -43,6 +43,16 @@ pub fn changes(action: SchemaAction) -> CliResult<Vec<SchemaChange>> {
             after,
             first,
         } => {
+            // `name TYPE` or `name:TYPE` (the `create --schema` form).
+            let (name, data_type) = match (data_type, name.split_once(':')) {
+                (Some(t), _) => (name, t),
+                (None, Some((n, t))) => (n.trim().to_string(), t.to_string()),
+                (None, None) => {
+                    return Err(CliError::user(format!(
+                        "`{name}` has no type: give `{name} TYPE` or `{name}:TYPE` (e.g. `{name}:int64?`)"
+                    )));
+                }
+            };
             let (ty, optional) = match data_type.trim().strip_suffix('?') {
                 Some(t) => (t.to_string(), true),
                 None => (data_type, optional),
@@ -164,10 +174,42 @@ mod tests {
     use strata_format::compact::parse_schema;
 
     #[test]
+    fn add_takes_the_create_schema_form_too() {
+        let add = |name: &str, data_type: Option<&str>| {
+            changes(SchemaAction::Add {
+                name: name.into(),
+                data_type: data_type.map(str::to_string),
+                optional: false,
+                default: None,
+                doc: None,
+                after: None,
+                first: false,
+            })
+        };
+        for (name, ty, required) in [
+            ("score:float64?", None, false),
+            ("score:decimal(10,2)", None, true),
+            ("score", Some("float64?"), false),
+        ] {
+            match &add(name, ty).unwrap()[0] {
+                SchemaChange::AddColumn {
+                    name, required: r, ..
+                } => {
+                    assert_eq!(name, "score");
+                    assert_eq!(*r, required, "{name}");
+                }
+                other => panic!("{other:?}"),
+            }
+        }
+        let err = add("score", None).unwrap_err().to_string();
+        assert!(err.contains("score:int64?"), "{err}");
+    }
+
+    #[test]
     fn add_with_position_becomes_add_then_move() {
         let c = changes(SchemaAction::Add {
             name: "point.y".into(),
-            data_type: "float64?".into(),
+            data_type: Some("float64?".into()),
             optional: false,
             default: Some("n/a".into()),
             doc: None,

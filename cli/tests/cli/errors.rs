@@ -3,6 +3,8 @@
 //! `concurrent::conflicting_concurrent_deletes_exit_3_and_change_nothing`; its mapping is also
 //! unit-tested (`error::tests::conflicts_exit_with_code_3`).
 
+use serde_json::Value;
+
 use crate::common::*;
 
 fn table(scratch: &Scratch) -> String {
@@ -209,4 +211,54 @@ fn quiet_silences_reports_and_a_closed_pipe_is_not_an_error() {
         assert!(out.status.success(), "{format}: {err}");
         assert!(err.is_empty(), "{format}: {err}");
     }
+
+    // `strata completions bash | head -1`: the reader goes before the script is written.
+    let mut child = Command::new(env!("CARGO_BIN_EXE_strata"))
+        .args(["completions", "bash"])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("spawn");
+    drop(child.stdout.take());
+    let out = child.wait_with_output().expect("wait");
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(out.status.success(), "completions: {err}");
+    assert!(!err.contains("panicked"), "completions: {err}");
+}
+
+#[test]
+fn json_rows_hold_every_column_with_lossless_values() {
+    let scratch = Scratch::new();
+    let t = scratch.file("t");
+    ok(&[
+        "create",
+        &t,
+        "--schema",
+        "id:int64,name:string?,price:decimal(10,2)?,score:float64?",
+    ]);
+    let input = scratch.write(
+        "a.ndjson",
+        "{\"id\":1,\"name\":\"ann\",\"price\":\"12.50\"}\n\
+         {\"id\":2,\"price\":\"0.05\",\"score\":0.1}\n",
+    );
+    ok(&["append", &t, &input, "-q"]);
+    let rows = ndjson(&["scan", &t]);
+    let all = json(&["scan", &t]);
+    assert_eq!(all.as_array().map(Vec::len), Some(2), "{all}");
+    for (row, from_json) in rows.iter().zip(all.as_array().unwrap()) {
+        assert_eq!(row, from_json);
+        let keys: Vec<&str> = row
+            .as_object()
+            .unwrap()
+            .keys()
+            .map(String::as_str)
+            .collect();
+        assert_eq!(keys, ["id", "name", "price", "score"], "{row}");
+    }
+    let by_id = |id: i64| rows.iter().find(|r| r["id"] == id).unwrap();
+    assert_eq!(by_id(1)["price"], "12.50");
+    assert_eq!(by_id(1)["score"], Value::Null);
+    assert_eq!(by_id(2)["name"], Value::Null);
+    assert_eq!(by_id(2)["price"], "0.05");
+    assert_eq!(by_id(2)["score"], 0.1);
 }
