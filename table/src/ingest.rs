@@ -9,12 +9,13 @@ use std::io::{BufRead, BufReader};
 use std::path::Path;
 use std::sync::Arc;
 
-use arrow::array::RecordBatch;
+use arrow::array::{BooleanArray, RecordBatch, Scalar};
+use arrow::compute::kernels::zip::zip;
 use arrow::datatypes::{Field, Schema as ArrowSchema, SchemaRef};
 use parquet::arrow::arrow_reader::ParquetRecordBatchReaderBuilder;
-use strata_format::Schema;
+use strata_format::{DataType, PrimitiveType, Schema};
 
-use crate::arrow_schema::to_arrow_schema;
+use crate::arrow_schema::{default_array, to_arrow_schema};
 use crate::error::{Error, Result};
 
 /// Rows per batch read from input files.
@@ -179,11 +180,9 @@ pub fn read_file_with(
                 None
             };
             let target = with_inferred(parse_schema(schema)?, inferred.as_ref());
-            Ok(Box::new(JsonLines::new(
-                BufReader::new(file),
-                target,
-                owned,
-            )))
+            let mut lines = JsonLines::new(BufReader::new(file), target, owned);
+            lines.defaults = write_defaults(schema);
+            Ok(Box::new(lines))
         }
         InputFormat::Parquet => {
             let reader = ParquetRecordBatchReaderBuilder::try_new(file)
@@ -235,14 +234,31 @@ fn csv_message(msg: &str, schema: &ArrowSchema) -> String {
     out
 }
 
+/// A top-level column with a `writeDefault` (SPEC §4.1): its name, type and value.
+type WriteDefault = (String, PrimitiveType, serde_json::Value);
+
+/// The top-level primitive columns of `schema` that have a `writeDefault`.
+fn write_defaults(schema: &Schema) -> Vec<WriteDefault> {
+    schema
+        .fields()
+        .iter()
+        .filter_map(|f| match (&f.write_default, &f.data_type) {
+            (Some(v), DataType::Primitive(p)) => Some((f.name.clone(), p.clone(), v.clone())),
+            _ => None,
+        })
+        .collect()
+}
+
 /// NDJSON decoding in chunks of lines; on an error, the chunk is decoded line by line to name
-/// the offending line.
+/// the offending line. A row without a key for a column that has a `writeDefault` gets the
+/// default, as a CSV without that column does (an explicit `null` stays null).
 struct JsonLines<R> {
     reader: R,
     schema: SchemaRef,
     path: std::path::PathBuf,
     line: usize,
     done: bool,
+    defaults: Vec<WriteDefault>,
 }
 
 impl<R: BufRead> JsonLines<R> {
@@ -253,7 +269,37 @@ impl<R: BufRead> JsonLines<R> {
             path,
             line: 0,
             done: false,
+            defaults: Vec::new(),
         }
+    }
+
+    /// Fills the `writeDefault` of every column whose key a line lacks.
+    fn fill_defaults(
+        &self,
+        lines: &[String],
+        batch: RecordBatch,
+    ) -> std::result::Result<RecordBatch, String> {
+        if self.defaults.is_empty() {
+            return Ok(batch);
+        }
+        let keys: Vec<serde_json::Map<String, serde_json::Value>> = lines
+            .iter()
+            .map(|l| serde_json::from_str(l).map_err(|e| e.to_string()))
+            .collect::<std::result::Result<_, _>>()?;
+        let mut columns = batch.columns().to_vec();
+        for (name, p, v) in &self.defaults {
+            let Ok(i) = batch.schema().index_of(name) else {
+                continue;
+            };
+            let absent: BooleanArray = keys.iter().map(|k| Some(!k.contains_key(name))).collect();
+            if absent.true_count() == 0 {
+                continue;
+            }
+            let one = default_array(p, v, columns[i].data_type(), 1)
+                .map_err(|m| format!("column `{name}`: writeDefault {v}: {m}"))?;
+            columns[i] = zip(&absent, &Scalar::new(one), &columns[i]).map_err(|e| e.to_string())?;
+        }
+        RecordBatch::try_new(batch.schema(), columns).map_err(|e| e.to_string())
     }
 
     fn decode(&self, lines: &[String]) -> std::result::Result<Option<RecordBatch>, String> {
@@ -267,7 +313,10 @@ impl<R: BufRead> JsonLines<R> {
             decoder.decode(l.as_bytes()).map_err(|e| e.to_string())?;
             decoder.decode(b"\n").map_err(|e| e.to_string())?;
         }
-        decoder.flush().map_err(|e| e.to_string())
+        match decoder.flush().map_err(|e| e.to_string())? {
+            Some(batch) => self.fill_defaults(lines, batch).map(Some),
+            None => Ok(None),
+        }
     }
 }
 

@@ -13,6 +13,7 @@ pub mod concurrency;
 pub mod corruption;
 pub mod data;
 pub mod data_faults;
+pub mod defaults;
 pub mod evolution;
 pub mod faults;
 pub mod keys;
