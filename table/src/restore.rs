@@ -1,15 +1,18 @@
 //! Restore: a new commit that makes the table equal to an older version.
 
-use strata_format::{Action, Metadata};
+use strata_format::Action;
+use strata_format::evolution::restored_metadata;
 
 use crate::error::Result;
 use crate::table::Table;
 use crate::transaction::CommitResult;
 
 impl Table {
-    /// Commits a new version whose data and metadata equal those of `version`. Files that
-    /// were removed since are re-added (at their current locations), files added since are
-    /// removed. Field and partition ids stay monotonic; tags and application batches are kept.
+    /// Commits a new version whose data equals that of `version` (SPEC §8.5): files removed
+    /// since are re-added (at their current locations), files added since are removed. The
+    /// schema, partitioning and properties of `version` come back on the current lineage
+    /// (nothing narrows, dropped fields are reinstated with their ids); tiers, policies, tags
+    /// and application batches stay as they are now.
     pub async fn restore(&self, version: u64) -> Result<CommitResult> {
         let target = self.snapshot_at_version(version).await?;
         let mut txn = self.transaction().await?;
@@ -33,10 +36,10 @@ impl Table {
             }
         }
         if target.metadata() != latest.metadata() {
-            txn = txn.action(Action::Metadata(Box::new(restored_metadata(
-                target.metadata(),
-                latest.metadata(),
-            ))));
+            let restored = restored_metadata(target.metadata(), latest.metadata())?;
+            if &restored != latest.metadata() {
+                txn = txn.action(Action::Metadata(Box::new(restored)));
+            }
         }
         txn.operation("RESTORE")
             .parameter("version", version)
@@ -46,18 +49,4 @@ impl Table {
             .commit()
             .await
     }
-}
-
-/// The target's metadata, with id counters and the list of partition specs kept from `latest`
-/// so that ids are never reused and files written under newer specs stay interpretable.
-fn restored_metadata(target: &Metadata, latest: &Metadata) -> Metadata {
-    let mut m = target.clone();
-    m.last_column_id = m.last_column_id.max(latest.last_column_id);
-    m.last_partition_id = m.last_partition_id.max(latest.last_partition_id);
-    for spec in &latest.partition_specs {
-        if m.spec(spec.spec_id).is_none() {
-            m.partition_specs.push(spec.clone());
-        }
-    }
-    m
 }

@@ -98,6 +98,7 @@ suite!(
     evolution::schema_evolution_matrix,
     evolution::partition_evolution_keeps_old_files,
     evolution::incompatible_changes_are_refused_and_change_nothing,
+    evolution::restore_across_schema_changes_keeps_the_lineage,
     tiering::policies_move_the_right_files_and_time_travel_survives,
     tiering::crash_at_every_step_then_rerun_finishes,
     tiering::append_during_move_both_land,

@@ -16,9 +16,11 @@ use crate::schema::{DataType, FieldId, PrimitiveType, Schema, StructField};
 
 mod change;
 mod partition;
+mod restore;
 
 pub use change::{Position, SchemaChange};
 pub use partition::with_new_default_spec;
+pub use restore::restored_metadata;
 
 /// The dotted path of `name` inside `parent` (the top level when absent or empty).
 fn join(parent: Option<&str>, name: &str) -> String {
