@@ -243,7 +243,7 @@ fn write_defaults(schema: &Schema) -> Vec<WriteDefault> {
         .fields()
         .iter()
         .filter_map(|f| match (&f.write_default, &f.data_type) {
-            (Some(v), DataType::Primitive(p)) => Some((f.name.clone(), p.clone(), v.clone())),
+            (Some(v), DataType::Primitive(p)) => Some((f.name.clone(), *p, v.clone())),
             _ => None,
         })
         .collect()

@@ -200,7 +200,7 @@ impl PartitionedWriter {
         // Partitions finish concurrently: on local disk each flushes its last file and folder
         // (SPEC §2.4), and those flushes overlap instead of adding up.
         let finished =
-            futures::future::join_all(self.writers.into_iter().map(|(_, w)| w.finish())).await;
+            futures::future::join_all(self.writers.into_values().map(|w| w.finish())).await;
         for result in finished {
             match result {
                 Ok(a) => adds.extend(a),
