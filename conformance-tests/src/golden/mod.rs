@@ -49,7 +49,22 @@ use strata_table::{
 pub type BoxError = Box<dyn std::error::Error + Send + Sync>;
 
 /// Names of the golden tables, each a directory under the golden directory.
-pub const GOLDEN_TABLES: &[&str] = &["basic", "checkpointed", "evolved", "relocated"];
+pub const GOLDEN_TABLES: &[&str] = &[
+    "basic",
+    "checkpointed",
+    "evolved",
+    "relocated",
+    "restored",
+    "escaped",
+];
+/// Golden tables whose checked-in bytes an earlier version of the generator wrote, with what
+/// changed since: they must still read identically, but the generator no longer reproduces
+/// them byte for byte.
+pub const WRITTEN_BY_EARLIER_VERSIONS: &[(&str, &str)] = &[(
+    "evolved",
+    "RESTORE writes the restored schema on the current lineage since 2026-12-03 (SPEC §8.5); \
+     the checked-in version 5 re-committed the old metadata as it was",
+)];
 /// Name of the checksum file in each golden table directory.
 pub const CHECKSUMS_FILE: &str = "CHECKSUMS";
 /// Name of the expected description in each golden table directory.
@@ -69,6 +84,8 @@ const DAY0: i64 = 19_675;
 const COLD_TIER: &str = "memory://cold-tier/relocated";
 /// Absolute base URI of the `warm` tier of the `relocated` table.
 const WARM_TIER: &str = "s3://golden-warm-tier/relocated";
+/// Absolute base URI of the `cold` tier of the `escaped` table.
+const ESCAPED_COLD_TIER: &str = "s3://golden-cold-tier/escaped";
 
 #[cfg(test)]
 mod tests {

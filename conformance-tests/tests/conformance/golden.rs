@@ -5,7 +5,8 @@
 use std::path::{Path, PathBuf};
 
 use strata_conformance::golden::{
-    CHECKSUMS_FILE, GOLDEN_TABLES, checksums, copy_dir, verify, write_golden,
+    CHECKSUMS_FILE, GOLDEN_TABLES, WRITTEN_BY_EARLIER_VERSIONS, checksums, copy_dir, verify,
+    write_golden,
 };
 
 fn golden_dir() -> PathBuf {
@@ -41,6 +42,9 @@ async fn golden_generator_is_deterministic() {
             written, first,
             "`{name}/{CHECKSUMS_FILE}` is not up to date"
         );
+        if WRITTEN_BY_EARLIER_VERSIONS.iter().any(|(n, _)| n == name) {
+            continue;
+        }
         let checked_in =
             std::fs::read_to_string(golden_dir().join(name).join(CHECKSUMS_FILE)).unwrap();
         assert_eq!(
