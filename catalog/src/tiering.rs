@@ -283,8 +283,10 @@ impl From<TierSpec> for TierDef {
     }
 }
 
-impl From<TierPolicy> for PolicySpec {
-    fn from(p: TierPolicy) -> Self {
+impl PolicySpec {
+    /// The API shape of a policy; `None` for a condition kind this version does not know
+    /// (SPEC §6.5: kept in the table, never applied, not listed here).
+    fn of_known(p: TierPolicy) -> Option<Self> {
         let condition = match p.condition {
             PolicyCondition::CommitAge { older_than_ms } => {
                 ConditionSpec::CommitAge { older_than_ms }
@@ -296,12 +298,13 @@ impl From<TierPolicy> for PolicySpec {
                 field_id,
                 older_than_ms,
             },
+            _ => return None,
         };
-        Self {
+        Some(Self {
             id: p.id,
             tier: p.tier,
             condition,
-        }
+        })
     }
 }
 
@@ -612,7 +615,7 @@ async fn report(table: &Table, ident: &TableIdent) -> Result<TierReport> {
             .policies
             .iter()
             .cloned()
-            .map(PolicySpec::from)
+            .filter_map(PolicySpec::of_known)
             .collect(),
         usage: usage_body(usage),
     })
@@ -636,7 +639,7 @@ mod tests {
                 older_than_ms: 5
             }
         );
-        assert_eq!(PolicySpec::from(engine), p);
+        assert_eq!(PolicySpec::of_known(engine), Some(p));
         assert!(
             serde_json::from_str::<PolicySpec>(
                 r#"{"id":"a","tier":"b","condition":{"kind":"commitAge","olderThanMs":1,"x":1}}"#

@@ -35,10 +35,12 @@ pub struct TierPolicy {
 
 /// When a file qualifies for a policy.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(tag = "kind", rename_all = "camelCase")]
+#[serde(
+    try_from = "serde_json::Map<String, serde_json::Value>",
+    into = "serde_json::Map<String, serde_json::Value>"
+)]
 pub enum PolicyCondition {
     /// The file was written (its `modificationTime`) more than `olderThanMs` before now.
-    #[serde(rename_all = "camelCase")]
     CommitAge {
         /// Age in milliseconds.
         older_than_ms: i64,
@@ -46,13 +48,83 @@ pub enum PolicyCondition {
     /// Every value of field `fieldId` (a `date`, `timestamp` or `timestamptz` column) in the
     /// file is more than `olderThanMs` before now, as its partition value or its `max`
     /// statistic proves.
-    #[serde(rename_all = "camelCase")]
     DataAge {
         /// Field id of the column.
         field_id: i32,
         /// Age in milliseconds.
         older_than_ms: i64,
     },
+    /// A kind this version does not know (SPEC §6.5): kept verbatim, with every member, when
+    /// the metadata is rewritten; it matches no file.
+    Unknown {
+        /// The `kind`.
+        kind: String,
+        /// The whole condition object, `kind` included.
+        members: serde_json::Map<String, serde_json::Value>,
+    },
+}
+
+/// The known kinds, in their wire form (the derived, tagged representation).
+#[derive(Serialize, Deserialize)]
+#[serde(tag = "kind", rename_all = "camelCase")]
+enum KnownCondition {
+    #[serde(rename_all = "camelCase")]
+    CommitAge { older_than_ms: i64 },
+    #[serde(rename_all = "camelCase")]
+    DataAge { field_id: i32, older_than_ms: i64 },
+}
+
+impl TryFrom<serde_json::Map<String, serde_json::Value>> for PolicyCondition {
+    type Error = String;
+
+    /// A known kind must be well-formed; an unknown kind is kept as it is; a condition without
+    /// a string `kind` is an error.
+    fn try_from(
+        members: serde_json::Map<String, serde_json::Value>,
+    ) -> std::result::Result<Self, String> {
+        let kind = match members.get("kind") {
+            Some(serde_json::Value::String(k)) => k.clone(),
+            Some(other) => return Err(format!("condition `kind` must be a string, not {other}")),
+            None => return Err("a condition needs a `kind`".into()),
+        };
+        if kind != "commitAge" && kind != "dataAge" {
+            return Ok(Self::Unknown { kind, members });
+        }
+        let known: KnownCondition = serde_json::from_value(serde_json::Value::Object(members))
+            .map_err(|e| format!("condition `{kind}`: {e}"))?;
+        Ok(match known {
+            KnownCondition::CommitAge { older_than_ms } => Self::CommitAge { older_than_ms },
+            KnownCondition::DataAge {
+                field_id,
+                older_than_ms,
+            } => Self::DataAge {
+                field_id,
+                older_than_ms,
+            },
+        })
+    }
+}
+
+impl From<PolicyCondition> for serde_json::Map<String, serde_json::Value> {
+    fn from(c: PolicyCondition) -> Self {
+        let known = match c {
+            PolicyCondition::CommitAge { older_than_ms } => {
+                KnownCondition::CommitAge { older_than_ms }
+            }
+            PolicyCondition::DataAge {
+                field_id,
+                older_than_ms,
+            } => KnownCondition::DataAge {
+                field_id,
+                older_than_ms,
+            },
+            PolicyCondition::Unknown { members, .. } => return members,
+        };
+        match serde_json::to_value(known) {
+            Ok(serde_json::Value::Object(m)) => m,
+            _ => serde_json::Map::new(),
+        }
+    }
 }
 
 impl std::fmt::Display for TierPolicy {
@@ -81,6 +153,12 @@ impl std::fmt::Display for TierPolicy {
                 self.id,
                 self.tier,
                 days(*older_than_ms)
+            ),
+            PolicyCondition::Unknown { kind, .. } => write!(
+                f,
+                "{}: move to {} on a condition of kind `{kind}` this version does not know \
+                 (never applied)",
+                self.id, self.tier
             ),
         }
     }
@@ -135,6 +213,8 @@ pub fn validate_policies(metadata: &Metadata) -> Result<()> {
                 }
                 *older_than_ms
             }
+            // Only its id and tier are checked (SPEC §6.5).
+            PolicyCondition::Unknown { .. } => 0,
         };
         if age < 0 {
             return Err(invalid(format!("policy `{}` has a negative age", p.id)));
@@ -216,6 +296,8 @@ fn matches(p: &TierPolicy, file: &AddFile, metadata: &Metadata, now_ms: i64) -> 
             }
             None => false,
         },
+        // A kind this version does not know never moves a file (SPEC §6.5).
+        PolicyCondition::Unknown { .. } => false,
     }
 }
 
@@ -513,6 +595,48 @@ mod tests {
             moves,
             [("b".into(), "warm".into()), ("d".into(), "cold".into())]
         );
+    }
+
+    #[test]
+    fn an_unknown_condition_kind_is_kept_verbatim_and_never_moves_a_file() {
+        let text = r#"{"id":"later","tier":"cold","condition":{"kind":"accessAge","olderThanMs":5,"extra":{"a":[1,2]}}}"#;
+        let later: TierPolicy = serde_json::from_str(text).unwrap();
+        assert!(matches!(
+            &later.condition,
+            PolicyCondition::Unknown { kind, .. } if kind == "accessAge"
+        ));
+        // Rewritten with every member (§6.5), whatever this version knows.
+        let back: serde_json::Value = serde_json::to_value(&later).unwrap();
+        let original: serde_json::Value = serde_json::from_str(text).unwrap();
+        assert_eq!(back, original);
+        assert!(later.to_string().contains("accessAge"));
+        let m = metadata(vec![later, commit_age("warm30", "warm", 30)]);
+        m.validate().unwrap();
+        let s = state(
+            m,
+            vec![
+                file("a", NOW - 400 * DAY_MS, None, None),
+                file("b", NOW - 10 * DAY_MS, None, None),
+            ],
+        );
+        let moves: Vec<(String, String)> = plan(&s, NOW)
+            .into_iter()
+            .map(|m| (m.path, m.to_tier))
+            .collect();
+        assert_eq!(moves, [("a".into(), "warm".into())]);
+        // Known kinds stay strict; a condition needs a string kind.
+        for bad in [
+            r#"{"kind":"commitAge"}"#,
+            r#"{"kind":"dataAge","olderThanMs":1}"#,
+            r#"{"kind":"commitAge","olderThanMs":1.5}"#,
+            r#"{"olderThanMs":1}"#,
+            r#"{"kind":7}"#,
+        ] {
+            assert!(
+                serde_json::from_str::<PolicyCondition>(bad).is_err(),
+                "{bad} was accepted"
+            );
+        }
     }
 
     #[test]

@@ -616,6 +616,7 @@ async fn policy(
                                 .trim_end_matches('0')
                                 .trim_end_matches('.')
                         ),
+                        other => other_condition(other),
                     };
                     tt.row(vec![p.id.clone(), p.tier.clone(), when]);
                 }
@@ -670,6 +671,16 @@ async fn policy(
             writeln!(out, "committed version {}: policy `{id}` added", c.version)?;
             Ok(())
         }
+    }
+}
+
+/// How a policy whose condition kind this version does not know is listed (never applied).
+fn other_condition(c: &PolicyCondition) -> String {
+    match c {
+        PolicyCondition::Unknown { kind, .. } => {
+            format!("condition `{kind}` (unknown to this version: never applied)")
+        }
+        other => format!("{other:?}"),
     }
 }
 
