@@ -649,7 +649,7 @@ pub async fn restore_across_schema_changes_keeps_the_lineage(b: &TestBackend) ->
         ),
     ])?;
     let v1 = t.append([first]).await?.version;
-    let rows_v1 = sorted_rows(&t, v1).await?;
+    let rows_v1 = super::sorted_rows(&t, v1).await?;
     t.update_schema(vec![
         SchemaChange::WidenColumn {
             path: "id".into(),
@@ -704,11 +704,11 @@ pub async fn restore_across_schema_changes_keeps_the_lineage(b: &TestBackend) ->
         "a new schema id"
     );
     check_eq!(now.metadata().tiers, before.metadata().tiers);
-    check_eq!(sorted_rows(&t, restored).await?, rows_v1);
+    check_eq!(super::sorted_rows(&t, restored).await?, rows_v1);
     let reopened =
         Table::open_with(b.location("restore-evolution")?, TableOptions::default()).await?;
     for v in 0..=restored {
-        sorted_rows(&reopened, v).await?;
+        super::sorted_rows(&reopened, v).await?;
     }
     let more = RecordBatch::try_from_iter(vec![(
         "id",
@@ -717,23 +717,4 @@ pub async fn restore_across_schema_changes_keeps_the_lineage(b: &TestBackend) ->
     reopened.append([more]).await?;
     check_eq!(reopened.latest().await?.record_count(), 3);
     Ok(())
-}
-
-/// Every row of `version`, sorted, as text.
-async fn sorted_rows(t: &Table, version: u64) -> Result<Vec<String>, BoxError> {
-    let batches = t
-        .scan()
-        .snapshot(SnapshotSelector::Version(version))
-        .plan()
-        .await?
-        .collect()
-        .await?;
-    let mut lines: Vec<String> = arrow::util::pretty::pretty_format_batches(&batches)?
-        .to_string()
-        .lines()
-        .filter(|l| l.starts_with("| "))
-        .map(str::to_string)
-        .collect();
-    lines.sort();
-    Ok(lines)
 }

@@ -7,7 +7,6 @@ use std::collections::BTreeSet;
 use std::sync::Arc;
 
 use arrow::array::{Int64Array, RecordBatch, StringArray};
-use arrow::util::pretty::pretty_format_batches;
 use futures::TryStreamExt;
 use object_store::path::Path;
 use object_store::{ObjectStore, ObjectStoreExt};
@@ -15,9 +14,7 @@ use strata_format::TierDef;
 use strata_format::compact::{parse_partition_spec, parse_schema};
 use strata_format::location::location_uri;
 use strata_table::arrow_schema::to_arrow_schema;
-use strata_table::{
-    CreateTable, MoveOptions, SnapshotSelector, Table, TableLocation, TableOptions,
-};
+use strata_table::{CreateTable, MoveOptions, Table, TableLocation, TableOptions};
 
 use crate::backends::{CaseResult, TestBackend};
 use crate::{check, check_eq};
@@ -87,21 +84,7 @@ async fn table(b: &TestBackend, name: &str) -> Result<(Table, String, String), B
 
 /// Every row of `version`, sorted.
 async fn rows(t: &Table, version: u64) -> Result<String, BoxError> {
-    let batches = t
-        .scan()
-        .snapshot(SnapshotSelector::Version(version))
-        .plan()
-        .await?
-        .collect()
-        .await?;
-    let mut lines: Vec<String> = pretty_format_batches(&batches)?
-        .to_string()
-        .lines()
-        .filter(|l| l.starts_with("| "))
-        .map(str::to_string)
-        .collect();
-    lines.sort();
-    Ok(lines.join("\n"))
+    Ok(super::sorted_rows(t, version).await?.join("\n"))
 }
 
 /// The keys under `<prefix>/data` in `store`, relative to `prefix`.

@@ -9,6 +9,29 @@ use strata_table::{CreateTable, Table, TableOptions};
 
 use crate::backends::TestBackend;
 
+/// The rows of `version` as pretty-printed lines (the header line included), sorted: equal
+/// row sets compare equal whatever the file and batch order.
+pub async fn sorted_rows(
+    t: &Table,
+    version: u64,
+) -> Result<Vec<String>, Box<dyn std::error::Error + Send + Sync>> {
+    let batches = t
+        .scan()
+        .snapshot(strata_table::SnapshotSelector::Version(version))
+        .plan()
+        .await?
+        .collect()
+        .await?;
+    let mut lines: Vec<String> = arrow::util::pretty::pretty_format_batches(&batches)?
+        .to_string()
+        .lines()
+        .filter(|l| l.starts_with("| "))
+        .map(str::to_string)
+        .collect();
+    lines.sort();
+    Ok(lines)
+}
+
 pub mod concurrency;
 pub mod corruption;
 pub mod data;

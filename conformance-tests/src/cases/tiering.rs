@@ -5,7 +5,6 @@
 use std::sync::Arc;
 
 use arrow::array::{Float64Array, Int64Array, RecordBatch, TimestampMicrosecondArray};
-use arrow::util::pretty::pretty_format_batches;
 use futures::FutureExt;
 use object_store::ObjectStoreExt;
 use strata_format::TierDef;
@@ -97,21 +96,7 @@ async fn tiered_table(b: &TestBackend, cold_class: &str) -> Result<Table, BoxErr
 }
 
 async fn scan_text(t: &Table, version: u64) -> Result<String, BoxError> {
-    let batches = t
-        .scan()
-        .snapshot(SnapshotSelector::Version(version))
-        .plan()
-        .await?
-        .collect()
-        .await?;
-    let mut lines: Vec<String> = pretty_format_batches(&batches)?
-        .to_string()
-        .lines()
-        .filter(|l| l.starts_with("| "))
-        .map(str::to_string)
-        .collect();
-    lines.sort();
-    Ok(lines.join("\n"))
+    Ok(super::sorted_rows(t, version).await?.join("\n"))
 }
 
 /// Whether the object at `uri` (a location of file `path`) exists.
