@@ -17,6 +17,7 @@
 
 mod describe;
 mod generate;
+mod generate_escaped_restored;
 mod verify;
 
 #[allow(unused_imports)]
@@ -25,6 +26,8 @@ pub use describe::{describe, describe_all, describe_table};
 #[allow(unused_imports)]
 use generate::*;
 pub use generate::{generate, write_golden};
+#[allow(unused_imports)]
+use generate_escaped_restored::*;
 pub use verify::*;
 
 use std::collections::{BTreeMap, BTreeSet};
