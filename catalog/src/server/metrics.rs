@@ -78,7 +78,7 @@ impl Metrics {
     }
 }
 
-/// Middleware (on matched routes): counts requests by route template and status.
+/// Middleware: counts requests by route template (`unmatched` for no route) and status.
 pub async fn track(State(s): State<AppState>, req: Request, next: Next) -> Response {
     let route = req
         .extensions()

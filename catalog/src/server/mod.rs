@@ -108,14 +108,13 @@ pub fn router(catalog: Arc<Catalog>, options: &ServerOptions) -> Router {
         .route("/v1/commits", post(commits::commit))
         .route("/v1/tokens", post(commits::create_token))
         .route("/healthz", get(commits::health))
-        .route_layer(axum::middleware::from_fn_with_state(
-            state.clone(),
-            metrics::track,
-        ))
-        .with_state(state);
-    // Router::layer wraps outermost last: request id, trace, envelope, timeout, body limit.
+        .with_state(state.clone());
+    // Router::layer wraps outermost last: request id, trace, envelope, timeout, metrics, body
+    // limit. Metrics sit outside the body limit and apply to the fallback too, so that 413s
+    // and unmatched routes are counted.
     api.layer(DefaultBodyLimit::disable())
         .layer(RequestBodyLimitLayer::new(options.body_limit))
+        .layer(axum::middleware::from_fn_with_state(state, metrics::track))
         .layer(TimeoutLayer::with_status_code(
             StatusCode::SERVICE_UNAVAILABLE,
             options.request_timeout,

@@ -110,6 +110,48 @@ async fn bad_input_gets_a_4xx_envelope_and_changes_nothing() {
     }
     assert!(failures.is_empty(), "{}", failures.join("\n"));
 
+    // The Authorization scheme is case-insensitive; a malformed header gets the envelope.
+    let auth = |value: &[u8]| {
+        let value = reqwest::header::HeaderValue::from_bytes(value).unwrap();
+        reqwest::Client::new()
+            .get(format!("{}/v1/namespaces", cat.url()))
+            .header(reqwest::header::AUTHORIZATION, value)
+            .send()
+    };
+    let token = cat.admin_token.clone();
+    for scheme in ["Bearer", "bearer", "BEARER", "BeArEr"] {
+        let resp = auth(format!("{scheme} {token}").as_bytes()).await.unwrap();
+        assert_eq!(resp.status().as_u16(), 200, "{scheme}");
+    }
+    for bad in [
+        b"Basic dXNlcjpwYXNz".to_vec(),
+        b"Bearer".to_vec(),
+        b"Bearer ".to_vec(),
+        format!("Bearer{token}").into_bytes(),
+        b"Bearer \xff\xfe".to_vec(),
+    ] {
+        let resp = auth(&bad).await.unwrap();
+        let status = resp.status().as_u16();
+        let v: Value = serde_json::from_str(&resp.text().await.unwrap()).unwrap();
+        assert_eq!(status, 401, "{:?}: {v}", String::from_utf8_lossy(&bad));
+        assert_envelope(&v);
+    }
+
+    // /metrics counts what the routes never saw: 413s and unmatched paths.
+    let metrics = cat.admin.metrics().await.unwrap();
+    assert!(
+        metrics
+            .lines()
+            .any(|l| l.contains("status=\"413\"") && l.starts_with("strata_http_requests_total")),
+        "{metrics}"
+    );
+    assert!(
+        metrics
+            .lines()
+            .any(|l| l.contains("route=\"unmatched\"") && l.contains("status=\"404\"")),
+        "{metrics}"
+    );
+
     // Nothing changed: one namespace of ours, one table at version 0.
     let names: Vec<String> = cat
         .admin
