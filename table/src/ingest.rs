@@ -9,7 +9,7 @@ use std::io::{BufRead, BufReader};
 use std::path::Path;
 use std::sync::Arc;
 
-use arrow::array::{BooleanArray, RecordBatch, Scalar};
+use arrow::array::{Array, ArrayRef, BooleanArray, RecordBatch, Scalar, StructArray};
 use arrow::compute::kernels::zip::zip;
 use arrow::datatypes::{Field, Schema as ArrowSchema, SchemaRef};
 use parquet::arrow::arrow_reader::ParquetRecordBatchReaderBuilder;
@@ -235,18 +235,68 @@ fn csv_message(msg: &str, schema: &ArrowSchema) -> String {
 }
 
 /// A top-level column with a `writeDefault` (SPEC §4.1): its name, type and value.
-type WriteDefault = (String, PrimitiveType, serde_json::Value);
+type WriteDefault = (Vec<String>, PrimitiveType, serde_json::Value);
 
-/// The top-level primitive columns of `schema` that have a `writeDefault`.
+/// The primitive fields of `schema` that have a `writeDefault`, at any depth of structs, by
+/// their path of names.
 fn write_defaults(schema: &Schema) -> Vec<WriteDefault> {
-    schema
-        .fields()
+    fn walk(fields: &[strata_format::StructField], prefix: &[String], out: &mut Vec<WriteDefault>) {
+        for f in fields {
+            let mut path = prefix.to_vec();
+            path.push(f.name.clone());
+            match (&f.write_default, &f.data_type) {
+                (Some(v), DataType::Primitive(p)) => out.push((path, *p, v.clone())),
+                (_, DataType::Struct(s)) => walk(&s.fields, &path, out),
+                _ => {}
+            }
+        }
+    }
+    let mut out = Vec::new();
+    walk(schema.fields(), &[], &mut out);
+    out
+}
+
+/// Whether `row` has an object at every step of `path` but the last, and no key for the last
+/// (a value the input does not provide; under a missing or null parent, nothing to fill).
+fn lacks(row: &serde_json::Map<String, serde_json::Value>, path: &[String]) -> bool {
+    let Some((leaf, parents)) = path.split_last() else {
+        return false;
+    };
+    let mut object = row;
+    for p in parents {
+        match object.get(p) {
+            Some(serde_json::Value::Object(o)) => object = o,
+            _ => return false,
+        }
+    }
+    !object.contains_key(leaf)
+}
+
+/// `array` with the column at `path` (through struct children) replaced by `f` of it.
+fn replace_at(
+    array: &ArrayRef,
+    path: &[String],
+    f: &dyn Fn(&ArrayRef) -> std::result::Result<ArrayRef, String>,
+) -> std::result::Result<ArrayRef, String> {
+    let Some((head, rest)) = path.split_first() else {
+        return f(array);
+    };
+    let s = array
+        .as_any()
+        .downcast_ref::<StructArray>()
+        .ok_or_else(|| format!("`{head}` is not inside a struct"))?;
+    let arrow::datatypes::DataType::Struct(fields) = s.data_type() else {
+        return Err(format!("`{head}` is not inside a struct"));
+    };
+    let i = fields
         .iter()
-        .filter_map(|f| match (&f.write_default, &f.data_type) {
-            (Some(v), DataType::Primitive(p)) => Some((f.name.clone(), *p, v.clone())),
-            _ => None,
-        })
-        .collect()
+        .position(|c| c.name() == head)
+        .ok_or_else(|| format!("no field `{head}`"))?;
+    let mut children = s.columns().to_vec();
+    children[i] = replace_at(&children[i], rest, f)?;
+    StructArray::try_new(fields.clone(), children, s.nulls().cloned())
+        .map(|a| Arc::new(a) as ArrayRef)
+        .map_err(|e| e.to_string())
 }
 
 /// NDJSON decoding in chunks of lines; on an error, the chunk is decoded line by line to name
@@ -287,17 +337,24 @@ impl<R: BufRead> JsonLines<R> {
             .map(|l| serde_json::from_str(l).map_err(|e| e.to_string()))
             .collect::<std::result::Result<_, _>>()?;
         let mut columns = batch.columns().to_vec();
-        for (name, p, v) in &self.defaults {
-            let Ok(i) = batch.schema().index_of(name) else {
+        for (path, p, v) in &self.defaults {
+            let Some((top, rest)) = path.split_first() else {
                 continue;
             };
-            let absent: BooleanArray = keys.iter().map(|k| Some(!k.contains_key(name))).collect();
+            let Ok(i) = batch.schema().index_of(top) else {
+                continue;
+            };
+            let absent: BooleanArray = keys.iter().map(|k| Some(lacks(k, path))).collect();
             if absent.true_count() == 0 {
                 continue;
             }
-            let one = default_array(p, v, columns[i].data_type(), 1)
-                .map_err(|m| format!("column `{name}`: writeDefault {v}: {m}"))?;
-            columns[i] = zip(&absent, &Scalar::new(one), &columns[i]).map_err(|e| e.to_string())?;
+            let name = path.join(".");
+            let fill = |column: &ArrayRef| {
+                let one = default_array(p, v, column.data_type(), 1)
+                    .map_err(|m| format!("column `{name}`: writeDefault {v}: {m}"))?;
+                zip(&absent, &Scalar::new(one), column).map_err(|e| e.to_string())
+            };
+            columns[i] = replace_at(&columns[i], rest, &fill)?;
         }
         RecordBatch::try_new(batch.schema(), columns).map_err(|e| e.to_string())
     }
@@ -382,6 +439,52 @@ mod tests {
         let p = dir.path().join(name);
         std::fs::write(&p, text).unwrap();
         p
+    }
+
+    #[test]
+    fn json_rows_without_a_key_get_the_write_default_at_any_depth() {
+        use arrow::array::AsArray;
+        use arrow::datatypes::Int64Type;
+        use strata_format::schema::{StructField, StructType};
+        let mut n = StructField::optional(2, "n", PrimitiveType::Int64);
+        n.write_default = Some(serde_json::json!(5));
+        let mut d = StructField::optional(4, "d", PrimitiveType::Int64);
+        d.write_default = Some(serde_json::json!(9));
+        let s = StructField::optional(
+            3,
+            "s",
+            DataType::Struct(StructType {
+                fields: vec![StructField::optional(5, "a", PrimitiveType::Int64), d],
+            }),
+        );
+        let schema = Schema::new(
+            0,
+            vec![StructField::required(1, "id", PrimitiveType::Int64), n, s],
+        )
+        .unwrap();
+        let dir = tempfile::tempdir().unwrap();
+        let p = write(
+            &dir,
+            "a.ndjson",
+            "{\"id\":1,\"s\":{\"a\":1}}\n\
+             {\"id\":2,\"n\":null,\"s\":{\"a\":2,\"d\":null}}\n\
+             {\"id\":3,\"n\":7,\"s\":null}\n\
+             {\"id\":4,\"s\":{\"d\":8}}\n",
+        );
+        let batch = read_file(&p, InputFormat::Json, &schema)
+            .unwrap()
+            .next()
+            .unwrap()
+            .unwrap();
+        let ints = |a: &dyn Array| {
+            a.as_primitive::<Int64Type>()
+                .iter()
+                .collect::<Vec<Option<i64>>>()
+        };
+        assert_eq!(ints(batch.column(1)), [Some(5), None, Some(7), Some(5)]);
+        let s = batch.column(2).as_struct();
+        assert_eq!(s.null_count(), 1, "a null struct stays null");
+        assert_eq!(ints(s.column(1)), [Some(9), None, None, Some(8)]);
     }
 
     #[test]
