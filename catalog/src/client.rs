@@ -434,6 +434,9 @@ impl Client {
                 operation_parameters: BTreeMap::new(),
                 isolation_level: None,
                 read,
+                user_metadata: None,
+                operation_metrics: BTreeMap::new(),
+                timestamp: None,
             }],
         };
         let resp = self.commit(&req).await?;

@@ -6,19 +6,16 @@
 //! transaction id and advances the table's pointer. The log stays the source of truth: a
 //! writer that bypasses the catalog only makes the catalog retry on top of its commit.
 
-use std::collections::BTreeSet;
+use std::collections::{BTreeMap, BTreeSet};
 
 use futures::{StreamExt, TryStreamExt};
-use object_store::{ObjectStoreExt, PutMode, PutOptions, PutPayload};
+use object_store::ObjectStoreExt;
 use serde_json::Value;
+use strata_format::commit::{ChangeContext, Proposal, check_change};
 use strata_format::conflict::{self, ReadPredicate, ReadSet, Rejection};
-use strata_format::log::{Commit, LOG_DIR, commit_file_name, decode_commit, encode_commit};
-use strata_format::protocol::check_writable;
-use strata_format::{Action, CommitInfo, IsolationLevel};
-use strata_table::{
-    DEFAULT_CHECKPOINT_INTERVAL, PROP_CHECKPOINT_INTERVAL, PROP_ISOLATION_LEVEL, Snapshot,
-    TableLocation,
-};
+use strata_format::log::Commit;
+use strata_format::{Action, IsolationLevel, TableState};
+use strata_table::{Attempt, StoreResolver, Table, read_predicate};
 
 use crate::error::{Error, Result};
 use crate::model::{CommitRequest, CommitResponse, CommittedTable, TableChange};
@@ -28,9 +25,6 @@ use crate::store::{TableIdent, TableLock};
 
 /// Engine name recorded in commits written by the catalog.
 pub const ENGINE: &str = concat!("strata-catalog/", env!("CARGO_PKG_VERSION"));
-
-/// Put attempts when writers outside the catalog keep taking the next version.
-const MAX_ATTEMPTS: u32 = 8;
 
 /// A validated table change.
 #[derive(Debug, Clone)]
@@ -42,7 +36,11 @@ pub(crate) struct Change {
     pub parameters: std::collections::BTreeMap<String, Value>,
     pub isolation: Option<IsolationLevel>,
     pub read_all: bool,
+    pub read_predicate: Option<String>,
     pub read_files: BTreeSet<String>,
+    pub user_metadata: Option<String>,
+    pub metrics: BTreeMap<String, i64>,
+    pub timestamp: Option<i64>,
 }
 
 enum Outcome {
@@ -108,60 +106,71 @@ impl Change {
                 .map(parse_isolation)
                 .transpose()?,
             read_all: c.read.whole_table,
+            read_predicate: c.read.predicate,
             read_files: c.read.files.into_iter().collect(),
+            user_metadata: c.user_metadata,
+            metrics: c.operation_metrics,
+            timestamp: match c.timestamp {
+                Some(t) if t > chrono::Utc::now().timestamp_millis() + MAX_CLOCK_SKEW_MS => {
+                    return Err(Error::Unprocessable(format!(
+                        "timestamp {t} is more than five minutes ahead of the catalog's clock"
+                    )));
+                }
+                t => t,
+            },
         })
     }
 
-    fn is_blind_append(&self) -> bool {
-        !self.read_all
-            && self.read_files.is_empty()
+    /// Whether the outcome depends on anything read.
+    fn reads(&self) -> bool {
+        self.read_all || self.read_predicate.is_some() || !self.read_files.is_empty()
+    }
+
+    /// Whether `written` (a commit of this transaction id in the log) records this change:
+    /// the same operation, parameters, user metadata and metrics, and the same actions except
+    /// relocations that rebasing dropped (SPEC §8.2).
+    fn same_as(&self, written: &Commit) -> bool {
+        let info = &written.info;
+        if info.operation != self.operation
+            || info.operation_parameters != self.parameters
+            || info.user_metadata != self.user_metadata
+            || info.operation_metrics != self.metrics
+        {
+            return false;
+        }
+        let line = |a: &Action| a.to_json_line().unwrap_or_default();
+        let sent: BTreeSet<String> = self.actions.iter().map(line).collect();
+        let kept: BTreeSet<String> = written.actions.iter().map(line).collect();
+        kept.is_subset(&sent)
             && self
                 .actions
                 .iter()
-                .all(|a| matches!(a, Action::Add(_) | Action::Txn(_)))
-            && self.actions.iter().any(|a| matches!(a, Action::Add(_)))
+                .all(|a| matches!(a, Action::Relocate(_)) || kept.contains(&line(a)))
     }
 }
 
-fn commit_path(loc: &TableLocation, version: u64) -> object_store::path::Path {
-    loc.child(&format!("{LOG_DIR}/{}", commit_file_name(version)))
-}
-
-/// Reads commits `from..=to` of the table at `loc`.
-async fn read_commits(loc: &TableLocation, from: u64, to: u64) -> Result<Vec<Commit>> {
-    if from > to {
-        return Ok(Vec::new());
+/// An added object exists at its resolved location with the stated size.
+async fn check_object(
+    resolver: &StoreResolver,
+    table: &TableIdent,
+    i: usize,
+    path: String,
+    location: Option<String>,
+    size: u64,
+) -> Result<()> {
+    let (store, key) = resolver.resolve(&path, location.as_deref())?;
+    match store.head(&key).await {
+        Ok(meta) if meta.size == size => Ok(()),
+        Ok(meta) => Err(Error::Unprocessable(format!(
+            "{table}: actions[{i}].size: add `{path}` states {size} bytes but the object has {}",
+            meta.size
+        ))),
+        Err(object_store::Error::NotFound { .. }) => Err(Error::Unprocessable(format!(
+            "{table}: actions[{i}]: add `{path}` names an object that does not exist ({})",
+            location.as_deref().unwrap_or(key.as_ref())
+        ))),
+        Err(e) => Err(Error::Storage(e)),
     }
-    futures::stream::iter(from..=to)
-        .map(|v| async move { read_commit(loc, v).await?.ok_or_else(|| missing(loc, v)) })
-        .buffered(8)
-        .try_collect()
-        .await
-}
-
-fn missing(loc: &TableLocation, v: u64) -> Error {
-    Error::Table(strata_table::Error::MissingVersion {
-        table: loc.uri().to_string(),
-        path: commit_path(loc, v).to_string(),
-        version: v,
-    })
-}
-
-async fn read_commit(loc: &TableLocation, version: u64) -> Result<Option<Commit>> {
-    let path = commit_path(loc, version);
-    let bytes = match loc.store().get(&path).await {
-        Ok(r) => r.bytes().await?,
-        Err(object_store::Error::NotFound { .. }) => return Ok(None),
-        Err(e) => return Err(e.into()),
-    };
-    decode_commit(version, &bytes).map(Some).map_err(|source| {
-        Error::Table(strata_table::Error::Corrupt {
-            table: loc.uri().to_string(),
-            path: path.to_string(),
-            version,
-            source,
-        })
-    })
 }
 
 fn rejection(table: &TableIdent, r: Rejection) -> Error {
@@ -174,6 +183,39 @@ fn rejection(table: &TableIdent, r: Rejection) -> Error {
             table: table.to_string(),
             duplicate,
         },
+    }
+}
+
+/// How far ahead of the catalog's clock a proposed in-commit timestamp may be.
+const MAX_CLOCK_SKEW_MS: i64 = 5 * 60 * 1000;
+
+/// An engine refusal of a catalog commit as the catalog's error.
+fn refusal(table: &TableIdent, e: strata_table::Error) -> Error {
+    match e {
+        strata_table::Error::Conflict { conflict, .. } => Error::Conflict {
+            table: table.to_string(),
+            conflict,
+        },
+        strata_table::Error::DuplicateBatch { duplicate, .. } => Error::DuplicateBatch {
+            table: table.to_string(),
+            duplicate,
+        },
+        strata_table::Error::InvalidOperation { message, .. } => {
+            Error::Unprocessable(format!("{table}: {message}"))
+        }
+        strata_table::Error::RetriesExhausted { .. } => {
+            Error::Busy(format!("{table}: the log kept moving ({e}); retry later"))
+        }
+        strata_table::Error::CommitOutcomeUnknown {
+            version,
+            ref source,
+            ..
+        } => Error::CommitOutcomeUnknown {
+            table: table.to_string(),
+            version,
+            message: source.to_string(),
+        },
+        other => Error::Table(other),
     }
 }
 
@@ -223,7 +265,6 @@ impl Catalog {
                 return Err(e);
             }
         };
-        self.maybe_checkpoint(&change.ident, version).await;
         Ok(version)
     }
 
@@ -233,158 +274,141 @@ impl Catalog {
         txn_id: &str,
         change: &Change,
     ) -> Result<Outcome> {
-        if let Some(v) = lock.find_commit(txn_id).await? {
-            return Ok(Outcome::Recorded(v));
-        }
         let table = self.handle(lock.table()).await?;
-        let loc = table.location().clone();
-        for _ in 0..MAX_ATTEMPTS {
-            let latest = table.latest().await?;
-            let latest_v = latest.version();
-            if change.base_version > latest_v {
-                return Err(Error::BadRequest(format!(
-                    "{}: base version {} is ahead of the latest version {latest_v}",
-                    change.ident, change.base_version
-                )));
-            }
-            let winners = read_commits(&loc, change.base_version + 1, latest_v).await?;
-            if let Some(ours) = winners.iter().find(|c| c.info.txn_id == txn_id) {
-                // An earlier attempt of this transaction landed (e.g. the catalog failed
-                // before recording it).
-                return Ok(Outcome::Written(ours.version));
-            }
-            let commit = self.plan(&latest, &winners, txn_id, change)?;
-            let bytes = encode_commit(commit.info.clone(), &commit.actions)
-                .map_err(|e| Error::BadRequest(e.to_string()))?;
-            let opts = PutOptions {
-                mode: PutMode::Create,
-                ..Default::default()
+        let log = table.commit_log();
+        if let Some(v) = lock.find_commit(txn_id).await? {
+            let written = log.read_range(v, v).await?;
+            return match written.first() {
+                Some(c) if change.same_as(c) => Ok(Outcome::Recorded(v)),
+                _ => Err(Error::TxnReused {
+                    txn_id: txn_id.to_string(),
+                    table: change.ident.to_string(),
+                    version: v,
+                }),
             };
-            let path = commit_path(&loc, commit.version);
-            match loc
-                .store()
-                .put_opts(&path, PutPayload::from(bytes), opts)
-                .await
-            {
-                Ok(_) => return Ok(Outcome::Written(commit.version)),
-                Err(object_store::Error::AlreadyExists { .. }) => {
-                    tracing::info!(table = %change.ident, version = commit.version,
-                        "a writer outside the catalog took the version; retrying on top of it");
-                }
-                Err(e) => match read_commit(&loc, commit.version).await {
-                    Ok(Some(c)) if c.info.txn_id == txn_id => {
-                        return Ok(Outcome::Written(commit.version));
-                    }
-                    Ok(Some(_)) => {}
-                    _ => {
-                        return Err(Error::CommitOutcomeUnknown {
-                            table: change.ident.to_string(),
-                            version: commit.version,
-                            message: e.to_string(),
-                        });
-                    }
-                },
-            }
         }
-        Err(Error::Busy(format!(
-            "{}: the log kept moving ({MAX_ATTEMPTS} attempts); retry later",
-            change.ident
-        )))
-    }
-
-    /// Checks the change against the winners and the latest state; the commit to write.
-    fn plan(
-        &self,
-        latest: &Snapshot,
-        winners: &[Commit],
-        txn_id: &str,
-        change: &Change,
-    ) -> Result<Commit> {
-        let state = latest.state();
-        check_writable(state.protocol()).map_err(|e| Error::BadRequest(e.to_string()))?;
-        conflict::check_app_transactions(state, &change.actions).map_err(|duplicate| {
-            Error::DuplicateBatch {
-                table: change.ident.to_string(),
-                duplicate,
-            }
-        })?;
+        let latest = table.latest().await?;
+        let latest_v = latest.version();
+        if change.base_version > latest_v {
+            return Err(Error::BadRequest(format!(
+                "{}: baseVersion {} is ahead of the latest version {latest_v}",
+                change.ident, change.base_version
+            )));
+        }
+        let winners = log.read_range(change.base_version + 1, latest_v).await?;
+        if let Some(ours) = winners.iter().find(|c| c.info.txn_id == txn_id) {
+            // An earlier attempt of this transaction landed (e.g. the catalog failed before
+            // recording it).
+            return if change.same_as(ours) {
+                Ok(Outcome::Written(ours.version))
+            } else {
+                Err(Error::TxnReused {
+                    txn_id: txn_id.to_string(),
+                    table: change.ident.to_string(),
+                    version: ours.version,
+                })
+            };
+        }
+        let state = latest.state_arc().clone();
         let isolation = change.isolation.unwrap_or_else(|| {
-            match state
-                .metadata()
-                .properties
-                .get(PROP_ISOLATION_LEVEL)
-                .map(String::as_str)
-            {
-                Some("Serializable") => IsolationLevel::Serializable,
-                _ => IsolationLevel::WriteSerializable,
+            Proposal {
+                isolation: None,
+                ..Default::default()
             }
+            .isolation_level(state.metadata())
         });
+        let matcher = match &change.read_predicate {
+            Some(text) => Some(read_predicate(text, state.metadata()).map_err(|e| {
+                Error::BadRequest(format!("{}: read.predicate: {e}", change.ident))
+            })?),
+            None => None,
+        };
         let read = ReadSet {
             isolation,
-            predicate: if change.read_all {
-                ReadPredicate::All
-            } else {
-                ReadPredicate::Nothing
+            predicate: match (&matcher, change.read_all) {
+                (_, true) => ReadPredicate::All,
+                (Some(f), false) => ReadPredicate::Matching(f.as_ref()),
+                (None, false) => ReadPredicate::Nothing,
             },
             files: change.read_files.clone(),
         };
-        let actions = conflict::rebase(&change.actions, &read, winners)
+        // The client read `baseVersion`: first rebase over what landed since.
+        let actions = conflict::rebase(&change.actions, &read, &winners)
             .map_err(|r| rejection(&change.ident, r))?;
-        let now = chrono::Utc::now().timestamp_millis();
-        let info = CommitInfo {
-            timestamp: now.max(state.timestamp() + 1),
+        let proposal = Proposal {
             txn_id: txn_id.to_string(),
             operation: change.operation.clone(),
-            operation_parameters: change.parameters.clone(),
-            engine: ENGINE.to_string(),
-            read_version: Some(change.base_version),
-            isolation_level: Some(isolation),
-            is_blind_append: change.is_blind_append(),
-            action_count: actions.len() as u64,
-            user_metadata: None,
-            operation_metrics: Default::default(),
-        };
-        let commit = Commit {
-            version: state.version() + 1,
-            info,
+            parameters: change.parameters.clone(),
             actions,
+            isolation: Some(isolation),
+            reads: change.reads(),
+            user_metadata: change.user_metadata.clone(),
+            metrics: change.metrics.clone(),
+            engine: ENGINE.to_string(),
         };
-        // Never write a commit that readers would refuse to apply.
-        let mut next = state.clone();
-        next.apply(&commit).map_err(|e| {
-            Error::BadRequest(format!(
-                "{}: the change does not apply to version {}: {e}",
-                change.ident,
-                state.version()
-            ))
-        })?;
-        Ok(commit)
+        self.check_objects(&table, &state, &proposal, change)
+            .await?;
+        let landed = log
+            .commit(Attempt {
+                base: state,
+                read_version: change.base_version,
+                proposal,
+                read,
+                timestamp: change.timestamp,
+                confine_relocations: true,
+            })
+            .await
+            .map_err(|e| refusal(&change.ident, e))?;
+        Ok(Outcome::Written(landed.version))
     }
 
-    async fn maybe_checkpoint(&self, ident: &TableIdent, version: u64) {
-        let Ok(record) = self.table_record(ident).await else {
-            return;
+    /// Before anything is written: the commit is valid on the latest state (so that locations
+    /// are confined before any is touched), and every added object exists with its stated
+    /// size.
+    async fn check_objects(
+        &self,
+        table: &Table,
+        state: &TableState,
+        proposal: &Proposal,
+        change: &Change,
+    ) -> Result<()> {
+        proposal
+            .check(state)
+            .map_err(|e| Error::Unprocessable(format!("{}: {e}", change.ident)))?;
+        let candidate = Commit {
+            version: state.version() + 1,
+            info: proposal.commit_info(state, state.timestamp().saturating_add(1)),
+            actions: proposal.actions.clone(),
         };
-        let Ok(table) = self.handle(&record).await else {
-            return;
+        let ctx = ChangeContext {
+            table_root: Some(table.uri()),
+            restore_schema: None,
+            confine_relocations: true,
         };
-        let interval = match table.latest().await {
-            Ok(s) => s
-                .metadata()
-                .properties
-                .get(PROP_CHECKPOINT_INTERVAL)
-                .and_then(|v| v.parse::<u64>().ok())
-                .filter(|&n| n > 0)
-                .unwrap_or(DEFAULT_CHECKPOINT_INTERVAL),
-            Err(_) => return,
-        };
-        if version > 0
-            && version.is_multiple_of(interval)
-            && let Err(e) = table.checkpoint().await
-        {
-            tracing::warn!(table = %ident, version, error = %e,
-                "checkpoint failed; the commit is safe, readers replay more commits");
+        if let Err(e) = check_change(state, &candidate, &ctx) {
+            // A RESTORE may reinstate fields; the commit log checks it with the restored schema.
+            if proposal.operation != "RESTORE" {
+                return Err(Error::Unprocessable(format!("{}: {e}", change.ident)));
+            }
         }
+        let resolver = StoreResolver::new(table.location().clone());
+        let adds: Vec<(usize, String, Option<String>, u64)> = proposal
+            .actions
+            .iter()
+            .enumerate()
+            .filter_map(|(i, a)| match a {
+                Action::Add(f) => Some((i, f.path.clone(), f.location.clone(), f.size)),
+                _ => None,
+            })
+            .collect();
+        futures::stream::iter(adds)
+            .map(|(i, path, location, size)| {
+                check_object(&resolver, &change.ident, i, path, location, size)
+            })
+            .buffer_unordered(16)
+            .try_collect::<Vec<()>>()
+            .await?;
+        Ok(())
     }
 
     /// Creates tag `name` at `version` through the catalog's commit path.
@@ -417,7 +441,11 @@ impl Catalog {
             .into(),
             isolation: None,
             read_all: false,
+            read_predicate: None,
             read_files: BTreeSet::new(),
+            user_metadata: None,
+            metrics: BTreeMap::new(),
+            timestamp: None,
         };
         self.commit_change(&uuid::Uuid::new_v4().to_string(), change)
             .await
@@ -440,7 +468,11 @@ impl Catalog {
             parameters: [("name".to_string(), Value::from(name))].into(),
             isolation: None,
             read_all: false,
+            read_predicate: None,
             read_files: BTreeSet::new(),
+            user_metadata: None,
+            metrics: BTreeMap::new(),
+            timestamp: None,
         };
         self.commit_change(&uuid::Uuid::new_v4().to_string(), change)
             .await
@@ -462,6 +494,7 @@ mod tests {
             operation_parameters: Default::default(),
             isolation_level: None,
             read,
+            ..Default::default()
         }
     }
 
@@ -479,23 +512,30 @@ mod tests {
     fn changes_parse_and_classify() {
         let add = json(&strata_format::testing::add("a.parquet", 1));
         let c = Change::parse(change(vec![add.clone()], ReadScope::default())).unwrap();
-        assert!(c.is_blind_append());
+        assert!(!c.reads());
         assert_eq!(c.operation, "WRITE");
         let read = ReadScope {
-            whole_table: true,
-            files: vec![],
+            predicate: Some("id > 3".into()),
+            ..Default::default()
         };
-        assert!(
-            !Change::parse(change(vec![add], read))
-                .unwrap()
-                .is_blind_append()
+        assert!(Change::parse(change(vec![add], read)).unwrap().reads());
+    }
+
+    #[test]
+    fn a_replayed_txn_matches_only_the_same_change() {
+        let a = strata_format::testing::add("a.parquet", 1);
+        let c = Change::parse(change(vec![json(&a)], ReadScope::default())).unwrap();
+        let mut written = strata_format::testing::commit(4, 1, "WRITE", vec![a.clone()]);
+        assert!(c.same_as(&written));
+        written.info.operation = "DELETE".into();
+        assert!(!c.same_as(&written));
+        let other = strata_format::testing::commit(
+            4,
+            1,
+            "WRITE",
+            vec![strata_format::testing::add("b.parquet", 1)],
         );
-        let rm = json(&strata_format::testing::remove("a.parquet"));
-        assert!(
-            !Change::parse(change(vec![rm], ReadScope::default()))
-                .unwrap()
-                .is_blind_append()
-        );
+        assert!(!c.same_as(&other));
     }
 
     #[test]

@@ -72,7 +72,11 @@ impl CatalogCommitter {
                 read: ReadScope {
                     whole_table: commit.read_whole_table,
                     files: commit.read_files.iter().cloned().collect(),
+                    predicate: commit.read_predicate.clone(),
                 },
+                user_metadata: commit.user_metadata.clone(),
+                operation_metrics: commit.metrics.clone(),
+                timestamp: Some(commit.timestamp),
             }],
         })
     }
@@ -187,6 +191,10 @@ mod tests {
             isolation: IsolationLevel::Serializable,
             read_whole_table: true,
             read_files: ["b.parquet".to_string()].into(),
+            read_predicate: None,
+            timestamp: 1_700_000_000_000,
+            user_metadata: Some("why".into()),
+            metrics: [("numAddedRows".to_string(), 1)].into(),
         }
     }
 
@@ -209,6 +217,9 @@ mod tests {
         assert_eq!(change.isolation_level.as_deref(), Some("Serializable"));
         assert!(change.read.whole_table);
         assert_eq!(change.read.files, vec!["b.parquet".to_string()]);
+        assert_eq!(change.user_metadata.as_deref(), Some("why"));
+        assert_eq!(change.operation_metrics["numAddedRows"], 1);
+        assert_eq!(change.timestamp, Some(1_700_000_000_000));
     }
 
     #[test]

@@ -20,6 +20,22 @@ pub enum Error {
     /// A request is malformed or cannot be applied.
     #[error("{0}")]
     BadRequest(String),
+    /// A well-formed commit that the spec's rules refuse; the message names the field.
+    #[error("{0}")]
+    Unprocessable(String),
+    /// A transaction id was committed before with a different change.
+    #[error(
+        "{table}: txnId {txn_id} was committed at version {version} with a different change; \
+         a retry must resend the same change, a new change needs a new txnId"
+    )]
+    TxnReused {
+        /// The transaction id.
+        txn_id: String,
+        /// `namespace.table`.
+        table: String,
+        /// Where the first change landed.
+        version: u64,
+    },
     /// The namespace does not exist.
     #[error("namespace `{0}` does not exist")]
     NamespaceNotFound(String),

@@ -195,10 +195,14 @@ pub struct ReadScope {
     /// Data files read beyond those removed.
     #[serde(default)]
     pub files: Vec<String>,
+    /// The outcome depends on the files matching this predicate (expression text, SPEC
+    /// Appendix B); a concurrently added file that may match conflicts.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub predicate: Option<String>,
 }
 
 /// One table's part of a commit.
-#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+#[derive(Debug, Clone, Default, Serialize, Deserialize, ToSchema)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct TableChange {
     /// Namespace.
@@ -223,6 +227,17 @@ pub struct TableChange {
     /// What the change read.
     #[serde(default)]
     pub read: ReadScope,
+    /// Free-form user text recorded in the commit info.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub user_metadata: Option<String>,
+    /// Operation metrics recorded in the commit info.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub operation_metrics: BTreeMap<String, i64>,
+    /// In-commit timestamp proposed by the writer's clock (ms since the epoch). The catalog
+    /// keeps timestamps increasing and refuses one more than five minutes ahead of its own
+    /// clock; absent, the catalog's clock is used.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub timestamp: Option<i64>,
 }
 
 /// A commit: one transaction id, a list of table changes. One change per request today;

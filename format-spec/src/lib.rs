@@ -9,6 +9,7 @@
 
 pub mod actions;
 pub mod calendar;
+pub mod commit;
 pub mod compact;
 pub mod conflict;
 pub mod datum;

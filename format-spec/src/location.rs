@@ -68,6 +68,55 @@ pub fn decode_uri_path(path: &str) -> Result<String, String> {
     String::from_utf8(out).map_err(|_| format!("`{path}` does not decode to UTF-8"))
 }
 
+/// An absolute URI as its lower-cased scheme with its authority (`s3://bucket`, `file://`) and
+/// its key: the path percent-decoded once, without empty segments. A `.` or `..` segment (in
+/// any spelling, decoded), a query or a fragment is an error: such a URI does not name one key.
+pub fn split_uri(uri: &str) -> Result<(String, String), String> {
+    let (scheme, rest) = uri
+        .split_once("://")
+        .ok_or_else(|| format!("`{uri}` is not an absolute URI (scheme://...)"))?;
+    if scheme.is_empty()
+        || !scheme
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || "+-.".contains(c))
+    {
+        return Err(format!("`{uri}` has an invalid scheme"));
+    }
+    if rest.contains(['?', '#']) {
+        return Err(format!("`{uri}` has a query or fragment"));
+    }
+    let (authority, path) = rest.split_at(rest.find('/').unwrap_or(rest.len()));
+    let decoded = decode_uri_path(path)?;
+    let mut segments = Vec::new();
+    for seg in decoded.split('/').filter(|s| !s.is_empty()) {
+        if seg == "." || seg == ".." || seg.contains('\\') {
+            return Err(format!("`{uri}` has a `{seg}` segment"));
+        }
+        segments.push(seg);
+    }
+    Ok((
+        format!(
+            "{}://{}",
+            scheme.to_ascii_lowercase(),
+            authority.to_ascii_lowercase()
+        ),
+        segments.join("/"),
+    ))
+}
+
+/// Whether `uri` names a key strictly below `base` (same scheme and authority, key under the
+/// base key followed by `/`), both compared as decoded keys ([`split_uri`]).
+pub fn is_within(base: &str, uri: &str) -> Result<bool, String> {
+    let (base_auth, base_key) = split_uri(base)?;
+    let (auth, key) = split_uri(uri)?;
+    Ok(base_auth == auth
+        && !key.is_empty()
+        && (base_key.is_empty()
+            || key
+                .strip_prefix(base_key.as_str())
+                .is_some_and(|r| r.starts_with('/'))))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -102,5 +151,27 @@ mod tests {
         assert!(decode_uri_path("a/%zz").is_err());
         assert!(decode_uri_path("a/%FF").unwrap_err().contains("UTF-8"));
         assert_eq!(decode_uri_path("a/%2Fb").unwrap(), "a//b");
+    }
+    #[test]
+    fn containment_compares_decoded_keys() {
+        assert!(is_within("s3://b/wh/t", "s3://b/wh/t/data/x.parquet").unwrap());
+        assert!(is_within("s3://B/wh/t", "S3://b/wh/%74/data/x").unwrap());
+        assert!(!is_within("s3://b/wh/t", "s3://b/wh/t2/x").unwrap());
+        assert!(!is_within("s3://b/wh/t", "s3://b/wh/t").unwrap());
+        assert!(!is_within("s3://b/wh/t", "s3://c/wh/t/x").unwrap());
+        assert!(!is_within("file:///wh/t", "s3:///wh/t/x").unwrap());
+        for bad in [
+            "s3://b/wh/t/../u/x",
+            "s3://b/wh/t/%2e%2E/u/x",
+            "s3://b/wh/t/./x",
+            "s3://b/wh/t/x?y",
+            "wh/t/x",
+        ] {
+            assert!(is_within("s3://b/wh/t", bad).is_err(), "{bad}");
+        }
+        assert_eq!(
+            split_uri("file:///wh//t/").unwrap(),
+            ("file://".to_string(), "wh/t".to_string())
+        );
     }
 }

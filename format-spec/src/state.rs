@@ -428,11 +428,15 @@ impl TableState {
     }
     /// Total rows of active files.
     pub fn record_count(&self) -> u64 {
-        self.files.values().map(|f| f.record_count).sum()
+        self.files
+            .values()
+            .fold(0u64, |n, f| n.saturating_add(f.record_count))
     }
     /// Total bytes of active files.
     pub fn size_in_bytes(&self) -> u64 {
-        self.files.values().map(|f| f.size).sum()
+        self.files
+            .values()
+            .fold(0u64, |n, f| n.saturating_add(f.size))
     }
 }
 

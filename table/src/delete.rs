@@ -27,6 +27,18 @@ fn file_may_match(p: &BoundExpr, f: &AddFile, metadata: &Metadata, schema: &Sche
     may_match(p, &FileStatsView::from_add_file(f, schema))
 }
 
+/// The file predicate of a read predicate given as expression text, bound to the schema of
+/// `metadata`: whether a data file could hold matching rows. An arbiter (the catalog) uses it
+/// to decide whether a concurrently added file conflicts with a transaction that read `text`.
+pub fn read_predicate(text: &str, metadata: &Metadata) -> Result<FilePredicate> {
+    let schema = metadata.schema.clone();
+    let bound = Expr::parse(text)?.bind(&schema)?;
+    let metadata = metadata.clone();
+    Ok(Arc::new(move |f: &AddFile| {
+        file_may_match(&bound, f, &metadata, &schema)
+    }))
+}
+
 /// What a delete did.
 struct Plan {
     removes: Vec<String>,
@@ -100,7 +112,7 @@ impl Table {
         let mut txn = txn
             .operation(operation)
             .parameter("predicate", predicate.to_string())
-            .read_matching(matches)
+            .read_where(predicate.to_string(), matches)
             .metric(
                 "numDeletedRows",
                 i64::try_from(plan.deleted_rows).unwrap_or(i64::MAX),

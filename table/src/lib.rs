@@ -18,6 +18,7 @@
 
 pub mod arrow_schema;
 mod checkpoint;
+mod commit_log;
 mod delete;
 mod error;
 mod evolution;
@@ -42,6 +43,8 @@ mod transaction;
 mod write;
 pub mod writer;
 
+pub use commit_log::{Attempt, CommitLog, Landed, Scan as LogScan};
+pub use delete::read_predicate;
 pub use error::{Error, Result};
 pub use options::{
     Clock, CommitHandler, IdSource, PendingCommit, RandomIds, RetryPolicy, SequentialIds,

@@ -123,6 +123,16 @@ pub struct PendingCommit {
     pub read_whole_table: bool,
     /// Data files read beyond those removed.
     pub read_files: BTreeSet<String>,
+    /// The predicate read, as expression text (SPEC Appendix B grammar), when the outcome
+    /// depends on the files matching it rather than on the whole table.
+    pub read_predicate: Option<String>,
+    /// In-commit timestamp proposed by the writer's clock (ms); the arbiter keeps timestamps
+    /// increasing.
+    pub timestamp: i64,
+    /// Free-form user text.
+    pub user_metadata: Option<String>,
+    /// Operation metrics.
+    pub metrics: BTreeMap<String, i64>,
 }
 
 /// Writes commits on the engine's behalf, e.g. a catalog that arbitrates the table's commits.

@@ -79,7 +79,8 @@ impl Snapshot {
     pub fn state(&self) -> &TableState {
         &self.state
     }
-    pub(crate) fn state_arc(&self) -> &Arc<TableState> {
+    /// The shared state of this snapshot.
+    pub fn state_arc(&self) -> &Arc<TableState> {
         &self.state
     }
     /// The table URI.

@@ -9,8 +9,9 @@ use strata_format::log::Commit;
 use strata_format::{Action, CommitInfo, Metadata, PartitionSpec, Protocol, Schema, TableState};
 use tokio::sync::Mutex;
 
+use crate::commit_log::CommitLog;
 use crate::error::{Error, Result};
-use crate::log_store::{LogStore, PutOutcome};
+use crate::log_store::LogStore;
 use crate::options::TableOptions;
 use crate::snapshot::{Snapshot, SnapshotSelector};
 use crate::storage::TableLocation;
@@ -19,7 +20,7 @@ use crate::transaction::{CommitResult, Transaction};
 /// Table property: checkpoint every N versions.
 pub const PROP_CHECKPOINT_INTERVAL: &str = "strata.checkpointInterval";
 /// Table property: default isolation level.
-pub const PROP_ISOLATION_LEVEL: &str = "strata.isolationLevel";
+pub const PROP_ISOLATION_LEVEL: &str = strata_format::commit::PROP_ISOLATION_LEVEL;
 /// Default checkpoint interval.
 pub const DEFAULT_CHECKPOINT_INTERVAL: u64 = 100;
 
@@ -217,29 +218,7 @@ impl Table {
             info,
             actions,
         };
-        let state = TableState::from_first_commit(&commit)?;
-        let bytes = strata_format::log::encode_commit(commit.info.clone(), &commit.actions)?;
-        match t.inner.log.put_commit(0, bytes).await {
-            PutOutcome::Created => {}
-            PutOutcome::AlreadyExists => {
-                return Err(Error::TableExists {
-                    uri: t.uri().to_string(),
-                });
-            }
-            PutOutcome::Ambiguous(e) => {
-                // Did our version 0 land? Only if it carries our transaction id.
-                match t.inner.log.read_commit_opt(0).await? {
-                    Some(c) if c.info.txn_id == commit.info.txn_id => {}
-                    Some(_) => {
-                        return Err(Error::TableExists {
-                            uri: t.uri().to_string(),
-                        });
-                    }
-                    None => return Err(t.inner.log.storage_err(&t.inner.log.commit_path(0), e)),
-                }
-            }
-        }
-        *t.inner.latest.lock().await = Some(Arc::new(state));
+        t.commit_log().create(&commit).await?;
         Ok(t)
     }
 
@@ -268,6 +247,11 @@ impl Table {
     /// The table URI.
     pub fn uri(&self) -> &str {
         &self.inner.uri
+    }
+
+    /// The table's commit log: the one path by which commits reach it.
+    pub fn commit_log(&self) -> CommitLog {
+        CommitLog::new(self.clone())
     }
 
     /// The table's location.

@@ -2,20 +2,17 @@
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::sync::Arc;
-use std::time::Duration;
 
-use rand::Rng;
 use serde_json::Value;
-use strata_format::conflict::{self, ReadPredicate, ReadSet, Rejection};
-use strata_format::log::{Commit, encode_commit};
-use strata_format::protocol::check_writable;
-use strata_format::{Action, AddFile, AppTransaction, IsolationLevel, RemoveFile, TableState};
+use strata_format::commit::Proposal;
+use strata_format::conflict::{ReadPredicate, ReadSet};
+use strata_format::{Action, AddFile, AppTransaction, IsolationLevel, RemoveFile};
 
+use crate::commit_log::Attempt;
 use crate::error::{Error, Result};
-use crate::log_store::PutOutcome;
 use crate::options::PendingCommit;
 use crate::snapshot::Snapshot;
-use crate::table::{PROP_ISOLATION_LEVEL, Table};
+use crate::table::Table;
 
 /// Predicate over data files deciding whether a concurrently added file could match what the
 /// transaction read.
@@ -51,6 +48,7 @@ pub struct Transaction {
     parameters: BTreeMap<String, Value>,
     actions: Vec<Action>,
     read: ReadScope,
+    read_text: Option<String>,
     read_files: BTreeSet<String>,
     isolation: Option<IsolationLevel>,
     user_metadata: Option<String>,
@@ -77,6 +75,7 @@ impl Transaction {
             parameters: BTreeMap::new(),
             actions: Vec::new(),
             read: ReadScope::Nothing,
+            read_text: None,
             read_files: BTreeSet::new(),
             isolation: None,
             user_metadata: None,
@@ -161,6 +160,15 @@ impl Transaction {
     /// Declares that the outcome depends on files matching `predicate`.
     pub fn read_matching(mut self, predicate: FilePredicate) -> Self {
         self.read = ReadScope::Matching(predicate);
+        self.read_text = None;
+        self
+    }
+
+    /// Declares that the outcome depends on files matching the predicate `text` (expression
+    /// text, SPEC Appendix B), decided by `predicate`; a catalog re-evaluates the text.
+    pub fn read_where(mut self, text: impl Into<String>, predicate: FilePredicate) -> Self {
+        self.read = ReadScope::Matching(predicate);
+        self.read_text = Some(text.into());
         self
     }
 
@@ -194,93 +202,59 @@ impl Transaction {
         self
     }
 
-    fn is_blind_append(&self) -> bool {
-        matches!(self.read, ReadScope::Nothing)
-            && self.read_files.is_empty()
-            && self
-                .actions
-                .iter()
-                .all(|a| matches!(a, Action::Add(_) | Action::Txn(_)))
-            && self.actions.iter().any(|a| matches!(a, Action::Add(_)))
-    }
-
-    fn isolation_level(&self) -> IsolationLevel {
-        self.isolation.unwrap_or_else(|| {
-            match self
-                .base
-                .metadata()
-                .properties
-                .get(PROP_ISOLATION_LEVEL)
-                .map(String::as_str)
-            {
-                Some("Serializable") => IsolationLevel::Serializable,
-                _ => IsolationLevel::WriteSerializable,
-            }
-        })
-    }
-
-    /// Commits: put-if-absent of the next version; on a lost race, checks the winners for
-    /// conflicts and retries on top of them; on an ambiguous storage failure, looks for its own
-    /// transaction id before retrying, so a commit is never duplicated or lost.
+    /// Commits: the proposal goes through the table's [`CommitLog`](crate::CommitLog) (or the
+    /// commit handler, e.g. a catalog): put-if-absent of the next version; on a lost race,
+    /// checks the winners for conflicts and retries on top of them; on an ambiguous storage
+    /// failure, looks for its own transaction id before retrying, so a commit is never
+    /// duplicated or lost.
     pub async fn commit(self) -> Result<CommitResult> {
         let table = self.table.clone();
-        let log = &table.inner.log;
         let opts = &table.inner.options;
-        let uri = || table.uri().to_string();
         let base_state = self.base.state_arc().clone();
-        check_writable(base_state.protocol())?;
-        conflict::check_app_transactions(&base_state, &self.actions).map_err(|duplicate| {
-            Error::DuplicateBatch {
-                table: uri(),
-                duplicate,
-            }
-        })?;
-
-        let isolation = self.isolation_level();
-        let mut info = table.commit_info(
-            &self.operation,
-            0, // set below
-            Some(base_state.version()),
-            self.parameters.clone(),
-        );
-        info.isolation_level = Some(isolation);
-        info.is_blind_append = self.is_blind_append();
-        info.user_metadata = self.user_metadata.clone();
-        info.operation_metrics = self.metrics.clone();
-        let txn_id = info.txn_id.clone();
-
-        let predicate_fn;
-        let read_set = ReadSet {
-            isolation,
-            predicate: match &self.read {
-                ReadScope::Nothing => ReadPredicate::Nothing,
-                ReadScope::All => ReadPredicate::All,
-                ReadScope::Matching(f) => {
-                    predicate_fn = f.clone();
-                    ReadPredicate::Matching(predicate_fn.as_ref())
-                }
-            },
-            files: self.read_files.clone(),
+        let reads = !matches!(self.read, ReadScope::Nothing) || !self.read_files.is_empty();
+        let proposal = Proposal {
+            txn_id: opts.ids.next_id(),
+            operation: self.operation,
+            parameters: self.parameters,
+            actions: self.actions,
+            isolation: self.isolation,
+            reads,
+            user_metadata: self.user_metadata,
+            metrics: self.metrics,
+            engine: opts.engine.clone(),
         };
-
-        // Readers validate every line; never write one they would refuse.
-        for a in &self.actions {
-            a.validate().map_err(|message| Error::InvalidOperation {
-                table: uri(),
-                message,
-            })?;
-        }
+        let isolation = proposal.isolation_level(base_state.metadata());
+        let txn_id = proposal.txn_id.clone();
         if let Some(handler) = opts.commit_handler.clone() {
+            // Refuse here what the arbiter would refuse anyway.
+            proposal
+                .check(&base_state)
+                .map_err(|e| Error::InvalidOperation {
+                    table: table.uri().to_string(),
+                    message: e.to_string(),
+                })?;
             let pending = PendingCommit {
-                table: uri(),
+                table: table.uri().to_string(),
                 base_version: base_state.version(),
                 txn_id: txn_id.clone(),
-                operation: self.operation.clone(),
-                parameters: self.parameters.clone(),
-                actions: self.actions,
+                operation: proposal.operation,
+                parameters: proposal.parameters,
+                actions: proposal.actions,
                 isolation,
-                read_whole_table: !matches!(self.read, ReadScope::Nothing),
+                // A predicate without its text cannot be re-evaluated: the whole table.
+                read_whole_table: match &self.read {
+                    ReadScope::Nothing => false,
+                    ReadScope::All => true,
+                    ReadScope::Matching(_) => self.read_text.is_none(),
+                },
                 read_files: self.read_files.clone(),
+                read_predicate: match self.read {
+                    ReadScope::Matching(_) => self.read_text,
+                    _ => None,
+                },
+                timestamp: opts.clock.now_ms(),
+                user_metadata: proposal.user_metadata,
+                metrics: proposal.metrics,
             };
             let version = handler.commit(pending).await?;
             return Ok(CommitResult {
@@ -290,193 +264,32 @@ impl Transaction {
                 snapshot: table.snapshot_at_version(version).await?,
             });
         }
-        let mut actions = self.actions;
-        let mut winners: Vec<Commit> = Vec::new();
-        let mut version = base_state.version() + 1;
-        info.timestamp = opts.clock.now_ms().max(base_state.timestamp() + 1);
-        // Validate the commit against the base before writing anything; the candidate state is
-        // exactly what the table is after our commit lands at `version`.
-        let mut candidate =
-            build_state(&base_state, &winners, version, &info, &actions).map_err(|e| {
-                Error::InvalidOperation {
-                    table: uri(),
-                    message: e.to_string(),
-                }
-            })?;
-        let mut bytes = encode_commit(info.clone(), &actions)?;
-        let mut attempts = 0u32;
-        let mut failures = 0u32;
-        loop {
-            attempts += 1;
-            if attempts > opts.retry.max_attempts {
-                return Err(Error::RetriesExhausted {
-                    table: uri(),
-                    attempts: attempts - 1,
-                    version,
-                });
-            }
-            let landed = match log.put_commit(version, bytes.clone()).await {
-                PutOutcome::Created => true,
-                PutOutcome::AlreadyExists => false,
-                PutOutcome::Ambiguous(err) => {
-                    failures += 1;
-                    if failures > opts.retry.max_storage_failures {
-                        return Err(Error::CommitOutcomeUnknown {
-                            table: uri(),
-                            version,
-                            txn_id,
-                            source: Box::new(err),
-                        });
-                    }
-                    tracing::debug!(version, %err, "ambiguous commit failure; checking the log");
-                    sleep_backoff(&opts.retry, failures).await;
-                    // The same bytes are put again if the version is still free.
-                    attempts -= 1;
-                    continue;
-                }
-            };
-            if !landed {
-                // Lost the race for `version` (or an earlier ambiguous put of ours landed
-                // there): read every commit from `version` on.
-                let new_winners = match read_from(&table, version, &txn_id, &mut failures).await? {
-                    Scan::Ours => Vec::new(),
-                    Scan::Winners(w) => w,
-                };
-                if !new_winners.is_empty() {
-                    actions = conflict::rebase(&actions, &read_set, &new_winners)
-                        .map_err(|r| rejection(uri(), r))?;
-                    if let Some(last) = new_winners.last() {
-                        version = last.version + 1;
-                        info.timestamp = opts.clock.now_ms().max(last.info.timestamp + 1);
-                    }
-                    winners.extend(new_winners);
-                    candidate = build_state(&base_state, &winners, version, &info, &actions)
-                        .map_err(|e| Error::InvalidOperation {
-                            table: uri(),
-                            message: format!("cannot rebase over concurrent commits: {e}"),
-                        })?;
-                    bytes = encode_commit(info.clone(), &actions)?;
-                    // Small jitter so that many writers do not stampede the same version.
-                    let jitter = rand::rng().random_range(0..=(1u64 << attempts.min(5)));
-                    tokio::time::sleep(Duration::from_millis(jitter)).await;
-                    continue;
-                }
-            }
-            table.remember(candidate.clone()).await;
-            maybe_checkpoint(&table, &candidate).await;
-            return Ok(CommitResult {
-                version,
-                attempts,
-                txn_id,
-                snapshot: table.snapshot_of(candidate),
-            });
-        }
-    }
-}
-
-enum Scan {
-    /// Our own commit is at the version scanned first.
-    Ours,
-    /// Commits of other transactions, from the version scanned on.
-    Winners(Vec<Commit>),
-}
-
-/// Reads commits from `version` on until one is missing, retrying transient read failures.
-async fn read_from(table: &Table, version: u64, txn_id: &str, failures: &mut u32) -> Result<Scan> {
-    let log = &table.inner.log;
-    let policy = &table.inner.options.retry;
-    let mut winners = Vec::new();
-    let mut v = version;
-    loop {
-        match log.read_commit_opt(v).await {
-            Ok(Some(c)) if c.info.txn_id == txn_id => {
-                // We only ever put at the first version scanned, so ours can only be there.
-                return Ok(if winners.is_empty() {
-                    Scan::Ours
-                } else {
-                    Scan::Winners(winners)
-                });
-            }
-            Ok(Some(c)) => {
-                winners.push(c);
-                v += 1;
-            }
-            Ok(None) => return Ok(Scan::Winners(winners)),
-            Err(e) if is_transient(&e) => {
-                *failures += 1;
-                if *failures > policy.max_storage_failures {
-                    return Err(e);
-                }
-                sleep_backoff(policy, *failures).await;
-            }
-            Err(e) => return Err(e),
-        }
-    }
-}
-
-fn rejection(table: String, r: Rejection) -> Error {
-    match r {
-        Rejection::Conflict(conflict) => Error::Conflict { table, conflict },
-        Rejection::Duplicate(duplicate) => Error::DuplicateBatch { table, duplicate },
-    }
-}
-
-/// The state after `winners` and then our commit at `version`.
-fn build_state(
-    base: &Arc<TableState>,
-    winners: &[Commit],
-    version: u64,
-    info: &strata_format::CommitInfo,
-    actions: &[Action],
-) -> strata_format::Result<Arc<TableState>> {
-    let mut info = info.clone();
-    info.action_count = actions.len() as u64;
-    let ours = Commit {
-        version,
-        info,
-        actions: actions.to_vec(),
-    };
-    rebuild_after(base, winners, &ours).map(Arc::new)
-}
-
-fn rebuild_after(
-    base: &Arc<TableState>,
-    winners: &[Commit],
-    ours: &Commit,
-) -> strata_format::Result<TableState> {
-    let mut s = (**base).clone();
-    for w in winners {
-        s.apply(w)?;
-    }
-    s.apply(ours)?;
-    Ok(s)
-}
-
-fn is_transient(e: &Error) -> bool {
-    matches!(e, Error::Storage { .. })
-}
-
-async fn sleep_backoff(policy: &crate::options::RetryPolicy, failures: u32) {
-    let cap = policy
-        .failure_backoff
-        .saturating_mul(1u32 << failures.min(10))
-        .min(policy.max_backoff);
-    let ms = rand::rng().random_range(0..=cap.as_millis() as u64);
-    tokio::time::sleep(Duration::from_millis(ms)).await;
-}
-
-async fn maybe_checkpoint(table: &Table, state: &Arc<TableState>) {
-    let interval = table.checkpoint_interval(state);
-    if state.version() > 0
-        && state.version().is_multiple_of(interval)
-        && let Err(e) = table
-            .inner
-            .log
-            .write_checkpoint(state.version(), &state.checkpoint_actions())
-            .await
-    {
-        tracing::warn!(table = table.uri(), version = state.version(), error = %e,
-                "checkpoint failed; the commit is safe, readers replay more commits");
+        let read = ReadSet {
+            isolation,
+            predicate: match &self.read {
+                ReadScope::Nothing => ReadPredicate::Nothing,
+                ReadScope::All => ReadPredicate::All,
+                ReadScope::Matching(f) => ReadPredicate::Matching(f.as_ref()),
+            },
+            files: self.read_files.clone(),
+        };
+        let landed = table
+            .commit_log()
+            .commit(Attempt {
+                timestamp: None,
+                confine_relocations: false,
+                read_version: base_state.version(),
+                base: base_state,
+                proposal,
+                read,
+            })
+            .await?;
+        Ok(CommitResult {
+            version: landed.version,
+            attempts: landed.attempts,
+            txn_id,
+            snapshot: table.snapshot_of(landed.state),
+        })
     }
 }
 

@@ -97,6 +97,8 @@ impl IntoResponse for ApiError {
         match &e {
             Error::InvalidName { .. } => plain(S::BAD_REQUEST, "invalid_name", &e),
             Error::BadRequest(_) => plain(S::BAD_REQUEST, "bad_request", &e),
+            Error::Unprocessable(_) => plain(S::UNPROCESSABLE_ENTITY, "unprocessable", &e),
+            Error::TxnReused { .. } => plain(S::CONFLICT, "txn_reused", &e),
             Error::NamespaceNotFound(_) | Error::TableNotFound(_) | Error::TagNotFound(_) => {
                 plain(S::NOT_FOUND, "not_found", &e)
             }

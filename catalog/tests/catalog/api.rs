@@ -6,7 +6,7 @@ use strata_catalog::model::{CommitRequest, ReadScope, TableChange, UpdatePropert
 use strata_catalog::{Error, TableRef};
 use strata_table::Table;
 
-use crate::harness::{Backend, TestCatalog, add_json, create_request, remove_json, unique};
+use crate::harness::{Backend, TestCatalog, add_in, add_json, create_request, remove_json, unique};
 
 fn change(ns: &str, table: &str, base: u64, actions: Vec<serde_json::Value>) -> TableChange {
     TableChange {
@@ -18,6 +18,7 @@ fn change(ns: &str, table: &str, base: u64, actions: Vec<serde_json::Value>) -> 
         operation_parameters: BTreeMap::new(),
         isolation_level: None,
         read: ReadScope::default(),
+        ..Default::default()
     }
 }
 
@@ -100,14 +101,24 @@ async fn suite(backend: Backend) {
     let txn1 = uuid::Uuid::new_v4().to_string();
     let req1 = commit(
         &txn1,
-        change(&ns, "events", 0, vec![add_json("a.parquet", 10)]),
+        change(
+            &ns,
+            "events",
+            0,
+            vec![add_in(cat.warehouse.path(), &ns, "events", "a.parquet", 10)],
+        ),
     );
     assert_eq!(c.commit(&req1).await.unwrap().results[0].version, 1);
     assert_eq!(c.commit(&req1).await.unwrap().results[0].version, 1);
     let txn2 = uuid::Uuid::new_v4().to_string();
     let req2 = commit(
         &txn2,
-        change(&ns, "events", 0, vec![add_json("b.parquet", 5)]),
+        change(
+            &ns,
+            "events",
+            0,
+            vec![add_in(cat.warehouse.path(), &ns, "events", "b.parquet", 5)],
+        ),
     );
     assert_eq!(c.commit(&req2).await.unwrap().results[0].version, 2);
 
@@ -302,7 +313,15 @@ async fn state_survives_restart_sqlite() {
         .await
         .unwrap();
     let txn = uuid::Uuid::new_v4().to_string();
-    let req = commit(&txn, change(&ns, "t", 0, vec![add_json("a.parquet", 1)]));
+    let req = commit(
+        &txn,
+        change(
+            &ns,
+            "t",
+            0,
+            vec![add_in(cat.warehouse.path(), &ns, "t", "a.parquet", 1)],
+        ),
+    );
     assert_eq!(cat.admin.commit(&req).await.unwrap().results[0].version, 1);
     let db = cat.db_dir.path().join("catalog.db");
     let store = strata_catalog::open_store(&format!("sqlite://{}", db.display()))
@@ -332,7 +351,18 @@ async fn reused_location_is_not_served_stale_by_another_process() {
     for i in 0..3 {
         let req = commit(
             &uuid::Uuid::new_v4().to_string(),
-            change(&ns, "t", i, vec![add_json(&format!("{i}.parquet"), 1)]),
+            change(
+                &ns,
+                "t",
+                i,
+                vec![add_in(
+                    cat.warehouse.path(),
+                    &ns,
+                    "t",
+                    &format!("{i}.parquet"),
+                    1,
+                )],
+            ),
         );
         cat.admin.commit(&req).await.unwrap();
     }
@@ -359,7 +389,12 @@ async fn reused_location_is_not_served_stale_by_another_process() {
     assert_eq!(seen.current_version, 0);
     let req = commit(
         &uuid::Uuid::new_v4().to_string(),
-        change(&ns, "t", 0, vec![add_json("new.parquet", 1)]),
+        change(
+            &ns,
+            "t",
+            0,
+            vec![add_in(cat.warehouse.path(), &ns, "t", "new.parquet", 1)],
+        ),
     );
     assert_eq!(cat.admin.commit(&req).await.unwrap().results[0].version, 1);
     second.shutdown().await.unwrap();

@@ -6,7 +6,7 @@ use reqwest::Method;
 use serde_json::{Value, json};
 use strata_catalog::auth::Role;
 
-use crate::harness::{Backend, TestCatalog, add_json, create_request, token, unique};
+use crate::harness::{Backend, TestCatalog, add_in, create_request, token, unique};
 
 /// What an endpoint needs.
 #[derive(Debug, Clone, Copy)]
@@ -65,7 +65,8 @@ fn expected(e: &Endpoint, caller: &Caller) -> u16 {
     if allowed { e.ok } else { 403 }
 }
 
-fn endpoints() -> Vec<Endpoint> {
+fn endpoints(warehouse: &std::path::Path) -> Vec<Endpoint> {
+    let wh = warehouse.to_path_buf();
     let t = |ns: &str| format!("/v1/namespaces/{ns}/tables/t");
     let create = |ns: &str| {
         let _ = ns;
@@ -238,14 +239,14 @@ fn endpoints() -> Vec<Endpoint> {
             "commit",
             Needs::OnNs(Role::Writer),
             200,
-            Box::new(|ns| {
+            Box::new(move |ns| {
                 (
                     Method::POST,
                     "/v1/commits".into(),
                     Some(json!({
                         "txnId": uuid::Uuid::new_v4().to_string(),
                         "changes": [{"namespace": ns, "table": "t", "baseVersion": 0,
-                            "actions": [add_json(&format!("{}.parquet", unique("f")), 1)]}]
+                            "actions": [add_in(&wh, ns, "t", &format!("{}.parquet", unique("f")), 1)]}]
                     })),
                 )
             }),
@@ -395,7 +396,7 @@ async fn auth_matrix_every_endpoint_role_and_token() {
     let http = reqwest::Client::new();
     let mut failures = Vec::new();
     let mut checked = 0;
-    for e in endpoints() {
+    for e in endpoints(cat.warehouse.path()) {
         for caller in &callers {
             let (method, path, body) = (e.build)(&ns);
             let mut req = http.request(method, format!("{}{path}", cat.url()));

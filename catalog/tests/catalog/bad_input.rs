@@ -6,7 +6,7 @@ use serde_json::{Value, json};
 use strata_catalog::TableRef;
 use strata_catalog::server::ServerOptions;
 
-use crate::harness::{Backend, TestCatalog, add_json, create_request, remove_json, unique};
+use crate::harness::{Backend, TestCatalog, add_in, add_json, create_request, remove_json, unique};
 
 async fn send(
     cat: &TestCatalog,
@@ -88,7 +88,7 @@ async fn bad_input_gets_a_4xx_envelope_and_changes_nothing() {
             "actions": [{"commitInfo": {"timestamp": 1, "txnId": "x", "operation": "W", "engine": "e"}}]}]}).to_string()), &[400]),
         ("remove of a missing file", M::POST, "/v1/commits".into(), Some(json!({"txnId": uuid::Uuid::new_v4().to_string(),
             "changes": [{"namespace": ns, "table": "t", "baseVersion": 0,
-            "actions": [remove_json("missing.parquet")]}]}).to_string()), &[400]),
+            "actions": [remove_json("missing.parquet")]}]}).to_string()), &[422]),
         ("multi-table commit", M::POST, "/v1/commits".into(), Some(json!({"txnId": uuid::Uuid::new_v4().to_string(),
             "changes": [
                 {"namespace": ns, "table": "t", "baseVersion": 0, "actions": [add_json("a.parquet", 1)]},
@@ -190,7 +190,11 @@ async fn stale_conflicting_commit_is_a_typed_409_and_changes_nothing() {
         &cat,
         reqwest::Method::POST,
         "/v1/commits",
-        Some(&commit(0, vec![add_json("a.parquet", 1)], false)),
+        Some(&commit(
+            0,
+            vec![add_in(cat.warehouse.path(), &ns, "t", "a.parquet", 1)],
+            false,
+        )),
     )
     .await;
     assert_eq!(s, 200);
@@ -200,7 +204,11 @@ async fn stale_conflicting_commit_is_a_typed_409_and_changes_nothing() {
         &cat,
         reqwest::Method::POST,
         "/v1/commits",
-        Some(&commit(0, vec![add_json("b.parquet", 1)], true)),
+        Some(&commit(
+            0,
+            vec![add_in(cat.warehouse.path(), &ns, "t", "b.parquet", 1)],
+            true,
+        )),
     )
     .await;
     assert_eq!(s, 409, "{v}");

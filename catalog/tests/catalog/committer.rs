@@ -10,7 +10,7 @@ use strata_format::conflict::ConflictKind;
 use strata_format::testing::add;
 use strata_table::{Table, TableLocation, TableOptions};
 
-use crate::harness::{Backend, TestCatalog, token};
+use crate::harness::{Backend, TestCatalog, put_object, token};
 
 async fn open(cat: &TestCatalog, t: &TableRef, token: &str) -> Table {
     let client = cat.client(Some(token));
@@ -28,6 +28,9 @@ async fn suite(backend: Backend) {
     let t = TableRef::parse(&format!("{ns}.t")).unwrap();
     let writer = token(cat.store.as_ref(), Role::Writer, Some(&ns)).await;
     let table = open(&cat, &t, &writer).await;
+    let root = cat.warehouse.path().join(&ns).join("t");
+    put_object(&root, "a.parquet", 2);
+    put_object(&root, "b.parquet", 1);
 
     // A transaction lands through the catalog: its commit info is the catalog's.
     let r = table

@@ -8,24 +8,31 @@ use strata_catalog::model::ReadScope;
 use strata_catalog::{Client, TableRef};
 use strata_table::Table;
 
-use crate::harness::{Backend, TestCatalog, start_server};
+use crate::harness::{Backend, TestCatalog, put_object, start_server};
 
 const CLIENTS: usize = 16;
 const COMMITS_PER_CLIENT: usize = 4;
 
 /// Runs `CLIENTS` writers over `clients` (round robin); returns (txn id, version) acknowledged.
-async fn hammer(clients: Vec<Client>, table: TableRef) -> Vec<(String, u64)> {
+async fn hammer(
+    clients: Vec<Client>,
+    table: TableRef,
+    root: &std::path::Path,
+) -> Vec<(String, u64)> {
     let mut tasks = Vec::new();
     for i in 0..CLIENTS {
         let c = clients[i % clients.len()].clone();
         let table = table.clone();
+        let root = root.to_path_buf();
         tasks.push(tokio::spawn(async move {
             let mut acked = Vec::new();
             for j in 0..COMMITS_PER_CLIENT {
                 // Plan on whatever version this client saw last (often stale).
                 let base = c.load_table(&table).await.unwrap().current_version;
                 let txn = uuid::Uuid::new_v4().to_string();
-                let action = strata_format::testing::add(&format!("c{i}-{j}.parquet"), 1);
+                let name = format!("c{i}-{j}.parquet");
+                put_object(&root, &name, 1);
+                let action = strata_format::testing::add(&name, 1);
                 let v = c
                     .commit_actions(
                         &table,
@@ -95,7 +102,12 @@ async fn one_catalog(backend: Backend) {
     let cat = TestCatalog::start(&backend).await;
     let (ns, info) = cat.namespace_with_table("ns").await;
     let table = TableRef::parse(&format!("{ns}.t")).unwrap();
-    let acked = hammer(vec![cat.admin.clone()], table).await;
+    let acked = hammer(
+        vec![cat.admin.clone()],
+        table,
+        std::path::Path::new(&info.location),
+    )
+    .await;
     check_log(&info.location, &acked).await;
     cat.stop().await;
 }
@@ -133,7 +145,12 @@ async fn two_catalogs_on_one_postgres() {
     let (ns, info) = cat.namespace_with_table("ns").await;
     let table = TableRef::parse(&format!("{ns}.t")).unwrap();
     let other = Client::new(&second.url(), Some(cat.admin_token.clone())).unwrap();
-    let acked = hammer(vec![cat.admin.clone(), other], table).await;
+    let acked = hammer(
+        vec![cat.admin.clone(), other],
+        table,
+        std::path::Path::new(&info.location),
+    )
+    .await;
     check_log(&info.location, &acked).await;
     second.shutdown().await.unwrap();
     cat.stop().await;
@@ -158,6 +175,11 @@ async fn writers_bypassing_the_catalog_are_tolerated() {
         .await
         .unwrap();
     let table = TableRef::parse(&format!("{ns}.t")).unwrap();
+    put_object(
+        std::path::Path::new(&info.location),
+        "via-catalog.parquet",
+        1,
+    );
     let v = cat
         .admin
         .commit_actions(

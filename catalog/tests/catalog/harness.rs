@@ -156,6 +156,30 @@ pub fn add_json(path: &str, rows: u64) -> serde_json::Value {
     .unwrap()
 }
 
+/// An `add` of `path` (with `rows` rows, `10 × rows` bytes) to the table `ns.table` of the
+/// warehouse, after writing the object it names: the catalog refuses adds of objects that do
+/// not exist with the stated size.
+pub fn add_in(
+    warehouse: &std::path::Path,
+    ns: &str,
+    table: &str,
+    path: &str,
+    rows: u64,
+) -> serde_json::Value {
+    put_object(&warehouse.join(ns).join(table), path, rows);
+    add_json(path, rows)
+}
+
+/// Writes the `10 × rows` bytes that `strata_format::testing::add(path, rows)` describes
+/// under the table folder `root`.
+pub fn put_object(root: &std::path::Path, path: &str, rows: u64) {
+    let file = root.join(path);
+    if let Some(dir) = file.parent() {
+        std::fs::create_dir_all(dir).unwrap();
+    }
+    std::fs::write(&file, vec![b'x'; usize::try_from(rows * 10).unwrap()]).unwrap();
+}
+
 /// A `remove` action as JSON.
 pub fn remove_json(path: &str) -> serde_json::Value {
     serde_json::from_str(&strata_format::testing::remove(path).to_json_line().unwrap()).unwrap()

@@ -61,6 +61,7 @@ async fn suite(backend: Backend) {
                 operation_parameters: BTreeMap::new(),
                 isolation_level: None,
                 read: ReadScope::default(),
+                ..Default::default()
             }],
         };
         c.commit(&req).await.unwrap();

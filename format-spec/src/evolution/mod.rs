@@ -17,10 +17,12 @@ use crate::schema::{DataType, FieldId, PrimitiveType, Schema, StructField};
 mod change;
 mod partition;
 mod restore;
+mod verify;
 
 pub use change::{Position, SchemaChange};
 pub use partition::with_new_default_spec;
 pub use restore::restored_metadata;
+pub use verify::check_schema_change;
 
 /// The dotted path of `name` inside `parent` (the top level when absent or empty).
 fn join(parent: Option<&str>, name: &str) -> String {
