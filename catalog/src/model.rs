@@ -295,6 +295,19 @@ pub struct HistoryItem {
     pub rows_added: u64,
     /// Rows removed.
     pub rows_removed: u64,
+    /// Operation parameters of the commit info.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    #[schema(value_type = Object)]
+    pub operation_parameters: BTreeMap<String, Value>,
+    /// Operation metrics of the commit info.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub operation_metrics: BTreeMap<String, i64>,
+    /// User metadata of the commit info.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub user_metadata: Option<String>,
+    /// Engine that wrote the commit.
+    #[serde(default)]
+    pub engine: String,
 }
 
 /// A table's history, newest first.

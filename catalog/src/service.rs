@@ -334,6 +334,10 @@ impl Catalog {
                 files_removed: h.files_removed,
                 rows_added: h.rows_added,
                 rows_removed: h.rows_removed,
+                operation_parameters: h.info.operation_parameters,
+                operation_metrics: h.info.operation_metrics,
+                user_metadata: h.info.user_metadata,
+                engine: h.info.engine,
             })
             .collect())
     }

@@ -10,4 +10,5 @@ mod committer;
 mod concurrency;
 mod fuzz;
 mod harness;
+mod hostile;
 mod tiers;

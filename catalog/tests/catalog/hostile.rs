@@ -1,0 +1,317 @@
+//! A hostile writer, scoped to its own namespace, sends commits built to break the table or
+//! reach outside it. Each is refused with a 4xx naming the field; afterwards the log is
+//! unchanged, nothing outside the table was created or changed, and the table still opens and
+//! scans by its path. Run on SQLite and, when configured, PostgreSQL.
+
+use std::collections::BTreeMap;
+use std::path::Path;
+
+use serde_json::{Value, json};
+use strata_catalog::auth::Role;
+use strata_catalog::model::{CommitRequest, ReadScope, TableChange};
+use strata_catalog::{Client, Error, TableRef};
+use strata_format::Action;
+use strata_format::schema::{DataType, PrimitiveType};
+use strata_table::Table;
+
+use crate::harness::{Backend, TestCatalog, add_in, add_json, put_object, token};
+
+/// Every file under `dir` with its content, to show that nothing changed.
+fn tree(dir: &Path) -> BTreeMap<String, Vec<u8>> {
+    let mut out = BTreeMap::new();
+    let mut stack = vec![dir.to_path_buf()];
+    while let Some(d) = stack.pop() {
+        for e in std::fs::read_dir(&d).unwrap() {
+            let p = e.unwrap().path();
+            if p.is_dir() {
+                stack.push(p);
+            } else {
+                let rel = p.strip_prefix(dir).unwrap().display().to_string();
+                out.insert(rel, std::fs::read(&p).unwrap());
+            }
+        }
+    }
+    out
+}
+
+fn change(ns: &str, base: u64, actions: Vec<Value>) -> TableChange {
+    TableChange {
+        namespace: ns.into(),
+        table: "t".into(),
+        base_version: base,
+        actions,
+        operation: Some("WRITE".into()),
+        read: ReadScope::default(),
+        ..Default::default()
+    }
+}
+
+fn request(c: TableChange) -> CommitRequest {
+    CommitRequest {
+        txn_id: uuid::Uuid::new_v4().to_string(),
+        changes: vec![c],
+    }
+}
+
+fn json_of(a: &Action) -> Value {
+    serde_json::from_str(&a.to_json_line().unwrap()).unwrap()
+}
+
+fn refusal(e: &Error) -> (u16, String) {
+    match e {
+        Error::Api {
+            status, message, ..
+        } => (*status, message.clone()),
+        other => panic!("not an API error: {other}"),
+    }
+}
+
+async fn suite(backend: Backend) {
+    let cat = TestCatalog::start(&backend).await;
+    let (ns, info) = cat.namespace_with_table("hostile").await;
+    let (victim_ns, victim) = cat.namespace_with_table("victim").await;
+    let writer = token(cat.store.as_ref(), Role::Writer, Some(&ns)).await;
+    let c: Client = cat.client(Some(&writer));
+    let t = TableRef::parse(&format!("{ns}.t")).unwrap();
+    let wh = cat.warehouse.path();
+    let root = Path::new(&info.location);
+    // An object of the hostile namespace's table and one outside the warehouse, as targets.
+    put_object(root, "real.parquet", 1);
+    let outside = tempfile::tempdir().unwrap();
+    put_object(outside.path(), "secret.parquet", 1);
+    let victim_root = Path::new(&victim.location);
+    put_object(victim_root, "theirs.parquet", 1);
+
+    let by_path = Table::open(&info.location).await.unwrap();
+    let metadata = by_path.latest().await.unwrap().metadata().clone();
+    let with_schema = |f: &dyn Fn(&mut Vec<strata_format::StructField>)| {
+        let mut m = metadata.clone();
+        let mut fields = m.schema.fields().to_vec();
+        f(&mut fields);
+        m.schema = strata_format::Schema::new(m.schema.schema_id() + 1, fields).unwrap();
+        json_of(&Action::Metadata(Box::new(m)))
+    };
+    let swapped = with_schema(&|f| {
+        let (a, b) = (f[0].id, f[1].id);
+        f[0].id = b;
+        f[1].id = a;
+    });
+    let retyped = with_schema(&|f| {
+        for x in f.iter_mut() {
+            if x.data_type == DataType::Primitive(PrimitiveType::Int64) {
+                x.data_type = PrimitiveType::String.into();
+            }
+        }
+    });
+    let add_at = |path: &str, location: &str| {
+        let mut v = add_json(path, 1);
+        v["add"]["location"] = json!(location);
+        v
+    };
+    let outside_uri = format!("file://{}/secret.parquet", outside.path().display());
+    let victim_uri = format!("file://{}/theirs.parquet", victim_root.display());
+    let dotted = format!(
+        "file://{}/%2e%2E/../{victim_ns}/t/theirs.parquet",
+        root.display()
+    );
+    let mut huge = [add_json("real.parquet", 1), add_json("real2.parquet", 1)];
+    put_object(root, "real2.parquet", 1);
+    for h in &mut huge {
+        h["add"]["recordCount"] = json!(u64::MAX / 2 + 1);
+    }
+    let mut wrong_size = add_json("real.parquet", 1);
+    wrong_size["add"]["size"] = json!(999);
+    let mut op_empty = change(&ns, 0, vec![add_json("real.parquet", 1)]);
+    op_empty.operation = Some(" ".into());
+
+    type Case = (&'static str, TableChange, u16, &'static str);
+    let cases: Vec<Case> = vec![
+        ("empty operation", op_empty, 422, "commitInfo.operation"),
+        (
+            "bad tag name",
+            change(
+                &ns,
+                0,
+                vec![json!({"tag": {"name": "bad name!", "version": 0}})],
+            ),
+            400,
+            "tag.name",
+        ),
+        (
+            "swapped field ids",
+            change(&ns, 0, vec![swapped]),
+            422,
+            "metadata.schema",
+        ),
+        (
+            "int64 to string",
+            change(&ns, 0, vec![retyped]),
+            422,
+            "not a widening",
+        ),
+        (
+            "unknown writer feature",
+            change(
+                &ns,
+                0,
+                vec![
+                    json!({"protocol": {"minReaderVersion": 1, "minWriterVersion": 1,
+                    "writerFeatures": ["timeMachine"]}}),
+                ],
+            ),
+            422,
+            "timeMachine",
+        ),
+        (
+            "add outside the warehouse",
+            change(&ns, 0, vec![add_at("secret.parquet", &outside_uri)]),
+            422,
+            "location",
+        ),
+        (
+            "add of another namespace's file",
+            change(&ns, 0, vec![add_at("theirs.parquet", &victim_uri)]),
+            422,
+            "location",
+        ),
+        (
+            "add through encoded dot segments",
+            change(&ns, 0, vec![add_at("theirs.parquet", &dotted)]),
+            422,
+            "location",
+        ),
+        (
+            "add under the log",
+            change(
+                &ns,
+                0,
+                vec![add_json("_strata_log/00000000000000000001.json", 1)],
+            ),
+            422,
+            "path",
+        ),
+        (
+            "add under the move journal",
+            change(&ns, 0, vec![add_json("_strata_tier/moves/x.json", 1)]),
+            422,
+            "path",
+        ),
+        (
+            "add with a dot segment",
+            change(&ns, 0, vec![add_json("data/../../x.parquet", 1)]),
+            400,
+            "add.path",
+        ),
+        (
+            "add of a missing object",
+            change(&ns, 0, vec![add_json("ghost.parquet", 1)]),
+            422,
+            "does not exist",
+        ),
+        (
+            "add with a wrong size",
+            change(&ns, 0, vec![wrong_size]),
+            422,
+            "size",
+        ),
+        (
+            "totals that overflow",
+            change(&ns, 0, huge.to_vec()),
+            422,
+            "overflows",
+        ),
+    ];
+    let before_wh = tree(wh);
+    let before_outside = tree(outside.path());
+    let mut failures = Vec::new();
+    for (name, ch, want, needle) in cases {
+        match c.commit(&request(ch)).await {
+            Ok(r) => failures.push(format!("{name}: accepted at {:?}", r.results)),
+            Err(e) => {
+                let (status, message) = refusal(&e);
+                if status != want || !message.contains(needle) {
+                    failures.push(format!(
+                        "{name}: got {status} `{message}`, want {want} naming `{needle}`"
+                    ));
+                }
+            }
+        }
+    }
+    assert!(failures.is_empty(), "{}", failures.join("\n"));
+    assert_eq!(tree(wh), before_wh, "the warehouse changed");
+    assert_eq!(tree(outside.path()), before_outside);
+    assert_eq!(c.load_table(&t).await.unwrap().current_version, 0);
+
+    // A txn id replayed with a different change is a 409 naming the txn; the same change
+    // gets the first answer.
+    let first = request(change(&ns, 0, vec![add_in(wh, &ns, "t", "a.parquet", 1)]));
+    assert_eq!(c.commit(&first).await.unwrap().results[0].version, 1);
+    assert_eq!(c.commit(&first).await.unwrap().results[0].version, 1);
+    let mut other = first.clone();
+    other.changes[0].actions = vec![add_in(wh, &ns, "t", "b.parquet", 1)];
+    let (status, message) = refusal(&c.commit(&other).await.unwrap_err());
+    assert_eq!(status, 409, "{message}");
+    assert!(message.contains(&first.txn_id), "{message}");
+
+    // The table still opens and plans a scan by its path, at the version the catalog reports.
+    let reopened = Table::open(&info.location).await.unwrap();
+    let latest = reopened.latest().await.unwrap();
+    assert_eq!(latest.version(), 1);
+    let plan = reopened.scan().plan().await.unwrap();
+    assert_eq!(plan.files().len(), 1);
+    cat.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn hostile_commits_are_refused_sqlite() {
+    suite(Backend::sqlite()).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn hostile_commits_are_refused_postgres() {
+    if let Some(b) = Backend::postgres("hostile_commits_are_refused_postgres") {
+        suite(b).await;
+    }
+}
+
+/// Operation metrics, user metadata and the in-commit timestamp of an engine commit survive
+/// the catalog, exactly as on a path-addressed table.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn commit_info_survives_the_catalog() {
+    let cat = TestCatalog::start(&Backend::sqlite()).await;
+    let (ns, info) = cat.namespace_with_table("meta").await;
+    let t = TableRef::parse(&format!("{ns}.t")).unwrap();
+    put_object(Path::new(&info.location), "a.parquet", 1);
+    let mut ch = change(&ns, 0, vec![add_json("a.parquet", 1)]);
+    ch.user_metadata = Some("backfill of 2025-01".into());
+    ch.operation_metrics = [("numAddedRows".to_string(), 1)].into();
+    ch.operation_parameters = [("mode".to_string(), json!("append"))].into();
+    // A writer clock one minute ahead of the catalog's (within the tolerated skew).
+    let ts = chrono::Utc::now().timestamp_millis() + 60_000;
+    ch.timestamp = Some(ts);
+    let v = cat
+        .admin
+        .commit(&request(ch.clone()))
+        .await
+        .unwrap()
+        .results[0]
+        .version;
+    let h = &cat.admin.history(&t, 1).await.unwrap()[0];
+    assert_eq!(h.version, v);
+    assert_eq!(h.user_metadata.as_deref(), Some("backfill of 2025-01"));
+    assert_eq!(h.operation_metrics["numAddedRows"], 1);
+    assert_eq!(h.operation_parameters["mode"], json!("append"));
+    // The writer's clock is kept, and path-addressed readers see the same commit info.
+    assert_eq!(h.timestamp, ts);
+    let by_path = Table::open(&info.location).await.unwrap();
+    let entry = &by_path.history(Some(1)).await.unwrap()[0];
+    assert_eq!(entry.info.timestamp, ts);
+    assert_eq!(entry.info.user_metadata, h.user_metadata);
+    assert_eq!(entry.info.operation_metrics, h.operation_metrics);
+    // A clock far ahead of the catalog's is refused.
+    ch.timestamp = Some(chrono::Utc::now().timestamp_millis() + 3_600_000);
+    ch.base_version = v;
+    let (status, message) = refusal(&cat.admin.commit(&request(ch)).await.unwrap_err());
+    assert_eq!(status, 422, "{message}");
+    cat.stop().await;
+}
