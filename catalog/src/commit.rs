@@ -18,6 +18,7 @@ use strata_format::{Action, IsolationLevel, TableState};
 use strata_table::{Attempt, StoreResolver, Table, read_predicate};
 
 use crate::error::{Error, Result};
+use crate::locations::Place;
 use crate::model::{CommitRequest, CommitResponse, CommittedTable, TableChange};
 use crate::names::{validate_namespace, validate_table};
 use crate::service::Catalog;
@@ -389,6 +390,24 @@ impl Catalog {
             // A RESTORE may reinstate fields; the commit log checks it with the restored schema.
             if proposal.operation != "RESTORE" {
                 return Err(Error::Unprocessable(format!("{}: {e}", change.ident)));
+            }
+        }
+        // Tier locations a metadata action introduces are confined like those set through
+        // the tier endpoints.
+        let root = Place::parse(table.uri())?;
+        for a in &proposal.actions {
+            if let Action::Metadata(m) = a {
+                for t in &m.tiers {
+                    let known = state.metadata().tiers.iter().any(|k| k == t);
+                    if let (Some(loc), false) = (&t.location, known) {
+                        self.confinement.tier_location(&root, loc).map_err(|e| {
+                            Error::Unprocessable(format!(
+                                "{}: metadata.tiers `{}`: {e}",
+                                change.ident, t.name
+                            ))
+                        })?;
+                    }
+                }
             }
         }
         let resolver = StoreResolver::new(table.location().clone());

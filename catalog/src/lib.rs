@@ -13,6 +13,7 @@ mod client;
 mod commit;
 mod committer;
 mod error;
+pub mod locations;
 pub mod model;
 pub mod names;
 pub mod server;

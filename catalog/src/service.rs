@@ -7,23 +7,22 @@ use std::sync::{Arc, Mutex};
 use futures::TryStreamExt;
 use object_store::ObjectStoreExt;
 use strata_format::{PartitionSpec, Schema};
-use strata_table::{CreateTable, Table, TableLocation, TableOptions};
+use strata_table::{CreateTable, StoreResolver, Table, TableLocation, TableOptions};
 
 use crate::error::{Error, Result};
+use crate::locations::{Confinement, Place};
 use crate::model::{CreateTableRequest, HistoryItem, Namespace, TableEntry, TableInfo, TagEntry};
 use crate::names::{validate_namespace, validate_table};
 use crate::store::{NamespaceRecord, Store, TableIdent, TableRecord};
 
-/// A location the server can resolve the same way whatever its working directory: a URI or
-/// an absolute path.
-fn check_location(location: &str) -> Result<()> {
-    if location.contains("://") || std::path::Path::new(location).is_absolute() {
-        Ok(())
-    } else {
-        Err(Error::BadRequest(format!(
-            "location `{}` is relative: use an absolute path or a URI (file://, s3://, memory://)",
-            location.escape_default()
-        )))
+/// Deletes an object; one already gone is fine.
+async fn delete_quietly(
+    store: &dyn object_store::ObjectStore,
+    path: &object_store::path::Path,
+) -> Result<()> {
+    match store.delete(path).await {
+        Ok(()) | Err(object_store::Error::NotFound { .. }) => Ok(()),
+        Err(e) => Err(e.into()),
     }
 }
 
@@ -34,6 +33,7 @@ fn check_location(location: &str) -> Result<()> {
 pub struct Catalog {
     pub(crate) store: Arc<dyn Store>,
     warehouse: String,
+    pub(crate) confinement: Confinement,
     handles: Mutex<HashMap<String, Table>>,
 }
 
@@ -47,13 +47,21 @@ impl std::fmt::Debug for Catalog {
 }
 
 impl Catalog {
-    /// A catalog over `store`; new tables go under `warehouse` (a path or URI).
-    pub fn new(store: Arc<dyn Store>, warehouse: impl Into<String>) -> Self {
-        Self {
+    /// A catalog over `store`; new tables go under `warehouse` (an absolute path or a URI).
+    pub fn new(store: Arc<dyn Store>, warehouse: impl Into<String>) -> Result<Self> {
+        let warehouse = warehouse.into().trim_end_matches('/').to_string();
+        Ok(Self {
             store,
-            warehouse: warehouse.into().trim_end_matches('/').to_string(),
+            confinement: Confinement::new(&warehouse, &[])?,
+            warehouse,
             handles: Mutex::new(HashMap::new()),
-        }
+        })
+    }
+
+    /// Also allows tier locations under each of `locations` (URIs or absolute paths).
+    pub fn allow_locations(mut self, locations: &[String]) -> Result<Self> {
+        self.confinement = Confinement::new(&self.warehouse, locations)?;
+        Ok(self)
     }
 
     /// The store.
@@ -159,11 +167,24 @@ impl Catalog {
             .collect())
     }
 
-    /// Whether `location` is inside the warehouse (only those tables may be purged).
-    fn in_warehouse(&self, location: &str) -> bool {
-        location
-            .strip_prefix(&self.warehouse)
-            .is_some_and(|rest| rest.starts_with('/') && !rest.split('/').any(|s| s == ".."))
+    /// Refuses a table root that is, contains or lies inside the root of another table
+    /// (`except`: the table itself). The other table is not named: it may belong to a
+    /// namespace the caller cannot see.
+    async fn check_overlap(&self, place: &Place, except: Option<&TableIdent>) -> Result<()> {
+        for ns in self.store.list_namespaces().await? {
+            for t in self.store.list_tables(&ns.name).await? {
+                if Some(&t.ident) == except {
+                    continue;
+                }
+                if Place::parse(&t.location).is_ok_and(|other| other.overlaps(place)) {
+                    return Err(Error::BadRequest(format!(
+                        "location `{}` is, contains or lies inside another table's folder",
+                        place.key.escape_default()
+                    )));
+                }
+            }
+        }
+        Ok(())
     }
 
     fn default_location(&self, ident: &TableIdent) -> String {
@@ -196,7 +217,8 @@ impl Catalog {
             Some(l) => l,
             None => self.default_location(&ident),
         };
-        check_location(&location)?;
+        let place = self.confinement.table_root(namespace, &location)?;
+        self.check_overlap(&place, None).await?;
         let loc = TableLocation::parse(&location)
             .map_err(|e| Error::BadRequest(format!("invalid location: {e}")))?;
         let table = Table::create_with(loc, create, TableOptions::default())
@@ -221,7 +243,8 @@ impl Catalog {
         let ident = TableIdent::new(namespace, name);
         validate_table(name)?;
         self.namespace(namespace).await?;
-        check_location(location)?;
+        let place = self.confinement.table_root(namespace, location)?;
+        self.check_overlap(&place, None).await?;
         let loc = TableLocation::parse(location)
             .map_err(|e| Error::BadRequest(format!("invalid location: {e}")))?;
         let table = Table::open_with(loc, TableOptions::default())
@@ -287,18 +310,33 @@ impl Catalog {
         self.store.rename_table(from, to).await
     }
 
-    /// Drops a table; with `purge`, deletes every object under its location too.
+    /// Drops a table; with `purge`, deletes every object under its root and every file its
+    /// log references in its tier locations — nothing else.
     pub async fn drop_table(&self, ident: &TableIdent, purge: bool) -> Result<()> {
         let record = self.table_record(ident).await?;
-        if purge && !self.in_warehouse(&record.location) {
-            return Err(Error::BadRequest(format!(
-                "refusing to purge `{ident}`: its location is outside the catalog's warehouse; \
-                 drop it without purge and delete its data yourself"
-            )));
-        }
+        let mut referenced = Vec::new();
+        let root = if purge {
+            let root = Place::parse(&record.location)?;
+            if !self.confinement.in_warehouse(&root) {
+                return Err(Error::BadRequest(format!(
+                    "refusing to purge `{ident}`: its location is outside the catalog's warehouse; \
+                     drop it without purge and delete its data yourself"
+                )));
+            }
+            self.check_overlap(&root, Some(ident)).await.map_err(|_| {
+                Error::BadRequest(format!(
+                    "refusing to purge `{ident}`: its folder overlaps another table's; drop it \
+                     without purge"
+                ))
+            })?;
+            referenced = self.referenced_elsewhere(&record, &root).await;
+            Some(root)
+        } else {
+            None
+        };
         let record = self.store.drop_table(ident).await?;
         self.forget(&record.location);
-        if purge {
+        if root.is_some() {
             let loc = TableLocation::parse(&record.location)?;
             let store = loc.store().clone();
             let objects: Vec<_> = store
@@ -307,13 +345,49 @@ impl Catalog {
                 .try_collect()
                 .await?;
             for path in objects {
-                match store.delete(&path).await {
-                    Ok(()) | Err(object_store::Error::NotFound { .. }) => {}
-                    Err(e) => return Err(e.into()),
-                }
+                delete_quietly(store.as_ref(), &path).await?;
+            }
+            let resolver = StoreResolver::new(loc);
+            for (path, location) in referenced {
+                let (store, key) = resolver.resolve(&path, Some(&location))?;
+                delete_quietly(store.as_ref(), &key).await?;
             }
         }
         Ok(())
+    }
+
+    /// Files of the table's latest state (active and tombstoned) whose location is outside its
+    /// root but in a place purge may delete (its tiers). A log that cannot be read names none.
+    async fn referenced_elsewhere(
+        &self,
+        record: &TableRecord,
+        root: &Place,
+    ) -> Vec<(String, String)> {
+        let Ok(table) = self.handle(record).await else {
+            return Vec::new();
+        };
+        let Ok(snap) = table.latest().await else {
+            return Vec::new();
+        };
+        let state = snap.state_arc();
+        let located = state
+            .files()
+            .values()
+            .map(|f| (&f.path, f.location.as_ref()))
+            .chain(
+                state
+                    .tombstones()
+                    .values()
+                    .map(|r| (&r.path, r.location.as_ref())),
+            );
+        located
+            .filter_map(|(path, location)| {
+                let location = location?;
+                let place = Place::parse(location).ok()?;
+                (!root.contains(&place) && self.confinement.purgeable(root, &place))
+                    .then(|| (path.clone(), location.clone()))
+            })
+            .collect()
     }
 
     /// The newest `limit` commits, newest first.
@@ -356,82 +430,5 @@ impl Catalog {
                 version: *version,
             })
             .collect())
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn locations_must_be_absolute_and_purge_stays_in_the_warehouse() {
-        assert!(check_location("/data/t").is_ok());
-        assert!(check_location("s3://b/t").is_ok());
-        assert!(check_location("./t").is_err());
-        assert!(check_location("t").is_err());
-        let store: Arc<dyn Store> = Arc::new(NoStore);
-        let c = Catalog::new(store, "/wh/");
-        assert!(c.in_warehouse("/wh/ns/t"));
-        assert!(!c.in_warehouse("/wh"));
-        assert!(!c.in_warehouse("/whx/t"));
-        assert!(!c.in_warehouse("/wh/../etc"));
-        assert!(!c.in_warehouse("/elsewhere/t"));
-    }
-
-    #[derive(Debug)]
-    struct NoStore;
-
-    #[async_trait::async_trait]
-    impl Store for NoStore {
-        fn kind(&self) -> &'static str {
-            "none"
-        }
-        async fn ping(&self) -> Result<()> {
-            Ok(())
-        }
-        async fn create_namespace(&self, _: &NamespaceRecord) -> Result<()> {
-            Ok(())
-        }
-        async fn list_namespaces(&self) -> Result<Vec<NamespaceRecord>> {
-            Ok(Vec::new())
-        }
-        async fn get_namespace(&self, _: &str) -> Result<Option<NamespaceRecord>> {
-            Ok(None)
-        }
-        async fn drop_namespace(&self, _: &str) -> Result<()> {
-            Ok(())
-        }
-        async fn update_namespace_properties(
-            &self,
-            n: &str,
-            _: &BTreeMap<String, String>,
-            _: &[String],
-        ) -> Result<NamespaceRecord> {
-            Err(Error::NamespaceNotFound(n.into()))
-        }
-        async fn create_table(&self, _: &TableRecord) -> Result<()> {
-            Ok(())
-        }
-        async fn list_tables(&self, _: &str) -> Result<Vec<TableRecord>> {
-            Ok(Vec::new())
-        }
-        async fn get_table(&self, _: &TableIdent) -> Result<Option<TableRecord>> {
-            Ok(None)
-        }
-        async fn rename_table(&self, _: &TableIdent, _: &TableIdent) -> Result<()> {
-            Ok(())
-        }
-        async fn drop_table(&self, i: &TableIdent) -> Result<TableRecord> {
-            Err(Error::TableNotFound(i.to_string()))
-        }
-        async fn lock_table(&self, i: &TableIdent) -> Result<Box<dyn crate::store::TableLock>> {
-            Err(Error::TableNotFound(i.to_string()))
-        }
-        async fn create_token(&self, _: &crate::store::TokenRecord) -> Result<()> {
-            Ok(())
-        }
-        async fn find_token(&self, _: &str) -> Result<Option<crate::store::TokenRecord>> {
-            Ok(None)
-        }
     }
 }

@@ -564,18 +564,22 @@ impl Catalog {
 
     /// Replaces the tiers (one commit); returns the new report.
     pub async fn set_tiers(&self, ident: &TableIdent, req: SetTiersRequest) -> Result<TierReport> {
+        let table = self.tier_table(ident).await?;
+        let root = crate::locations::Place::parse(table.uri())?;
         for t in &req.tiers {
-            if let Some(loc) = &t.location
-                && !loc.contains("://")
-            {
-                return Err(Error::BadRequest(format!(
-                    "tier `{}`: location `{}` must be a URI (file://, s3://, memory://)",
-                    t.name.escape_default(),
-                    loc.escape_default()
-                )));
+            if let Some(loc) = &t.location {
+                if !loc.contains("://") {
+                    return Err(Error::BadRequest(format!(
+                        "tier `{}`: location `{}` must be a URI (file://, s3://)",
+                        t.name.escape_default(),
+                        loc.escape_default()
+                    )));
+                }
+                self.confinement.tier_location(&root, loc).map_err(|e| {
+                    Error::BadRequest(format!("tier `{}`: {e}", t.name.escape_default()))
+                })?;
             }
         }
-        let table = self.tier_table(ident).await?;
         let defs = req.tiers.into_iter().map(TierDef::from).collect();
         table
             .set_tiers(defs, req.default_tier)

@@ -175,8 +175,8 @@ async fn suite(backend: Backend) {
     assert!(c.tags(&t).await.unwrap().is_empty());
     assert_eq!(status(&c.delete_tag(&t, "nope").await.unwrap_err()), 404);
 
-    // Register an existing table.
-    let ext_loc = cat.warehouse.path().join(unique("external"));
+    // Register an existing table: in the namespace's folder of the warehouse.
+    let ext_loc = cat.warehouse.path().join(&ns).join(unique("external"));
     let ext_loc = ext_loc.to_str().unwrap().to_string();
     Table::create(
         &ext_loc,
@@ -218,13 +218,25 @@ async fn suite(backend: Backend) {
     )
     .await
     .unwrap();
+    // A table outside the warehouse, or around, inside or at another table's folder, is
+    // refused: it would belong to nobody or purge someone else's data.
     let outside = TableRef::parse(&format!("{ns}.outside")).unwrap();
-    c.register_table(&outside, outside_loc).await.unwrap();
-    assert_eq!(
-        status(&c.drop_table(&outside, true).await.unwrap_err()),
-        400
-    );
-    c.drop_table(&outside, false).await.unwrap();
+    let ns_dir = cat.warehouse.path().join(&ns);
+    let events_dir = ns_dir.join("events");
+    for loc in [
+        outside_loc.to_string(),
+        cat.warehouse.path().display().to_string(),
+        ns_dir.display().to_string(),
+        events_dir.display().to_string(),
+        events_dir.join("inner").display().to_string(),
+        format!("file://{}/x/%2e%2e/events", ns_dir.display()),
+    ] {
+        assert_eq!(
+            status(&c.register_table(&outside, &loc).await.unwrap_err()),
+            400,
+            "{loc}"
+        );
+    }
     assert!(Table::open(outside_loc).await.is_ok());
 
     // Rename.

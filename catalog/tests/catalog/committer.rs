@@ -136,7 +136,8 @@ async fn tier_move_through_the_catalog_loses_a_concurrently_deleted_file() {
         txn = txn.action(add(name, 1));
     }
     txn.commit().await.unwrap();
-    let cold = tempfile::tempdir().unwrap();
+    let cold_uri = cat.archive_uri("mv-cold");
+    let cold = std::path::PathBuf::from(cold_uri.trim_start_matches("file://"));
     let tiers = vec![
         TierDef {
             name: "hot".into(),
@@ -145,7 +146,7 @@ async fn tier_move_through_the_catalog_loses_a_concurrently_deleted_file() {
         },
         TierDef {
             name: "cold".into(),
-            location: Some(format!("file://{}", cold.path().display())),
+            location: Some(cold_uri.clone()),
             storage_class: None,
         },
     ];
@@ -181,11 +182,7 @@ async fn tier_move_through_the_catalog_loses_a_concurrently_deleted_file() {
         .unwrap();
     assert_eq!(snap.files().len(), 1);
     assert_eq!(snap.files()["a.parquet"].tier, "cold");
-    assert_eq!(
-        files_under(cold.path()),
-        1,
-        "the dropped file's copy is removed"
-    );
+    assert_eq!(files_under(&cold), 1, "the dropped file's copy is removed");
     let history = cat.admin.history(&t, 2).await.unwrap();
     assert_eq!(history[0].operation, "TIER MOVE");
     assert_eq!(history[1].files_removed, 1);

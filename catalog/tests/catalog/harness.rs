@@ -42,6 +42,8 @@ pub struct TestCatalog {
     pub admin: Client,
     pub admin_token: String,
     pub warehouse: tempfile::TempDir,
+    /// A folder outside the warehouse where tier locations are allowed.
+    pub archive: tempfile::TempDir,
     pub db_dir: tempfile::TempDir,
 }
 
@@ -73,7 +75,14 @@ impl TestCatalog {
         };
         let store = open_store(&url).await.unwrap();
         let warehouse = tempfile::tempdir().unwrap();
-        let server = start_server(store.clone(), warehouse.path().to_str().unwrap(), options).await;
+        let archive = tempfile::tempdir().unwrap();
+        let catalog = Catalog::new(store.clone(), warehouse.path().to_str().unwrap())
+            .unwrap()
+            .allow_locations(&[format!("file://{}", archive.path().display())])
+            .unwrap();
+        let server = server::spawn(Arc::new(catalog), "127.0.0.1:0", options)
+            .await
+            .unwrap();
         let admin_token = token(store.as_ref(), Role::Admin, None).await;
         let admin = Client::new(&server.url(), Some(admin_token.clone())).unwrap();
         Self {
@@ -82,8 +91,16 @@ impl TestCatalog {
             admin,
             admin_token,
             warehouse,
+            archive,
             db_dir,
         }
+    }
+
+    /// A fresh folder inside the allowed archive, as a `file://` URI.
+    pub fn archive_uri(&self, name: &str) -> String {
+        let dir = self.archive.path().join(name);
+        std::fs::create_dir_all(&dir).unwrap();
+        format!("file://{}", dir.display())
     }
 
     /// A client with another token (or none).
@@ -106,7 +123,7 @@ pub async fn start_server(
     warehouse: &str,
     options: &ServerOptions,
 ) -> RunningServer {
-    let catalog = Arc::new(Catalog::new(store, warehouse));
+    let catalog = Arc::new(Catalog::new(store, warehouse).unwrap());
     server::spawn(catalog, "127.0.0.1:0", options)
         .await
         .unwrap()

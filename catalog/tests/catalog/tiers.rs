@@ -74,9 +74,9 @@ async fn suite(backend: Backend) {
     assert_eq!((r.usage[0].tier.as_str(), r.usage[0].files), ("hot", 2));
     assert_eq!(r.usage[0].bytes, 20);
 
-    // Tiers: a cold tier in another folder; refusals are 400s and change nothing.
-    let cold_dir = tempfile::tempdir().unwrap();
-    let cold_uri = format!("file://{}", cold_dir.path().display());
+    // Tiers: a cold tier in the allowed archive; refusals are 400s and change nothing.
+    let cold_uri = cat.archive_uri(&unique("cold"));
+    let cold_dir = std::path::PathBuf::from(cold_uri.trim_start_matches("file://"));
     // GLACIER on a local folder: the class is recorded, so reads need a restore (SPEC §6.4).
     let glacier = TierSpec {
         storage_class: Some("GLACIER".into()),
@@ -94,6 +94,23 @@ async fn suite(backend: Backend) {
         default_tier: None,
     };
     assert_eq!(status(&c.set_tiers(&t, &relative).await.unwrap_err()), 400);
+    // A tier outside the table's folder and the allowed places is refused, in any spelling.
+    let stray = tempfile::tempdir().unwrap();
+    for loc in [
+        format!("file://{}", stray.path().display()),
+        format!("{cold_uri}/%2e%2e/%2E%2E/elsewhere"),
+        format!("file://{}/other/t", cat.warehouse.path().display()),
+    ] {
+        let outside = SetTiersRequest {
+            tiers: vec![tier("hot", None), tier("cold", Some(loc.clone()))],
+            default_tier: None,
+        };
+        assert_eq!(
+            status(&c.set_tiers(&t, &outside).await.unwrap_err()),
+            400,
+            "{loc}"
+        );
+    }
     let orphaning = SetTiersRequest {
         tiers: vec![tier("cold", Some(cold_uri.clone()))],
         default_tier: None,
@@ -162,7 +179,7 @@ async fn suite(backend: Backend) {
     assert_eq!(a.moves[0].tier, "cold");
     assert_eq!(a.moves[0].version, Some(5));
     assert_eq!(a.moves[0].bytes, 20);
-    assert_eq!(count_files(cold_dir.path()), 2);
+    assert_eq!(count_files(&cold_dir), 2);
     assert!(!root.join("a.parquet").exists() && !root.join("b.parquet").exists());
     let r = c.tier_report(&t).await.unwrap();
     let cold = r.usage.iter().find(|u| u.tier == "cold").unwrap();
@@ -224,7 +241,7 @@ async fn suite(backend: Backend) {
     let m = c.tier_move(&t, &mv).await.unwrap();
     assert_eq!((m.version, m.moved.len(), m.bytes), (Some(7), 2, 20));
     assert!(root.join("a.parquet").exists() && root.join("b.parquet").exists());
-    assert_eq!(count_files(cold_dir.path()), 0);
+    assert_eq!(count_files(&cold_dir), 0);
     assert_eq!(history_op(c, &t).await, "TIER MOVE");
     let again = c.tier_move(&t, &mv).await.unwrap();
     assert_eq!(again.version, None, "files already in the tier are skipped");

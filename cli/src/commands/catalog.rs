@@ -37,6 +37,10 @@ pub struct ServeArgs {
     /// Where new tables go: a folder, file://, s3://bucket/prefix (default `./strata-warehouse`).
     #[arg(long, default_value = "strata-warehouse")]
     pub warehouse: String,
+    /// Also allow tier locations under this place (repeatable), e.g. an archive bucket:
+    /// `--allow-location s3://archive/`. Tables themselves always live in the warehouse.
+    #[arg(long = "allow-location", value_name = "URI")]
+    pub allow_locations: Vec<String>,
     /// Largest request body in bytes.
     #[arg(long, default_value_t = 8 * 1024 * 1024)]
     pub body_limit: usize,
@@ -315,7 +319,11 @@ pub async fn serve(args: ServeArgs) -> CliResult {
         .with_writer(std::io::stderr)
         .try_init();
     let store = open_store(&args.store).await.map_err(cerr)?;
-    let warehouse = if args.warehouse.contains("://") {
+    let warehouse = if args.warehouse.starts_with("memory://") {
+        return Err(CliError::user(
+            "a memory:// warehouse would keep tables only in the server's RAM; use a folder or s3://",
+        ));
+    } else if args.warehouse.contains("://") {
         args.warehouse.clone()
     } else {
         std::fs::create_dir_all(&args.warehouse).map_err(|e| {
@@ -329,7 +337,10 @@ pub async fn serve(args: ServeArgs) -> CliResult {
             .to_string_lossy()
             .into_owned()
     };
-    let catalog = Arc::new(Catalog::new(store, warehouse));
+    let catalog = Catalog::new(store, warehouse)
+        .and_then(|c| c.allow_locations(&args.allow_locations))
+        .map_err(cerr)?;
+    let catalog = Arc::new(catalog);
     let options = ServerOptions {
         body_limit: args.body_limit,
         request_timeout: std::time::Duration::from_secs(args.timeout_secs),

@@ -27,7 +27,7 @@ struct ServeProcess {
 
 impl ServeProcess {
     /// Spawns `strata serve --bind 127.0.0.1:0` and waits for the address it reports.
-    fn spawn(store: &str, warehouse: &str) -> Self {
+    fn spawn(store: &str, warehouse: &str, extra: &[&str]) -> Self {
         let mut child = Command::new(env!("CARGO_BIN_EXE_strata"))
             .args([
                 "serve",
@@ -38,6 +38,7 @@ impl ServeProcess {
                 "--warehouse",
                 warehouse,
             ])
+            .args(extra)
             .env_remove("STRATA_CATALOG")
             .env("RUST_LOG", "info")
             .env("NO_COLOR", "1")
@@ -131,18 +132,22 @@ fn unique(prefix: &str) -> String {
 }
 
 /// Runs `CLIENTS` writers over `clients` (round robin); returns (txn id, version) acknowledged.
-async fn hammer(clients: Vec<Client>, table: TableRef) -> Vec<(String, u64)> {
+async fn hammer(clients: Vec<Client>, table: TableRef, root: &str) -> Vec<(String, u64)> {
     let mut tasks = Vec::new();
     for i in 0..CLIENTS {
         let c = clients[i % clients.len()].clone();
         let table = table.clone();
+        let root = std::path::PathBuf::from(root);
         tasks.push(tokio::spawn(async move {
             let mut acked = Vec::new();
             for j in 0..COMMITS_PER_CLIENT {
                 // Plan on whatever version this client saw last (often stale).
                 let base = c.load_table(&table).await.unwrap().current_version;
                 let txn = uuid::Uuid::new_v4().to_string();
-                let action = strata_format::testing::add(&format!("c{i}-{j}.parquet"), 1);
+                // The object the add names (10 bytes for one row): the catalog checks it.
+                let name = format!("c{i}-{j}.parquet");
+                std::fs::write(root.join(&name), [b'x'; 10]).unwrap();
+                let action = strata_format::testing::add(&name, 1);
                 let v = c
                     .commit_actions(
                         &table,
@@ -238,8 +243,8 @@ async fn two_catalog_processes_on_one_postgres() {
     let token = String::from_utf8(out.stdout).unwrap().trim().to_string();
     assert!(!token.is_empty(), "token create printed no token");
 
-    let mut first = ServeProcess::spawn(&store, &warehouse_path);
-    let mut second = ServeProcess::spawn(&store, &warehouse_path);
+    let mut first = ServeProcess::spawn(&store, &warehouse_path, &[]);
+    let mut second = ServeProcess::spawn(&store, &warehouse_path, &[]);
     assert_ne!(first.url, second.url);
     first.wait_healthy().await;
     second.wait_healthy().await;
@@ -265,7 +270,7 @@ async fn two_catalog_processes_on_one_postgres() {
     // The second process sees the table the first created.
     assert_eq!(b.load_table(&table).await.unwrap().current_version, 0);
 
-    let acked = hammer(vec![a, b], table).await;
+    let acked = hammer(vec![a, b], table, &info.location).await;
     check_log(&info.location, &acked).await;
     eprintln!(
         "two_catalog_processes_on_one_postgres: {} commits acknowledged through {} and {}",
@@ -285,4 +290,87 @@ async fn two_catalog_processes_on_one_postgres() {
     }
     drop(first);
     drop(second);
+}
+
+/// `strata serve` confines locations: a memory:// warehouse is refused at start; tier
+/// locations go in the table's folder or under `--allow-location`, in any spelling.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn serve_confines_locations() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = format!("sqlite://{}", dir.path().join("catalog.db").display());
+    let out = Command::new(env!("CARGO_BIN_EXE_strata"))
+        .args(["serve", "--bind", "127.0.0.1:0", "--store", &store])
+        .args(["--warehouse", "memory://wh"])
+        .env_remove("STRATA_CATALOG")
+        .output()
+        .expect("spawn strata serve");
+    assert_eq!(out.status.code(), Some(1), "{out:?}");
+    assert!(
+        String::from_utf8_lossy(&out.stderr).contains("memory://"),
+        "{out:?}"
+    );
+
+    let warehouse = dir.path().join("warehouse");
+    std::fs::create_dir_all(&warehouse).unwrap();
+    let archive = dir.path().join("archive");
+    let allowed = format!("file://{}", archive.display());
+    let out = Command::new(env!("CARGO_BIN_EXE_strata"))
+        .args([
+            "catalog", "token", "create", "--role", "admin", "--store", &store,
+        ])
+        .env_remove("STRATA_CATALOG")
+        .env_remove("STRATA_TOKEN")
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{out:?}");
+    let token = String::from_utf8(out.stdout).unwrap().trim().to_string();
+    let mut serve = ServeProcess::spawn(
+        &store,
+        warehouse.to_str().unwrap(),
+        &["--allow-location", &allowed],
+    );
+    serve.wait_healthy().await;
+    let c = Client::new(&serve.url, Some(token)).unwrap();
+    c.create_namespace("ns", BTreeMap::new()).await.unwrap();
+    let req = |location: Option<String>| CreateTableRequest {
+        name: "t".to_string(),
+        schema: serde_json::to_value(strata_format::testing::sample_schema()).unwrap(),
+        partition_spec: None,
+        properties: Default::default(),
+        location,
+    };
+    // A table outside the warehouse is refused; in the namespace folder it is created.
+    let err = c
+        .create_table("ns", &req(Some(archive.join("t").display().to_string())))
+        .await
+        .unwrap_err();
+    assert!(err.to_string().contains("400"), "{err}");
+    c.create_table("ns", &req(None)).await.unwrap();
+    let t = TableRef::parse("ns.t").unwrap();
+    let tiers = |loc: String| strata_catalog::tiering::SetTiersRequest {
+        tiers: vec![
+            strata_catalog::tiering::TierSpec {
+                name: "hot".into(),
+                location: None,
+                storage_class: None,
+            },
+            strata_catalog::tiering::TierSpec {
+                name: "cold".into(),
+                location: Some(loc),
+                storage_class: None,
+            },
+        ],
+        default_tier: None,
+    };
+    c.set_tiers(&t, &tiers(format!("{allowed}/ns/t")))
+        .await
+        .unwrap();
+    for stray in [
+        format!("file://{}/elsewhere", dir.path().display()),
+        format!("{allowed}/%2e%2e/elsewhere"),
+    ] {
+        let err = c.set_tiers(&t, &tiers(stray.clone())).await.unwrap_err();
+        assert!(err.to_string().contains("400"), "{stray}: {err}");
+    }
+    assert!(serve.child.try_wait().unwrap().is_none(), "{}", serve.log());
 }

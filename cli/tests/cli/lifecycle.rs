@@ -15,7 +15,7 @@ struct Served {
     runtime: tokio::runtime::Runtime,
     server: Option<RunningServer>,
     token: String,
-    _dir: tempfile::TempDir,
+    dir: tempfile::TempDir,
 }
 
 impl Served {
@@ -29,6 +29,8 @@ impl Served {
         let db = format!("sqlite://{}", dir.path().join("catalog.db").display());
         let warehouse = dir.path().join("warehouse");
         std::fs::create_dir_all(&warehouse).unwrap();
+        // Tier locations are allowed in this folder only (`strata serve --allow-location`).
+        let archive_uri = format!("file://{}", dir.path().join("archive").display());
         let (server, token) = runtime.block_on(async {
             let store = open_store(&db).await.unwrap();
             let token = server::issue_token(
@@ -42,7 +44,10 @@ impl Served {
             .await
             .unwrap()
             .token;
-            let catalog = Arc::new(Catalog::new(store, warehouse.to_string_lossy()));
+            let catalog = Catalog::new(store, warehouse.to_string_lossy())
+                .and_then(|c| c.allow_locations(&[archive_uri]))
+                .unwrap();
+            let catalog = Arc::new(catalog);
             let server = server::spawn(catalog, "127.0.0.1:0", &ServerOptions::default())
                 .await
                 .unwrap();
@@ -52,8 +57,18 @@ impl Served {
             runtime,
             server: Some(server),
             token,
-            _dir: dir,
+            dir: dir,
         }
+    }
+
+    /// A folder in the allowed archive.
+    fn archive(&self, name: &str) -> String {
+        self.dir
+            .path()
+            .join("archive")
+            .join(name)
+            .display()
+            .to_string()
     }
 
     fn url(&self) -> String {
@@ -125,8 +140,8 @@ fn lifecycle_run_moves_every_table_and_reports_the_broken_one() {
     let scratch = Scratch::new();
     let csv = scratch.write("a.csv", CSV_A);
     cat.ok(&["namespace", "create", "life"]);
-    let cold_a = scratch.file("cold-a");
-    let cold_b = scratch.file("cold-b");
+    let cold_a = cat.archive("cold-a");
+    let cold_b = cat.archive("cold-b");
     let loc_a = tiered_table(&cat, "life.good", &csv, &cold_a);
     let loc_b = tiered_table(&cat, "life.broken", &csv, &cold_b);
     let later = (chrono::Utc::now() + chrono::Duration::days(10)).to_rfc3339();
