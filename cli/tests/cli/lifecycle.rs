@@ -57,7 +57,7 @@ impl Served {
             runtime,
             server: Some(server),
             token,
-            dir: dir,
+            dir,
         }
     }
 
