@@ -10,10 +10,11 @@ use strata_format::Action;
 
 use crate::error::{Error, Result};
 use crate::model::{
-    CommitRequest, CommitResponse, CreateNamespaceRequest, CreateTableRequest, CreateTokenRequest,
-    CreatedToken, ErrorEnvelope, History, HistoryItem, Namespace, NamespaceList, ReadScope,
-    RegisterTableRequest, RenameTableRequest, TableChange, TableEntry, TableInfo, TableList,
-    TagEntry, TagList, UpdatePropertiesRequest,
+    AuditEntry, AuditLog, CommitRequest, CommitResponse, CreateNamespaceRequest,
+    CreateTableRequest, CreateTokenRequest, CreatedToken, ErrorEnvelope, History, HistoryItem,
+    Namespace, NamespaceList, ReadScope, RegisterTableRequest, RenameTableRequest, TableChange,
+    TableEntry, TableInfo, TableList, TagEntry, TagList, TokenInfo, TokenList,
+    UpdatePropertiesRequest,
 };
 use crate::names::split_qualified;
 use crate::tiering::{
@@ -449,6 +450,26 @@ impl Client {
     /// Creates a token (the secret is returned once).
     pub async fn create_token(&self, req: &CreateTokenRequest) -> Result<CreatedToken> {
         self.send(Method::POST, "/v1/tokens", req).await
+    }
+
+    /// Tokens the caller may manage (never their secrets).
+    pub async fn list_tokens(&self) -> Result<Vec<TokenInfo>> {
+        Ok(self.get::<TokenList>("/v1/tokens").await?.tokens)
+    }
+
+    /// Revokes a token.
+    pub async fn revoke_token(&self, id: &str) -> Result<()> {
+        self.no_content(self.req(Method::DELETE, &format!("/v1/tokens/{}", seg(id))))
+            .await
+    }
+
+    /// The newest `limit` audited writes, optionally of one namespace.
+    pub async fn audit(&self, namespace: Option<&str>, limit: u32) -> Result<Vec<AuditEntry>> {
+        let mut path = format!("/v1/audit?limit={limit}");
+        if let Some(ns) = namespace {
+            path.push_str(&format!("&namespace={}", seg(ns)));
+        }
+        Ok(self.get::<AuditLog>(&path).await?.entries)
     }
 
     /// The OpenAPI document.

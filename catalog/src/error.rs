@@ -48,6 +48,9 @@ pub enum Error {
     /// The table does not exist.
     #[error("table `{0}` does not exist")]
     TableNotFound(String),
+    /// The token does not exist (or is not visible to the caller).
+    #[error("token `{0}` does not exist")]
+    TokenNotFound(String),
     /// The tag does not exist.
     #[error("{0}")]
     TagNotFound(String),

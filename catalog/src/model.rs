@@ -356,6 +356,78 @@ pub struct CreateTokenRequest {
     /// Free-form description.
     #[serde(default)]
     pub description: Option<String>,
+    /// The token expires this many seconds after its creation (default: never).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub expires_in_seconds: Option<u64>,
+}
+
+/// A token as listed: never its secret.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct TokenInfo {
+    /// Token id.
+    pub id: String,
+    /// Role.
+    pub role: Role,
+    /// Namespace scope.
+    pub namespace: Option<String>,
+    /// Description.
+    pub description: Option<String>,
+    /// Creation time (ms since the epoch).
+    pub created_at_ms: i64,
+    /// Expiry time, if any.
+    pub expires_at_ms: Option<i64>,
+    /// Revocation time, if revoked.
+    pub revoked_at_ms: Option<i64>,
+    /// Last use (to the minute), if ever used.
+    pub last_used_at_ms: Option<i64>,
+}
+
+/// Tokens.
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+pub struct TokenList {
+    /// Oldest first.
+    pub tokens: Vec<TokenInfo>,
+}
+
+/// One audited write.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct AuditEntry {
+    /// When (ms since the epoch).
+    pub at_ms: i64,
+    /// Token that made the request.
+    pub token_id: String,
+    /// `METHOD /path`.
+    pub action: String,
+    /// Namespace concerned.
+    pub namespace: Option<String>,
+    /// Table concerned, `namespace.table`.
+    pub target: Option<String>,
+    /// HTTP status of the answer.
+    pub status: u16,
+    /// What came of it (e.g. `version 4`).
+    pub detail: Option<String>,
+}
+
+/// Audited writes, newest first.
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+pub struct AuditLog {
+    /// Newest first.
+    pub entries: Vec<AuditEntry>,
+}
+
+/// Query of the audit endpoint.
+#[derive(Debug, Clone, Default, Serialize, Deserialize, utoipa::IntoParams)]
+#[serde(deny_unknown_fields)]
+#[into_params(parameter_in = Query)]
+pub struct AuditQuery {
+    /// Only this namespace (a namespace-scoped admin always gets its own).
+    #[serde(default)]
+    pub namespace: Option<String>,
+    /// How many entries (default 100, at most 10000).
+    #[serde(default)]
+    pub limit: Option<u32>,
 }
 
 /// A created token: the secret is shown only here.
@@ -370,6 +442,9 @@ pub struct CreatedToken {
     pub role: Role,
     /// Namespace scope.
     pub namespace: Option<String>,
+    /// Expiry time (ms since the epoch), if any.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub expires_at_ms: Option<i64>,
 }
 
 /// `/healthz` answer.

@@ -222,7 +222,7 @@ pub enum Command {
     /// Catalog administration: tokens.
     ///
     /// Example: strata --catalog http://127.0.0.1:8181 catalog token create --role reader
-    Catalog(crate::commands::catalog::CatalogArgs),
+    Catalog(crate::commands::admin::CatalogArgs),
     /// Namespaces of a catalog (--catalog URL or STRATA_CATALOG; token from STRATA_TOKEN).
     ///
     /// Example: strata --catalog http://127.0.0.1:8181 namespace create sales

@@ -99,9 +99,10 @@ impl IntoResponse for ApiError {
             Error::BadRequest(_) => plain(S::BAD_REQUEST, "bad_request", &e),
             Error::Unprocessable(_) => plain(S::UNPROCESSABLE_ENTITY, "unprocessable", &e),
             Error::TxnReused { .. } => plain(S::CONFLICT, "txn_reused", &e),
-            Error::NamespaceNotFound(_) | Error::TableNotFound(_) | Error::TagNotFound(_) => {
-                plain(S::NOT_FOUND, "not_found", &e)
-            }
+            Error::NamespaceNotFound(_)
+            | Error::TableNotFound(_)
+            | Error::TagNotFound(_)
+            | Error::TokenNotFound(_) => plain(S::NOT_FOUND, "not_found", &e),
             Error::NamespaceExists(_) | Error::TableExists(_) => {
                 plain(S::CONFLICT, "already_exists", &e)
             }

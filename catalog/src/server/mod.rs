@@ -16,6 +16,7 @@ use tower_http::trace::{DefaultOnResponse, TraceLayer};
 use crate::error::{Error, Result};
 use crate::service::Catalog;
 
+mod audit;
 mod auth;
 mod commits;
 pub mod error;
@@ -24,9 +25,10 @@ mod namespaces;
 pub mod openapi;
 mod tables;
 mod tiers;
+mod tokens;
 
-pub use commits::issue_token;
 pub use metrics::Metrics;
+pub use tokens::issue_token;
 
 /// Handler result.
 pub type ApiResult<T> = std::result::Result<T, error::ApiError>;
@@ -106,14 +108,23 @@ pub fn router(catalog: Arc<Catalog>, options: &ServerOptions) -> Router {
         .route(&format!("{table}/tiers/move"), post(tiers::move_files))
         .route(&format!("{table}/tiers/restore"), post(tiers::restore))
         .route("/v1/commits", post(commits::commit))
-        .route("/v1/tokens", post(commits::create_token))
+        .route(
+            "/v1/tokens",
+            get(tokens::list_tokens).post(tokens::create_token),
+        )
+        .route("/v1/tokens/{id}", delete(tokens::revoke_token))
+        .route("/v1/audit", get(tokens::audit))
         .route("/healthz", get(commits::health))
         .with_state(state.clone());
-    // Router::layer wraps outermost last: request id, trace, envelope, timeout, metrics, body
-    // limit. Metrics sit outside the body limit and apply to the fallback too, so that 413s
+    // Router::layer wraps outermost last: request id, trace, envelope, timeout, metrics,
+    // audit, body limit. Metrics sit outside the body limit and apply to the fallback too, so that 413s
     // and unmatched routes are counted.
     api.layer(DefaultBodyLimit::disable())
         .layer(RequestBodyLimitLayer::new(options.body_limit))
+        .layer(axum::middleware::from_fn_with_state(
+            state.clone(),
+            audit::record,
+        ))
         .layer(axum::middleware::from_fn_with_state(state, metrics::track))
         .layer(TimeoutLayer::with_status_code(
             StatusCode::SERVICE_UNAVAILABLE,

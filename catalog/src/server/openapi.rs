@@ -5,7 +5,7 @@ use axum::extract::State;
 use utoipa::openapi::security::{Http, HttpAuthScheme, SecurityScheme};
 use utoipa::{Modify, OpenApi};
 
-use super::{ApiResult, AppState, commits, metrics, namespaces, tables, tiers};
+use super::{ApiResult, AppState, commits, metrics, namespaces, tables, tiers, tokens};
 use crate::auth::{Principal, Role};
 use crate::{model, tiering};
 
@@ -33,7 +33,8 @@ impl Modify for Bearer {
         tables::rename, tables::history, tables::tags, tables::create_tag, tables::delete_tag,
         tiers::report, tiers::set_tiers, tiers::set_policies, tiers::plan, tiers::apply,
         tiers::move_files, tiers::restore,
-        commits::commit, commits::create_token, commits::health, metrics::metrics, openapi,
+        commits::commit, tokens::create_token, tokens::list_tokens, tokens::revoke_token,
+        tokens::audit, commits::health, metrics::metrics, openapi,
     ),
     components(schemas(
         model::ErrorEnvelope, model::ErrorBody, model::ConflictBody, model::Namespace,
@@ -42,7 +43,8 @@ impl Modify for Bearer {
         model::TableEntry, model::TableList, model::RenameTableRequest, model::ReadScope,
         model::TableChange, model::CommitRequest, model::CommittedTable, model::CommitResponse,
         model::HistoryItem, model::History, model::TagEntry, model::TagList,
-        model::CreateTokenRequest, model::CreatedToken, model::Health, crate::auth::Role,
+        model::CreateTokenRequest, model::CreatedToken, model::TokenInfo, model::TokenList,
+        model::AuditEntry, model::AuditLog, model::Health, crate::auth::Role,
         tiering::TierSpec, tiering::ConditionSpec, tiering::PolicySpec, tiering::SetTiersRequest,
         tiering::SetPoliciesRequest, tiering::TierUsageBody, tiering::TierReport,
         tiering::PlanRequest, tiering::PlannedMoveBody, tiering::TierPlanBody,

@@ -10,14 +10,15 @@ use std::sync::Arc;
 
 use async_trait::async_trait;
 
-use crate::auth::Role;
 use crate::error::{Error, Result};
 
 mod postgres;
 mod sqlite;
+mod tokens;
 
 pub use postgres::PostgresStore;
 pub use sqlite::SqliteStore;
+pub use tokens::{AuditRecord, AuditStore, TokenRecord, TokenStore};
 
 /// A namespace row.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -66,21 +67,6 @@ pub struct TableRecord {
     pub current_version: u64,
 }
 
-/// A token row (the secret itself is never stored).
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct TokenRecord {
-    /// Token id.
-    pub id: String,
-    /// SHA-256 of the secret, hex.
-    pub hash: String,
-    /// Role.
-    pub role: Role,
-    /// Namespace scope.
-    pub namespace: Option<String>,
-    /// Description.
-    pub description: Option<String>,
-}
-
 /// An exclusive hold on one table's row for the duration of a commit (a row lock on
 /// PostgreSQL, a write transaction on SQLite). Dropping it without [`TableLock::finish`] rolls
 /// back.
@@ -98,7 +84,7 @@ pub trait TableLock: Send {
 
 /// The metadata store.
 #[async_trait]
-pub trait Store: Send + Sync + fmt::Debug {
+pub trait Store: TokenStore + AuditStore + Send + Sync + fmt::Debug {
     /// Which backend (`sqlite`, `postgres`).
     fn kind(&self) -> &'static str;
     /// Whether the store answers (health checks).
@@ -132,11 +118,6 @@ pub trait Store: Send + Sync + fmt::Debug {
     async fn drop_table(&self, ident: &TableIdent) -> Result<TableRecord>;
     /// Locks a table's row for a commit; waits for other holders.
     async fn lock_table(&self, ident: &TableIdent) -> Result<Box<dyn TableLock>>;
-
-    /// Stores a token.
-    async fn create_token(&self, token: &TokenRecord) -> Result<()>;
-    /// The token with this hash.
-    async fn find_token(&self, hash: &str) -> Result<Option<TokenRecord>>;
 }
 
 /// Opens (and migrates) the store named by `url`: `sqlite://PATH` (created if missing),
@@ -165,7 +146,8 @@ pub fn redact(url: &str) -> String {
     }
 }
 
-pub(crate) fn now_ms() -> i64 {
+/// The current time in ms since the epoch.
+pub fn now_ms() -> i64 {
     chrono::Utc::now().timestamp_millis()
 }
 

@@ -9,9 +9,11 @@ use async_trait::async_trait;
 use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteRow};
 use sqlx::{Row, Sqlite, SqlitePool, Transaction};
 
+use super::tokens::{self, audit_from_row, sql, token_from_row};
+use super::{AuditRecord, AuditStore, TokenRecord, TokenStore};
 use super::{
-    NamespaceRecord, Store, TableIdent, TableLock, TableRecord, TokenRecord, is_unique_violation,
-    now_ms, props_from_json, props_to_json, version_from_db, version_to_db,
+    NamespaceRecord, Store, TableIdent, TableLock, TableRecord, is_unique_violation, now_ms,
+    props_from_json, props_to_json, version_from_db, version_to_db,
 };
 use crate::error::{Error, Result};
 
@@ -340,39 +342,112 @@ impl Store for SqliteStore {
         let table = table_row(&row)?;
         Ok(Box::new(SqliteLock { tx, table }))
     }
+}
 
+#[async_trait]
+impl TokenStore for SqliteStore {
     async fn create_token(&self, t: &TokenRecord) -> Result<()> {
-        sqlx::query(
-            "INSERT INTO tokens (id, hash, role, namespace, description, created_at_ms) \
-             VALUES (?, ?, ?, ?, ?, ?)",
-        )
-        .bind(&t.id)
-        .bind(&t.hash)
-        .bind(t.role.as_str())
-        .bind(&t.namespace)
-        .bind(&t.description)
-        .bind(now_ms())
-        .execute(&self.pool)
-        .await?;
+        sqlx::query(&tokens::sqlite(sql::INSERT_TOKEN))
+            .bind(&t.id)
+            .bind(&t.hash)
+            .bind(t.role.as_str())
+            .bind(&t.namespace)
+            .bind(&t.description)
+            .bind(t.created_at_ms)
+            .bind(t.expires_at_ms)
+            .execute(&self.pool)
+            .await?;
         Ok(())
     }
 
     async fn find_token(&self, hash: &str) -> Result<Option<TokenRecord>> {
-        let Some(r) =
-            sqlx::query("SELECT id, hash, role, namespace, description FROM tokens WHERE hash = ?")
-                .bind(hash)
-                .fetch_optional(&self.pool)
-                .await?
-        else {
-            return Ok(None);
+        let row = sqlx::query(&tokens::sqlite(&sql::select_tokens(sql::FIND_TOKEN)))
+            .bind(hash)
+            .fetch_optional(&self.pool)
+            .await?;
+        Ok(match row {
+            Some(r) => Some(token_from_row!(&r)),
+            None => None,
+        })
+    }
+
+    async fn list_tokens(&self, namespace: Option<&str>) -> Result<Vec<TokenRecord>> {
+        let rows = match namespace {
+            Some(ns) => {
+                sqlx::query(&tokens::sqlite(&sql::select_tokens(sql::NS_TOKENS)))
+                    .bind(ns)
+                    .fetch_all(&self.pool)
+                    .await?
+            }
+            None => {
+                sqlx::query(&tokens::sqlite(&sql::select_tokens(sql::ALL_TOKENS)))
+                    .fetch_all(&self.pool)
+                    .await?
+            }
         };
-        Ok(Some(TokenRecord {
-            id: r.try_get("id")?,
-            hash: r.try_get("hash")?,
-            role: r.try_get::<String, _>("role")?.parse()?,
-            namespace: r.try_get("namespace")?,
-            description: r.try_get("description")?,
-        }))
+        let mut out = Vec::with_capacity(rows.len());
+        for r in &rows {
+            out.push(token_from_row!(r));
+        }
+        Ok(out)
+    }
+
+    async fn revoke_token(&self, id: &str, at_ms: i64) -> Result<bool> {
+        let done = sqlx::query(&tokens::sqlite(sql::REVOKE_TOKEN))
+            .bind(id)
+            .bind(at_ms)
+            .execute(&self.pool)
+            .await?;
+        Ok(done.rows_affected() > 0)
+    }
+
+    async fn touch_token(&self, id: &str, at_ms: i64) -> Result<()> {
+        sqlx::query(&tokens::sqlite(sql::TOUCH_TOKEN))
+            .bind(id)
+            .bind(at_ms)
+            .execute(&self.pool)
+            .await?;
+        Ok(())
+    }
+}
+
+#[async_trait]
+impl AuditStore for SqliteStore {
+    async fn record_audit(&self, e: &AuditRecord) -> Result<()> {
+        sqlx::query(&tokens::sqlite(sql::INSERT_AUDIT))
+            .bind(e.at_ms)
+            .bind(&e.token_id)
+            .bind(&e.action)
+            .bind(&e.namespace)
+            .bind(&e.target)
+            .bind(i64::from(e.status))
+            .bind(&e.detail)
+            .execute(&self.pool)
+            .await?;
+        Ok(())
+    }
+
+    async fn list_audit(&self, namespace: Option<&str>, limit: u32) -> Result<Vec<AuditRecord>> {
+        let rows = match namespace {
+            Some(ns) => {
+                sqlx::query(&tokens::sqlite(&sql::select_audit(sql::NS_AUDIT)))
+                    .bind(i64::from(limit))
+                    .bind(ns)
+                    .fetch_all(&self.pool)
+                    .await?
+            }
+            None => {
+                sqlx::query(&tokens::sqlite(&sql::select_audit(sql::ALL_AUDIT)))
+                    .bind(i64::from(limit))
+                    .fetch_all(&self.pool)
+                    .await?
+            }
+        };
+        let mut out = Vec::with_capacity(rows.len());
+        for r in &rows {
+            out.push(audit_from_row!(r));
+        }
+        Ok(out)
     }
 }
 
@@ -432,11 +507,36 @@ mod tests {
                 id: "i".into(),
                 hash: "h".into(),
                 role: Role::Writer,
-                namespace: None,
+                namespace: Some("a".into()),
                 description: None,
+                created_at_ms: 5,
+                expires_at_ms: Some(1_000),
+                revoked_at_ms: None,
+                last_used_at_ms: None,
             };
             s.create_token(&tok).await.unwrap();
-            assert_eq!(s.find_token("h").await.unwrap(), Some(tok));
+            assert_eq!(s.find_token("h").await.unwrap(), Some(tok.clone()));
+            s.touch_token("i", 7).await.unwrap();
+            assert!(s.revoke_token("i", 9).await.unwrap());
+            assert!(!s.revoke_token("nope", 9).await.unwrap());
+            let listed = s.list_tokens(Some("a")).await.unwrap();
+            assert_eq!(
+                (listed[0].last_used_at_ms, listed[0].revoked_at_ms),
+                (Some(7), Some(9))
+            );
+            assert!(s.list_tokens(Some("b")).await.unwrap().is_empty());
+            let entry = AuditRecord {
+                at_ms: 1,
+                token_id: "i".into(),
+                action: "POST /v1/commits".into(),
+                namespace: Some("a".into()),
+                target: Some("a.t".into()),
+                status: 200,
+                detail: Some("version 1".into()),
+            };
+            s.record_audit(&entry).await.unwrap();
+            assert_eq!(s.list_audit(Some("a"), 10).await.unwrap(), vec![entry]);
+            assert!(s.list_audit(Some("b"), 10).await.unwrap().is_empty());
         });
     }
 }

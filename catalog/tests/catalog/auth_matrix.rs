@@ -21,6 +21,8 @@ enum Needs {
     OnNs(Role),
     /// A role on a namespace no token is scoped to.
     OnOtherNs(Role),
+    /// A role, catalog-wide or on any namespace (the answer is limited to the scope).
+    AnyScope(Role),
 }
 
 /// Method, path and body of one request.
@@ -61,6 +63,7 @@ fn expected(e: &Endpoint, caller: &Caller) -> u16 {
         Needs::Global(r) => !scoped && role >= r,
         Needs::OnNs(r) => role >= r,
         Needs::OnOtherNs(r) => !scoped && role >= r,
+        Needs::AnyScope(r) => role >= r,
     };
     if allowed { e.ok } else { 403 }
 }
@@ -275,6 +278,30 @@ fn endpoints(warehouse: &std::path::Path) -> Vec<Endpoint> {
                 )
             }),
         ),
+        e(
+            "list tokens",
+            Needs::AnyScope(Role::Admin),
+            200,
+            Box::new(|_| (Method::GET, "/v1/tokens".into(), None)),
+        ),
+        e(
+            "revoke an unknown token",
+            Needs::AnyScope(Role::Admin),
+            404,
+            Box::new(|_| (Method::DELETE, "/v1/tokens/no-such-token".into(), None)),
+        ),
+        e(
+            "audit of the namespace",
+            Needs::OnNs(Role::Admin),
+            200,
+            Box::new(|ns| (Method::GET, format!("/v1/audit?namespace={ns}"), None)),
+        ),
+        e(
+            "audit of the catalog",
+            Needs::AnyScope(Role::Admin),
+            200,
+            Box::new(|_| (Method::GET, "/v1/audit".into(), None)),
+        ),
         // Tier endpoints last: their metadata commits would make the commit check above stale.
         e(
             "tier report",
@@ -478,6 +505,7 @@ async fn tokens_created_through_the_api_work_and_are_hashed() {
             role: Role::Reader,
             namespace: None,
             description: None,
+            expires_in_seconds: None,
         })
         .await
         .unwrap();

@@ -137,6 +137,7 @@ pub async fn token(store: &dyn Store, role: Role, namespace: Option<&str>) -> St
             role,
             namespace: namespace.map(str::to_string),
             description: Some("test".into()),
+            expires_in_seconds: None,
         },
     )
     .await

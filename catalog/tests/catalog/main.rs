@@ -12,3 +12,4 @@ mod fuzz;
 mod harness;
 mod hostile;
 mod tiers;
+mod tokens;

@@ -1,12 +1,11 @@
-//! Catalog commands: `serve`, `catalog token create`, `namespace ...`, `table ...`.
+//! Catalog commands: `serve`, `namespace ...`, `table ...` (`catalog ...` is in `admin`).
 
 use std::collections::BTreeMap;
 use std::io::Write;
 use std::sync::{Arc, OnceLock};
 
 use clap::{Args, Subcommand};
-use strata_catalog::auth::Role;
-use strata_catalog::model::{CreateTableRequest, CreateTokenRequest};
+use strata_catalog::model::CreateTableRequest;
 use strata_catalog::server::{self, ServerOptions};
 use strata_catalog::{Catalog, CatalogCommitter, Client, TableRef, open_store};
 use strata_format::compact::{parse_partition_spec, parse_schema};
@@ -55,53 +54,6 @@ pub struct Connection {
     /// Bearer token (prefer the environment variable).
     #[arg(long, env = "STRATA_TOKEN", hide_env_values = true)]
     pub token: Option<String>,
-}
-
-/// `strata catalog ...`.
-#[derive(Debug, Args)]
-pub struct CatalogArgs {
-    /// Action.
-    #[command(subcommand)]
-    pub action: CatalogAction,
-}
-
-/// Catalog administration.
-#[derive(Debug, Subcommand)]
-pub enum CatalogAction {
-    /// Manage tokens.
-    ///
-    /// Example: strata --catalog http://127.0.0.1:8181 catalog token create --role writer
-    Token {
-        /// Action.
-        #[command(subcommand)]
-        action: TokenAction,
-    },
-}
-
-/// Token actions.
-#[derive(Debug, Subcommand)]
-pub enum TokenAction {
-    /// Create a token and print it (shown once).
-    ///
-    /// Example: strata catalog token create --role writer --namespace sales
-    /// Bootstrap the first admin directly against the store:
-    /// strata catalog token create --role admin --store sqlite://strata-catalog.db
-    Create {
-        /// admin, writer or reader.
-        #[arg(long)]
-        role: String,
-        /// Limit the token to one namespace.
-        #[arg(long)]
-        namespace: Option<String>,
-        /// Free-form description.
-        #[arg(long)]
-        description: Option<String>,
-        /// Write to this store directly instead of calling the API (bootstrap).
-        #[arg(long)]
-        store: Option<String>,
-        #[command(flatten)]
-        conn: Connection,
-    },
 }
 
 /// `strata namespace ...`.
@@ -348,55 +300,6 @@ pub async fn serve(args: ServeArgs) -> CliResult {
     server::serve(catalog, &args.bind, &options)
         .await
         .map_err(cerr)
-}
-
-/// `strata catalog ...`.
-pub async fn catalog(args: CatalogArgs, format: OutputFormat, out: &mut impl Write) -> CliResult {
-    let CatalogAction::Token {
-        action:
-            TokenAction::Create {
-                role,
-                namespace,
-                description,
-                store,
-                conn,
-            },
-    } = args.action;
-    let role: Role = role.parse().map_err(cerr)?;
-    let req = CreateTokenRequest {
-        role,
-        namespace,
-        description,
-    };
-    let created = match store {
-        Some(url) => {
-            if let Some(ns) = &req.namespace {
-                strata_catalog::names::validate_namespace(ns).map_err(cerr)?;
-            }
-            let store = open_store(&url).await.map_err(cerr)?;
-            server::issue_token(store.as_ref(), req)
-                .await
-                .map_err(cerr)?
-        }
-        None => client(&conn)?.create_token(&req).await.map_err(cerr)?,
-    };
-    match format {
-        OutputFormat::Table | OutputFormat::Csv => {
-            writeln!(out, "{}", created.token)?;
-            eprintln!(
-                "token {} ({}{}) created; it is shown only once",
-                created.id,
-                created.role,
-                created
-                    .namespace
-                    .as_deref()
-                    .map(|n| format!(" on namespace {n}"))
-                    .unwrap_or_default()
-            );
-        }
-        _ => write_json(format, &serde_json::to_value(&created)?, None, out)?,
-    }
-    Ok(())
 }
 
 fn parse_props(props: &[String]) -> CliResult<BTreeMap<String, String>> {

@@ -7,6 +7,7 @@ use strata_table::{SnapshotSelector, Table, WriteMode};
 use crate::args::{Cli, Command, Selector};
 use crate::error::{CliError, CliResult};
 
+pub mod admin;
 pub mod catalog;
 mod data;
 mod demo;
@@ -110,7 +111,7 @@ pub async fn run(cli: Cli) -> CliResult {
             diff::run(&open(&table).await?, &from, &to, format, &mut out).await
         }
         Command::Serve(args) => catalog::serve(args).await,
-        Command::Catalog(args) => catalog::catalog(args, format, &mut out).await,
+        Command::Catalog(args) => admin::catalog(args, format, &mut out).await,
         Command::Namespace(args) => catalog::namespace(args, format, &mut out).await,
         Command::Table(args) => catalog::table(args, format, &mut out).await,
         Command::Tier(args) => tier::tier(args, format, cli.quiet, &mut out).await,

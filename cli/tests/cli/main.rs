@@ -16,5 +16,7 @@ mod errors;
 mod golden;
 mod help;
 mod lifecycle;
+mod served;
 mod tier;
+mod tokens;
 mod walkthrough;

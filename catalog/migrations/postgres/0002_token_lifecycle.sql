@@ -1,0 +1,16 @@
+-- Token lifecycle (expiry, revocation, last use) and the audit trail of writes.
+ALTER TABLE tokens ADD COLUMN expires_at_ms BIGINT;
+ALTER TABLE tokens ADD COLUMN revoked_at_ms BIGINT;
+ALTER TABLE tokens ADD COLUMN last_used_at_ms BIGINT;
+
+CREATE TABLE audit (
+    id BIGSERIAL PRIMARY KEY,
+    at_ms BIGINT NOT NULL,
+    token_id TEXT NOT NULL,
+    action TEXT NOT NULL,
+    namespace TEXT,
+    target TEXT,
+    status BIGINT NOT NULL,
+    detail TEXT
+);
+CREATE INDEX audit_namespace ON audit (namespace, id);
