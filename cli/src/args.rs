@@ -167,9 +167,9 @@ pub enum Command {
     },
     /// Show the history of commits, newest first.
     ///
-    /// JSON fields per entry: version, timestamp, timestampMs, operation, parameters,
-    /// filesAdded, filesRemoved, rowsAdded, rowsRemoved, bytesAdded, bytesRemoved, engine,
-    /// txnId, readVersion, isBlindAppend.
+    /// JSON fields per entry: version, timestamp, timestampMs, operation, parameters, metrics,
+    /// userMetadata, filesAdded, filesRemoved, rowsAdded, rowsRemoved, bytesAdded,
+    /// bytesRemoved, filesRelocated, engine, txnId, readVersion, isBlindAppend.
     ///
     /// Example: strata history ./events --limit 10
     History {

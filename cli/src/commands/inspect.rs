@@ -170,6 +170,8 @@ pub async fn history(
                 "timestampMs": e.info.timestamp,
                 "operation": e.info.operation,
                 "parameters": e.info.operation_parameters,
+                "metrics": e.info.operation_metrics,
+                "userMetadata": e.info.user_metadata,
                 "filesAdded": e.files_added,
                 "filesRemoved": e.files_removed,
                 "rowsAdded": e.rows_added,

@@ -6,6 +6,7 @@
 // Test helpers outside `#[test]` functions may fail loudly too.
 #![allow(clippy::expect_used, clippy::unwrap_used, clippy::panic)]
 
+mod catalog_commits;
 mod catalog_processes;
 mod common;
 mod concurrent;
