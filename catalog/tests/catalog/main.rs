@@ -11,5 +11,6 @@ mod concurrency;
 mod fuzz;
 mod harness;
 mod hostile;
+mod property;
 mod tiers;
 mod tokens;
