@@ -37,6 +37,20 @@ fn bad(location: &str, message: impl std::fmt::Display) -> Error {
 impl Place {
     /// Parses and normalises a location: a URI, or an absolute local path.
     pub fn parse(location: &str) -> Result<Self> {
+        // An empty segment is a distinct key on object stores (`a//b` is not under `a/b/`):
+        // refused rather than normalised away. A trailing `/` is fine.
+        let path_part = location.split_once("://").map_or(location, |(_, rest)| {
+            rest.split_once('/').map_or("", |(_, p)| p)
+        });
+        let decoded = if location.contains("://") {
+            strata_format::location::decode_uri_path(path_part).map_err(|m| bad(location, m))?
+        } else {
+            path_part.to_string()
+        };
+        let trimmed = decoded.trim_end_matches('/');
+        if trimmed.contains("//") || (location.contains("://") && trimmed.starts_with('/')) {
+            return Err(bad(location, "has an empty segment (`//`)"));
+        }
         let (store, key) = if location.contains("://") {
             split_uri(location).map_err(|m| bad(location, m))?
         } else {
@@ -225,7 +239,7 @@ mod tests {
     #[test]
     fn spellings_of_the_same_place_compare_equal() {
         let a = Place::parse("s3://B/wh/ns/t").unwrap();
-        for same in ["s3://b/wh//ns/t/", "S3://b/wh/n%73/t", "s3://b/wh/ns/t%2F"] {
+        for same in ["s3://b/wh/ns/t/", "S3://b/wh/n%73/t", "s3://b/wh/ns/t%2F"] {
             assert_eq!(Place::parse(same).unwrap(), a, "{same}");
         }
         for bad in [
@@ -235,6 +249,10 @@ mod tests {
             "s3://b/wh/./ns",
             "/wh/ns/../x",
             "relative/path",
+            "s3://b/wh//ns/t",
+            "s3://b/wh/%2F/ns/t",
+            "s3://b/%2Fwh/ns/t",
+            "/wh//ns/t",
         ] {
             assert!(Place::parse(bad).is_err(), "{bad}");
         }

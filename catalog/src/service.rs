@@ -26,6 +26,32 @@ async fn delete_quietly(
     }
 }
 
+/// Removes a folder and everything in it without following symbolic links (a link is
+/// removed as a link). A folder that does not exist is fine.
+fn remove_tree(dir: &std::path::Path) -> Result<()> {
+    let meta = match std::fs::symlink_metadata(dir) {
+        Ok(m) => m,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(()),
+        Err(e) => return Err(e.into()),
+    };
+    if !meta.is_dir() {
+        // The root itself is a link or a file: remove that entry only.
+        std::fs::remove_file(dir)?;
+        return Ok(());
+    }
+    for entry in std::fs::read_dir(dir)? {
+        let entry = entry?;
+        let path = entry.path();
+        if entry.file_type()?.is_dir() {
+            remove_tree(&path)?;
+        } else {
+            std::fs::remove_file(&path)?;
+        }
+    }
+    std::fs::remove_dir(dir)?;
+    Ok(())
+}
+
 /// The catalog: a metadata store, a warehouse root for new tables, and open table handles.
 ///
 /// The handles are a cache of logs read from storage; every answer about a table's contents
@@ -336,16 +362,25 @@ impl Catalog {
         };
         let record = self.store.drop_table(ident).await?;
         self.forget(&record.location);
-        if root.is_some() {
+        if let Some(root) = root {
             let loc = TableLocation::parse(&record.location)?;
-            let store = loc.store().clone();
-            let objects: Vec<_> = store
-                .list(Some(loc.root()))
-                .map_ok(|m| m.location)
-                .try_collect()
-                .await?;
-            for path in objects {
-                delete_quietly(store.as_ref(), &path).await?;
+            match root.local_path() {
+                // A local folder is emptied without following symbolic links: a link inside
+                // the table's folder is removed, never what it points to.
+                Some(dir) => tokio::task::spawn_blocking(move || remove_tree(&dir))
+                    .await
+                    .map_err(|e| Error::Config(format!("purge task failed: {e}")))??,
+                None => {
+                    let store = loc.store().clone();
+                    let objects: Vec<_> = store
+                        .list(Some(loc.root()))
+                        .map_ok(|m| m.location)
+                        .try_collect()
+                        .await?;
+                    for path in objects {
+                        delete_quietly(store.as_ref(), &path).await?;
+                    }
+                }
             }
             let resolver = StoreResolver::new(loc);
             for (path, location) in referenced {

@@ -8,6 +8,7 @@ mod auth_matrix;
 mod bad_input;
 mod committer;
 mod concurrency;
+mod confinement;
 mod fuzz;
 mod harness;
 mod hostile;
