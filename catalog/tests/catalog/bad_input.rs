@@ -256,3 +256,108 @@ async fn internal_errors_do_not_leak() {
     fresh.shutdown().await.unwrap();
     cat.stop().await;
 }
+
+/// Malformed or missing headers get the JSON envelope like any other refusal.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn malformed_headers_get_the_envelope() {
+    use reqwest::header::{AUTHORIZATION, CONTENT_TYPE, HeaderValue};
+    let cat = TestCatalog::start(&Backend::sqlite()).await;
+    let url = format!("{}/v1/namespaces", cat.url());
+    let http = reqwest::Client::new();
+    let bearer = format!("Bearer {}", cat.admin_token);
+    let body = json!({"name": unique("h")}).to_string();
+    type Case = (&'static str, Option<HeaderValue>, Option<HeaderValue>, u16);
+    let cases: Vec<Case> = vec![
+        (
+            "non-UTF-8 authorization",
+            Some(HeaderValue::from_bytes(b"Bearer \xff\xfe").unwrap()),
+            Some(HeaderValue::from_static("application/json")),
+            401,
+        ),
+        (
+            "scheme without token",
+            Some(HeaderValue::from_static("Bearer")),
+            Some(HeaderValue::from_static("application/json")),
+            401,
+        ),
+        (
+            "two tokens",
+            Some(HeaderValue::from_static("Bearer a b")),
+            Some(HeaderValue::from_static("application/json")),
+            401,
+        ),
+        (
+            "text body",
+            Some(HeaderValue::from_str(&bearer).unwrap()),
+            Some(HeaderValue::from_static("text/plain")),
+            415,
+        ),
+        (
+            "no content type",
+            Some(HeaderValue::from_str(&bearer).unwrap()),
+            None,
+            415,
+        ),
+        (
+            "content type with a bad charset",
+            Some(HeaderValue::from_str(&bearer).unwrap()),
+            Some(HeaderValue::from_static("application/xml; charset=nope")),
+            415,
+        ),
+    ];
+    for (name, auth, ctype, want) in cases {
+        let mut req = http.post(&url).body(body.clone());
+        if let Some(a) = auth {
+            req = req.header(AUTHORIZATION, a);
+        }
+        if let Some(c) = ctype {
+            req = req.header(CONTENT_TYPE, c);
+        }
+        let resp = req.send().await.unwrap();
+        assert_eq!(resp.status().as_u16(), want, "{name}");
+        let text = resp.text().await.unwrap();
+        let v: Value =
+            serde_json::from_str(&text).unwrap_or_else(|e| panic!("{name}: {e}: {text}"));
+        assert_envelope(&v);
+    }
+    assert!(cat.admin.list_namespaces().await.unwrap().is_empty());
+    cat.stop().await;
+}
+
+/// A dropped table is gone at once for every catalog process on the store, whatever they
+/// had cached: loads, history, commits and tier reports answer 404.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_dropped_table_is_404_at_once_everywhere() {
+    let cat = TestCatalog::start(&Backend::sqlite()).await;
+    let (ns, _) = cat.namespace_with_table("dropped").await;
+    let t = strata_catalog::TableRef::parse(&format!("{ns}.t")).unwrap();
+    let db = cat.db_dir.path().join("catalog.db");
+    let store = strata_catalog::open_store(&format!("sqlite://{}", db.display()))
+        .await
+        .unwrap();
+    let second = crate::harness::start_server(
+        store,
+        cat.warehouse.path().to_str().unwrap(),
+        &Default::default(),
+    )
+    .await;
+    let other = strata_catalog::Client::new(&second.url(), Some(cat.admin_token.clone())).unwrap();
+    // Both processes have the table's handle cached.
+    for c in [&cat.admin, &other] {
+        c.load_table(&t).await.unwrap();
+        c.history(&t, 1).await.unwrap();
+    }
+    cat.admin.drop_table(&t, true).await.unwrap();
+    let status = |e: strata_catalog::Error| match e {
+        strata_catalog::Error::Api { status, .. } => status,
+        other => panic!("{other}"),
+    };
+    for c in [&cat.admin, &other] {
+        assert_eq!(status(c.load_table(&t).await.unwrap_err()), 404);
+        assert_eq!(status(c.history(&t, 1).await.unwrap_err()), 404);
+        assert_eq!(status(c.tier_report(&t).await.unwrap_err()), 404);
+        assert_eq!(status(c.tags(&t).await.unwrap_err()), 404);
+    }
+    second.shutdown().await.unwrap();
+    cat.stop().await;
+}
