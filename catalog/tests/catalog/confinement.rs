@@ -6,99 +6,14 @@
 //! reads. Runs on SQLite and PostgreSQL, with a local and (when configured) an S3 warehouse.
 
 use std::collections::BTreeMap;
-use std::sync::Arc;
 
-use futures::TryStreamExt;
-use object_store::path::Path as ObjPath;
-use object_store::{ObjectStore, ObjectStoreExt, PutPayload};
 use strata_catalog::auth::Role;
 use strata_catalog::model::{CreateTableRequest, TableChange};
-use strata_catalog::server::{self, ServerOptions};
 use strata_catalog::tiering::{SetTiersRequest, TierSpec};
-use strata_catalog::{Catalog, Client, Error, TableRef, open_store};
+use strata_catalog::{Error, TableRef};
 use strata_table::Table;
 
-use crate::harness::{Backend, token, unique};
-
-/// Where the test's objects live: a local folder or a prefix of the S3 test bucket. All
-/// objects the test may touch are under `root`.
-struct Universe {
-    store: Arc<dyn ObjectStore>,
-    /// Key prefix of everything (empty for a local folder: the store is rooted there).
-    prefix: String,
-    /// URI of `prefix` (`file:///tmp/...` or `s3://bucket/...`).
-    uri: String,
-    /// The local folder, if local.
-    dir: Option<tempfile::TempDir>,
-}
-
-impl Universe {
-    fn local() -> Self {
-        let dir = tempfile::tempdir().unwrap();
-        let store = object_store::local::LocalFileSystem::new_with_prefix(dir.path()).unwrap();
-        Self {
-            store: Arc::new(store),
-            prefix: String::new(),
-            uri: format!("file://{}", dir.path().display()),
-            dir: Some(dir),
-        }
-    }
-
-    fn s3() -> Option<Self> {
-        let (Ok(_), Ok(bucket)) = (
-            std::env::var("STRATA_TEST_S3_ENDPOINT"),
-            std::env::var("STRATA_TEST_S3_BUCKET"),
-        ) else {
-            eprintln!(
-                "notice: confinement on S3: STRATA_TEST_S3_ENDPOINT/STRATA_TEST_S3_BUCKET not set; skipping"
-            );
-            return None;
-        };
-        let store = object_store::aws::AmazonS3Builder::from_env()
-            .with_bucket_name(&bucket)
-            .build()
-            .unwrap();
-        let prefix = unique("confine");
-        Some(Self {
-            store: Arc::new(store),
-            uri: format!("s3://{bucket}/{prefix}"),
-            prefix,
-            dir: None,
-        })
-    }
-
-    fn key(&self, rel: &str) -> ObjPath {
-        if self.prefix.is_empty() {
-            ObjPath::from(rel)
-        } else {
-            ObjPath::from(format!("{}/{rel}", self.prefix))
-        }
-    }
-
-    async fn put(&self, rel: &str, bytes: &[u8]) {
-        self.store
-            .put(&self.key(rel), PutPayload::from(bytes.to_vec()))
-            .await
-            .unwrap();
-    }
-
-    /// Every object and its bytes.
-    async fn snapshot(&self) -> BTreeMap<String, Vec<u8>> {
-        let prefix = (!self.prefix.is_empty()).then(|| ObjPath::from(self.prefix.as_str()));
-        let metas: Vec<_> = self
-            .store
-            .list(prefix.as_ref())
-            .try_collect()
-            .await
-            .unwrap();
-        let mut out = BTreeMap::new();
-        for m in metas {
-            let bytes = self.store.get(&m.location).await.unwrap().bytes().await;
-            out.insert(m.location.to_string(), bytes.unwrap().to_vec());
-        }
-        out
-    }
-}
+use crate::harness::{Backend, Universe, serve_universe, token, unique};
 
 fn status(e: &Error) -> u16 {
     match e {
@@ -138,26 +53,7 @@ fn tiers(location: &str) -> SetTiersRequest {
 async fn suite(backend: Backend, u: Universe) {
     let wh = format!("{}/wh", u.uri);
     let archive = format!("{}/archive", u.uri);
-    let url = match &backend {
-        Backend::Sqlite => {
-            let db = tempfile::tempdir().unwrap().keep();
-            format!("sqlite://{}", db.join("c.db").display())
-        }
-        Backend::Postgres(url) => url.clone(),
-    };
-    let store = open_store(&url).await.unwrap();
-    let catalog = Catalog::new(store.clone(), &wh)
-        .unwrap()
-        .allow_locations(std::slice::from_ref(&archive))
-        .unwrap();
-    let srv = server::spawn(Arc::new(catalog), "127.0.0.1:0", &ServerOptions::default())
-        .await
-        .unwrap();
-    let admin = Client::new(
-        &srv.url(),
-        Some(token(store.as_ref(), Role::Admin, None).await),
-    )
-    .unwrap();
+    let (srv, admin, store) = serve_universe(&backend, &wh, &archive).await;
     let ns = unique("hostile");
     let victim_ns = unique("victim");
     for n in [&ns, &victim_ns] {
@@ -174,6 +70,7 @@ async fn suite(backend: Backend, u: Universe) {
     u.put("outside/secret.bin", b"secret").await;
     u.put(&format!("wh/{victim_ns}/t/data/theirs.bin"), b"theirs")
         .await;
+    u.put(&format!("wh/{ns}/afile"), b"not a folder").await;
     let outside = format!("{}/outside", u.uri);
     // Symbolic links inside the warehouse that point outside (local only).
     if let Some(dir) = &u.dir {
@@ -212,8 +109,10 @@ async fn suite(backend: Backend, u: Universe) {
         "relative/t".to_string(),
     ];
     if u.dir.is_some() {
-        // On a file system, a link inside the warehouse leads outside.
+        // On a file system, a link inside the warehouse leads outside, and a file is not a
+        // folder.
         roots.push(format!("{wh}/{ns}/link/t"));
+        roots.push(format!("{wh}/{ns}/afile"));
     }
     let mut failures = Vec::new();
     for (i, root) in roots.iter().enumerate() {
@@ -235,6 +134,16 @@ async fn suite(backend: Backend, u: Universe) {
             }
             Err(_) => {}
         }
+    }
+
+    // Registering where there is no table is a 400, not a 500.
+    let missing = TableRef::parse(&format!("{ns}.missing")).unwrap();
+    match writer
+        .register_table(&missing, &format!("{wh}/{ns}/missing"))
+        .await
+    {
+        Err(e) if status(&e) == 400 => {}
+        other => failures.push(format!("register of a missing table: {other:?}")),
     }
 
     // Tier locations, through the tier endpoint and through a metadata commit.

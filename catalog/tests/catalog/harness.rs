@@ -1,6 +1,11 @@
 //! Start catalogs in-process for the tests.
 
+use std::collections::BTreeMap;
 use std::sync::Arc;
+
+use futures::TryStreamExt;
+use object_store::path::Path as ObjPath;
+use object_store::{ObjectStore, ObjectStoreExt, PutPayload};
 
 use strata_catalog::auth::Role;
 use strata_catalog::model::{CreateTableRequest, CreateTokenRequest, TableInfo};
@@ -201,4 +206,114 @@ pub fn put_object(root: &std::path::Path, path: &str, rows: u64) {
 /// A `remove` action as JSON.
 pub fn remove_json(path: &str) -> serde_json::Value {
     serde_json::from_str(&strata_format::testing::remove(path).to_json_line().unwrap()).unwrap()
+}
+
+/// Where the test's objects live: a local folder or a prefix of the S3 test bucket. All
+/// objects the test may touch are under `root`.
+pub struct Universe {
+    pub store: Arc<dyn ObjectStore>,
+    /// Key prefix of everything (empty for a local folder: the store is rooted there).
+    pub prefix: String,
+    /// URI of `prefix` (`file:///tmp/...` or `s3://bucket/...`).
+    pub uri: String,
+    /// The local folder, if local.
+    pub dir: Option<tempfile::TempDir>,
+}
+
+impl Universe {
+    pub fn local() -> Self {
+        let dir = tempfile::tempdir().unwrap();
+        let store = object_store::local::LocalFileSystem::new_with_prefix(dir.path()).unwrap();
+        Self {
+            store: Arc::new(store),
+            prefix: String::new(),
+            uri: format!("file://{}", dir.path().display()),
+            dir: Some(dir),
+        }
+    }
+
+    pub fn s3() -> Option<Self> {
+        let (Ok(_), Ok(bucket)) = (
+            std::env::var("STRATA_TEST_S3_ENDPOINT"),
+            std::env::var("STRATA_TEST_S3_BUCKET"),
+        ) else {
+            eprintln!(
+                "notice: confinement on S3: STRATA_TEST_S3_ENDPOINT/STRATA_TEST_S3_BUCKET not set; skipping"
+            );
+            return None;
+        };
+        let store = object_store::aws::AmazonS3Builder::from_env()
+            .with_bucket_name(&bucket)
+            .build()
+            .unwrap();
+        let prefix = unique("confine");
+        Some(Self {
+            store: Arc::new(store),
+            uri: format!("s3://{bucket}/{prefix}"),
+            prefix,
+            dir: None,
+        })
+    }
+
+    pub fn key(&self, rel: &str) -> ObjPath {
+        if self.prefix.is_empty() {
+            ObjPath::from(rel)
+        } else {
+            ObjPath::from(format!("{}/{rel}", self.prefix))
+        }
+    }
+
+    pub async fn put(&self, rel: &str, bytes: &[u8]) {
+        self.store
+            .put(&self.key(rel), PutPayload::from(bytes.to_vec()))
+            .await
+            .unwrap();
+    }
+
+    /// Every object and its bytes.
+    pub async fn snapshot(&self) -> BTreeMap<String, Vec<u8>> {
+        let prefix = (!self.prefix.is_empty()).then(|| ObjPath::from(self.prefix.as_str()));
+        let metas: Vec<_> = self
+            .store
+            .list(prefix.as_ref())
+            .try_collect()
+            .await
+            .unwrap();
+        let mut out = BTreeMap::new();
+        for m in metas {
+            let bytes = self.store.get(&m.location).await.unwrap().bytes().await;
+            out.insert(m.location.to_string(), bytes.unwrap().to_vec());
+        }
+        out
+    }
+}
+
+/// A catalog server whose warehouse is `warehouse`, with tier locations allowed under
+/// `archive`; its admin client and store.
+pub async fn serve_universe(
+    backend: &Backend,
+    warehouse: &str,
+    archive: &str,
+) -> (RunningServer, Client, Arc<dyn Store>) {
+    let url = match backend {
+        Backend::Sqlite => {
+            let db = tempfile::tempdir().unwrap().keep();
+            format!("sqlite://{}", db.join("c.db").display())
+        }
+        Backend::Postgres(url) => url.clone(),
+    };
+    let store = open_store(&url).await.unwrap();
+    let catalog = Catalog::new(store.clone(), warehouse)
+        .unwrap()
+        .allow_locations(&[archive.to_string()])
+        .unwrap();
+    let srv = server::spawn(Arc::new(catalog), "127.0.0.1:0", &ServerOptions::default())
+        .await
+        .unwrap();
+    let admin = Client::new(
+        &srv.url(),
+        Some(token(store.as_ref(), Role::Admin, None).await),
+    )
+    .unwrap();
+    (srv, admin, store)
 }

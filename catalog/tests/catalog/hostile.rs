@@ -14,25 +14,10 @@ use strata_format::Action;
 use strata_format::schema::{DataType, PrimitiveType};
 use strata_table::Table;
 
-use crate::harness::{Backend, TestCatalog, add_in, add_json, put_object, token};
-
-/// Every file under `dir` with its content, to show that nothing changed.
-fn tree(dir: &Path) -> BTreeMap<String, Vec<u8>> {
-    let mut out = BTreeMap::new();
-    let mut stack = vec![dir.to_path_buf()];
-    while let Some(d) = stack.pop() {
-        for e in std::fs::read_dir(&d).unwrap() {
-            let p = e.unwrap().path();
-            if p.is_dir() {
-                stack.push(p);
-            } else {
-                let rel = p.strip_prefix(dir).unwrap().display().to_string();
-                out.insert(rel, std::fs::read(&p).unwrap());
-            }
-        }
-    }
-    out
-}
+use crate::harness::{
+    Backend, TestCatalog, Universe, add_json, create_request, put_object, serve_universe, token,
+    unique,
+};
 
 fn change(ns: &str, base: u64, actions: Vec<Value>) -> TableChange {
     TableChange {
@@ -66,21 +51,34 @@ fn refusal(e: &Error) -> (u16, String) {
     }
 }
 
-async fn suite(backend: Backend) {
-    let cat = TestCatalog::start(&backend).await;
-    let (ns, info) = cat.namespace_with_table("hostile").await;
-    let (victim_ns, victim) = cat.namespace_with_table("victim").await;
-    let writer = token(cat.store.as_ref(), Role::Writer, Some(&ns)).await;
-    let c: Client = cat.client(Some(&writer));
+async fn suite(backend: Backend, u: Universe) {
+    let wh = format!("{}/wh", u.uri);
+    let archive = format!("{}/archive", u.uri);
+    let (srv, admin, store) = serve_universe(&backend, &wh, &archive).await;
+    let ns = unique("hostile");
+    let victim_ns = unique("victim");
+    for n in [&ns, &victim_ns] {
+        admin.create_namespace(n, BTreeMap::new()).await.unwrap();
+    }
+    let info = admin.create_table(&ns, &create_request("t")).await.unwrap();
+    let victim = admin
+        .create_table(&victim_ns, &create_request("t"))
+        .await
+        .unwrap();
+    let writer = token(store.as_ref(), Role::Writer, Some(&ns)).await;
+    let c: Client = admin.with_token(Some(writer));
     let t = TableRef::parse(&format!("{ns}.t")).unwrap();
-    let wh = cat.warehouse.path();
-    let root = Path::new(&info.location);
-    // An object of the hostile namespace's table and one outside the warehouse, as targets.
-    put_object(root, "real.parquet", 1);
-    let outside = tempfile::tempdir().unwrap();
-    put_object(outside.path(), "secret.parquet", 1);
-    let victim_root = Path::new(&victim.location);
-    put_object(victim_root, "theirs.parquet", 1);
+    // Objects of 10 bytes (one row of `add_json`): in the hostile table, outside the
+    // warehouse and in the victim's table, as targets.
+    let ten = [b'x'; 10];
+    for key in [
+        format!("wh/{ns}/t/real.parquet"),
+        format!("wh/{ns}/t/real2.parquet"),
+        "outside/secret.parquet".to_string(),
+        format!("wh/{victim_ns}/t/theirs.parquet"),
+    ] {
+        u.put(&key, &ten).await;
+    }
 
     let by_path = Table::open(&info.location).await.unwrap();
     let metadata = by_path.latest().await.unwrap().metadata().clone();
@@ -108,14 +106,10 @@ async fn suite(backend: Backend) {
         v["add"]["location"] = json!(location);
         v
     };
-    let outside_uri = format!("file://{}/secret.parquet", outside.path().display());
-    let victim_uri = format!("file://{}/theirs.parquet", victim_root.display());
-    let dotted = format!(
-        "file://{}/%2e%2E/../{victim_ns}/t/theirs.parquet",
-        root.display()
-    );
+    let outside_uri = format!("{}/outside/secret.parquet", u.uri);
+    let victim_uri = format!("{}/theirs.parquet", victim.location);
+    let dotted = format!("{}/%2e%2E/../{victim_ns}/t/theirs.parquet", info.location);
     let mut huge = [add_json("real.parquet", 1), add_json("real2.parquet", 1)];
-    put_object(root, "real2.parquet", 1);
     for h in &mut huge {
         h["add"]["recordCount"] = json!(u64::MAX / 2 + 1);
     }
@@ -221,8 +215,7 @@ async fn suite(backend: Backend) {
             "overflows",
         ),
     ];
-    let before_wh = tree(wh);
-    let before_outside = tree(outside.path());
+    let before = u.snapshot().await;
     let mut failures = Vec::new();
     for (name, ch, want, needle) in cases {
         match c.commit(&request(ch)).await {
@@ -238,17 +231,18 @@ async fn suite(backend: Backend) {
         }
     }
     assert!(failures.is_empty(), "{}", failures.join("\n"));
-    assert_eq!(tree(wh), before_wh, "the warehouse changed");
-    assert_eq!(tree(outside.path()), before_outside);
+    assert_eq!(u.snapshot().await, before, "objects changed");
     assert_eq!(c.load_table(&t).await.unwrap().current_version, 0);
 
     // A txn id replayed with a different change is a 409 naming the txn; the same change
     // gets the first answer.
-    let first = request(change(&ns, 0, vec![add_in(wh, &ns, "t", "a.parquet", 1)]));
+    u.put(&format!("wh/{ns}/t/a.parquet"), &ten).await;
+    u.put(&format!("wh/{ns}/t/b.parquet"), &ten).await;
+    let first = request(change(&ns, 0, vec![add_json("a.parquet", 1)]));
     assert_eq!(c.commit(&first).await.unwrap().results[0].version, 1);
     assert_eq!(c.commit(&first).await.unwrap().results[0].version, 1);
     let mut other = first.clone();
-    other.changes[0].actions = vec![add_in(wh, &ns, "t", "b.parquet", 1)];
+    other.changes[0].actions = vec![add_json("b.parquet", 1)];
     let (status, message) = refusal(&c.commit(&other).await.unwrap_err());
     assert_eq!(status, 409, "{message}");
     assert!(message.contains(&first.txn_id), "{message}");
@@ -259,18 +253,35 @@ async fn suite(backend: Backend) {
     assert_eq!(latest.version(), 1);
     let plan = reopened.scan().plan().await.unwrap();
     assert_eq!(plan.files().len(), 1);
-    cat.stop().await;
+    srv.shutdown().await.unwrap();
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn hostile_commits_are_refused_sqlite() {
-    suite(Backend::sqlite()).await;
+async fn hostile_commits_are_refused_sqlite_local() {
+    suite(Backend::sqlite(), Universe::local()).await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn hostile_commits_are_refused_postgres() {
-    if let Some(b) = Backend::postgres("hostile_commits_are_refused_postgres") {
-        suite(b).await;
+async fn hostile_commits_are_refused_postgres_local() {
+    if let Some(b) = Backend::postgres("hostile_commits_are_refused_postgres_local") {
+        suite(b, Universe::local()).await;
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn hostile_commits_are_refused_sqlite_s3() {
+    if let Some(u) = Universe::s3() {
+        suite(Backend::sqlite(), u).await;
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn hostile_commits_are_refused_postgres_s3() {
+    if let (Some(b), Some(u)) = (
+        Backend::postgres("hostile_commits_are_refused_postgres_s3"),
+        Universe::s3(),
+    ) {
+        suite(b, u).await;
     }
 }
 
