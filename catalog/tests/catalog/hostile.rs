@@ -326,3 +326,69 @@ async fn commit_info_survives_the_catalog() {
     assert_eq!(status, 422, "{message}");
     cat.stop().await;
 }
+
+/// A read predicate sent with a commit is re-evaluated by the catalog: a concurrent append
+/// that cannot match it commutes; one that may match conflicts; a whole-table read conflicts.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn read_predicates_survive_the_catalog() {
+    let cat = TestCatalog::start(&Backend::sqlite()).await;
+    let (ns, info) = cat.namespace_with_table("pred").await;
+    let root = Path::new(&info.location);
+    for name in ["a.parquet", "b.parquet"] {
+        put_object(root, name, 1);
+    }
+    let c = &cat.admin;
+    c.commit(&request(change(&ns, 0, vec![add_json("a.parquet", 1)])))
+        .await
+        .unwrap();
+    // Version 2: a file whose ids are 1..=5.
+    let mut b = add_json("b.parquet", 1);
+    b["add"]["stats"] = json!({"1": {"min": 1, "max": 5, "nullCount": 0}});
+    c.commit(&request(change(&ns, 1, vec![b]))).await.unwrap();
+    let remove_a =
+        json!({"remove": {"path": "a.parquet", "deletionTimestamp": 1, "dataChange": true}});
+    let planned_on_1 = |read: ReadScope| {
+        let mut ch = change(&ns, 1, vec![remove_a.clone()]);
+        ch.read = read;
+        ch.operation = Some("DELETE".into());
+        ch.isolation_level = Some("Serializable".into());
+        request(ch)
+    };
+    let conflict = |e: Error| match e {
+        Error::Api {
+            status: 409,
+            conflict: Some(c),
+            ..
+        } => c.kind,
+        other => panic!("not a conflict: {other}"),
+    };
+    // May match (ids 3..=5 are in b): conflict.
+    let may_match = ReadScope {
+        predicate: Some("id >= 3".into()),
+        ..Default::default()
+    };
+    let e = c.commit(&planned_on_1(may_match)).await.unwrap_err();
+    assert_eq!(conflict(e), "concurrentAppend");
+    // The whole table: conflict.
+    let whole = ReadScope {
+        whole_table: true,
+        ..Default::default()
+    };
+    let e = c.commit(&planned_on_1(whole)).await.unwrap_err();
+    assert_eq!(conflict(e), "concurrentAppend");
+    // Cannot match: commutes, lands after b.
+    let disjoint = ReadScope {
+        predicate: Some("id >= 100".into()),
+        ..Default::default()
+    };
+    let r = c.commit(&planned_on_1(disjoint)).await.unwrap();
+    assert_eq!(r.results[0].version, 3);
+    // A predicate that does not parse is a 400 naming it.
+    let bad = ReadScope {
+        predicate: Some("id >>> 1".into()),
+        ..Default::default()
+    };
+    let e = c.commit(&planned_on_1(bad)).await.unwrap_err();
+    assert!(matches!(e, Error::Api { status: 400, .. }), "{e}");
+    cat.stop().await;
+}
