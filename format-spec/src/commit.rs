@@ -210,6 +210,15 @@ pub fn check_change(before: &TableState, commit: &Commit, ctx: &ChangeContext<'_
     // (for files restored or moved under an earlier tier layout) the one before it.
     for (i, a) in commit.actions.iter().enumerate() {
         let (tier, location) = match a {
+            // A removed file restored where it is (§3.10) was checked when it was placed
+            // there; its tier may have been dropped from the metadata since.
+            Action::Add(add)
+                if before.tombstones().get(&add.path).is_some_and(|r| {
+                    r.tier.as_deref() == Some(add.tier.as_str()) && r.location == add.location
+                }) =>
+            {
+                continue;
+            }
             Action::Add(add) => (Some(&add.tier), add.location.as_deref()),
             Action::Relocate(r) if ctx.confine_relocations => (None, r.location.as_deref()),
             _ => continue,

@@ -258,3 +258,66 @@ fn date_fields_with_statistics_are_not_widened() {
     let e = next_state(&s, &[], &widen, &root()).unwrap_err();
     assert!(e.to_string().contains("§4.4.1"), "{e}");
 }
+
+#[test]
+fn a_restored_file_may_stay_in_a_tier_dropped_since() {
+    // `a` lives in tier `cold` at an archive location; the tier is then dropped while `a` is
+    // a tombstone; re-adding it where it is stays valid.
+    let mut m = sample_metadata();
+    m.tiers = vec![
+        TierDef {
+            name: "hot".into(),
+            location: None,
+            storage_class: None,
+        },
+        TierDef {
+            name: "cold".into(),
+            location: Some("s3://archive/t".into()),
+            storage_class: None,
+        },
+    ];
+    let cold_a = add_at("a", Some("s3://archive/t/a"), "cold");
+    let s1 = next_state(
+        &base(),
+        &[],
+        &at(vec![Action::Metadata(Box::new(m)), cold_a.clone()]),
+        &root(),
+    )
+    .unwrap();
+    let mut removed = crate::testing::remove("a");
+    if let Action::Remove(r) = &mut removed {
+        r.tier = Some("cold".into());
+        r.location = Some("s3://archive/t/a".into());
+    }
+    let s2 = next_state(
+        &s1,
+        &[],
+        &commit(2, 1_700_000_000_002, "DELETE", vec![removed]),
+        &root(),
+    )
+    .unwrap();
+    let mut no_tiers = s2.metadata().clone();
+    no_tiers.tiers.clear();
+    let s3 = next_state(
+        &s2,
+        &[],
+        &commit(
+            3,
+            1_700_000_000_003,
+            "SET TIERS",
+            vec![Action::Metadata(Box::new(no_tiers))],
+        ),
+        &root(),
+    )
+    .unwrap();
+    let restore = commit(4, 1_700_000_000_004, "RESTORE", vec![cold_a]);
+    next_state(&s3, &[], &restore, &root()).unwrap();
+    // A new file cannot claim that place.
+    let other = commit(
+        4,
+        1_700_000_000_004,
+        "WRITE",
+        vec![add_at("b", Some("s3://archive/t/b"), "cold")],
+    );
+    assert!(next_state(&s3, &[], &other, &root()).is_err());
+}
