@@ -1,10 +1,15 @@
 //! Commits through the catalog (SPEC §8 applied by an arbiter).
 //!
 //! Under the table's lock in the store, the catalog reads the commits that landed after the
-//! client's base version, checks the change against them with the format's pure conflict rules
-//! (rebasing it when it commutes), writes the next log entry with put-if-absent, records the
-//! transaction id and advances the table's pointer. The log stays the source of truth: a
-//! writer that bypasses the catalog only makes the catalog retry on top of its commit.
+//! client's base version and rebases the change over them with the format's pure conflict
+//! rules; checks it by the spec's writer rules (`strata_format::commit`), confines its tier
+//! locations and HEADs every object it adds; then hands it to the engine's [`CommitLog`]
+//! (the one put loop, shared with path-addressed writers), records the transaction id and
+//! advances the table's pointer. Nothing a client built is written unchecked. The log stays the
+//! source of truth: a writer that bypasses the catalog only makes the catalog retry on top of
+//! its commit.
+//!
+//! [`CommitLog`]: strata_table::CommitLog
 
 use std::collections::{BTreeMap, BTreeSet};
 
@@ -34,7 +39,7 @@ pub(crate) struct Change {
     pub base_version: u64,
     pub actions: Vec<Action>,
     pub operation: String,
-    pub parameters: std::collections::BTreeMap<String, Value>,
+    pub parameters: BTreeMap<String, Value>,
     pub isolation: Option<IsolationLevel>,
     pub read_all: bool,
     pub read_predicate: Option<String>,
