@@ -386,17 +386,19 @@ impl Catalog {
             info: proposal.commit_info(state, state.timestamp().saturating_add(1)),
             actions: proposal.actions.clone(),
         };
+        let restore_schema = table
+            .commit_log()
+            .restore_schema(proposal)
+            .await
+            .map_err(|e| Error::Unprocessable(format!("{}: {e}", change.ident)))?;
         let ctx = ChangeContext {
             table_root: Some(table.uri()),
-            restore_schema: None,
+            restore_schema: restore_schema.as_ref(),
             confine_relocations: true,
         };
-        if let Err(e) = check_change(state, &candidate, &ctx) {
-            // A RESTORE may reinstate fields; the commit log checks it with the restored schema.
-            if proposal.operation != "RESTORE" {
-                return Err(Error::Unprocessable(format!("{}: {e}", change.ident)));
-            }
-        }
+        // Checked before any object is looked at: a refused location is never HEADed.
+        check_change(state, &candidate, &ctx)
+            .map_err(|e| Error::Unprocessable(format!("{}: {e}", change.ident)))?;
         // Tier locations a metadata action introduces are confined like those set through
         // the tier endpoints.
         let root = Place::parse(table.uri())?;

@@ -243,7 +243,7 @@ impl CommitLog {
 
     /// For a `RESTORE` commit (operation parameter `version` = w), the schema of version w:
     /// the fields it may reinstate (SPEC §4.4 rule 8).
-    async fn restore_schema(&self, p: &Proposal) -> Result<Option<Schema>> {
+    pub async fn restore_schema(&self, p: &Proposal) -> Result<Option<Schema>> {
         if p.operation != "RESTORE" {
             return Ok(None);
         }

@@ -117,6 +117,13 @@ async fn suite(backend: Backend, u: Universe) {
     wrong_size["add"]["size"] = json!(999);
     let mut op_empty = change(&ns, 0, vec![add_json("real.parquet", 1)]);
     op_empty.operation = Some(" ".into());
+    // Labelled a RESTORE, with a wrong size: refused for its location before the object is
+    // looked at (a HEAD would tell its size in the error).
+    let mut probe = add_at("secret.parquet", &outside_uri);
+    probe["add"]["size"] = json!(1);
+    let mut restore_probe = change(&ns, 0, vec![probe]);
+    restore_probe.operation = Some("RESTORE".into());
+    restore_probe.operation_parameters = [("version".to_string(), json!(0))].into();
 
     type Case = (&'static str, TableChange, u16, &'static str);
     let cases: Vec<Case> = vec![
@@ -156,6 +163,7 @@ async fn suite(backend: Backend, u: Universe) {
             422,
             "timeMachine",
         ),
+        ("restore-labelled probe", restore_probe, 422, "location"),
         (
             "add outside the warehouse",
             change(&ns, 0, vec![add_at("secret.parquet", &outside_uri)]),
