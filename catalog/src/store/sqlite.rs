@@ -9,7 +9,7 @@ use async_trait::async_trait;
 use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteRow};
 use sqlx::{Row, Sqlite, SqlitePool, Transaction};
 
-use super::tokens::{self, audit_from_row, sql, token_from_row};
+use super::tokens::{self, audit_from_row, sql, token_and_audit_stores, token_from_row};
 use super::{AuditRecord, AuditStore, TokenRecord, TokenStore};
 use super::{
     NamespaceRecord, Store, TableIdent, TableLock, TableRecord, is_unique_violation, now_ms,
@@ -344,112 +344,7 @@ impl Store for SqliteStore {
     }
 }
 
-#[async_trait]
-impl TokenStore for SqliteStore {
-    async fn create_token(&self, t: &TokenRecord) -> Result<()> {
-        sqlx::query(&tokens::sqlite(sql::INSERT_TOKEN))
-            .bind(&t.id)
-            .bind(&t.hash)
-            .bind(t.role.as_str())
-            .bind(&t.namespace)
-            .bind(&t.description)
-            .bind(t.created_at_ms)
-            .bind(t.expires_at_ms)
-            .execute(&self.pool)
-            .await?;
-        Ok(())
-    }
-
-    async fn find_token(&self, hash: &str) -> Result<Option<TokenRecord>> {
-        let row = sqlx::query(&tokens::sqlite(&sql::select_tokens(sql::FIND_TOKEN)))
-            .bind(hash)
-            .fetch_optional(&self.pool)
-            .await?;
-        Ok(match row {
-            Some(r) => Some(token_from_row!(&r)),
-            None => None,
-        })
-    }
-
-    async fn list_tokens(&self, namespace: Option<&str>) -> Result<Vec<TokenRecord>> {
-        let rows = match namespace {
-            Some(ns) => {
-                sqlx::query(&tokens::sqlite(&sql::select_tokens(sql::NS_TOKENS)))
-                    .bind(ns)
-                    .fetch_all(&self.pool)
-                    .await?
-            }
-            None => {
-                sqlx::query(&tokens::sqlite(&sql::select_tokens(sql::ALL_TOKENS)))
-                    .fetch_all(&self.pool)
-                    .await?
-            }
-        };
-        let mut out = Vec::with_capacity(rows.len());
-        for r in &rows {
-            out.push(token_from_row!(r));
-        }
-        Ok(out)
-    }
-
-    async fn revoke_token(&self, id: &str, at_ms: i64) -> Result<bool> {
-        let done = sqlx::query(&tokens::sqlite(sql::REVOKE_TOKEN))
-            .bind(id)
-            .bind(at_ms)
-            .execute(&self.pool)
-            .await?;
-        Ok(done.rows_affected() > 0)
-    }
-
-    async fn touch_token(&self, id: &str, at_ms: i64) -> Result<()> {
-        sqlx::query(&tokens::sqlite(sql::TOUCH_TOKEN))
-            .bind(id)
-            .bind(at_ms)
-            .execute(&self.pool)
-            .await?;
-        Ok(())
-    }
-}
-
-#[async_trait]
-impl AuditStore for SqliteStore {
-    async fn record_audit(&self, e: &AuditRecord) -> Result<()> {
-        sqlx::query(&tokens::sqlite(sql::INSERT_AUDIT))
-            .bind(e.at_ms)
-            .bind(&e.token_id)
-            .bind(&e.action)
-            .bind(&e.namespace)
-            .bind(&e.target)
-            .bind(i64::from(e.status))
-            .bind(&e.detail)
-            .execute(&self.pool)
-            .await?;
-        Ok(())
-    }
-
-    async fn list_audit(&self, namespace: Option<&str>, limit: u32) -> Result<Vec<AuditRecord>> {
-        let rows = match namespace {
-            Some(ns) => {
-                sqlx::query(&tokens::sqlite(&sql::select_audit(sql::NS_AUDIT)))
-                    .bind(i64::from(limit))
-                    .bind(ns)
-                    .fetch_all(&self.pool)
-                    .await?
-            }
-            None => {
-                sqlx::query(&tokens::sqlite(&sql::select_audit(sql::ALL_AUDIT)))
-                    .bind(i64::from(limit))
-                    .fetch_all(&self.pool)
-                    .await?
-            }
-        };
-        let mut out = Vec::with_capacity(rows.len());
-        for r in &rows {
-            out.push(audit_from_row!(r));
-        }
-        Ok(out)
-    }
-}
+token_and_audit_stores!(SqliteStore, tokens::sqlite);
 
 #[cfg(test)]
 mod tests {
