@@ -16,7 +16,7 @@ use std::collections::{BTreeMap, BTreeSet};
 use futures::{StreamExt, TryStreamExt};
 use object_store::ObjectStoreExt;
 use serde_json::Value;
-use strata_format::commit::{ChangeContext, Proposal, check_change};
+use strata_format::commit::{ChangeContext, Proposal, check_change, table_isolation_level};
 use strata_format::conflict::{self, ReadPredicate, ReadSet, Rejection};
 use strata_format::log::Commit;
 use strata_format::{Action, IsolationLevel, TableState};
@@ -316,13 +316,9 @@ impl Catalog {
             };
         }
         let state = latest.state_arc().clone();
-        let isolation = change.isolation.unwrap_or_else(|| {
-            Proposal {
-                isolation: None,
-                ..Default::default()
-            }
-            .isolation_level(state.metadata())
-        });
+        let isolation = change
+            .isolation
+            .unwrap_or_else(|| table_isolation_level(state.metadata()));
         let matcher = match &change.read_predicate {
             Some(text) => Some(read_predicate(text, state.metadata()).map_err(|e| {
                 Error::BadRequest(format!("{}: read.predicate: {e}", change.ident))

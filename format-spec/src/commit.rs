@@ -64,16 +64,8 @@ impl Proposal {
     /// The isolation level in force: the requested one, else the table property, else
     /// `WriteSerializable` (§8.3).
     pub fn isolation_level(&self, metadata: &Metadata) -> IsolationLevel {
-        self.isolation.unwrap_or_else(|| {
-            match metadata
-                .properties
-                .get(PROP_ISOLATION_LEVEL)
-                .map(String::as_str)
-            {
-                Some("Serializable") => IsolationLevel::Serializable,
-                _ => IsolationLevel::WriteSerializable,
-            }
-        })
+        self.isolation
+            .unwrap_or_else(|| table_isolation_level(metadata))
     }
 
     /// The commit info of this proposal read at `base` and written at `timestamp`.
@@ -102,6 +94,19 @@ impl Proposal {
             check_action(i, a)?;
         }
         Ok(())
+    }
+}
+
+/// The table's default isolation level: its `strata.isolationLevel` property, else
+/// `WriteSerializable` (§8.3).
+pub fn table_isolation_level(metadata: &Metadata) -> IsolationLevel {
+    match metadata
+        .properties
+        .get(PROP_ISOLATION_LEVEL)
+        .map(String::as_str)
+    {
+        Some("Serializable") => IsolationLevel::Serializable,
+        _ => IsolationLevel::WriteSerializable,
     }
 }
 

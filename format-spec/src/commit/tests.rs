@@ -24,6 +24,24 @@ fn refused(actions: Vec<Action>) -> String {
         .to_string()
 }
 
+/// The sample metadata with tiers `hot` (the root) and `cold` at `s3://archive/t`.
+fn with_cold_tier() -> crate::actions::Metadata {
+    let mut m = sample_metadata();
+    m.tiers = vec![
+        TierDef {
+            name: "hot".into(),
+            location: None,
+            storage_class: None,
+        },
+        TierDef {
+            name: "cold".into(),
+            location: Some("s3://archive/t".into()),
+            storage_class: None,
+        },
+    ];
+    m
+}
+
 fn add_at(path: &str, location: Option<&str>, tier: &str) -> Action {
     let mut a = add(path, 1);
     if let Action::Add(f) = &mut a {
@@ -134,19 +152,7 @@ fn locations_stay_inside_the_root_or_a_tier() {
         assert!(e.contains("actions[0].location"), "{bad}: {e}");
     }
     // A tier location is a permitted place once the metadata defines it.
-    let mut m = sample_metadata();
-    m.tiers = vec![
-        TierDef {
-            name: "hot".into(),
-            location: None,
-            storage_class: None,
-        },
-        TierDef {
-            name: "cold".into(),
-            location: Some("s3://archive/t".into()),
-            storage_class: None,
-        },
-    ];
+    let m = with_cold_tier();
     let with_tiers = vec![
         Action::Metadata(Box::new(m)),
         add_at("a", Some("s3://archive/t/a"), "cold"),
@@ -263,19 +269,7 @@ fn date_fields_with_statistics_are_not_widened() {
 fn a_restored_file_may_stay_in_a_tier_dropped_since() {
     // `a` lives in tier `cold` at an archive location; the tier is then dropped while `a` is
     // a tombstone; re-adding it where it is stays valid.
-    let mut m = sample_metadata();
-    m.tiers = vec![
-        TierDef {
-            name: "hot".into(),
-            location: None,
-            storage_class: None,
-        },
-        TierDef {
-            name: "cold".into(),
-            location: Some("s3://archive/t".into()),
-            storage_class: None,
-        },
-    ];
+    let m = with_cold_tier();
     let cold_a = add_at("a", Some("s3://archive/t/a"), "cold");
     let s1 = next_state(
         &base(),
