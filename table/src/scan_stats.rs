@@ -270,7 +270,8 @@ pub(crate) fn row_group_selection(
             may_match(predicate, &FileStatsView::new(per_group[i].clone(), rows))
         })
         .collect();
-    let Some(page_index) = metadata.page_index() else {
+    let (Some(column_index), Some(offset_index)) = (metadata.column_index(), metadata.offset_index())
+    else {
         return (kept, None);
     };
     let total_rows: usize = kept
@@ -280,10 +281,10 @@ pub(crate) fn row_group_selection(
     let mut selection: Option<RowSelection> = None;
     for (id, conv, ty) in &converters {
         let (Ok(mins), Ok(maxes), Ok(nulls), Ok(Some(counts))) = (
-            conv.data_page_mins(page_index.as_ref(), kept.iter()),
-            conv.data_page_maxes(page_index.as_ref(), kept.iter()),
-            conv.data_page_null_counts(page_index.as_ref(), kept.iter()),
-            conv.data_page_row_counts(page_index.as_ref(), groups, kept.iter()),
+            conv.data_page_mins(column_index, offset_index, kept.iter()),
+            conv.data_page_maxes(column_index, offset_index, kept.iter()),
+            conv.data_page_null_counts(column_index, offset_index, kept.iter()),
+            conv.data_page_row_counts(offset_index, groups, kept.iter()),
         ) else {
             continue;
         };

@@ -165,6 +165,7 @@ struct OpenFile {
     relative: String,
     object: Path,
     rows: u64,
+    nans: BTreeMap<i32, u64>,
 }
 
 /// Writes conformed batches of one partition into Parquet data files and describes them as
@@ -267,6 +268,7 @@ impl DataFileWriter {
                 return Err(err);
             }
             file.rows += n as u64;
+            stats::count_nans(&slice, &mut file.nans);
             let size = file.writer.bytes_written() + file.writer.in_progress_size();
             if size as u64 >= self.options.target_file_size_bytes {
                 self.close_current().await?;
@@ -322,6 +324,7 @@ impl DataFileWriter {
             relative,
             object,
             rows: 0,
+            nans: BTreeMap::new(),
         })
     }
 
@@ -349,7 +352,12 @@ impl DataFileWriter {
             }
         };
         let size = file.writer.bytes_written() as u64;
-        let stats = stats::file_stats(&metadata, &self.schema, self.options.stats_truncate_length);
+        let stats = stats::file_stats(
+            &metadata,
+            &self.schema,
+            self.options.stats_truncate_length,
+            &file.nans,
+        );
         let location = self
             .tier_location
             .as_ref()

@@ -103,8 +103,8 @@ pub(super) fn compact_offsets(
     offsets: &OffsetBuffer<i32>,
     values: &ArrayRef,
 ) -> (OffsetBuffer<i32>, ArrayRef) {
-    let first = offsets.first();
-    let last = offsets.last();
+    let first = offsets.first().copied().unwrap_or_default();
+    let last = offsets.last().copied().unwrap_or_default();
     let (Ok(start), Ok(end)) = (usize::try_from(first), usize::try_from(last)) else {
         return (offsets.clone(), values.clone());
     };

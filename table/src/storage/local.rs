@@ -155,7 +155,6 @@ fn put_result(meta: &std::fs::Metadata) -> PutResult {
     PutResult {
         e_tag: Some(e_tag(meta)),
         version: None,
-        extensions: Default::default(),
     }
 }
 

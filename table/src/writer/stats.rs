@@ -6,7 +6,8 @@
 //! are included.
 //!
 //! Row-group chunk statistics are decoded from their physical type into the logical type of the
-//! field and merged: min of mins, max of maxes, null counts (and NaN counts) summed. Bounds are
+//! field and merged: min of mins, max of maxes, null counts summed. NaN counts are not in the
+//! Parquet footer: the writer counts them in the Arrow data it encodes ([`count_nans`]). Bounds are
 //! only reported when every row group that holds a non-null, non-NaN value has them.
 //! Parquet excludes NaN from float min/max (a NaN-only chunk reports NaN bounds, which are
 //! ignored here). Strings and binaries are truncated: the min to a prefix (still a lower bound),
@@ -16,6 +17,10 @@
 
 use std::collections::BTreeMap;
 
+use arrow::array::{Array, ArrayRef, AsArray, RecordBatch};
+use arrow::buffer::NullBuffer;
+use arrow::datatypes::{DataType as ArrowType, Field, Float32Type, Float64Type};
+use parquet::arrow::PARQUET_FIELD_ID_META_KEY;
 use parquet::file::metadata::ParquetMetaData;
 use parquet::file::statistics::Statistics;
 use serde_json::{Number, Value};
@@ -59,11 +64,63 @@ struct Agg {
     nan_count: Option<u64>,
 }
 
-/// Statistics of every primitive field not inside a list or map, keyed by field id.
+/// Adds the NaN values of every floating-point column of `batch` that is not inside a list or
+/// map (struct children included, counted where the struct is valid) to `out`, by field id.
+pub(crate) fn count_nans(batch: &RecordBatch, out: &mut BTreeMap<FieldId, u64>) {
+    for (field, column) in batch.schema_ref().fields().iter().zip(batch.columns()) {
+        count_column_nans(field, column, None, out);
+    }
+}
+
+fn count_column_nans(
+    field: &Field,
+    column: &ArrayRef,
+    parent: Option<&NullBuffer>,
+    out: &mut BTreeMap<FieldId, u64>,
+) {
+    let valid = NullBuffer::union(parent, column.logical_nulls().as_ref());
+    let is_valid = |i: usize| valid.as_ref().is_none_or(|v| v.is_valid(i));
+    let nans = match column.data_type() {
+        ArrowType::Float32 => column
+            .as_primitive::<Float32Type>()
+            .values()
+            .iter()
+            .enumerate()
+            .filter(|(i, x)| x.is_nan() && is_valid(*i))
+            .count(),
+        ArrowType::Float64 => column
+            .as_primitive::<Float64Type>()
+            .values()
+            .iter()
+            .enumerate()
+            .filter(|(i, x)| x.is_nan() && is_valid(*i))
+            .count(),
+        ArrowType::Struct(children) => {
+            let s = column.as_struct();
+            for (child, array) in children.iter().zip(s.columns()) {
+                count_column_nans(child, array, valid.as_ref(), out);
+            }
+            return;
+        }
+        _ => return,
+    };
+    let Some(id) = field
+        .metadata()
+        .get(PARQUET_FIELD_ID_META_KEY)
+        .and_then(|v| v.parse::<FieldId>().ok())
+    else {
+        return;
+    };
+    *out.entry(id).or_insert(0) += nans as u64;
+}
+
+/// Statistics of every primitive field not inside a list or map, keyed by field id. `nans` holds
+/// the NaN counts of the file's floating-point columns ([`count_nans`]).
 pub(crate) fn file_stats(
     metadata: &ParquetMetaData,
     schema: &Schema,
     truncate_len: usize,
+    nans: &BTreeMap<FieldId, u64>,
 ) -> BTreeMap<FieldId, ColumnStats> {
     let index = schema.field_index();
     let descr = metadata.file_metadata().schema_descr();
@@ -86,41 +143,33 @@ pub(crate) fn file_stats(
             max: None,
             bounds_known: true,
             null_count: Some(0),
-            nan_count: is_float.then_some(0),
+            nan_count: is_float.then(|| nans.get(&id).copied().unwrap_or(0)),
         };
         for rg in metadata.row_groups() {
             let rows = u64::try_from(rg.num_rows()).unwrap_or(0);
             let Some(chunk) = rg.columns().get(c) else {
                 agg.bounds_known = false;
                 agg.null_count = None;
-                agg.nan_count = None;
                 continue;
             };
             let Some(st) = chunk.statistics() else {
                 agg.null_count = None;
-                agg.nan_count = None;
                 if rows > 0 {
                     agg.bounds_known = false;
                 }
                 continue;
             };
             let nulls = st.null_count_opt();
-            let nans = if is_float {
-                st.nan_count_opt()
-            } else {
-                Some(0)
-            };
             agg.null_count = agg.null_count.zip(nulls).map(|(a, b)| a + b);
-            if is_float {
-                agg.nan_count = agg.nan_count.zip(nans).map(|(a, b)| a + b);
-            }
             match (decode(st, p, true), decode(st, p, false)) {
                 (Some(lo), Some(hi)) => {
                     merge(&mut agg.min, lo, true);
                     merge(&mut agg.max, hi, false);
                 }
                 _ => {
-                    let empty = match (nulls, nans) {
+                    // A chunk of only nulls and NaNs has no bounds. Per-chunk NaN counts are
+                    // not known, so the file's count bounds them from above.
+                    let empty = match (nulls, agg.nan_count.or(Some(0))) {
                         (Some(n), Some(x)) => n.saturating_add(x) >= rows,
                         _ => false,
                     };
