@@ -18,7 +18,12 @@ use crate::transaction::{CommitResult, FilePredicate};
 use crate::write::{PartitionedWriter, delete_files};
 
 /// Whether a file could hold rows matching `predicate` (partition values, then statistics).
-fn file_may_match(p: &BoundExpr, f: &AddFile, metadata: &Metadata, schema: &Schema) -> bool {
+pub(crate) fn file_may_match(
+    p: &BoundExpr,
+    f: &AddFile,
+    metadata: &Metadata,
+    schema: &Schema,
+) -> bool {
     if let Some(bounds) = partition_bounds(f, metadata, schema)
         && !may_match(p, &bounds)
     {

@@ -32,9 +32,11 @@ pub mod partitioning;
 pub mod read;
 mod resolve;
 mod restore;
+mod rewrite;
 mod scan;
 mod scan_stats;
 mod schema_merge;
+pub use schema_merge::schema_from_arrow;
 mod snapshot;
 mod storage;
 mod table;
@@ -51,6 +53,7 @@ pub use options::{
     SteppingClock, SystemClock, TableOptions,
 };
 pub use resolve::StoreResolver;
+pub use rewrite::{RewriteResult, RowMapper, RowMatcher, RowRewrite};
 pub use scan::{OnArchived, Scan, ScanBuilder, ScanMetrics, ScanReport, UNIT_MIN_ROWS};
 pub use snapshot::{Snapshot, SnapshotSelector};
 pub use storage::{

@@ -270,7 +270,8 @@ pub(crate) fn row_group_selection(
             may_match(predicate, &FileStatsView::new(per_group[i].clone(), rows))
         })
         .collect();
-    let (Some(column_index), Some(offset_index)) = (metadata.column_index(), metadata.offset_index())
+    let (Some(column_index), Some(offset_index)) =
+        (metadata.column_index(), metadata.offset_index())
     else {
         return (kept, None);
     };

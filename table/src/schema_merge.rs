@@ -13,6 +13,23 @@ use strata_format::{DataType, PrimitiveType, Schema, StructField};
 
 use crate::error::{Error, Result};
 
+/// A new table's schema for batches of `arrow`: the same mapping as merge-schema, field ids
+/// 1, 2, … in column order (nested ids after their column's). Every column is optional unless
+/// `keep_nullability` and the Arrow field is not nullable.
+pub fn schema_from_arrow(arrow: &ArrowSchema, keep_nullability: bool) -> Result<Schema> {
+    let mut next: strata_format::schema::FieldId = 1;
+    let mut fields = Vec::with_capacity(arrow.fields().len());
+    for f in arrow.fields() {
+        let mut field = struct_field(f, f.name())?;
+        field.required = keep_nullability && !f.is_nullable();
+        field.id = next;
+        next += 1;
+        strata_format::evolution::renumber(&mut field.data_type, &mut next)?;
+        fields.push(field);
+    }
+    Ok(Schema::new(0, fields)?)
+}
+
 /// The `AddColumn` changes that make `schema` hold every column of `batch` (empty if it
 /// already does).
 pub(crate) fn merge_changes(schema: &Schema, batch: &ArrowSchema) -> Result<Vec<SchemaChange>> {

@@ -345,6 +345,7 @@ fn top_level_of(
 }
 
 /// A planned scan.
+#[derive(Clone)]
 pub struct Scan {
     shared: Arc<Shared>,
     snapshot: Snapshot,
@@ -468,6 +469,39 @@ impl Scan {
                     .boxed()
             }
         }
+    }
+
+    /// Splits the scan into at most `parts` scans over disjoint sets of its files, balanced by
+    /// size (largest file first, each to the lightest part), for engines that read partitions
+    /// in parallel. Each part keeps the limit and gets `concurrency / parts` (at least 1) units
+    /// in flight, so the memory bound of the whole stays that of this scan. Empty parts are
+    /// dropped; a scan without files gives one empty part.
+    pub fn split(self, parts: usize) -> Vec<Scan> {
+        let parts = parts.clamp(1, self.files.len().max(1));
+        let mut files = self.files;
+        files.sort_by(|a, b| b.size.cmp(&a.size).then_with(|| a.path.cmp(&b.path)));
+        let mut buckets: Vec<(u64, Vec<AddFile>)> = vec![(0, Vec::new()); parts];
+        for f in files {
+            if let Some(lightest) = buckets.iter_mut().min_by_key(|(size, _)| *size) {
+                lightest.0 += f.size;
+                lightest.1.push(f);
+            }
+        }
+        let concurrency = (self.concurrency / parts).max(1);
+        buckets
+            .into_iter()
+            .map(|(_, mut files)| {
+                files.sort_by(|a, b| a.path.cmp(&b.path));
+                Scan {
+                    shared: self.shared.clone(),
+                    snapshot: self.snapshot.clone(),
+                    files,
+                    concurrency,
+                    limit: self.limit,
+                    preserve_order: self.preserve_order,
+                }
+            })
+            .collect()
     }
 
     /// The same scan over one file of the snapshot only (used by copy-on-write rewrites).
