@@ -15,6 +15,8 @@ use strata_sql::{SqlOptions, SqlSession};
 #[derive(Debug)]
 struct StrataDb {
     session: SqlSession,
+    root: String,
+    data: String,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -75,7 +77,10 @@ impl AsyncDB for StrataDb {
 
     async fn run(&mut self, sql: &str) -> Result<DBOutput<Self::ColumnType>, Self::Error> {
         let err = |e: strata_sql::SqlError| DbError(e.to_string());
-        let statements = self.session.parse(sql).map_err(err)?;
+        let sql = sql
+            .replace("$ROOT", &self.root)
+            .replace("$DATA", &self.data);
+        let statements = self.session.parse(&sql).map_err(err)?;
         let is_query = statements.last().is_some_and(|s| {
             use datafusion::sql::parser::Statement as S;
             use datafusion::sql::sqlparser::ast::Statement as Q;
@@ -160,19 +165,23 @@ async fn run_all(backend: &str, root: impl Fn(&str) -> String) {
     for file in slt_files() {
         let stem = file.file_stem().unwrap().to_string_lossy().to_string();
         let root = root(&stem);
-        let mut runner = Runner::new(|| async {
-            Ok(StrataDb {
-                session: SqlSession::new(SqlOptions {
-                    target_partitions: Some(2),
-                    ..SqlOptions::default()
+        let data = slt_dir().join("data").display().to_string();
+        let mut runner = Runner::new(|| {
+            let (root, data) = (root.clone(), data.clone());
+            async move {
+                Ok(StrataDb {
+                    session: SqlSession::new(SqlOptions {
+                        target_partitions: Some(2),
+                        ..SqlOptions::default()
+                    })
+                    .await
+                    .map_err(|e| DbError(e.to_string()))?,
+                    root,
+                    data,
                 })
-                .await
-                .map_err(|e| DbError(e.to_string()))?,
-            })
+            }
         });
         runner.add_label(backend);
-        runner.set_var("ROOT".into(), root.clone());
-        runner.set_var("DATA".into(), slt_dir().join("data").display().to_string());
         if let Err(e) = runner.run_file_async(&file).await {
             failures.push(format!(
                 "{backend} {} ($ROOT = {root}):\n{e}",

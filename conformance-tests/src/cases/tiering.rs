@@ -58,7 +58,7 @@ fn rows(first: i64, n: i64, day0: i64) -> Result<RecordBatch, BoxError> {
 
 /// A day-partitioned table with tiers hot (table root), warm and cold (their own locations),
 /// and three appends (one file each): days 0, 200 and 400.
-async fn tiered_table(b: &TestBackend, cold_class: &str) -> Result<Table, BoxError> {
+pub async fn tiered_table(b: &TestBackend, cold_class: &str) -> Result<Table, BoxError> {
     let schema = parse_schema("id:int64,ts:timestamptz,v:float64?")?;
     let spec = parse_partition_spec("day(ts)", &schema, 0, 1000)?;
     let t = Table::create_with(
@@ -135,7 +135,8 @@ fn s3_storage_class(uri: &str) -> Result<String, BoxError> {
     Ok(String::from_utf8(out.stdout)?.trim().to_string())
 }
 
-fn policy(id: &str, tier: &str, days: i64) -> TierPolicy {
+/// A policy moving files whose `ts` is older than `days` to `tier`.
+pub fn policy(id: &str, tier: &str, days: i64) -> TierPolicy {
     TierPolicy {
         id: id.into(),
         tier: tier.into(),
@@ -147,7 +148,7 @@ fn policy(id: &str, tier: &str, days: i64) -> TierPolicy {
 }
 
 /// `now` = T0 + 450 days: days 0..3 are > 365 days old (cold), 200..203 > 180 (warm).
-const NOW_MS: i64 = T0_US / 1000 + 450 * DAY_MS;
+pub const NOW_MS: i64 = T0_US / 1000 + 450 * DAY_MS;
 
 /// Policies move the right files to the right tiers; every version, before and after the
 /// moves, returns the same rows; the old copies are gone and the new ones carry the class.

@@ -1,0 +1,244 @@
+//! SQL against the engine's harder parts, over every backend (memory, local disk, S3 when
+//! `STRATA_TEST_S3_ENDPOINT` is set): archived files and their restore hint, pruning that never
+//! touches the archive, metadata tables of tiers, and a write conflict between two statements.
+
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
+use std::sync::Arc;
+use std::sync::mpsc;
+
+use arrow::array::{Array, AsArray, BooleanArray, RecordBatch};
+use arrow::datatypes::{DataType, Int64Type};
+use datafusion::logical_expr::{ColumnarValue, Volatility, create_udf};
+use strata_conformance::backends::{BackendKind, TestBackend};
+use strata_conformance::cases::tiering::{NOW_MS, policy, tiered_table};
+use strata_sql::{SqlOptions, SqlSession, find_table_error};
+use strata_table::MoveOptions;
+
+async fn session() -> SqlSession {
+    SqlSession::new(SqlOptions {
+        target_partitions: Some(2),
+        ..SqlOptions::default()
+    })
+    .await
+    .unwrap()
+}
+
+fn text(batches: &[RecordBatch]) -> String {
+    arrow::util::pretty::pretty_format_batches(batches)
+        .unwrap()
+        .to_string()
+}
+
+async fn archived_files_need_a_restore_unless_pruned(kind: BackendKind) {
+    let Some(b) = TestBackend::new(kind) else {
+        return;
+    };
+    let t = tiered_table(&b, "GLACIER").await.unwrap();
+    t.set_tier_policies(vec![policy("cold365", "cold", 365)])
+        .await
+        .unwrap();
+    t.apply_tier_policies(NOW_MS, &MoveOptions::immediate())
+        .await
+        .unwrap();
+    let cold: Vec<String> = t
+        .latest()
+        .await
+        .unwrap()
+        .files()
+        .values()
+        .filter(|f| f.tier == "cold")
+        .map(|f| f.path.clone())
+        .collect();
+    assert_eq!(cold.len(), 1);
+    let s = session().await;
+    let uri = t.uri();
+
+    // A query that needs the archived file names it, with its class and the way out.
+    let err = s
+        .query(&format!("SELECT count(*) FROM '{uri}'"))
+        .await
+        .unwrap_err();
+    let engine = match &err {
+        strata_sql::SqlError::DataFusion(e) => find_table_error(e),
+        _ => None,
+    };
+    assert!(
+        matches!(engine, Some(strata_table::Error::ArchivedFiles { .. })),
+        "{err:?}"
+    );
+    let message = err.to_string();
+    assert!(
+        message.contains(&cold[0])
+            && message.contains("GLACIER")
+            && message.contains("strata tier move"),
+        "{message}"
+    );
+
+    // Pruned away (ids 0..3 are the cold day), the archive is never touched.
+    let rows = s
+        .query(&format!(
+            "SELECT count(*) AS n, min(id) AS lo FROM '{uri}' WHERE id >= 3"
+        ))
+        .await
+        .unwrap();
+    assert!(text(&rows).contains("| 6 | 3  |"), "{}", text(&rows));
+    // An older version from before the move reads the same file, now archived: refused too.
+    let err = s
+        .query(&format!("SELECT count(*) FROM '{uri}@3'"))
+        .await
+        .unwrap_err()
+        .to_string();
+    assert!(err.contains(&cold[0]), "{err}");
+
+    // Metadata tables see the tiers, the class and the restore state.
+    let files = s
+        .query(&format!(
+            "SELECT tier, storage_class, restore_state, count(*) AS n FROM '{uri}$files' \
+             GROUP BY tier, storage_class, restore_state ORDER BY tier"
+        ))
+        .await
+        .unwrap();
+    let files = text(&files);
+    assert!(
+        files.contains("| cold | GLACIER       | archived      | 1 |"),
+        "{files}"
+    );
+    assert!(files.contains("| hot  |"), "{files}");
+    let tiers = s
+        .query(&format!(
+            "SELECT name, storage_class, file_count FROM '{uri}$tiers' ORDER BY name"
+        ))
+        .await
+        .unwrap();
+    let tiers = text(&tiers);
+    assert!(
+        tiers.contains("| cold | GLACIER       | 1          |"),
+        "{tiers}"
+    );
+    let policies = s
+        .query(&format!(
+            "SELECT id, tier, condition FROM '{uri}$tier_policies'"
+        ))
+        .await
+        .unwrap();
+    let policies = text(&policies);
+    assert!(
+        policies.contains("cold365") && policies.contains("dataAge"),
+        "{policies}"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn memory_archived_files_need_a_restore_unless_pruned() {
+    archived_files_need_a_restore_unless_pruned(BackendKind::Memory).await;
+}
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn local_archived_files_need_a_restore_unless_pruned() {
+    archived_files_need_a_restore_unless_pruned(BackendKind::Local).await;
+}
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn s3_archived_files_need_a_restore_unless_pruned() {
+    archived_files_need_a_restore_unless_pruned(BackendKind::S3).await;
+}
+
+/// Statement A (an UPDATE) reads the table; statement B deletes the same rows and commits; A's
+/// commit then conflicts, typed, and changes nothing. A is held between its read and its
+/// commit by a gate function in its WHERE clause.
+async fn conflicting_writes_one_wins(kind: BackendKind) {
+    let Some(b) = TestBackend::new(kind) else {
+        return;
+    };
+    let uri = b.table_uri("c");
+    let setup = session().await;
+    setup
+        .sql(&format!(
+            "CREATE TABLE '{uri}' AS SELECT * FROM (VALUES (1, 'a'), (2, 'b'), (3, 'c')) AS v(id, s)"
+        ))
+        .await
+        .unwrap();
+
+    let (reached_tx, reached_rx) = mpsc::channel::<()>();
+    let (go_tx, go_rx) = mpsc::channel::<()>();
+    let gate = Arc::new(std::sync::Mutex::new(Some((reached_tx, go_rx))));
+    let a = session().await;
+    a.context().register_udf(create_udf(
+        "gate",
+        vec![DataType::Int64],
+        DataType::Boolean,
+        Volatility::Volatile,
+        Arc::new(move |args: &[ColumnarValue]| {
+            if let Some((reached, go)) = gate.lock().unwrap().take() {
+                reached.send(()).unwrap();
+                go.recv().unwrap();
+            }
+            let ids = args[0].clone().into_array(1)?;
+            let ids = ids.as_primitive::<Int64Type>();
+            let out: BooleanArray = ids.iter().map(|v| v.map(|v| v <= 2)).collect();
+            Ok(ColumnarValue::Array(Arc::new(out)))
+        }),
+    ));
+    let a_uri = uri.clone();
+    let a_task = tokio::spawn(async move {
+        a.sql(&format!("UPDATE '{a_uri}' SET s = 'x' WHERE gate(id)"))
+            .await
+    });
+    tokio::task::spawn_blocking(move || reached_rx.recv().unwrap())
+        .await
+        .unwrap();
+    let b_session = session().await;
+    let deleted = b_session
+        .query(&format!("DELETE FROM '{uri}' WHERE id = 1"))
+        .await
+        .unwrap();
+    assert!(text(&deleted).contains("| 1     |"), "{}", text(&deleted));
+    go_tx.send(()).unwrap();
+    let err = a_task.await.unwrap().unwrap_err();
+    let engine = match &err {
+        strata_sql::SqlError::DataFusion(e) => find_table_error(e),
+        _ => None,
+    };
+    assert!(
+        matches!(engine, Some(strata_table::Error::Conflict { .. })),
+        "{err:?}"
+    );
+    // B's delete stands, A changed nothing.
+    let rows = setup
+        .query(&format!("SELECT id, s FROM '{uri}' ORDER BY id"))
+        .await
+        .unwrap();
+    let rows = text(&rows);
+    assert!(
+        !rows.contains("| 1  |") && rows.contains("| 2  | b |") && !rows.contains(" x "),
+        "{rows}"
+    );
+    let history = setup
+        .query(&format!(
+            "SELECT operation FROM '{uri}$history' ORDER BY version"
+        ))
+        .await
+        .unwrap();
+    let history: Vec<String> = history
+        .iter()
+        .flat_map(|b| {
+            let c = b.column(0).as_string::<i32>().clone();
+            (0..c.len())
+                .map(move |i| c.value(i).to_string())
+                .collect::<Vec<_>>()
+        })
+        .collect();
+    assert_eq!(history, ["CREATE TABLE", "APPEND", "DELETE"]);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn memory_conflicting_writes_one_wins() {
+    conflicting_writes_one_wins(BackendKind::Memory).await;
+}
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn local_conflicting_writes_one_wins() {
+    conflicting_writes_one_wins(BackendKind::Local).await;
+}
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn s3_conflicting_writes_one_wins() {
+    conflicting_writes_one_wins(BackendKind::S3).await;
+}
