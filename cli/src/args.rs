@@ -215,6 +215,16 @@ pub enum Command {
         /// The newer version (number, tag name or `latest`).
         to: String,
     },
+    /// Run SQL (DataFusion) over Strata tables: a query, a script (-f) or, with neither, an
+    /// interactive shell.
+    ///
+    /// Tables are named by path or URI in double quotes (`"./events"`), or `namespace.table`
+    /// with --catalog. Suffixes: `"events@3"` (version), `"events@tag:prod"`,
+    /// `"events@2026-01-31T12:00:00Z"`, `"events@2h ago"`; metadata tables `"events$history"`,
+    /// `$snapshots`, `$files`, `$partitions`, `$tags`, `$schemas`, `$tiers`, `$tier_policies`.
+    ///
+    /// Example: strata sql "SELECT carrier, avg(arr_delay) FROM \"./flights\" GROUP BY carrier"
+    Sql(crate::commands::sql::SqlArgs),
     /// Run the catalog service (REST API; default: embedded SQLite store and local warehouse).
     ///
     /// Example: strata serve --bind 127.0.0.1:8181 --store sqlite://catalog.db --warehouse ./warehouse

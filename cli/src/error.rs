@@ -73,38 +73,58 @@ impl fmt::Display for CliError {
     }
 }
 
+/// The exit code and hint of an engine error.
+fn table_code_hint(e: &strata_table::Error) -> (u8, Option<String>) {
+    use strata_table::Error as E;
+    match e {
+        E::Conflict { .. } | E::RetriesExhausted { .. } => (
+            EXIT_CONFLICT,
+            Some("another writer changed the table; run the command again".to_string()),
+        ),
+        E::DuplicateBatch { .. } => (
+            EXIT_CONFLICT,
+            Some("this batch was already committed; nothing to do".to_string()),
+        ),
+        E::TableNotFound { .. } => (
+            EXIT_USER,
+            Some("create it with `strata create TABLE --schema ...`".to_string()),
+        ),
+        E::TagNotFound { .. } => (
+            EXIT_USER,
+            Some("list tags with `strata tag TABLE list`".to_string()),
+        ),
+        E::VersionNotFound { .. } | E::TimestampBeforeTable { .. } => (
+            EXIT_USER,
+            Some("see the versions with `strata history TABLE`".to_string()),
+        ),
+        E::CommitOutcomeUnknown { txn_id, .. } => (
+            EXIT_USER,
+            Some(format!(
+                "check `strata history TABLE --output json` for transaction {txn_id} before retrying"
+            )),
+        ),
+        _ => (EXIT_USER, None),
+    }
+}
+
+impl CliError {
+    /// An engine error seen through a reference (inside another library's error): its
+    /// message, hint and exit code.
+    pub fn from_table_error(e: &strata_table::Error) -> Self {
+        let (code, hint) = table_code_hint(e);
+        Self {
+            message: e.to_string(),
+            hint,
+            code,
+            broken_pipe: false,
+            source: None,
+        }
+    }
+}
+
 impl From<strata_table::Error> for CliError {
     fn from(e: strata_table::Error) -> Self {
-        use strata_table::Error as E;
-        let (code, hint) = match &e {
-            E::Conflict { .. } | E::RetriesExhausted { .. } => (
-                EXIT_CONFLICT,
-                Some("another writer changed the table; run the command again".to_string()),
-            ),
-            E::DuplicateBatch { .. } => (
-                EXIT_CONFLICT,
-                Some("this batch was already committed; nothing to do".to_string()),
-            ),
-            E::TableNotFound { .. } => (
-                EXIT_USER,
-                Some("create it with `strata create TABLE --schema ...`".to_string()),
-            ),
-            E::TagNotFound { .. } => (
-                EXIT_USER,
-                Some("list tags with `strata tag TABLE list`".to_string()),
-            ),
-            E::VersionNotFound { .. } | E::TimestampBeforeTable { .. } => (
-                EXIT_USER,
-                Some("see the versions with `strata history TABLE`".to_string()),
-            ),
-            E::CommitOutcomeUnknown { txn_id, .. } => (
-                EXIT_USER,
-                Some(format!(
-                    "check `strata history TABLE --output json` for transaction {txn_id} before retrying"
-                )),
-            ),
-            _ => (EXIT_USER, None),
-        };
+        let (code, hint) = table_code_hint(&e);
         Self {
             message: e.to_string(),
             hint,

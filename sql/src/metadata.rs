@@ -94,9 +94,9 @@ async fn history(table: &Table, snapshot: &Snapshot) -> Result<(SchemaRef, Vec<V
         ("bytes_removed", I64, false),
         ("files_relocated", I64, false),
     ]);
-    let rows = table
-        .history(None)
-        .await?
+    let mut entries = table.history(None).await?;
+    entries.sort_by_key(|h| h.version);
+    let rows = entries
         .into_iter()
         .filter(|h| h.version <= snapshot.version())
         .map(|h| {
@@ -107,7 +107,7 @@ async fn history(table: &Table, snapshot: &Snapshot) -> Result<(SchemaRef, Vec<V
                 "operation": i.operation,
                 "txn_id": i.txn_id,
                 "read_version": i.read_version,
-                "isolation_level": i.isolation_level.map(|l| text(&l).as_str().unwrap_or_default().trim_matches('"').to_string()),
+                "isolation_level": i.isolation_level.map(|l| l.to_string()),
                 "is_blind_append": i.is_blind_append,
                 "parameters": text(&i.operation_parameters),
                 "metrics": text(&i.operation_metrics),
@@ -310,16 +310,7 @@ fn schemas(snapshot: &Snapshot) -> (SchemaRef, Vec<Value>) {
                     s.fields
                         .iter()
                         .filter(|p| p.source_id == id)
-                        .map(|p| {
-                            format!(
-                                "{}:{}",
-                                p.name,
-                                text(&p.transform)
-                                    .as_str()
-                                    .unwrap_or_default()
-                                    .trim_matches('"')
-                            )
-                        })
+                        .map(|p| format!("{}:{}", p.name, p.transform))
                         .collect()
                 })
                 .unwrap_or_default();

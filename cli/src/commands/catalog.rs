@@ -166,8 +166,13 @@ pub fn set_catalog(url: Option<String>) {
     let _ = CATALOG.set(url.filter(|u| !u.trim().is_empty()));
 }
 
-fn catalog_url() -> Option<String> {
+pub(crate) fn catalog_url() -> Option<String> {
     CATALOG.get().cloned().flatten()
+}
+
+/// The catalog token (`STRATA_TOKEN`).
+pub(crate) fn catalog_token() -> Option<String> {
+    std::env::var("STRATA_TOKEN").ok().filter(|t| !t.is_empty())
 }
 
 pub(crate) fn client(conn: &Connection) -> CliResult<Client> {

@@ -170,13 +170,31 @@ pub async fn scan(
     let progress = bar.clone();
     let mut stream = scan
         .stream()
+        .map_err(CliError::from)
         .inspect_ok(move |_| progress.set_position(metrics.report().rows_scanned));
+    write_rows(&mut stream, schema, format, out).await?;
+    bar.finish_and_clear();
+    Ok(())
+}
+
+/// Writes a stream of batches in `format` (aligned tables in chunks of about 1,000 rows, so
+/// huge results still stream) and returns the number of rows.
+pub(crate) async fn write_rows<S>(
+    stream: &mut S,
+    schema: arrow::datatypes::SchemaRef,
+    format: OutputFormat,
+    out: &mut impl Write,
+) -> CliResult<u64>
+where
+    S: futures::Stream<Item = Result<arrow::array::RecordBatch, CliError>> + Unpin,
+{
+    let mut total = 0u64;
     match format {
         OutputFormat::Table => {
-            // Aligned output needs every row; print in chunks so huge scans still stream.
             let mut chunk = Vec::new();
             let mut rows = 0usize;
             while let Some(b) = stream.try_next().await? {
+                total += b.num_rows() as u64;
                 rows += b.num_rows();
                 chunk.push(b);
                 if rows >= 1000 {
@@ -185,7 +203,7 @@ pub async fn scan(
                     rows = 0;
                 }
             }
-            if !chunk.is_empty() || rows == 0 {
+            if !chunk.is_empty() || total == 0 {
                 if chunk.is_empty() {
                     chunk.push(arrow::array::RecordBatch::new_empty(schema));
                 }
@@ -197,11 +215,13 @@ pub async fn scan(
                 .with_header(true)
                 .build(&mut *out);
             while let Some(b) = stream.try_next().await? {
+                total += b.num_rows() as u64;
                 w.write(&b).map_err(arrow_err)?;
             }
         }
         OutputFormat::Ndjson => {
             while let Some(b) = stream.try_next().await? {
+                total += b.num_rows() as u64;
                 for row in crate::json_rows::rows(&b).map_err(arrow_err)? {
                     serde_json::to_writer(&mut *out, &row)?;
                     writeln!(out)?;
@@ -212,6 +232,7 @@ pub async fn scan(
             write!(out, "[")?;
             let mut first = true;
             while let Some(b) = stream.try_next().await? {
+                total += b.num_rows() as u64;
                 for row in crate::json_rows::rows(&b).map_err(arrow_err)? {
                     if !first {
                         write!(out, ",")?;
@@ -223,8 +244,7 @@ pub async fn scan(
             writeln!(out, "]")?;
         }
     }
-    bar.finish_and_clear();
-    Ok(())
+    Ok(total)
 }
 
 fn print_pretty(batches: &[arrow::array::RecordBatch], out: &mut impl Write) -> CliResult {

@@ -16,6 +16,8 @@ mod inspect;
 pub mod lifecycle;
 mod manage;
 mod schema;
+mod shell;
+pub mod sql;
 pub mod tier;
 
 /// Runs a parsed command line.
@@ -129,6 +131,7 @@ pub async fn run(cli: Cli) -> CliResult {
         Command::Partition { table, action } => {
             schema::partition(&open(&table).await?, action, cli.quiet).await
         }
+        Command::Sql(args) => sql::sql(args, format, cli.quiet, &mut out).await,
         Command::Demo { dir } => demo::demo(&dir, &mut out).await,
         Command::Completions { shell } => {
             use clap::CommandFactory;
