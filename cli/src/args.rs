@@ -53,6 +53,29 @@ pub enum FileFormat {
     Parquet,
 }
 
+/// How CSV input files are written.
+#[derive(Debug, Clone, Default, Args)]
+pub struct CsvArgs {
+    /// CSV field delimiter: one character, or `\t` for a tab.
+    #[arg(long, value_name = "CHAR", default_value = ",")]
+    pub delimiter: String,
+    /// CSV quote character.
+    #[arg(long, value_name = "CHAR", default_value = "\"")]
+    pub quote: String,
+    /// The CSV files have no header line: values are the table's columns in order (a table
+    /// created --from them gets columns column_1, column_2, ...).
+    #[arg(long)]
+    pub no_header: bool,
+    /// A CSV value that means null, exactly, e.g. `--null NA` (repeatable). Empty values of
+    /// non-text columns are null anyway.
+    #[arg(long = "null", value_name = "TEXT")]
+    pub null_values: Vec<String>,
+    /// strftime format of CSV timestamps and dates, e.g. `%d/%m/%Y %H:%M` (default: RFC 3339
+    /// and ISO 8601 forms).
+    #[arg(long, value_name = "FORMAT")]
+    pub timestamp_format: Option<String>,
+}
+
 /// Which version to read.
 #[derive(Debug, Clone, Default, Args)]
 #[group(multiple = false)]
@@ -72,15 +95,27 @@ pub struct Selector {
 /// Commands.
 #[derive(Debug, Subcommand)]
 pub enum Command {
-    /// Create a table.
+    /// Create a table, from a schema or from data files (schema inferred, rows loaded).
     ///
     /// Example: strata create ./events --schema 'id:int64,name:string,ts:timestamptz,score:float64?' --partition-by 'day(ts)'
+    ///
+    /// Example: strata create ./flights --from flights.csv --null NA --partition-by carrier
     Create {
         /// Table: a path, file://, s3://bucket/prefix or memory://name/prefix.
         table: String,
         /// Schema: a JSON schema file (SPEC §4.1) or `name:type[?],...` (`?` = optional).
-        #[arg(long)]
-        schema: String,
+        /// With --from, replaces the inferred schema.
+        #[arg(long, required_unless_present = "from")]
+        schema: Option<String>,
+        /// CSV, JSON (NDJSON) or Parquet files: the schema is inferred from them (as
+        /// --merge-schema does: every column optional) and their rows are the first append.
+        #[arg(long, num_args = 1.., value_name = "FILE")]
+        from: Vec<String>,
+        /// Format of the --from files (default: from each file's extension).
+        #[arg(long, value_enum, requires = "from")]
+        format: Option<FileFormat>,
+        #[command(flatten)]
+        csv: CsvArgs,
         /// Partition spec, e.g. `day(ts)`, `bucket(16, id)`, `truncate(4, name)`, `region`.
         #[arg(long)]
         partition_by: Option<String>,
@@ -104,6 +139,8 @@ pub enum Command {
         /// from CSV/JSON values) in the same commit, instead of refusing the input.
         #[arg(long)]
         merge_schema: bool,
+        #[command(flatten)]
+        csv: CsvArgs,
     },
     /// Replace the rows of the table (all, or those matching --where) with the rows of the
     /// files, as one atomic commit.
@@ -124,6 +161,8 @@ pub enum Command {
         /// Add columns of the input that the table lacks (whole-table overwrite only).
         #[arg(long, conflicts_with = "filter")]
         merge_schema: bool,
+        #[command(flatten)]
+        csv: CsvArgs,
     },
     /// Delete the rows matching a filter, as one atomic commit (copy-on-write).
     ///

@@ -639,6 +639,27 @@ impl Table {
             .await
     }
 
+    /// Undoes a creation: deletes the table when its log holds nothing but version 0 (no data,
+    /// no later commit), e.g. when loading a just-created table failed. Refused otherwise,
+    /// naming the latest version. Data files are never touched (version 0 has none).
+    pub async fn discard_new(&self) -> Result<()> {
+        let listing = self.inner.log.list(None).await?;
+        if listing.commits != [0] || !listing.checkpoints.is_empty() {
+            return Err(Error::InvalidOperation {
+                table: self.uri().to_string(),
+                message: format!(
+                    "only a table at version 0 can be discarded; this one is at version {}",
+                    listing.commits.last().copied().unwrap_or_default()
+                ),
+            });
+        }
+        let path = self.inner.log.commit_path(0);
+        match object_store::ObjectStoreExt::delete(self.location().store().as_ref(), &path).await {
+            Ok(()) | Err(object_store::Error::NotFound { .. }) => Ok(()),
+            Err(e) => Err(self.inner.log.storage_err(&path, e)),
+        }
+    }
+
     /// Writes a checkpoint of the latest version (if none exists yet) and returns its version.
     pub async fn checkpoint(&self) -> Result<u64> {
         let latest = self.load_latest().await?;

@@ -8,7 +8,7 @@ use clap::{Args, Subcommand};
 use strata_catalog::model::CreateTableRequest;
 use strata_catalog::server::{self, ServerOptions};
 use strata_catalog::{Catalog, CatalogCommitter, Client, TableRef, open_store};
-use strata_format::compact::{parse_partition_spec, parse_schema};
+use strata_format::compact::parse_partition_spec;
 use strata_format::partition::FIRST_PARTITION_FIELD_ID;
 use strata_format::{PartitionSpec, Schema};
 
@@ -219,51 +219,58 @@ fn table_ref(name: &str) -> CliResult<TableRef> {
 }
 
 /// With a catalog configured, `strata create namespace.table` creates the table through the
-/// catalog (in its warehouse). `Ok(false)`: not a catalog name, create by path.
+/// catalog (in its warehouse) and opens it, committing through the catalog. `Ok(None)`: not a
+/// catalog name, create by path.
 pub async fn create(
     table: &str,
-    schema: &str,
+    schema: &Schema,
     partition_by: Option<&str>,
     properties: &BTreeMap<String, String>,
     quiet: bool,
-) -> CliResult<bool> {
+) -> CliResult<Option<strata_table::Table>> {
     let Some(url) = catalog_url() else {
-        return Ok(false);
+        return Ok(None);
     };
     if !looks_qualified(table) || std::path::Path::new(table).exists() {
-        return Ok(false);
+        return Ok(None);
     }
     let t = table_ref(table)?;
-    let schema: Schema = if schema.ends_with(".json") || std::path::Path::new(schema).is_file() {
-        let bytes = std::fs::read(schema)
-            .map_err(|e| CliError::user(format!("cannot read schema file `{schema}`: {e}")))?;
-        serde_json::from_slice(&bytes)
-            .map_err(|e| CliError::user(format!("schema file `{schema}`: {e}")))?
-    } else {
-        parse_schema(schema).map_err(|e| CliError::user(e.to_string()))?
-    };
     let spec = match partition_by {
-        Some(p) => parse_partition_spec(p, &schema, 0, FIRST_PARTITION_FIELD_ID)
+        Some(p) => parse_partition_spec(p, schema, 0, FIRST_PARTITION_FIELD_ID)
             .map_err(|e| CliError::user(e.to_string()))?,
         None => PartitionSpec::unpartitioned(),
     };
     let req = CreateTableRequest {
         name: t.table.clone(),
-        schema: serde_json::to_value(&schema)?,
+        schema: serde_json::to_value(schema)?,
         partition_spec: Some(serde_json::to_value(&spec)?),
         properties: properties.clone(),
         location: None,
     };
-    let token = std::env::var("STRATA_TOKEN").ok();
-    let info = Client::new(&url, token)
-        .map_err(cerr)?
+    let client = Client::new(&url, catalog_token()).map_err(cerr)?;
+    let info = client
         .create_table(&t.namespace, &req)
         .await
         .map_err(cerr)?;
     if !quiet {
         eprintln!("created table {t} at {} (version 0)", info.location);
     }
-    Ok(true)
+    Ok(Some(
+        open_committing_through(client, t, &info.location).await?,
+    ))
+}
+
+/// Drops (and purges) a catalog table just created whose first load failed.
+pub async fn discard(table: &str) -> CliResult {
+    let Some(url) = catalog_url() else {
+        return Ok(());
+    };
+    let t = table_ref(table)?;
+    Client::new(&url, catalog_token())
+        .map_err(cerr)?
+        .drop_table(&t, true)
+        .await
+        .map_err(cerr)
 }
 
 /// `strata serve`.

@@ -5,11 +5,13 @@ use std::path::Path;
 
 use futures::{StreamExt, TryStreamExt};
 use strata_format::expr::Expr;
-use strata_table::ingest::{InputFormat, ReadOptions, read_file_with};
+use strata_table::ingest::{
+    CsvOptions, InputFormat, ReadOptions, infer_table_schema, read_file_with,
+};
 use strata_table::{OnArchived, Table, WriteMode, WriteOptions};
 
 use super::selector;
-use crate::args::{FileFormat, OutputFormat, ScanArgs, Selector};
+use crate::args::{CsvArgs, FileFormat, OutputFormat, ScanArgs, Selector};
 use crate::error::{CliError, CliResult};
 
 fn input_format(path: &str, forced: Option<FileFormat>) -> CliResult<InputFormat> {
@@ -24,6 +26,44 @@ fn input_format(path: &str, forced: Option<FileFormat>) -> CliResult<InputFormat
             .with_hint("use --format csv|json|parquet")
         }),
     }
+}
+
+/// The CSV options of the command line, checked.
+pub fn csv_options(args: &CsvArgs) -> CliResult<CsvOptions> {
+    let one_byte = |flag: &str, text: &str| -> CliResult<u8> {
+        let t = if text == "\\t" { "\t" } else { text };
+        match t.as_bytes() {
+            [b] => Ok(*b),
+            _ => Err(CliError::user(format!(
+                "--{flag} must be one ASCII character, not `{text}`"
+            ))
+            .with_hint("e.g. --delimiter ';' or --delimiter '\\t' for a tab")),
+        }
+    };
+    Ok(CsvOptions {
+        delimiter: one_byte("delimiter", &args.delimiter)?,
+        quote: one_byte("quote", &args.quote)?,
+        header: !args.no_header,
+        null_values: args.null_values.clone(),
+        timestamp_format: args.timestamp_format.clone(),
+    })
+}
+
+/// The schema of a new table for `files` (inferred, every column optional).
+pub fn infer_schema(
+    files: &[String],
+    format: Option<FileFormat>,
+    csv: &CsvOptions,
+) -> CliResult<strata_format::Schema> {
+    let inputs = files
+        .iter()
+        .map(|f| Ok((std::path::PathBuf::from(f), input_format(f, format)?)))
+        .collect::<CliResult<Vec<_>>>()?;
+    let options = ReadOptions {
+        csv: csv.clone(),
+        ..ReadOptions::default()
+    };
+    Ok(infer_table_schema(&inputs, &options)?)
 }
 
 /// How `write` changes the table.
@@ -65,6 +105,7 @@ pub async fn write(
     files: &[String],
     format: Option<FileFormat>,
     mode: Mode,
+    csv: &CsvOptions,
     quiet: bool,
 ) -> CliResult {
     let schema = table.latest().await?.schema().clone();
@@ -85,11 +126,12 @@ pub async fn write(
                 ..
             }
         ),
+        csv: csv.clone(),
     };
     let batches = futures::stream::iter(inputs)
         .map(move |(f, fmt, size)| {
             progress.set_message(f.clone());
-            let batches = read_file_with(Path::new(&f), fmt, &schema, read);
+            let batches = read_file_with(Path::new(&f), fmt, &schema, read.clone());
             progress.inc(size);
             if progress.position() >= total {
                 progress.set_message("committing");

@@ -12,7 +12,8 @@ use crate::args::{OutputFormat, TagAction};
 use crate::error::{CliError, CliResult};
 use crate::output::{TextTable, write_csv, write_json};
 
-fn load_schema(text: &str) -> CliResult<Schema> {
+/// A schema from a JSON file (SPEC §4.1) or `name:type[?],...` text.
+pub fn load_schema(text: &str) -> CliResult<Schema> {
     let path = std::path::Path::new(text);
     if text.ends_with(".json") || path.is_file() {
         let bytes = std::fs::read(path)
@@ -25,14 +26,14 @@ fn load_schema(text: &str) -> CliResult<Schema> {
     Ok(parse_schema(text)?)
 }
 
+/// Creates a table by path.
 pub async fn create(
     table: &str,
-    schema: &str,
+    schema: Schema,
     partition_by: Option<&str>,
     properties: &BTreeMap<String, String>,
     quiet: bool,
-) -> CliResult {
-    let schema = load_schema(schema)?;
+) -> CliResult<Table> {
     let spec = match partition_by {
         Some(p) => parse_partition_spec(p, &schema, 0, FIRST_PARTITION_FIELD_ID)?,
         None => PartitionSpec::unpartitioned(),
@@ -43,7 +44,7 @@ pub async fn create(
     if !quiet {
         eprintln!("created table {} at version 0", t.uri());
     }
-    Ok(())
+    Ok(t)
 }
 
 pub async fn tag(

@@ -29,33 +29,73 @@ pub async fn run(cli: Cli) -> CliResult {
         Command::Create {
             table,
             schema,
+            from,
+            format,
+            csv,
             partition_by,
             properties,
         } => {
             let props = parse_properties(&properties)?;
-            if catalog::create(&table, &schema, partition_by.as_deref(), &props, cli.quiet).await? {
+            let csv = data::csv_options(&csv)?;
+            let schema = match &schema {
+                Some(text) => manage::load_schema(text)?,
+                None => data::infer_schema(&from, format, &csv)?,
+            };
+            let (created, via_catalog) =
+                match catalog::create(&table, &schema, partition_by.as_deref(), &props, cli.quiet)
+                    .await?
+                {
+                    Some(t) => (t, true),
+                    None => {
+                        let t = manage::create(
+                            &table,
+                            schema,
+                            partition_by.as_deref(),
+                            &props,
+                            cli.quiet,
+                        )
+                        .await?;
+                        (t, false)
+                    }
+                };
+            if from.is_empty() {
                 return Ok(());
             }
-            manage::create(
-                &table,
-                &schema,
-                partition_by.as_deref(),
-                &parse_properties(&properties)?,
-                cli.quiet,
-            )
-            .await
+            let mode = data::Mode::Write {
+                mode: WriteMode::Append,
+                merge_schema: false,
+            };
+            let loaded = data::write(&created, &from, format, mode, &csv, cli.quiet).await;
+            if let Err(e) = loaded {
+                // Nothing half-made: the new, empty table goes too.
+                let discarded = if via_catalog {
+                    catalog::discard(&table).await
+                } else {
+                    created.discard_new().await.map_err(CliError::from)
+                };
+                if let Err(d) = discarded {
+                    eprintln!(
+                        "warning: the empty table {} could not be removed: {d}",
+                        created.uri()
+                    );
+                }
+                return Err(e);
+            }
+            Ok(())
         }
         Command::Append {
             table,
             files,
             format,
             merge_schema,
+            csv,
         } => {
             let mode = data::Mode::Write {
                 mode: WriteMode::Append,
                 merge_schema,
             };
-            data::write(&open(&table).await?, &files, format, mode, cli.quiet).await
+            let csv = data::csv_options(&csv)?;
+            data::write(&open(&table).await?, &files, format, mode, &csv, cli.quiet).await
         }
         Command::Overwrite {
             table,
@@ -63,6 +103,7 @@ pub async fn run(cli: Cli) -> CliResult {
             format,
             filter,
             merge_schema,
+            csv,
         } => {
             let mode = match filter {
                 Some(f) => data::Mode::OverwriteWhere(f),
@@ -71,7 +112,8 @@ pub async fn run(cli: Cli) -> CliResult {
                     merge_schema,
                 },
             };
-            data::write(&open(&table).await?, &files, format, mode, cli.quiet).await
+            let csv = data::csv_options(&csv)?;
+            data::write(&open(&table).await?, &files, format, mode, &csv, cli.quiet).await
         }
         Command::Delete { table, filter } => {
             data::delete(&open(&table).await?, &filter, cli.quiet).await

@@ -18,6 +18,7 @@ mod golden;
 mod help;
 mod lifecycle;
 mod served;
+mod sql;
 mod tier;
 mod tokens;
 mod walkthrough;

@@ -26,9 +26,17 @@ async fn append(
     std::fs::File::create(&path)?.write_all(text.as_bytes())?;
     let format = InputFormat::from_path(&path).ok_or("unknown input format")?;
     let schema = t.latest().await?.schema().clone();
-    let batches: Vec<_> = read_file_with(&path, format, &schema, ReadOptions { merge_schema })?
-        .map(|b| b.map_err(BoxError::from))
-        .collect();
+    let batches: Vec<_> = read_file_with(
+        &path,
+        format,
+        &schema,
+        ReadOptions {
+            merge_schema,
+            ..ReadOptions::default()
+        },
+    )?
+    .map(|b| b.map_err(BoxError::from))
+    .collect();
     t.write(
         futures::stream::iter(batches.into_iter().map(|b| {
             b.map_err(|e| strata_table::Error::InvalidOperation {

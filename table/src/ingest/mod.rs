@@ -4,6 +4,8 @@
 //! file, the line (CSV, JSON) or row (Parquet) and the column; nothing is committed then, since
 //! the write that consumes these batches commits only at the end.
 
+mod csv;
+
 use std::fs::File;
 use std::io::{BufRead, BufReader};
 use std::path::Path;
@@ -78,12 +80,83 @@ fn parse_type(t: &arrow::datatypes::DataType) -> arrow::datatypes::DataType {
 /// Rows read to infer the types of columns the table lacks (merge-schema, text inputs).
 pub const INFER_ROWS: usize = 10_000;
 
+pub use csv::CsvOptions;
+
 /// Options of [`read_file_with`].
-#[derive(Debug, Clone, Copy, Default)]
+#[derive(Debug, Clone, Default)]
 pub struct ReadOptions {
     /// Keep columns the table lacks (their types inferred from the first [`INFER_ROWS`] rows of
     /// CSV and JSON inputs), for a write with merge-schema; otherwise they are refused.
     pub merge_schema: bool,
+    /// How CSV inputs are written.
+    pub csv: CsvOptions,
+}
+
+/// The Arrow schema of an input file: inferred from the first [`INFER_ROWS`] rows of CSV and
+/// JSON (every column nullable; all-null columns are strings), read from a Parquet footer.
+pub fn infer_file_schema(
+    path: &Path,
+    format: InputFormat,
+    options: &ReadOptions,
+) -> Result<ArrowSchema> {
+    match format {
+        InputFormat::Csv => csv::infer(path, &options.csv),
+        InputFormat::Json => {
+            let f = File::open(path).map_err(|e| bad(path, format!("cannot open: {e}")))?;
+            let (s, _) =
+                arrow::json::reader::infer_json_schema(BufReader::new(f), Some(INFER_ROWS))
+                    .map_err(|e| bad(path, format!("cannot infer column types: {e}")))?;
+            Ok(ArrowSchema::new(
+                s.fields()
+                    .iter()
+                    .map(|f| match f.data_type() {
+                        arrow::datatypes::DataType::Null => {
+                            Field::new(f.name(), arrow::datatypes::DataType::Utf8, true)
+                        }
+                        _ => f.as_ref().clone().with_nullable(true),
+                    })
+                    .collect::<Vec<_>>(),
+            ))
+        }
+        InputFormat::Parquet => {
+            let f = File::open(path).map_err(|e| bad(path, format!("cannot open: {e}")))?;
+            let b = ParquetRecordBatchReaderBuilder::try_new(f)
+                .map_err(|e| bad(path, format!("not a readable Parquet file: {e}")))?;
+            Ok(ArrowSchema::new(
+                b.schema()
+                    .fields()
+                    .iter()
+                    .map(|f| Field::new(f.name(), f.data_type().clone(), true))
+                    .collect::<Vec<_>>(),
+            ))
+        }
+    }
+}
+
+/// A new table's schema for `files`: their inferred schemas merged (a column in several files
+/// must have one type), mapped like merge-schema does ([`crate::schema_from_arrow`]).
+pub fn infer_table_schema(
+    files: &[(std::path::PathBuf, InputFormat)],
+    options: &ReadOptions,
+) -> Result<Schema> {
+    let mut merged: Option<ArrowSchema> = None;
+    for (path, format) in files {
+        let s = infer_file_schema(path, *format, options)?;
+        merged = Some(match merged {
+            None => s,
+            Some(m) => ArrowSchema::try_merge([m, s]).map_err(|e| {
+                bad(
+                    path,
+                    format!("its columns do not agree with the earlier files: {e}"),
+                )
+            })?,
+        });
+    }
+    let merged = merged.ok_or_else(|| Error::InvalidInput {
+        file: String::new(),
+        message: "no input file to infer a schema from".into(),
+    })?;
+    crate::schema_merge::schema_from_arrow(&merged, false)
 }
 
 /// Reads a file into record batches whose columns carry the table's names. CSV and JSON
@@ -126,48 +199,13 @@ pub fn read_file_with(
     match format {
         InputFormat::Csv => {
             let inferred = if options.merge_schema {
-                let f = File::open(path).map_err(|e| bad(path, format!("cannot open: {e}")))?;
-                let (s, _) = arrow::csv::reader::Format::default()
-                    .with_header(true)
-                    .infer_schema(f, Some(INFER_ROWS))
-                    .map_err(|e| bad(path, format!("cannot infer column types: {e}")))?;
-                Some(s)
+                Some(csv::infer(path, &options.csv)?)
             } else {
                 None
             };
             let target = with_inferred(parse_schema(schema)?, inferred.as_ref());
-            let names: Vec<String> = target.fields().iter().map(|f| f.name().clone()).collect();
-            let mut header = String::new();
-            let mut reader = BufReader::new(file);
-            reader
-                .read_line(&mut header)
-                .map_err(|e| bad(path, format!("cannot read the header line: {e}")))?;
-            // Reorder the expected schema to the file's column order (by header name).
-            let mut fields = Vec::new();
-            for h in header.trim_end_matches(['\r', '\n']).split(',') {
-                let h = h.trim().trim_matches('"');
-                let f = target.field_with_name(h).map_err(|_| {
-                    bad(
-                        path,
-                        format!(
-                            "line 1: column `{h}` is not in the table (columns: {}); use \
-                             merge-schema to add it",
-                            names.join(", ")
-                        ),
-                    )
-                })?;
-                fields.push(f.clone());
-            }
-            let file_schema = Arc::new(ArrowSchema::new(fields));
-            let csv = arrow::csv::ReaderBuilder::new(file_schema.clone())
-                .with_header(false)
-                .with_batch_size(INGEST_BATCH_ROWS)
-                .build(reader)
-                .map_err(|e| bad(path, e.to_string()))?;
-            let cols = file_schema.clone();
-            Ok(Box::new(csv.map(move |b| {
-                b.map_err(|e| bad(&owned, csv_message(&e.to_string(), &cols)))
-            })))
+            drop(file);
+            csv::read(path, &target, &options.csv)
         }
         InputFormat::Json => {
             let inferred = if options.merge_schema {
@@ -197,8 +235,8 @@ pub fn read_file_with(
     }
 }
 
-/// Arrow's CSV messages name columns by index and count data rows from 0 (the header is read
-/// separately here): name the column and give the file's 1-based line number.
+/// Arrow's CSV messages name columns by index and count lines from 0 (the header included):
+/// name the column and give the file's 1-based line number.
 fn csv_message(msg: &str, schema: &ArrowSchema) -> String {
     let mut out = msg.to_string();
     // Arrow says `for column N` or `Error parsing column N`, N counted from 0.
@@ -226,7 +264,7 @@ fn csv_message(msg: &str, schema: &ArrowSchema) -> String {
         if let Ok(n) = digits.parse::<usize>() {
             out = out.replacen(
                 &format!("at line {digits}"),
-                &format!("at line {}", n + 2),
+                &format!("at line {}", n + 1),
                 1,
             );
         }
@@ -556,7 +594,10 @@ mod tests {
                 err.contains("score") || err.contains("note"),
                 "{format:?}: {err}"
             );
-            let opts = ReadOptions { merge_schema: true };
+            let opts = ReadOptions {
+                merge_schema: true,
+                ..ReadOptions::default()
+            };
             let batches: Vec<RecordBatch> = read_file_with(p, format, &schema, opts)
                 .unwrap()
                 .map(|b| b.unwrap())
