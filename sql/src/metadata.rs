@@ -139,7 +139,7 @@ async fn snapshots(table: &Table, snapshot: &Snapshot) -> Result<(SchemaRef, Vec
     ]);
     let mut history = table.history(None).await?;
     history.retain(|h| h.version <= snapshot.version());
-    history.sort_by(|a, b| b.version.cmp(&a.version));
+    history.sort_by_key(|h| std::cmp::Reverse(h.version));
     let mut tags: BTreeMap<u64, Vec<&str>> = BTreeMap::new();
     for (name, v) in snapshot.tags() {
         tags.entry(*v).or_default().push(name);

@@ -4,6 +4,8 @@
 //! In the files, `$ROOT` is a fresh folder (URI) for the file's tables on the backend, and
 //! `$DATA` the folder of the plain data files next to the `.slt` files.
 
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
 use std::path::{Path, PathBuf};
 
 use arrow::array::RecordBatch;
