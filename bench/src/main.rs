@@ -1,7 +1,7 @@
 //! `strata-bench`: runs named workloads on Strata and prints one JSON line per measurement:
 //! `{"workload","system","metric","value","unit"}`.
 //!
-//! `cargo run --release -p strata-bench -- w1 w2 w3 w4 w5 w6 w7` (no names: all). Sizes scale with
+//! `cargo run --release -p strata-bench -- w1 w2 w3 w4 w5 w6 w7 w8` (no names: all). Sizes scale with
 //! `STRATA_BENCH_ROWS` (W3/W4 rows, default 10,000,000) and `STRATA_BENCH_COMMITS` (W2, default
 //! 2,000). Data is deterministic (seed 42). `strata-bench prepare DIR` writes the inputs
 //! `bench/compare` shares with the Python systems (see `compare.rs`).
@@ -22,6 +22,7 @@ mod compare;
 mod concurrency;
 mod scale;
 mod scans;
+mod sql;
 mod tiers;
 
 type BoxError = Box<dyn std::error::Error + Send + Sync>;
@@ -330,6 +331,17 @@ fn main() -> ExitCode {
             }
         };
     }
+    if let [cmd, dir] = &args[..]
+        && cmd == "w8-prepare"
+    {
+        return match rt.block_on(sql::prepare(std::path::Path::new(dir))) {
+            Ok(()) => ExitCode::SUCCESS,
+            Err(e) => {
+                eprintln!("w8-prepare: {e}");
+                ExitCode::FAILURE
+            }
+        };
+    }
     if let [cmd, uri] = &args[..]
         && cmd == "w7-open"
     {
@@ -359,6 +371,9 @@ fn main() -> ExitCode {
         }
         if want("w7") {
             scale::w7().await?;
+        }
+        if want("w8") {
+            sql::w8().await?;
         }
         Ok::<(), BoxError>(())
     });
