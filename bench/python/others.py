@@ -1,4 +1,5 @@
-"""W1-W5 of the Strata benchmark on delta-rs (deltalake), pyiceberg, DuckDB and bare pyarrow.
+"""W1-W5 (and W8, DuckDB) of the Strata benchmark on delta-rs (deltalake), pyiceberg, DuckDB and
+bare pyarrow.
 
 Run by `bench/compare` once per (round, system):
 
@@ -449,6 +450,26 @@ def duckdb_w4(w: Work) -> None:
     scan_metrics(w, full, selective)
 
 
+W8_REPS = 5
+
+
+def duckdb_w8(w: Work) -> None:
+    """W8's queries on the files of W8's Strata tables (`strata-bench w8-prepare DIR/w8`)."""
+    import duckdb
+
+    manifest = json.loads((w.dir / "w8" / "w8.json").read_text())
+    con = duckdb.connect()
+    for q in manifest["queries"]:
+        sql = q["sql"]
+        con.execute(sql).fetchall()  # warm-up, as strata-bench does
+        ms = []
+        for _ in range(W8_REPS):
+            start = time.perf_counter()
+            con.execute(sql).fetchall()
+            ms.append((time.perf_counter() - start) * 1000.0)
+        emit("w8", f"{q['name']}_ms", median(ms), "ms")
+
+
 def pyarrow_w3(w: Work) -> None:
     data = w.full()
     out = w.fresh("w3-pyarrow.parquet")
@@ -550,7 +571,7 @@ def writer_main(w: Work, wid: int, target: str) -> None:
 RUNS = {
     "delta-rs": {"w1": delta_w1, "w2": delta_w2, "w3": delta_w3, "w4": delta_w4, "w5": delta_w5},
     "pyiceberg": {"w1": iceberg_w1, "w2": iceberg_w2, "w3": iceberg_w3, "w4": iceberg_w4, "w5": iceberg_w5},
-    "duckdb": {"w3": duckdb_w3, "w4": duckdb_w4},
+    "duckdb": {"w3": duckdb_w3, "w4": duckdb_w4, "w8": duckdb_w8},
     "pyarrow": {"w3": pyarrow_w3, "w4": pyarrow_w4},
 }
 

@@ -8,7 +8,8 @@
 //! a group-by on strings, a join, and a time-travel aggregate (version 1: the first half; the
 //! listing table gets version 1's files). Every query's rows are checked to agree between the
 //! two systems before anything is timed. `strata-bench w8-prepare DIR` writes the same tables
-//! and a manifest (queries, file lists) for `bench/compare w8`'s DuckDB side.
+//! and a manifest (queries, file lists) for `bench/compare w8`'s DuckDB side; `w8` then reads
+//! the tables in `STRATA_BENCH_W8_DIR` when it is set.
 
 use std::path::Path;
 use std::sync::Arc;
@@ -73,11 +74,7 @@ pub(crate) async fn tables(dir: &Path, rows: usize) -> Result<W8Tables, BoxError
 pub(crate) async fn files(t: &Table, selector: SnapshotSelector) -> Result<Vec<String>, BoxError> {
     let snap = t.snapshot(&selector).await?;
     let root = t.uri().strip_prefix("file://").ok_or("local tables only")?;
-    Ok(snap
-        .files()
-        .keys()
-        .map(|f| format!("{root}/{f}"))
-        .collect())
+    Ok(snap.files().keys().map(|f| format!("{root}/{f}")).collect())
 }
 
 /// The queries: (name, selective, SQL with `{events}`, `{events_v1}` and `{categories}`).
@@ -171,8 +168,8 @@ async fn listing(ctx: &SessionContext, name: &str, files: &[String]) -> Result<(
         .iter()
         .map(|f| ListingTableUrl::parse(f))
         .collect::<Result<Vec<_>, _>>()?;
-    let options = ListingOptions::new(Arc::new(ParquetFormat::default()))
-        .with_file_extension(".parquet");
+    let options =
+        ListingOptions::new(Arc::new(ParquetFormat::default())).with_file_extension(".parquet");
     let config = ListingTableConfig::new_with_multi_paths(urls)
         .with_listing_options(options)
         .infer_schema(&ctx.state())
@@ -184,13 +181,48 @@ async fn listing(ctx: &SessionContext, name: &str, files: &[String]) -> Result<(
 pub(crate) async fn w8() -> Result<(), BoxError> {
     let rows = env_u64("STRATA_BENCH_ROWS", 10_000_000) as usize;
     let reps = env_u64("STRATA_BENCH_REPS", 5).max(1);
-    let dir = tempfile::tempdir()?;
-    let t = tables(dir.path(), rows).await?;
+    // `bench/compare w8` prepares the tables once (`w8-prepare`) for every system to read.
+    let prepared = std::env::var_os("STRATA_BENCH_W8_DIR")
+        .map(std::path::PathBuf::from)
+        .filter(|d| d.join("w8.json").is_file());
+    let _scratch;
+    let t = match prepared {
+        Some(d) => {
+            let manifest: serde_json::Value =
+                serde_json::from_slice(&std::fs::read(d.join("w8.json"))?)?;
+            W8Tables {
+                events: Table::open(d.join("events").to_str().ok_or("path")?).await?,
+                categories: Table::open(d.join("categories").to_str().ok_or("path")?).await?,
+                rows: manifest["rows"].as_u64().ok_or("w8.json: no rows")? as usize,
+            }
+        }
+        None => {
+            let dir = tempfile::tempdir()?;
+            let t = tables(dir.path(), rows).await?;
+            _scratch = dir;
+            t
+        }
+    };
     let strata = SqlSession::new(SqlOptions::default()).await?;
     let df = SessionContext::new();
-    listing(&df, "events", &files(&t.events, SnapshotSelector::Latest).await?).await?;
-    listing(&df, "events_v1", &files(&t.events, SnapshotSelector::Version(1)).await?).await?;
-    listing(&df, "categories", &files(&t.categories, SnapshotSelector::Latest).await?).await?;
+    listing(
+        &df,
+        "events",
+        &files(&t.events, SnapshotSelector::Latest).await?,
+    )
+    .await?;
+    listing(
+        &df,
+        "events_v1",
+        &files(&t.events, SnapshotSelector::Version(1)).await?,
+    )
+    .await?;
+    listing(
+        &df,
+        "categories",
+        &files(&t.categories, SnapshotSelector::Latest).await?,
+    )
+    .await?;
     let (e, c) = (t.events.uri(), t.categories.uri());
     let (se, se1, sc) = (format!("'{e}'"), format!("'{e}@1'"), format!("'{c}'"));
 
