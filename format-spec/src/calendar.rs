@@ -220,3 +220,36 @@ pub fn format_timestamp(us: i64) -> String {
     let tod = us.rem_euclid(MICROS_PER_DAY);
     format!("{} {}", format_days(days), format_time(tod))
 }
+
+/// The age a relative time names, in milliseconds: `2h ago`, `30 m ago`, `1d ago` (units s, m,
+/// h, d, w and their long forms). `None` when `text` is not of that form.
+pub fn parse_relative_age_ms(text: &str) -> Option<i64> {
+    let rel = text.trim().strip_suffix("ago")?.trim();
+    let split = rel.find(|c: char| !c.is_ascii_digit()).unwrap_or(rel.len());
+    let (num, unit) = rel.split_at(split);
+    let n: i64 = num.parse().ok()?;
+    let unit_ms: i64 = match unit.trim() {
+        "s" | "sec" | "secs" | "second" | "seconds" => 1_000,
+        "m" | "min" | "mins" | "minute" | "minutes" => 60_000,
+        "h" | "hour" | "hours" => 3_600_000,
+        "d" | "day" | "days" => 86_400_000,
+        "w" | "week" | "weeks" => 7 * 86_400_000,
+        _ => return None,
+    };
+    n.checked_mul(unit_ms)
+}
+
+#[cfg(test)]
+mod relative_tests {
+    use super::parse_relative_age_ms;
+
+    #[test]
+    fn relative_ages_parse_with_every_unit_spelling() {
+        assert_eq!(parse_relative_age_ms("2h ago"), Some(7_200_000));
+        assert_eq!(parse_relative_age_ms(" 30 m ago "), Some(1_800_000));
+        assert_eq!(parse_relative_age_ms("1 week ago"), Some(604_800_000));
+        assert_eq!(parse_relative_age_ms("2 fortnights ago"), None);
+        assert_eq!(parse_relative_age_ms("h ago"), None);
+        assert_eq!(parse_relative_age_ms("2h"), None);
+    }
+}

@@ -146,25 +146,13 @@ fn parse_as_of(text: &str, now_ms: i64) -> std::result::Result<SnapshotSelector,
     if let Ok(dt) = chrono::DateTime::parse_from_rfc3339(t) {
         return Ok(SnapshotSelector::Timestamp(dt.timestamp_millis()));
     }
-    if let Some(rel) = t.strip_suffix("ago").map(str::trim) {
-        let split = rel.find(|c: char| !c.is_ascii_digit()).unwrap_or(rel.len());
-        let (num, unit) = rel.split_at(split);
-        let unit_ms: Option<i64> = match unit.trim() {
-            "s" | "sec" | "secs" | "second" | "seconds" => Some(1_000),
-            "m" | "min" | "mins" | "minute" | "minutes" => Some(60_000),
-            "h" | "hour" | "hours" => Some(3_600_000),
-            "d" | "day" | "days" => Some(86_400_000),
-            "w" | "week" | "weeks" => Some(7 * 86_400_000),
-            _ => None,
-        };
-        return match (num.parse::<i64>(), unit_ms) {
-            (Ok(n), Some(u)) => Ok(SnapshotSelector::Timestamp(
-                now_ms.saturating_sub(n.saturating_mul(u)),
-            )),
-            _ => Err(format!(
-                "cannot read the relative time `{t}` (e.g. `2h ago`; units s, m, h, d, w)"
-            )),
-        };
+    if let Some(age) = strata_format::calendar::parse_relative_age_ms(t) {
+        return Ok(SnapshotSelector::Timestamp(now_ms.saturating_sub(age)));
+    }
+    if t.ends_with("ago") {
+        return Err(format!(
+            "cannot read the relative time `{t}` (e.g. `2h ago`; units s, m, h, d, w)"
+        ));
     }
     if t.contains([' ', ':']) || t.starts_with(|c: char| c.is_ascii_digit()) {
         return Err(format!(

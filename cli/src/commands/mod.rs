@@ -234,21 +234,8 @@ pub fn parse_time(text: &str, now_ms: i64) -> CliResult<i64> {
     if let Ok(dt) = chrono::DateTime::parse_from_rfc3339(t) {
         return Ok(dt.timestamp_millis());
     }
-    if let Some(rel) = t.strip_suffix("ago").map(str::trim) {
-        let split = rel.find(|c: char| !c.is_ascii_digit()).unwrap_or(rel.len());
-        let (num, unit) = rel.split_at(split);
-        let n: i64 = num.parse().unwrap_or(-1);
-        let unit_ms = match unit.trim() {
-            "s" | "sec" | "secs" | "second" | "seconds" => Some(1_000),
-            "m" | "min" | "mins" | "minute" | "minutes" => Some(60_000),
-            "h" | "hour" | "hours" => Some(3_600_000),
-            "d" | "day" | "days" => Some(86_400_000),
-            "w" | "week" | "weeks" => Some(7 * 86_400_000),
-            _ => None,
-        };
-        if let (true, Some(u)) = (n >= 0, unit_ms) {
-            return Ok(now_ms - n * u);
-        }
+    if let Some(age) = strata_format::calendar::parse_relative_age_ms(t) {
+        return Ok(now_ms - age);
     }
     Err(
         CliError::user(format!("cannot read the time `{text}`")).with_hint(
