@@ -169,16 +169,27 @@ impl Shell {
             ".tables" => self.tables().await,
             ".schema" if !arg.is_empty() => {
                 let name = arg.trim_matches('"').replace('"', "\"\"");
+                // `namespace.table` (a catalog table) is a schema and a table; a path is one name.
+                let metadata = match name.split_once('.') {
+                    Some((ns, table))
+                        if !name.contains(['/', '\\'])
+                            && !ns.is_empty()
+                            && !Path::new(&name).exists() =>
+                    {
+                        format!("\"{ns}\".\"{table}$schemas\"")
+                    }
+                    _ => format!("\"{name}$schemas\""),
+                };
                 let query = format!(
                     "SELECT field_id, path AS column, type, required, partition_transforms \
-                     FROM \"{name}$schemas\" ORDER BY field_id;"
+                     FROM {metadata} ORDER BY field_id;"
                 );
                 let mut out = std::io::stdout().lock();
                 let strata =
                     run_text(&self.session, &query, self.format, true, false, &mut out).await;
                 if strata.is_err() {
                     // Not a Strata table: DataFusion's description.
-                    let describe = format!("DESCRIBE \"{name}\";");
+                    let describe = format!("DESCRIBE {};", metadata.replace("$schemas", ""));
                     if let Err(e) =
                         run_text(&self.session, &describe, self.format, true, false, &mut out).await
                     {
