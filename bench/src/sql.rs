@@ -166,7 +166,7 @@ fn canonical(batches: &[RecordBatch]) -> Result<Vec<String>, BoxError> {
 async fn listing(ctx: &SessionContext, name: &str, files: &[String]) -> Result<(), BoxError> {
     let urls = files
         .iter()
-        .map(|f| ListingTableUrl::parse(f))
+        .map(ListingTableUrl::parse)
         .collect::<Result<Vec<_>, _>>()?;
     let options =
         ListingOptions::new(Arc::new(ParquetFormat::default())).with_file_extension(".parquet");
