@@ -190,6 +190,7 @@ impl SqlSession {
             None => PartitionSpec::unpartitioned(),
         };
         let existing = self.open_for_create(&create.name).await?;
+        let created_here = existing.is_none();
         let table = match existing {
             Some(_) if create.if_not_exists => return self.count_frame(0),
             Some(t) if create.or_replace => t,
@@ -231,7 +232,14 @@ impl SqlSession {
             "source".into(),
             serde_json::Value::String("CREATE TABLE AS SELECT".into()),
         );
-        table.write(batches, options).await.map_err(table_err)?;
+        if let Err(e) = table.write(batches, options).await {
+            // Nothing half-made: a table this statement created goes with its failed load (a
+            // catalog table stays registered, empty; DROP it through the catalog).
+            if created_here && !self.is_catalog_name(&create.name) {
+                let _ = table.discard_new().await;
+            }
+            return Err(table_err(e).into());
+        }
         self.count_frame(rows.load(std::sync::atomic::Ordering::Relaxed))
     }
 
@@ -252,6 +260,10 @@ impl SqlSession {
                 Err(e) => Err(e.into()),
             },
         }
+    }
+
+    fn is_catalog_name(&self, name: &TableReference) -> bool {
+        self.catalog.is_some() && name.schema().is_some()
     }
 
     async fn create_at(&self, name: &TableReference, create: CreateTable) -> Result<Table> {
