@@ -26,7 +26,7 @@ use futures::future::BoxFuture;
 use futures::{StreamExt, TryStreamExt};
 use strata_table::{RowMapper, RowMatcher, RowRewrite, Table, WriteMode, WriteOptions};
 
-use crate::error::table_err;
+use crate::error::{eval_err, table_err};
 use crate::filters;
 
 /// The schema of DataFusion's DML result: one non-null `count` column.
@@ -90,18 +90,13 @@ impl DataSink for StrataSink {
         };
         let rows = Arc::new(std::sync::atomic::AtomicU64::new(0));
         let counter = rows.clone();
-        let batches = data
-            .map_err(|e| {
-                strata_table::Error::Format(strata_format::FormatError::Evaluation(e.to_string()))
-            })
-            .inspect_ok(move |b| {
-                counter.fetch_add(b.num_rows() as u64, std::sync::atomic::Ordering::Relaxed);
-            });
-        let options = WriteOptions {
+        let batches = data.map_err(eval_err).inspect_ok(move |b| {
+            counter.fetch_add(b.num_rows() as u64, std::sync::atomic::Ordering::Relaxed);
+        });
+        let mut options = WriteOptions {
             mode,
             ..WriteOptions::default()
         };
-        let mut options = options;
         options
             .parameters
             .insert("source".into(), serde_json::Value::String("sql".into()));
@@ -209,10 +204,6 @@ fn physical(
         .iter()
         .map(|e| state.create_physical_expr(unnormalize_col(e.clone()), &df_schema))
         .collect()
-}
-
-fn eval_err(e: impl std::fmt::Display) -> strata_table::Error {
-    strata_table::Error::Format(strata_format::FormatError::Evaluation(e.to_string()))
 }
 
 /// A row matcher evaluating the conjunction of `filters` with DataFusion (all rows when empty).

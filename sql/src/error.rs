@@ -43,6 +43,11 @@ pub(crate) fn table_err(e: strata_table::Error) -> DataFusionError {
     DataFusionError::External(Box::new(SqlError::Table(e)))
 }
 
+/// An engine error for a failure while evaluating rows (DataFusion's, inside an engine write).
+pub(crate) fn eval_err(e: impl std::fmt::Display) -> strata_table::Error {
+    strata_table::Error::Format(strata_format::FormatError::Evaluation(e.to_string()))
+}
+
 /// The engine error inside a DataFusion error, if any (through contexts and shared errors).
 pub fn find_table_error(e: &DataFusionError) -> Option<&strata_table::Error> {
     let mut current: &(dyn std::error::Error + 'static) = e;

@@ -149,7 +149,7 @@ impl TableProvider for StrataTableProvider {
         let mut builder = self
             .table
             .scan()
-            .snapshot(SnapshotSelector::Version(self.snapshot.version()))
+            .at(self.snapshot.clone())
             .columns(columns)
             .concurrency(SCAN_CONCURRENCY);
         if let Some(p) = &pushed {

@@ -216,13 +216,9 @@ impl SqlSession {
         let stream = df.execute_stream().await?;
         let rows = Arc::new(std::sync::atomic::AtomicU64::new(0));
         let counter = rows.clone();
-        let batches = stream
-            .map_err(|e| {
-                strata_table::Error::Format(strata_format::FormatError::Evaluation(e.to_string()))
-            })
-            .inspect_ok(move |b| {
-                counter.fetch_add(b.num_rows() as u64, std::sync::atomic::Ordering::Relaxed);
-            });
+        let batches = stream.map_err(crate::error::eval_err).inspect_ok(move |b| {
+            counter.fetch_add(b.num_rows() as u64, std::sync::atomic::Ordering::Relaxed);
+        });
         let mut options = if create.or_replace {
             WriteOptions::overwrite()
         } else {

@@ -128,6 +128,7 @@ pub const UNIT_MIN_ROWS: usize = 131_072;
 pub struct ScanBuilder {
     table: Table,
     selector: SnapshotSelector,
+    pinned: Option<Snapshot>,
     columns: Option<Vec<String>>,
     filter: Option<Expr>,
     batch_size: Option<usize>,
@@ -143,6 +144,7 @@ impl Table {
         ScanBuilder {
             table: self.clone(),
             selector: SnapshotSelector::Latest,
+            pinned: None,
             columns: None,
             filter: None,
             batch_size: None,
@@ -158,6 +160,11 @@ impl ScanBuilder {
     /// Which version to read.
     pub fn snapshot(mut self, selector: SnapshotSelector) -> Self {
         self.selector = selector;
+        self
+    }
+    /// Reads this snapshot (of this table), already resolved: no second lookup of the log.
+    pub fn at(mut self, snapshot: Snapshot) -> Self {
+        self.pinned = Some(snapshot);
         self
     }
     /// Top-level columns to return, in this order (default: all).
@@ -204,8 +211,11 @@ impl ScanBuilder {
     }
 
     /// Resolves the snapshot, binds the filter and prunes files.
-    pub async fn plan(self) -> Result<Scan> {
-        let snapshot = self.table.snapshot(&self.selector).await?;
+    pub async fn plan(mut self) -> Result<Scan> {
+        let snapshot = match self.pinned.take() {
+            Some(s) => s,
+            None => self.table.snapshot(&self.selector).await?,
+        };
         let schema = snapshot.schema().clone();
         let predicate = match &self.filter {
             Some(e) => Some(e.bind(&schema)?),
