@@ -206,10 +206,33 @@ fn physical(
         .collect()
 }
 
+/// `batch`, read in the table's Arrow schema, in the provider's `schema`: the same columns with
+/// strings as views (the cast shares the value buffers).
+fn in_provider_schema(
+    batch: &RecordBatch,
+    schema: &SchemaRef,
+) -> strata_table::Result<RecordBatch> {
+    let columns = batch
+        .columns()
+        .iter()
+        .zip(schema.fields())
+        .map(|(c, f)| {
+            if c.data_type() == f.data_type() {
+                Ok(c.clone())
+            } else {
+                arrow::compute::cast(c, f.data_type()).map_err(eval_err)
+            }
+        })
+        .collect::<strata_table::Result<Vec<_>>>()?;
+    RecordBatch::try_new(schema.clone(), columns).map_err(eval_err)
+}
+
 /// A row matcher evaluating the conjunction of `filters` with DataFusion (all rows when empty).
 fn matcher(state: &dyn Session, filters: &[DfExpr], schema: &SchemaRef) -> Result<RowMatcher> {
     let exprs = physical(state, filters, schema)?;
+    let schema = schema.clone();
     Ok(Arc::new(move |batch: &RecordBatch| {
+        let batch = &in_provider_schema(batch, &schema)?;
         let mut mask = BooleanArray::from(vec![true; batch.num_rows()]);
         for e in &exprs {
             let value = e
@@ -287,6 +310,7 @@ pub(crate) fn update(
     let exprs = physical(state, &columns, schema)?;
     let out = schema.clone();
     let mapper: RowMapper = Arc::new(move |batch: &RecordBatch| {
+        let batch = &in_provider_schema(batch, &out)?;
         let arrays = exprs
             .iter()
             .map(|e| {

@@ -12,7 +12,7 @@ use datafusion::error::DataFusionError;
 use datafusion::logical_expr::dml::InsertOp;
 use datafusion::logical_expr::{Expr as DfExpr, TableProviderFilterPushDown, TableType};
 use datafusion::physical_plan::ExecutionPlan;
-use strata_table::arrow_schema::to_arrow_schema;
+use strata_table::arrow_schema::{to_arrow_schema, with_string_views};
 use strata_table::{Snapshot, SnapshotSelector, Table};
 
 use crate::dml::{self, StrataSink};
@@ -55,7 +55,10 @@ impl StrataTableProvider {
     /// The snapshot `selector` picks (`Latest` for a writable provider).
     pub async fn try_new(table: Table, selector: &SnapshotSelector) -> strata_table::Result<Self> {
         let snapshot = table.snapshot(selector).await?;
-        let schema = to_arrow_schema(snapshot.schema())?;
+        // Strings as views: decoded without a copy per value, and the form DataFusion's own
+        // Parquet reader produces (`schema_force_view_types`), so grouping and joins run on
+        // the same kernels as over a listing table.
+        let schema = with_string_views(to_arrow_schema(snapshot.schema())?.as_ref());
         Ok(Self {
             time_travel: !matches!(selector, SnapshotSelector::Latest),
             table,
@@ -151,7 +154,8 @@ impl TableProvider for StrataTableProvider {
             .scan()
             .at(self.snapshot.clone())
             .columns(columns)
-            .concurrency(SCAN_CONCURRENCY);
+            .concurrency(SCAN_CONCURRENCY)
+            .string_views(true);
         if let Some(p) = &pushed {
             builder = builder.filter(p.clone());
         }

@@ -118,7 +118,9 @@ pub fn to_scalar(d: &Datum, arrow: &ArrowType) -> Option<ScalarValue> {
             ScalarValue::TimestampMicrosecond(Some(*v), tz.clone())
         }
         (Datum::String(s), ArrowType::Utf8) => ScalarValue::Utf8(Some(s.clone())),
+        (Datum::String(s), ArrowType::Utf8View) => ScalarValue::Utf8View(Some(s.clone())),
         (Datum::Binary(b), ArrowType::Binary) => ScalarValue::Binary(Some(b.clone())),
+        (Datum::Binary(b), ArrowType::BinaryView) => ScalarValue::BinaryView(Some(b.clone())),
         _ => return None,
     })
 }

@@ -6,7 +6,7 @@
 
 use strata_conformance::backends::{BackendKind, CaseResult, TestBackend};
 use strata_conformance::cases::{
-    concurrency, corruption, data, defaults, evolution, faults, keys, log, tiering,
+    concurrency, corruption, data, defaults, evolution, faults, keys, log, tiering, views,
 };
 
 mod fault_sequences;
@@ -110,6 +110,7 @@ suite!(
     keys::partition_values_that_need_escaping_keep_one_key,
     keys::files_under_keys_of_earlier_versions_still_read,
     defaults::write_defaults_apply_to_every_input,
+    views::string_views_read_the_same_rows,
 );
 
 /// 1,000 randomized fault sequences on memory (the CI run; the long run takes a count from

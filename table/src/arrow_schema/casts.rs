@@ -291,6 +291,12 @@ pub(crate) fn default_array(
         }
         other => return Err(format!("defaults of type {other} are not supported")),
     };
+    let one = match dt {
+        ArrowType::Utf8View | ArrowType::BinaryView if one.data_type() != dt => {
+            arrow::compute::cast(one.as_ref(), dt).map_err(|e| e.to_string())?
+        }
+        _ => one,
+    };
     if one.data_type() != dt {
         return Err(format!(
             "builds Arrow {} but the column is {dt}",

@@ -50,6 +50,35 @@ pub fn to_arrow_schema(schema: &Schema) -> Result<SchemaRef> {
     Ok(Arc::new(ArrowSchema::new(fields)))
 }
 
+/// `schema` with its top-level string and binary columns as Arrow's view types (`Utf8View`,
+/// `BinaryView`), field metadata kept. Scans can decode into this form
+/// ([`ScanBuilder::string_views`](crate::ScanBuilder::string_views)): strings then point into
+/// the decoded pages and dictionaries instead of being copied one by one, which is what query
+/// engines (DataFusion, DuckDB) group and hash fastest. Nested strings keep `Utf8`.
+pub fn with_string_views(schema: &ArrowSchema) -> SchemaRef {
+    let fields: Vec<Field> = schema
+        .fields()
+        .iter()
+        .map(|f| match view_type(f.data_type()) {
+            Some(t) => f.as_ref().clone().with_data_type(t),
+            None => f.as_ref().clone(),
+        })
+        .collect();
+    Arc::new(ArrowSchema::new_with_metadata(
+        fields,
+        schema.metadata().clone(),
+    ))
+}
+
+/// The view type of a string or binary type.
+fn view_type(t: &ArrowType) -> Option<ArrowType> {
+    match t {
+        ArrowType::Utf8 | ArrowType::LargeUtf8 => Some(ArrowType::Utf8View),
+        ArrowType::Binary | ArrowType::LargeBinary => Some(ArrowType::BinaryView),
+        _ => None,
+    }
+}
+
 /// The Strata field id an Arrow field carries (`PARQUET:field_id` metadata), if any.
 pub fn field_id(field: &Field) -> Option<i32> {
     field

@@ -19,7 +19,7 @@ use strata_format::schema::{FieldId, StructField};
 use strata_format::tiering::needs_restore;
 use strata_format::{AddFile, Schema};
 
-use crate::arrow_schema::to_arrow_schema;
+use crate::arrow_schema::{to_arrow_schema, with_string_views};
 use crate::error::{Error, Result};
 use crate::resolve::StoreResolver;
 use crate::scan_stats::partition_bounds;
@@ -136,6 +136,7 @@ pub struct ScanBuilder {
     limit: Option<u64>,
     preserve_order: bool,
     on_archived: OnArchived,
+    string_views: bool,
 }
 
 impl Table {
@@ -152,6 +153,7 @@ impl Table {
             limit: None,
             preserve_order: false,
             on_archived: OnArchived::Fail,
+            string_views: false,
         }
     }
 }
@@ -201,6 +203,16 @@ impl ScanBuilder {
     /// within a file keep their order either way.
     pub fn preserve_order(mut self, yes: bool) -> Self {
         self.preserve_order = yes;
+        self
+    }
+
+    /// Whether top-level string and binary columns come as `Utf8View` and `BinaryView`
+    /// (default false: `Utf8` and `Binary`, the types of
+    /// [`to_arrow_schema`](crate::arrow_schema::to_arrow_schema)). Views are decoded straight
+    /// from the pages, without copying each value: faster to read, group and hash, and the
+    /// form DataFusion works in. See [`with_string_views`](crate::arrow_schema::with_string_views).
+    pub fn string_views(mut self, yes: bool) -> Self {
+        self.string_views = yes;
         self
     }
 
@@ -261,9 +273,13 @@ impl ScanBuilder {
             .cloned()
             .collect();
         let read_schema = Schema::new(schema.schema_id(), read_fields.clone())?;
-        let read_arrow = to_arrow_schema(&read_schema)?;
-        let output_arrow =
+        let mut read_arrow = to_arrow_schema(&read_schema)?;
+        let mut output_arrow =
             to_arrow_schema(&Schema::new(schema.schema_id(), output_fields.clone())?)?;
+        if self.string_views {
+            read_arrow = with_string_views(&read_arrow);
+            output_arrow = with_string_views(&output_arrow);
+        }
         let output_indices = output_fields
             .iter()
             .filter_map(|o| read_fields.iter().position(|r| r.id == o.id))
@@ -331,6 +347,7 @@ impl ScanBuilder {
                 output_indices,
                 predicate,
                 batch_size: self.batch_size,
+                string_views: self.string_views,
                 metrics,
                 read_buffers: Default::default(),
             }),

@@ -22,7 +22,7 @@ use strata_format::schema::{FieldId, StructField};
 use strata_format::{AddFile, Schema};
 
 use super::{ScanMetrics, add};
-use crate::arrow_schema::field_id;
+use crate::arrow_schema::{field_id, with_string_views};
 use crate::error::{Error, Result};
 use crate::parquet_io::{ObjectReader, ReadBuffers};
 use crate::read::project_batch;
@@ -50,6 +50,8 @@ pub(super) struct Shared {
     pub(super) predicate: Option<BoundExpr>,
     /// Rows per batch; `None` picks it per file ([`auto_batch_rows`]).
     pub(super) batch_size: Option<usize>,
+    /// Top-level strings and binaries decoded as views ([`crate::ScanBuilder::string_views`]).
+    pub(super) string_views: bool,
     pub(super) metrics: Arc<ScanMetrics>,
     /// Buffers for reads of local files, reused across row groups.
     pub(super) read_buffers: Arc<ReadBuffers>,
@@ -156,6 +158,17 @@ pub(super) async fn open_file(
         add(&shared.metrics.pages_pruned_rows, skipped);
         sel
     });
+    // Pruning above reads the statistics in the file's own types; decoding may use views.
+    let reader_metadata = if shared.string_views {
+        let views = with_string_views(&file_arrow);
+        ArrowReaderMetadata::try_new(
+            metadata.clone(),
+            ArrowReaderOptions::new().with_schema(views),
+        )
+        .map_err(|e| parquet_err(&shared, path.as_ref(), e))?
+    } else {
+        reader_metadata
+    };
     let batch_size = shared
         .batch_size
         .unwrap_or_else(|| auto_batch_rows(&metadata, &groups, &mask));
