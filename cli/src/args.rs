@@ -12,18 +12,23 @@ use clap::{Args, Parser, Subcommand, ValueEnum};
     after_help = "Example: strata demo && strata show ./strata-demo/events"
 )]
 pub struct Cli {
-    /// Output format of read commands.
-    #[arg(long, short = 'o', global = true, value_enum, default_value_t = OutputFormat::Table)]
-    pub output: OutputFormat,
+    /// Output format of read commands [default: table, or `output` in the settings file].
+    #[arg(long, short = 'o', global = true, value_enum)]
+    pub output: Option<OutputFormat>,
     /// No progress bars or step messages.
     #[arg(long, short = 'q', global = true)]
     pub quiet: bool,
     /// Show the cause chain of errors and tracing logs.
     #[arg(long, short = 'v', global = true)]
     pub verbose: bool,
-    /// Catalog URL: table arguments may then be `namespace.table` (token from STRATA_TOKEN).
+    /// Catalog: a URL, or the name of a catalog in the settings file (`strata config show`).
+    /// Table arguments may then be `namespace.table` (token from STRATA_TOKEN or the settings).
     #[arg(long, global = true, env = "STRATA_CATALOG")]
     pub catalog: Option<String>,
+    /// AWS profile for S3 (as the AWS CLI's --profile: overrides AWS_PROFILE and credentials in
+    /// the environment) [default: AWS_PROFILE, or `aws_profile` in the settings file].
+    #[arg(long, global = true, value_name = "NAME")]
+    pub profile: Option<String>,
     /// The command.
     #[command(subcommand)]
     pub command: Command,
@@ -74,6 +79,15 @@ pub struct CsvArgs {
     /// and ISO 8601 forms).
     #[arg(long, value_name = "FORMAT")]
     pub timestamp_format: Option<String>,
+}
+
+/// `strata config ...`.
+#[derive(Debug, Clone, Copy, Subcommand)]
+pub enum ConfigAction {
+    /// Print the resolved settings (secrets hidden) and where each came from.
+    ///
+    /// Example: strata config show
+    Show,
 }
 
 /// Which version to read.
@@ -344,6 +358,14 @@ pub enum Command {
         #[arg(default_value = "strata-demo")]
         dir: String,
     },
+    /// Settings: `strata config show` prints what applies and where it came from.
+    ///
+    /// Example: strata config show --output json   (STRATA_CONFIG names another file)
+    Config {
+        /// What to do.
+        #[command(subcommand)]
+        action: ConfigAction,
+    },
     /// Print shell completions.
     ///
     /// Example: strata completions bash > /etc/bash_completion.d/strata
@@ -492,6 +514,10 @@ mod tests {
 pub struct ScanArgs {
     /// Table.
     pub table: String,
+    /// On a terminal, print every row (by default a screenful: the first and last rows and
+    /// the total; pipes and files always get every row).
+    #[arg(long)]
+    pub all: bool,
     /// Version selector.
     #[command(flatten)]
     pub selector: Selector,

@@ -97,6 +97,10 @@ fn table_code_hint(e: &strata_table::Error) -> (u8, Option<String>) {
             EXIT_USER,
             Some("see the versions with `strata history TABLE`".to_string()),
         ),
+        E::Storage { table, source, .. } => (
+            EXIT_USER,
+            strata_table::diagnose_storage(source).hint(table),
+        ),
         E::CommitOutcomeUnknown { txn_id, .. } => (
             EXIT_USER,
             Some(format!(

@@ -6,9 +6,11 @@ use clap::Parser;
 
 mod args;
 mod commands;
+mod config;
 mod error;
 mod json_rows;
 mod output;
+mod screen;
 mod style;
 
 use args::Cli;

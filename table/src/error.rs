@@ -16,8 +16,9 @@ pub enum Error {
         /// What is wrong.
         message: String,
     },
-    /// An object store request failed.
-    #[error("{table}: storage request for `{path}` failed: {source}")]
+    /// An object store request failed. The message is one line naming the operation and
+    /// its cause ([`crate::storage::diagnose`]); the store's own error is the source.
+    #[error("{table}: {}", crate::storage::diagnose::describe(.path, .source))]
     Storage {
         /// Table URI.
         table: String,

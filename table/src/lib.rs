@@ -56,8 +56,10 @@ pub use resolve::StoreResolver;
 pub use rewrite::{RewriteResult, RowMapper, RowMatcher, RowRewrite};
 pub use scan::{OnArchived, Scan, ScanBuilder, ScanMetrics, ScanReport, UNIT_MIN_ROWS};
 pub use snapshot::{Snapshot, SnapshotSelector};
+pub use storage::aws::{CredentialsUnavailable, set_profile as set_aws_profile};
 pub use storage::{
-    FsEvent, FsEventHook, LocalStore, TableLocation, UNSAFE_NO_FSYNC_VAR, memory_store,
+    FsEvent, FsEventHook, LocalStore, StorageProblem, TableLocation, UNSAFE_NO_FSYNC_VAR,
+    diagnose as diagnose_storage, memory_store,
 };
 pub use strata_format::evolution::{Position, SchemaChange};
 pub use table::{

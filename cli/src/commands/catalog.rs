@@ -13,6 +13,7 @@ use strata_format::partition::FIRST_PARTITION_FIELD_ID;
 use strata_format::{PartitionSpec, Schema};
 
 use crate::args::OutputFormat;
+use crate::config::ResolvedCatalog;
 use crate::error::{CliError, CliResult};
 use crate::output::{TextTable, write_json};
 
@@ -22,9 +23,10 @@ pub const DEFAULT_CATALOG: &str = "http://127.0.0.1:8181";
 /// `strata serve`.
 #[derive(Debug, Args)]
 pub struct ServeArgs {
-    /// Address to listen on.
-    #[arg(long, default_value = "127.0.0.1:8181")]
-    pub bind: String,
+    /// Address to listen on [default: the host and port of the settings file's catalog
+    /// (--catalog NAME or default_catalog), else 127.0.0.1:8181].
+    #[arg(long)]
+    pub bind: Option<String>,
     /// Metadata store: `sqlite://PATH` (default `sqlite://strata-catalog.db`) or
     /// `postgres://user:pass@host/db`.
     #[arg(
@@ -33,9 +35,10 @@ pub struct ServeArgs {
         default_value = "sqlite://strata-catalog.db"
     )]
     pub store: String,
-    /// Where new tables go: a folder, file://, s3://bucket/prefix (default `./strata-warehouse`).
-    #[arg(long, default_value = "strata-warehouse")]
-    pub warehouse: String,
+    /// Where new tables go: a folder, file://, s3://bucket/prefix [default: the `warehouse` of
+    /// the settings file's catalog, else `./strata-warehouse`].
+    #[arg(long)]
+    pub warehouse: Option<String>,
     /// Also allow tier locations under this place (repeatable), e.g. an archive bucket:
     /// `--allow-location s3://archive/`. Tables themselves always live in the warehouse.
     #[arg(long = "allow-location", value_name = "URI")]
@@ -159,25 +162,45 @@ pub(crate) fn cerr(e: strata_catalog::Error) -> CliError {
     }
 }
 
-static CATALOG: OnceLock<Option<String>> = OnceLock::new();
+static CATALOG: OnceLock<Option<ResolvedCatalog>> = OnceLock::new();
 
-/// Records the global `--catalog` (or `STRATA_CATALOG`).
-pub fn set_catalog(url: Option<String>) {
-    let _ = CATALOG.set(url.filter(|u| !u.trim().is_empty()));
+/// Records the catalog of this run (`--catalog`, `STRATA_CATALOG` or the settings file).
+pub fn set_catalog(catalog: Option<ResolvedCatalog>) {
+    let _ = CATALOG.set(catalog);
+}
+
+fn resolved_catalog() -> Option<&'static ResolvedCatalog> {
+    CATALOG.get().and_then(Option::as_ref)
 }
 
 pub(crate) fn catalog_url() -> Option<String> {
-    CATALOG.get().cloned().flatten()
+    resolved_catalog().map(|c| c.uri.clone())
 }
 
-/// The catalog token (`STRATA_TOKEN`).
-pub(crate) fn catalog_token() -> Option<String> {
-    std::env::var("STRATA_TOKEN").ok().filter(|t| !t.is_empty())
+/// The catalog token: `STRATA_TOKEN`, else the named catalog's `token` or `token_command`
+/// (run once).
+pub(crate) fn catalog_token() -> CliResult<Option<String>> {
+    if let Some(t) = std::env::var("STRATA_TOKEN").ok().filter(|t| !t.is_empty()) {
+        return Ok(Some(t));
+    }
+    static FROM_SETTINGS: OnceLock<Option<String>> = OnceLock::new();
+    if let Some(t) = FROM_SETTINGS.get() {
+        return Ok(t.clone());
+    }
+    let token = match resolved_catalog() {
+        Some(c) => c.token()?,
+        None => None,
+    };
+    Ok(FROM_SETTINGS.get_or_init(|| token).clone())
 }
 
 pub(crate) fn client(conn: &Connection) -> CliResult<Client> {
     let url = catalog_url().unwrap_or_else(|| DEFAULT_CATALOG.to_string());
-    Client::new(&url, conn.token.clone()).map_err(cerr)
+    let token = match &conn.token {
+        Some(t) => Some(t.clone()),
+        None => catalog_token()?,
+    };
+    Client::new(&url, token).map_err(cerr)
 }
 
 /// `namespace.table` shaped (not a path or a URI).
@@ -195,8 +218,7 @@ pub async fn open_table(table: &str) -> CliResult<Option<strata_table::Table>> {
     if !looks_qualified(table) || std::path::Path::new(table).exists() {
         return Ok(None);
     }
-    let token = std::env::var("STRATA_TOKEN").ok();
-    let c = Client::new(&url, token).map_err(cerr)?;
+    let c = Client::new(&url, catalog_token()?).map_err(cerr)?;
     let t = table_ref(table)?;
     let info = c.load_table(&t).await.map_err(cerr)?;
     Ok(Some(open_committing_through(c, t, &info.location).await?))
@@ -247,7 +269,7 @@ pub async fn create(
         properties: properties.clone(),
         location: None,
     };
-    let client = Client::new(&url, catalog_token()).map_err(cerr)?;
+    let client = Client::new(&url, catalog_token()?).map_err(cerr)?;
     let info = client
         .create_table(&t.namespace, &req)
         .await
@@ -266,7 +288,7 @@ pub async fn discard(table: &str) -> CliResult {
         return Ok(());
     };
     let t = table_ref(table)?;
-    Client::new(&url, catalog_token())
+    Client::new(&url, catalog_token()?)
         .map_err(cerr)?
         .drop_table(&t, true)
         .await
@@ -275,6 +297,17 @@ pub async fn discard(table: &str) -> CliResult {
 
 /// `strata serve`.
 pub async fn serve(args: ServeArgs) -> CliResult {
+    let named = resolved_catalog().filter(|c| c.entry.is_some());
+    let bind = match (&args.bind, named) {
+        (Some(b), _) => b.clone(),
+        (None, Some(c)) => bind_of(&c.uri)?,
+        (None, None) => DEFAULT_CATALOG.trim_start_matches("http://").to_string(),
+    };
+    let warehouse = args
+        .warehouse
+        .clone()
+        .or_else(|| named.and_then(|c| c.warehouse().map(str::to_string)))
+        .unwrap_or_else(|| "strata-warehouse".to_string());
     let _ = tracing_subscriber::fmt()
         .with_env_filter(
             tracing_subscriber::EnvFilter::try_from_default_env()
@@ -283,21 +316,18 @@ pub async fn serve(args: ServeArgs) -> CliResult {
         .with_writer(std::io::stderr)
         .try_init();
     let store = open_store(&args.store).await.map_err(cerr)?;
-    let warehouse = if args.warehouse.starts_with("memory://") {
+    let warehouse = if warehouse.starts_with("memory://") {
         return Err(CliError::user(
             "a memory:// warehouse would keep tables only in the server's RAM; use a folder or s3://",
         ));
-    } else if args.warehouse.contains("://") {
-        args.warehouse.clone()
+    } else if warehouse.contains("://") {
+        warehouse.clone()
     } else {
-        std::fs::create_dir_all(&args.warehouse).map_err(|e| {
-            CliError::user(format!(
-                "cannot create the warehouse `{}`: {e}",
-                args.warehouse
-            ))
+        std::fs::create_dir_all(&warehouse).map_err(|e| {
+            CliError::user(format!("cannot create the warehouse `{}`: {e}", warehouse))
         })?;
-        std::fs::canonicalize(&args.warehouse)
-            .map_err(|e| CliError::user(format!("warehouse `{}`: {e}", args.warehouse)))?
+        std::fs::canonicalize(&warehouse)
+            .map_err(|e| CliError::user(format!("warehouse `{warehouse}`: {e}")))?
             .to_string_lossy()
             .into_owned()
     };
@@ -309,9 +339,25 @@ pub async fn serve(args: ServeArgs) -> CliResult {
         body_limit: args.body_limit,
         request_timeout: std::time::Duration::from_secs(args.timeout_secs),
     };
-    server::serve(catalog, &args.bind, &options)
-        .await
-        .map_err(cerr)
+    server::serve(catalog, &bind, &options).await.map_err(cerr)
+}
+
+/// `host:port` of a catalog URL, to listen on.
+fn bind_of(uri: &str) -> CliResult<String> {
+    let bad = || {
+        CliError::user(format!(
+            "cannot serve the catalog at `{uri}`: its URL needs a host and port (http://host:port)"
+        ))
+    };
+    let rest = uri.split_once("://").map(|(_, r)| r).ok_or_else(bad)?;
+    let host_port = rest.split('/').next().unwrap_or_default();
+    if host_port
+        .rsplit_once(':')
+        .is_none_or(|(h, p)| h.is_empty() || p.parse::<u16>().is_err())
+    {
+        return Err(bad());
+    }
+    Ok(host_port.to_string())
 }
 
 fn parse_props(props: &[String]) -> CliResult<BTreeMap<String, String>> {

@@ -220,7 +220,7 @@ pub async fn scan(
 }
 
 /// Writes a stream of batches in `format` (aligned tables in chunks of about 1,000 rows, so
-/// huge results still stream) and returns the number of rows.
+/// huge results still stream; on a terminal, a screenful) and returns the number of rows.
 pub(crate) async fn write_rows<S>(
     stream: &mut S,
     schema: arrow::datatypes::SchemaRef,
@@ -231,8 +231,28 @@ where
     S: futures::Stream<Item = Result<arrow::array::RecordBatch, CliError>> + Unpin,
 {
     let mut total = 0u64;
-    match format {
-        OutputFormat::Table => {
+    let screen = match format {
+        OutputFormat::Table => crate::screen::Screenful::for_stdout(),
+        _ => None,
+    };
+    match (format, screen) {
+        (OutputFormat::Table, Some(screen)) => {
+            let mut sample = crate::screen::Sampler::new(screen);
+            while let Some(b) = stream.try_next().await? {
+                sample.push(b);
+            }
+            total = sample.total();
+            if sample.elided() {
+                sample.write_elided(out)?;
+            } else {
+                let mut batches = sample.into_batches();
+                if batches.is_empty() {
+                    batches.push(arrow::array::RecordBatch::new_empty(schema));
+                }
+                print_pretty(&batches, out)?;
+            }
+        }
+        (OutputFormat::Table, _) => {
             let mut chunk = Vec::new();
             let mut rows = 0usize;
             while let Some(b) = stream.try_next().await? {
@@ -252,7 +272,7 @@ where
                 print_pretty(&chunk, out)?;
             }
         }
-        OutputFormat::Csv => {
+        (OutputFormat::Csv, _) => {
             let mut w = arrow::csv::WriterBuilder::new()
                 .with_header(true)
                 .build(&mut *out);
@@ -261,7 +281,7 @@ where
                 w.write(&b).map_err(arrow_err)?;
             }
         }
-        OutputFormat::Ndjson => {
+        (OutputFormat::Ndjson, _) => {
             while let Some(b) = stream.try_next().await? {
                 total += b.num_rows() as u64;
                 for row in crate::json_rows::rows(&b).map_err(arrow_err)? {
@@ -270,7 +290,7 @@ where
                 }
             }
         }
-        OutputFormat::Json => {
+        (OutputFormat::Json, _) => {
             write!(out, "[")?;
             let mut first = true;
             while let Some(b) = stream.try_next().await? {

@@ -4,7 +4,7 @@ use std::collections::BTreeMap;
 
 use strata_table::{SnapshotSelector, Table, WriteMode};
 
-use crate::args::{Cli, Command, Selector};
+use crate::args::{Cli, Command, ConfigAction, Selector};
 use crate::error::{CliError, CliResult};
 
 pub mod admin;
@@ -16,16 +16,21 @@ mod inspect;
 pub mod lifecycle;
 mod manage;
 mod schema;
+mod settings;
 mod shell;
 pub mod sql;
 pub mod tier;
 
 /// Runs a parsed command line.
 pub async fn run(cli: Cli) -> CliResult {
-    let format = cli.output;
-    catalog::set_catalog(cli.catalog.clone());
+    let settings = settings::resolve(&cli)?;
+    let format = settings.output;
+    catalog::set_catalog(settings.catalog.clone());
     let mut out = std::io::stdout().lock();
     match cli.command {
+        Command::Config {
+            action: ConfigAction::Show,
+        } => settings::show(&settings, format, &mut out),
         Command::Create {
             table,
             schema,
@@ -119,6 +124,7 @@ pub async fn run(cli: Cli) -> CliResult {
             data::delete(&open(&table).await?, &filter, cli.quiet).await
         }
         Command::Scan(args) => {
+            crate::screen::set_show_all(args.all);
             data::scan(
                 &open(&args.table).await?,
                 &args,
@@ -173,7 +179,10 @@ pub async fn run(cli: Cli) -> CliResult {
         Command::Partition { table, action } => {
             schema::partition(&open(&table).await?, action, cli.quiet).await
         }
-        Command::Sql(args) => sql::sql(args, format, cli.quiet, &mut out).await,
+        Command::Sql(args) => {
+            crate::screen::set_show_all(args.all);
+            sql::sql(args, format, cli.quiet, &mut out).await
+        }
         Command::Demo { dir } => demo::demo(&dir, &mut out).await,
         Command::Completions { shell } => {
             use clap::CommandFactory;

@@ -28,6 +28,10 @@ pub struct SqlArgs {
     /// Print the time each statement took (to stderr).
     #[arg(long)]
     pub timing: bool,
+    /// On a terminal, print every row of a result (by default a screenful: the first and last
+    /// rows and the total; pipes and files always get every row).
+    #[arg(long)]
+    pub all: bool,
 }
 
 impl From<SqlError> for CliError {
@@ -137,7 +141,7 @@ impl Catalog for ServedCatalog {
 pub(crate) async fn session() -> CliResult<SqlSession> {
     let catalog: Option<Arc<dyn Catalog>> = match catalog_url() {
         Some(url) => Some(Arc::new(ServedCatalog {
-            client: Client::new(&url, catalog_token()).map_err(cerr)?,
+            client: Client::new(&url, catalog_token()?).map_err(cerr)?,
         })),
         None => None,
     };

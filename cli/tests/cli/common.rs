@@ -22,12 +22,14 @@ pub const CSV_A: &str = "id,name,ts,score\n\
 pub const NDJSON_B: &str = "{\"id\":4,\"name\":\"dan\",\"ts\":\"2026-01-03T00:00:00Z\",\"score\":4.0}\n\
 {\"id\":5,\"name\":\"eve\",\"ts\":\"2026-01-03T01:00:00Z\"}\n";
 
-/// The `strata` binary with a clean environment for styling and catalogs.
+/// The `strata` binary with a clean environment for styling, catalogs and settings.
 pub fn strata() -> assert_cmd::Command {
     let mut c = assert_cmd::Command::new(env!("CARGO_BIN_EXE_strata"));
     for var in ["NO_COLOR", "CLICOLOR_FORCE", "STRATA_CATALOG", "RUST_LOG"] {
         c.env_remove(var);
     }
+    // No settings file of the machine's user (an empty one).
+    c.env("STRATA_CONFIG", "/dev/null");
     c
 }
 

@@ -72,6 +72,8 @@ fn every_command_has_help_with_an_example() {
         "partition",
         "partition TABLE set",
         "demo",
+        "config",
+        "config show",
         "completions",
     ] {
         assert!(

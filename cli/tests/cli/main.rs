@@ -6,6 +6,7 @@
 // Test helpers outside `#[test]` functions may fail loudly too.
 #![allow(clippy::expect_used, clippy::unwrap_used, clippy::panic)]
 
+mod aws;
 mod catalog_commits;
 mod catalog_processes;
 mod common;
@@ -18,7 +19,9 @@ mod golden;
 mod help;
 mod lifecycle;
 mod served;
+mod settings;
 mod sql;
+mod terminal;
 mod tier;
 mod tokens;
 mod walkthrough;

@@ -72,6 +72,11 @@ impl Served {
             .to_string()
     }
 
+    /// The admin token.
+    pub fn token(&self) -> &str {
+        &self.token
+    }
+
     pub fn url(&self) -> String {
         self.server.as_ref().map(|s| s.url()).unwrap_or_default()
     }

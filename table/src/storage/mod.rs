@@ -5,16 +5,19 @@ use std::fmt;
 use std::sync::{Arc, Mutex, OnceLock};
 
 use object_store::ObjectStore;
-use object_store::aws::AmazonS3Builder;
 use object_store::memory::InMemory;
 use object_store::path::Path;
 use url::Url;
 
 use crate::error::{Error, Result};
 
+pub mod aws;
+pub mod diagnose;
 mod durable;
 mod local;
+mod s3;
 
+pub use diagnose::{StorageProblem, diagnose};
 pub use durable::{FsEvent, FsEventHook};
 pub use local::{LocalStore, UNSAFE_NO_FSYNC_VAR};
 
@@ -85,8 +88,8 @@ impl TableLocation {
     }
 
     /// Parses a table URI: a local path, `file://`, `memory://NAME/prefix` (a process-wide
-    /// in-memory store) or `s3://bucket/prefix` (standard AWS environment variables, including
-    /// `AWS_ENDPOINT_URL` and `AWS_ALLOW_HTTP`).
+    /// in-memory store) or `s3://bucket/prefix` (the AWS CLI's credential and region chain, see
+    /// [`aws`]; `AWS_ENDPOINT_URL` and `AWS_ALLOW_HTTP` for other endpoints).
     pub fn parse(uri: &str) -> Result<Self> {
         let bad = |message: &str| Error::InvalidUri {
             uri: uri.to_string(),
@@ -116,12 +119,9 @@ impl TableLocation {
                 let bucket = url
                     .host_str()
                     .ok_or_else(|| bad("an s3 URI needs a bucket: s3://bucket/prefix"))?;
-                let store = AmazonS3Builder::from_env()
-                    .with_bucket_name(bucket)
-                    .build()
-                    .map_err(|e| bad(&e.to_string()))?;
+                let store = s3::s3_store(bucket).map_err(|e| bad(&e))?;
                 let root = uri_root(&url).map_err(|e| bad(&e))?;
-                Ok(Self::new(Arc::new(store), root, uri))
+                Ok(Self::new(store, root, uri))
             }
             other => Err(bad(&format!(
                 "unsupported scheme `{other}` (use a path, file://, memory:// or s3://)"

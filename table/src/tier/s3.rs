@@ -1,11 +1,11 @@
 //! S3 operations object_store does not offer: a server-side copy between buckets or with a
 //! storage class (CopyObject), so that such moves transfer no data through the client, and
 //! restores of archived objects (RestoreObject, HeadObject's `x-amz-restore`). Credentials,
-//! region and endpoint come from the standard AWS environment variables (`AWS_ACCESS_KEY_ID`,
-//! `AWS_SECRET_ACCESS_KEY`, `AWS_SESSION_TOKEN`, `AWS_REGION` / `AWS_DEFAULT_REGION`,
-//! `AWS_ENDPOINT_URL`), as for the table's own object store.
+//! region and endpoint come from the AWS chain, the same identity as the table's own object
+//! store ([`crate::storage::aws`]).
 
-use aws_sdk_s3::config::{BehaviorVersion, Credentials, Region};
+use std::sync::Arc;
+
 use aws_sdk_s3::types::{MetadataDirective, StorageClass};
 
 use crate::error::{Error, Result};
@@ -37,64 +37,37 @@ fn encode_key(key: &str) -> String {
     out
 }
 
-fn env(name: &str) -> Option<String> {
-    std::env::var(name).ok().filter(|v| !v.is_empty())
-}
-
-/// Clients kept for reuse, by runtime and configuration.
-type ClientCache = Vec<(
-    (tokio::runtime::Id, [Option<String>; 5]),
-    aws_sdk_s3::Client,
-)>;
-
-/// Most clients [`client`] keeps (a process normally has one runtime and one configuration).
+/// Most clients [`client`] keeps (a process normally has one runtime).
 const CLIENTS_KEPT: usize = 8;
 
-/// The S3 client for the current configuration. Clients are kept and reused so that requests
-/// share pooled connections (on S3, a new connection costs a TLS handshake: moving or
-/// restoring many files would pay one per file). A client's connections belong to the tokio
-/// runtime that opened them and die with it, so clients are kept per runtime; the oldest is
-/// dropped beyond [`CLIENTS_KEPT`].
-fn client() -> aws_sdk_s3::Client {
-    static CLIENTS: std::sync::Mutex<ClientCache> = std::sync::Mutex::new(Vec::new());
-    let settings = [
-        env("AWS_REGION").or_else(|| env("AWS_DEFAULT_REGION")),
-        env("AWS_ACCESS_KEY_ID"),
-        env("AWS_SECRET_ACCESS_KEY"),
-        env("AWS_SESSION_TOKEN"),
-        env("AWS_ENDPOINT_URL").or_else(|| env("AWS_ENDPOINT")),
-    ];
+/// The S3 client of the process's AWS identity (the same one the table's object store uses,
+/// see [`crate::storage::aws`]). Clients are kept and reused so that requests share pooled
+/// connections (on S3, a new connection costs a TLS handshake: moving or restoring many files
+/// would pay one per file). A client's connections belong to the tokio runtime that opened
+/// them and die with it, so clients are kept per runtime; the oldest is dropped beyond
+/// [`CLIENTS_KEPT`].
+fn client() -> Result<aws_sdk_s3::Client, String> {
+    static CLIENTS: std::sync::Mutex<Vec<(ClientKey, aws_sdk_s3::Client)>> =
+        std::sync::Mutex::new(Vec::new());
+    let identity = crate::storage::aws::identity()?;
     let Ok(runtime) = tokio::runtime::Handle::try_current().map(|h| h.id()) else {
-        return new_client(&settings);
+        return Ok(identity.s3_client());
     };
-    let key = (runtime, settings);
+    let key = (runtime, Arc::as_ptr(&identity) as usize);
     let mut clients = CLIENTS.lock().unwrap_or_else(|e| e.into_inner());
     if let Some((_, c)) = clients.iter().find(|(k, _)| *k == key) {
-        return c.clone();
+        return Ok(c.clone());
     }
-    let c = new_client(&key.1);
+    let c = identity.s3_client();
     if clients.len() >= CLIENTS_KEPT {
         clients.remove(0);
     }
     clients.push((key, c.clone()));
-    c
+    Ok(c)
 }
 
-/// A client for `[region, key id, secret, session token, endpoint]`.
-fn new_client(settings: &[Option<String>; 5]) -> aws_sdk_s3::Client {
-    let [region, key, secret, token, endpoint] = settings.clone();
-    let mut config = aws_sdk_s3::Config::builder()
-        .behavior_version(BehaviorVersion::latest())
-        .region(Region::new(region.unwrap_or_else(|| "us-east-1".into())));
-    if let (Some(key), Some(secret)) = (key, secret) {
-        config =
-            config.credentials_provider(Credentials::new(key, secret, token, None, "environment"));
-    }
-    if let Some(endpoint) = endpoint {
-        config = config.endpoint_url(endpoint).force_path_style(true);
-    }
-    aws_sdk_s3::Client::from_conf(config.build())
-}
+/// A runtime and an identity (by address: identities live as long as the process).
+type ClientKey = (tokio::runtime::Id, usize);
 
 /// Copies `from` to `to` inside S3 (CopyObject: the bytes never leave S3; the buckets may
 /// differ), with `storage_class` when given.
@@ -116,6 +89,7 @@ pub(crate) async fn copy_within_s3(
         return Err(fail("both locations must be s3://bucket/key URIs".into()));
     };
     let mut request = client()
+        .map_err(&fail)?
         .copy_object()
         .bucket(dst_bucket)
         .key(dst_key)
@@ -184,7 +158,7 @@ pub(crate) async fn request_restore(uri: &str, days: i32, speed: &str) -> Result
         .days(days)
         .glacier_job_parameters(job)
         .build();
-    match client()
+    match client()?
         .restore_object()
         .bucket(bucket)
         .key(key)
@@ -205,7 +179,7 @@ pub(crate) async fn request_restore(uri: &str, days: i32, speed: &str) -> Result
 pub(crate) async fn restore_status(uri: &str) -> Result<RestoreStatus, String> {
     let (bucket, key) =
         bucket_and_key(uri).ok_or_else(|| "not an s3://bucket/key location".to_string())?;
-    let head = client()
+    let head = client()?
         .head_object()
         .bucket(bucket)
         .key(key)
