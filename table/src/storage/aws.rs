@@ -394,7 +394,7 @@ mod tests {
     #[test]
     fn a_failed_provider_is_not_reported_as_missing_credentials() {
         let e = CredentialsUnavailable::new(
-            "sso",
+            "default",
             false,
             Some(CredentialsError::provider_error("the SSO session expired")),
         );
