@@ -64,12 +64,7 @@ impl AwsHome {
         for (k, v) in env {
             c.env(k, v);
         }
-        let out = c.output().expect("spawn strata");
-        Run {
-            code: out.status.code().unwrap_or(-1),
-            stdout: String::from_utf8_lossy(&out.stdout).into_owned(),
-            stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
-        }
+        finish(c)
     }
 }
 

@@ -51,6 +51,11 @@ pub fn run_env(args: &[&str], env: &[(&str, &str)]) -> Run {
     for (k, v) in env {
         c.env(k, v);
     }
+    finish(c)
+}
+
+/// Runs a prepared `strata` command to its end.
+pub fn finish(mut c: assert_cmd::Command) -> Run {
     let out = c.output().expect("spawn strata");
     Run {
         code: out.status.code().unwrap_or(-1),

@@ -15,12 +15,7 @@ fn with_settings(settings: &str, args: &[&str]) -> Run {
     c.env("STRATA_CONFIG", settings)
         .env_remove("STRATA_TOKEN")
         .args(args);
-    let out = c.output().expect("spawn strata");
-    Run {
-        code: out.status.code().unwrap_or(-1),
-        stdout: String::from_utf8_lossy(&out.stdout).into_owned(),
-        stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
-    }
+    finish(c)
 }
 
 #[test]
