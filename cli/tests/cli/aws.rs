@@ -236,6 +236,41 @@ fn an_unreachable_endpoint_is_named_after_a_few_retries() {
 }
 
 #[test]
+fn a_wrong_region_names_the_buckets_region() {
+    let (Some((endpoint, table)), Ok(python)) =
+        (moto("aws-region"), std::env::var("STRATA_TEST_PYTHON"))
+    else {
+        return;
+    };
+    // moto accepts any region; the proxy adds S3's check (a bucket in eu-west-1).
+    let (mut proxy, port) = spawn_server(&python, "s3_region_proxy.py", &[&endpoint, "eu-west-1"]);
+    let via_proxy = format!("http://127.0.0.1:{port}");
+    let home = AwsHome::new();
+    home.write_profiles(
+        "[default]\naws_access_key_id = testing\naws_secret_access_key = testing\n",
+        "",
+    );
+    let wrong = home.run(
+        &["create", &table, "--schema", "id:int64"],
+        &via_proxy,
+        &[("AWS_REGION", "us-east-1")],
+    );
+    let right = home.run(
+        &["create", &table, "--schema", "id:int64"],
+        &via_proxy,
+        &[("AWS_REGION", "eu-west-1")],
+    );
+    let _ = proxy.kill();
+    let _ = proxy.wait();
+    one_actionable_line(
+        &wrong,
+        "wrong region: the bucket is in `eu-west-1`",
+        "AWS_REGION=eu-west-1",
+    );
+    assert_eq!(right.code, 0, "{right:?}");
+}
+
+#[test]
 fn identities_s3_refuses_are_access_denied_and_the_flag_beats_the_environment() {
     let Some(auth) = AuthMoto::start() else {
         return;
@@ -294,6 +329,38 @@ fn identities_s3_refuses_are_access_denied_and_the_flag_beats_the_environment() 
     assert_eq!(flag.stdout.trim(), "0");
 }
 
+/// The repository's scripts folder.
+fn scripts() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("../scripts")
+}
+
+/// Starts `python scripts/SCRIPT PORT_FILE ARGS... --exit-with-pid <this process>` and waits
+/// for the port it reports.
+fn spawn_server(python: &str, script: &str, args: &[&str]) -> (Child, u16) {
+    let dir = tempfile::tempdir().unwrap();
+    let port_file = dir.path().join("port");
+    let child = Process::new(python)
+        .arg(scripts().join(script))
+        .arg(&port_file)
+        .args(args)
+        .arg("--exit-with-pid")
+        .arg(std::process::id().to_string())
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let deadline = Instant::now() + Duration::from_secs(60);
+    loop {
+        if let Ok(p) = std::fs::read_to_string(&port_file)
+            && let Ok(port) = p.trim().parse()
+        {
+            return (child, port);
+        }
+        assert!(Instant::now() < deadline, "{script} did not start");
+        std::thread::sleep(Duration::from_millis(100));
+    }
+}
+
 /// A port nothing listens on.
 fn closed_port() -> u16 {
     let l = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
@@ -318,37 +385,20 @@ impl AuthMoto {
             eprintln!("NOTICE: access-denied test skipped: set STRATA_TEST_PYTHON (scripts/test)");
             return None;
         };
-        let scripts = Path::new(env!("CARGO_MANIFEST_DIR")).join("../scripts");
-        let dir = tempfile::tempdir().unwrap();
-        let port_file = dir.path().join("port");
-        let server = Process::new(&python)
-            .arg(scripts.join("moto_server.py"))
-            .arg(&port_file)
-            .args(["--host", "127.0.0.1", "--port", "0", "--exit-with-pid"])
-            .arg(std::process::id().to_string())
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .spawn()
-            .unwrap();
+        let (server, port) = spawn_server(
+            &python,
+            "moto_server.py",
+            &["--host", "127.0.0.1", "--port", "0"],
+        );
         let mut this = Self {
             server,
             endpoint: String::new(),
             writer: Default::default(),
             denied: Default::default(),
         };
-        let deadline = Instant::now() + Duration::from_secs(60);
-        let port = loop {
-            if let Ok(p) = std::fs::read_to_string(&port_file)
-                && !p.trim().is_empty()
-            {
-                break p.trim().to_string();
-            }
-            assert!(Instant::now() < deadline, "moto did not start");
-            std::thread::sleep(Duration::from_millis(100));
-        };
         this.endpoint = format!("http://127.0.0.1:{port}");
         let out = Process::new(&python)
-            .arg(scripts.join("s3_auth_setup.py"))
+            .arg(scripts().join("s3_auth_setup.py"))
             .args([&this.endpoint, Self::BUCKET])
             .env_remove("AWS_ENDPOINT_URL")
             .output()
