@@ -339,7 +339,7 @@ fn scripts() -> PathBuf {
 fn spawn_server(python: &str, script: &str, args: &[&str]) -> (Child, u16) {
     let dir = tempfile::tempdir().unwrap();
     let port_file = dir.path().join("port");
-    let child = Process::new(python)
+    let mut child = Process::new(python)
         .arg(scripts().join(script))
         .arg(&port_file)
         .args(args)
@@ -356,7 +356,11 @@ fn spawn_server(python: &str, script: &str, args: &[&str]) -> (Child, u16) {
         {
             return (child, port);
         }
-        assert!(Instant::now() < deadline, "{script} did not start");
+        if Instant::now() >= deadline {
+            let _ = child.kill();
+            let _ = child.wait();
+            panic!("{script} did not start");
+        }
         std::thread::sleep(Duration::from_millis(100));
     }
 }
