@@ -243,7 +243,7 @@ fn a_wrong_region_names_the_buckets_region() {
         return;
     };
     // moto accepts any region; the proxy adds S3's check (a bucket in eu-west-1).
-    let (mut proxy, port) = spawn_server(&python, "s3_region_proxy.py", &[&endpoint, "eu-west-1"]);
+    let (proxy, port) = spawn_server(&python, "s3_region_proxy.py", &[&endpoint, "eu-west-1"]);
     let via_proxy = format!("http://127.0.0.1:{port}");
     let home = AwsHome::new();
     home.write_profiles(
@@ -260,8 +260,7 @@ fn a_wrong_region_names_the_buckets_region() {
         &via_proxy,
         &[("AWS_REGION", "eu-west-1")],
     );
-    let _ = proxy.kill();
-    let _ = proxy.wait();
+    drop(proxy);
     one_actionable_line(
         &wrong,
         "wrong region: the bucket is in `eu-west-1`",
@@ -336,32 +335,40 @@ fn scripts() -> PathBuf {
 
 /// Starts `python scripts/SCRIPT PORT_FILE ARGS... --exit-with-pid <this process>` and waits
 /// for the port it reports.
-fn spawn_server(python: &str, script: &str, args: &[&str]) -> (Child, u16) {
+fn spawn_server(python: &str, script: &str, args: &[&str]) -> (Helper, u16) {
     let dir = tempfile::tempdir().unwrap();
     let port_file = dir.path().join("port");
-    let mut child = Process::new(python)
-        .arg(scripts().join(script))
-        .arg(&port_file)
-        .args(args)
-        .arg("--exit-with-pid")
-        .arg(std::process::id().to_string())
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .spawn()
-        .unwrap();
+    let helper = Helper(
+        Process::new(python)
+            .arg(scripts().join(script))
+            .arg(&port_file)
+            .args(args)
+            .arg("--exit-with-pid")
+            .arg(std::process::id().to_string())
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .unwrap(),
+    );
     let deadline = Instant::now() + Duration::from_secs(60);
     loop {
         if let Ok(p) = std::fs::read_to_string(&port_file)
             && let Ok(port) = p.trim().parse()
         {
-            return (child, port);
+            return (helper, port);
         }
-        if Instant::now() >= deadline {
-            let _ = child.kill();
-            let _ = child.wait();
-            panic!("{script} did not start");
-        }
+        assert!(Instant::now() < deadline, "{script} did not start");
         std::thread::sleep(Duration::from_millis(100));
+    }
+}
+
+/// A helper server process, killed and reaped when dropped (also when a test fails).
+struct Helper(Child);
+
+impl Drop for Helper {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
     }
 }
 
@@ -374,7 +381,7 @@ fn closed_port() -> u16 {
 /// A moto server of its own that checks identities (scripts/s3_auth_setup.py), with a
 /// bucket and two users: one allowed everything on S3, one allowed nothing.
 struct AuthMoto {
-    server: Child,
+    _server: Helper,
     endpoint: String,
     writer: (String, String),
     denied: (String, String),
@@ -395,7 +402,7 @@ impl AuthMoto {
             &["--host", "127.0.0.1", "--port", "0"],
         );
         let mut this = Self {
-            server,
+            _server: server,
             endpoint: String::new(),
             writer: Default::default(),
             denied: Default::default(),
@@ -422,12 +429,5 @@ impl AuthMoto {
         this.writer = pair("writer");
         this.denied = pair("denied");
         Some(this)
-    }
-}
-
-impl Drop for AuthMoto {
-    fn drop(&mut self) {
-        let _ = self.server.kill();
-        let _ = self.server.wait();
     }
 }
