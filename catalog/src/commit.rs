@@ -18,8 +18,9 @@ use object_store::ObjectStoreExt;
 use serde_json::Value;
 use strata_format::commit::{ChangeContext, Proposal, check_change, table_isolation_level};
 use strata_format::conflict::{self, ReadPredicate, ReadSet, Rejection};
+use strata_format::dv::DeletionVector;
 use strata_format::log::Commit;
-use strata_format::{Action, IsolationLevel, TableState};
+use strata_format::{Action, AddFile, IsolationLevel, TableState};
 use strata_table::{Attempt, StoreResolver, Table, read_predicate};
 
 use crate::error::{Error, Result};
@@ -177,6 +178,45 @@ async fn check_object(
         ))),
         Err(e) => Err(Error::Storage(e)),
     }
+}
+
+/// The deletion vector of an added file decodes from its object under the table root: the
+/// range exists and holds exactly `cardinality` positions below the file's `recordCount`
+/// (SPEC §7.2, §7.3).
+async fn check_vector(
+    resolver: &StoreResolver,
+    table: &TableIdent,
+    i: usize,
+    file: AddFile,
+) -> Result<()> {
+    let Some(vector) = &file.deletion_vector else {
+        return Ok(());
+    };
+    let (store, key) = resolver.resolve(&vector.path, None)?;
+    let end = vector.offset.saturating_add(vector.size_in_bytes);
+    let refused = |message: String| {
+        Error::Unprocessable(format!("{table}: actions[{i}].deletionVector: {message}"))
+    };
+    match store.head(&key).await {
+        Ok(meta) if meta.size >= end => {}
+        Ok(meta) => {
+            return Err(refused(format!(
+                "`{}` has {} bytes, the descriptor addresses bytes {}..{end}",
+                vector.path, meta.size, vector.offset
+            )));
+        }
+        Err(object_store::Error::NotFound { .. }) => {
+            return Err(refused(format!("`{}` does not exist", vector.path)));
+        }
+        Err(e) => return Err(Error::Storage(e)),
+    }
+    let bytes = store
+        .get_range(&key, vector.offset..end)
+        .await
+        .map_err(Error::Storage)?;
+    DeletionVector::decode(&bytes, vector, &file)
+        .map(|_| ())
+        .map_err(|e| refused(e.to_string()))
 }
 
 fn rejection(table: &TableIdent, r: Rejection) -> Error {
@@ -427,6 +467,20 @@ impl Catalog {
             .map(|(i, path, location, size)| {
                 check_object(&resolver, &change.ident, i, path, location, size)
             })
+            .buffer_unordered(16)
+            .try_collect::<Vec<()>>()
+            .await?;
+        let vectors: Vec<(usize, AddFile)> = proposal
+            .actions
+            .iter()
+            .enumerate()
+            .filter_map(|(i, a)| match a {
+                Action::Add(f) if f.deletion_vector.is_some() => Some((i, (**f).clone())),
+                _ => None,
+            })
+            .collect();
+        futures::stream::iter(vectors)
+            .map(|(i, f)| check_vector(&resolver, &change.ident, i, f))
             .buffer_unordered(16)
             .try_collect::<Vec<()>>()
             .await?;

@@ -111,6 +111,7 @@ fn conflict_error(commit: &PendingCommit, body: &ConflictBody) -> strata_table::
         "concurrentDelete" => ConflictKind::ConcurrentDelete { path: subject },
         "concurrentRelocate" => ConflictKind::ConcurrentRelocate { path: subject },
         "concurrentTag" => ConflictKind::ConcurrentTag { name: subject },
+        "deletionVectorChanged" => ConflictKind::DeletionVectorChanged { path: subject },
         _ => ConflictKind::MetadataChanged,
     };
     strata_table::Error::Conflict {

@@ -187,6 +187,25 @@ pub enum Command {
         /// Rows to delete.
         #[arg(long = "where", required = true)]
         filter: String,
+        /// Rewrite the files holding deleted rows instead of marking the rows in deletion
+        /// vectors (the default for tables that use them).
+        #[arg(long)]
+        copy_on_write: bool,
+    },
+    /// Change values of the rows matching a filter, in one commit. SET and WHERE are SQL
+    /// (`strata sql`'s dialect): expressions over the row's columns. With deletion vectors the
+    /// old rows are marked deleted and the new ones appended; otherwise files are rewritten.
+    ///
+    /// Example: strata update ./events --set "score = score * 2, name = upper(name)" --where "id < 10"
+    Update {
+        /// Table (path, URI, or `namespace.table` with --catalog).
+        table: String,
+        /// Assignments `column = expression`, comma-separated.
+        #[arg(long = "set", required = true)]
+        set: String,
+        /// Rows to change (default: every row).
+        #[arg(long = "where")]
+        filter: Option<String>,
     },
     /// Print rows: projection, filter, time travel.
     ///

@@ -247,7 +247,7 @@ pub struct ColumnStats {
     pub nan_count: Option<u64>,
 }
 
-/// Reserved: a deletion vector attached to a data file (SPEC §7). Not yet written by this version.
+/// Where the deletion vector of a data file is (SPEC §7): a range of a deletion-vector object.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct DeletionVectorDescriptor {
@@ -297,7 +297,7 @@ pub struct AddFile {
     /// Restore of an archived object (SPEC §6.4.1), if one was requested.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub restore: Option<RestoreState>,
-    /// Reserved for row-level deletes.
+    /// Rows of the file that are deleted (SPEC §7), if any.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub deletion_vector: Option<DeletionVectorDescriptor>,
 }
@@ -330,6 +330,9 @@ pub struct RemoveFile {
     /// Restore of an archived object (SPEC §6.4.1), if one was requested.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub restore: Option<RestoreState>,
+    /// The removed file's deletion vector (SPEC §7), copied from the add.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub deletion_vector: Option<DeletionVectorDescriptor>,
 }
 
 /// A data file (active or removed) now lives at another physical location / tier (SPEC §6).
@@ -518,9 +521,13 @@ impl Action {
                 }
             }
             Action::Metadata(m) => m.validate(),
-            Action::Add(a) => {
-                validate_path("add.path", &a.path).and_then(|()| validate_name("add.tier", &a.tier))
-            }
+            Action::Add(a) => validate_path("add.path", &a.path)
+                .and_then(|()| validate_name("add.tier", &a.tier))
+                .and_then(|()| match &a.deletion_vector {
+                    Some(d) => crate::dv::check_descriptor(d, a)
+                        .map_err(|m| invalid("add.deletionVector", m)),
+                    None => Ok(()),
+                }),
             Action::Remove(r) => validate_path("remove.path", &r.path),
             Action::Relocate(r) => validate_path("relocate.path", &r.path)
                 .and_then(|()| validate_name("relocate.tier", &r.tier)),

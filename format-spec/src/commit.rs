@@ -153,20 +153,12 @@ fn check_action(i: usize, a: &Action) -> Result<()> {
         .map_err(|m| field(format!("actions[{i}]"), m))?;
     if let Some(p) = a.path() {
         let first = p.split('/').next().unwrap_or_default();
-        if first == LOG_DIR || first == TIER_DIR {
+        if first == LOG_DIR || first == TIER_DIR || first == crate::dv::DV_DIR {
             return Err(field(
                 format!("actions[{i}].path"),
                 format!("`{p}` lies under `{first}/`, where no data file may be (§2.3)"),
             ));
         }
-    }
-    if let Action::Add(add) = a
-        && add.deletion_vector.is_some()
-    {
-        return Err(field(
-            format!("actions[{i}].deletionVector"),
-            "is reserved (§7); writers of this version must not write it",
-        ));
     }
     Ok(())
 }

@@ -64,6 +64,13 @@ pub enum ConflictKind {
         /// Path of the removed file.
         path: String,
     },
+    /// The winner changed the deletion vector of a file the transaction reads, removes or
+    /// changes the vector of. Deletes commute: a writer re-plans such a transaction on the new
+    /// snapshot, which unions both deletions (SPEC §8.2).
+    DeletionVectorChanged {
+        /// Path of the data file.
+        path: String,
+    },
     /// The winner relocated a file the transaction relocates too.
     ConcurrentRelocate {
         /// Path of the file.
@@ -94,6 +101,9 @@ impl fmt::Display for ConflictKind {
             }
             ConflictKind::ConcurrentRelocate { path } => {
                 write!(f, "file `{path}` was moved concurrently")
+            }
+            ConflictKind::DeletionVectorChanged { path } => {
+                write!(f, "rows of file `{path}` were deleted concurrently")
             }
             ConflictKind::ConcurrentTag { name } => {
                 write!(f, "tag `{name}` was changed concurrently")
@@ -168,8 +178,27 @@ pub fn check_app_transactions(state: &TableState, ours: &[Action]) -> Result<(),
     Ok(())
 }
 
+/// Paths that a commit both removes and adds: replacements of their deletion vectors (§7.4).
+pub fn replaced_paths(actions: &[Action]) -> BTreeSet<&str> {
+    let removed: BTreeSet<&str> = actions
+        .iter()
+        .filter_map(|a| match a {
+            Action::Remove(r) => Some(r.path.as_str()),
+            _ => None,
+        })
+        .collect();
+    actions
+        .iter()
+        .filter_map(|a| match a {
+            Action::Add(add) if removed.contains(add.path.as_str()) => Some(add.path.as_str()),
+            _ => None,
+        })
+        .collect()
+}
+
 /// Checks `ours` against every winning commit, in version order, and returns the actions to
-/// retry with (relocations of files a winner removed are dropped, SPEC §8.2).
+/// retry with (relocations of files a winner removed are dropped; our replacements of files a
+/// winner relocated take the new place, SPEC §8.2).
 pub fn rebase(
     ours: &[Action],
     read: &ReadSet<'_>,
@@ -206,8 +235,12 @@ pub fn rebase(
             only_bookkeeping = false;
         }
     }
+    let replaces = replaced_paths(ours);
     let mut dropped: BTreeSet<String> = BTreeSet::new();
+    let mut moved: std::collections::BTreeMap<String, crate::actions::Relocate> =
+        std::collections::BTreeMap::new();
     for w in winners {
+        let winner_replaces = replaced_paths(&w.actions);
         let conflict = |kind| {
             Rejection::Conflict(Conflict {
                 winning_version: w.version,
@@ -225,6 +258,8 @@ pub fn rebase(
                 Action::Metadata(_) if !only_bookkeeping => {
                     return Err(conflict(ConflictKind::MetadataChanged));
                 }
+                // A winner's replacement is judged by its `remove` below: no new rows.
+                Action::Add(add) if winner_replaces.contains(add.path.as_str()) => {}
                 Action::Add(add) if adds.contains(add.path.as_str()) => {
                     return Err(conflict(ConflictKind::ConcurrentAppend {
                         path: add.path.clone(),
@@ -244,6 +279,14 @@ pub fn rebase(
                         }));
                     }
                 }
+                Action::Remove(r) if winner_replaces.contains(r.path.as_str()) => {
+                    let p = r.path.as_str();
+                    if removes.contains(p) || read.files.contains(p) {
+                        return Err(conflict(ConflictKind::DeletionVectorChanged {
+                            path: r.path.clone(),
+                        }));
+                    }
+                }
                 Action::Remove(r) => {
                     let p = r.path.as_str();
                     if removes.contains(p) || read.files.contains(p) {
@@ -259,6 +302,9 @@ pub fn rebase(
                     return Err(conflict(ConflictKind::ConcurrentRelocate {
                         path: r.path.clone(),
                     }));
+                }
+                Action::Relocate(r) if replaces.contains(r.path.as_str()) => {
+                    moved.insert(r.path.clone(), r.clone());
                 }
                 Action::Tag(t) if tags.contains(t.name.as_str()) => {
                     return Err(conflict(ConflictKind::ConcurrentTag {
@@ -291,7 +337,19 @@ pub fn rebase(
     Ok(ours
         .iter()
         .filter(|a| !matches!(a, Action::Relocate(r) if dropped.contains(&r.path)))
-        .cloned()
+        .map(|a| match a {
+            Action::Add(add) if moved.contains_key(&add.path) => {
+                let mut add = add.clone();
+                if let Some(r) = moved.get(&add.path) {
+                    add.tier = r.tier.clone();
+                    add.location = r.location.clone();
+                    add.storage_class = r.storage_class.clone();
+                    add.restore = r.restore;
+                }
+                Action::Add(add)
+            }
+            other => other.clone(),
+        })
         .collect())
 }
 
@@ -462,6 +520,95 @@ mod tests {
                 &winners
             )
             .is_ok()
+        );
+    }
+
+    /// `remove` + `add` of `p` with a vector: a replacement of `p`'s deletion vector.
+    fn replace(p: &str) -> Vec<Action> {
+        let mut file = crate::testing::add_file(p, 10);
+        file.deletion_vector = Some(crate::actions::DeletionVectorDescriptor {
+            path: "_strata_dv/x.bin".into(),
+            offset: 4,
+            size_in_bytes: 16,
+            cardinality: 1,
+        });
+        vec![remove(p), Action::Add(Box::new(file))]
+    }
+
+    fn kind(r: Result<Vec<Action>, Rejection>) -> Option<ConflictKind> {
+        match r {
+            Err(Rejection::Conflict(c)) => Some(c.kind),
+            _ => None,
+        }
+    }
+
+    #[test]
+    fn vector_matrix_winner_replaced_the_file() {
+        let winners = [commit(4, 1, "DELETE", replace("a"))];
+        let changed = Some(ConflictKind::DeletionVectorChanged { path: "a".into() });
+        // Two deletes by vector on one file: re-planned, never lost.
+        assert_eq!(
+            kind(rebase(&replace("a"), &ReadSet::default(), &winners)),
+            changed
+        );
+        // A rewrite of the file (copy-on-write delete, compaction, overwrite) would bring the
+        // winner's deleted rows back.
+        assert_eq!(
+            kind(rebase(
+                &[remove("a"), add("b", 9)],
+                &ReadSet::default(),
+                &winners
+            )),
+            changed
+        );
+        let read_a = ReadSet {
+            files: ["a".to_string()].into(),
+            ..ReadSet::default()
+        };
+        assert_eq!(kind(rebase(&[add("c", 1)], &read_a, &winners)), changed);
+        // Other files, appends and reads of everything else commute; the replacement's `add`
+        // is not new data for a read predicate.
+        assert_eq!(
+            rebase(&replace("b"), &ReadSet::default(), &winners).unwrap(),
+            replace("b")
+        );
+        let all = ReadSet {
+            predicate: ReadPredicate::All,
+            ..ReadSet::default()
+        };
+        assert!(rebase(&[add("c", 1)], &all, &winners).is_ok());
+        // A move of the file commutes: vectors stay where they are, the move applies to the
+        // winner's entry.
+        assert_eq!(
+            rebase(&[relocate("a")], &ReadSet::default(), &winners).unwrap(),
+            vec![relocate("a")]
+        );
+    }
+
+    #[test]
+    fn vector_matrix_ours_replaces_the_file() {
+        // The winner removed it outright: our vector would apply to a file no longer there.
+        let removed = [commit(4, 1, "DELETE", vec![remove("a")])];
+        assert_eq!(
+            kind(rebase(&replace("a"), &ReadSet::default(), &removed)),
+            Some(ConflictKind::ConcurrentDelete { path: "a".into() })
+        );
+        // The winner moved it: our `add` takes the new place.
+        let moved = [commit(4, 1, "MOVE", vec![relocate("a")])];
+        let out = rebase(&replace("a"), &ReadSet::default(), &moved).unwrap();
+        let Action::Add(file) = &out[1] else {
+            panic!("{out:?}")
+        };
+        assert_eq!(file.tier, "cold");
+        assert!(file.deletion_vector.is_some());
+        // Blind appends and replacements of other files commute.
+        let other = [
+            commit(4, 1, "APPEND", vec![add("n", 1)]),
+            commit(5, 2, "DELETE", replace("b")),
+        ];
+        assert_eq!(
+            rebase(&replace("a"), &ReadSet::default(), &other).unwrap(),
+            replace("a")
         );
     }
 }

@@ -38,6 +38,22 @@ pub struct TableDiff {
     pub tags: Vec<TagChange>,
     /// Files in both states whose tier, location or storage class differs.
     pub tier_moves: Vec<TierMove>,
+    /// Files in both states whose deleted rows (deletion vector, SPEC §7) differ.
+    pub rows_deleted: Vec<RowsDeleted>,
+}
+
+/// A file in both states whose deletion vector differs: rows deleted (or undeleted) in place.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct RowsDeleted {
+    /// Logical path.
+    pub path: String,
+    /// Deleted rows of the file in `from`.
+    pub from_deleted: u64,
+    /// Deleted rows of the file in `to`.
+    pub to_deleted: u64,
+    /// Deletion-vector object in `to` (`None`: no vector).
+    pub to_vector: Option<String>,
 }
 
 /// Totals of a diff.
@@ -48,9 +64,9 @@ pub struct DiffSummary {
     pub files_added: u64,
     /// Number of files removed.
     pub files_removed: u64,
-    /// Rows in the added files.
+    /// Live rows of the added files, plus rows undeleted in place.
     pub rows_added: u64,
-    /// Rows in the removed files.
+    /// Live rows of the removed files, plus rows deleted in place (deletion vectors).
     pub rows_removed: u64,
     /// Bytes of the added files.
     pub bytes_added: u64,
@@ -64,6 +80,8 @@ pub struct DiffSummary {
     pub schema_changes: u64,
     /// Number of tier moves.
     pub tier_moves: u64,
+    /// Files whose deleted rows changed (their rows count in `rows_removed`/`rows_added`).
+    pub files_with_deleted_rows: u64,
 }
 
 /// A data file in a diff.
@@ -72,7 +90,7 @@ pub struct DiffSummary {
 pub struct FileEntry {
     /// Logical path.
     pub path: String,
-    /// Rows.
+    /// Live rows (`recordCount` minus deleted rows).
     pub rows: u64,
     /// Bytes.
     pub bytes: u64,
@@ -86,7 +104,7 @@ impl FileEntry {
     fn of(f: &AddFile) -> Self {
         Self {
             path: f.path.clone(),
-            rows: f.record_count,
+            rows: crate::dv::live_rows(f),
             bytes: f.size,
             partition: f.partition_values.clone(),
             tier: f.tier.clone(),
@@ -240,6 +258,7 @@ impl TableDiff {
             && self.properties.is_empty()
             && self.tags.is_empty()
             && self.tier_moves.is_empty()
+            && self.rows_deleted.is_empty()
     }
 }
 
@@ -271,6 +290,19 @@ pub fn diff(from: &TableState, to: &TableState) -> TableDiff {
                 to_location: y.location.clone(),
                 from_storage_class: x.storage_class.clone(),
                 to_storage_class: y.storage_class.clone(),
+            })
+        })
+        .collect();
+    let deleted = |f: &AddFile| f.deletion_vector.as_ref().map_or(0, |d| d.cardinality);
+    let rows_deleted: Vec<RowsDeleted> = a
+        .values()
+        .filter_map(|x| {
+            let y = b.get(&x.path)?;
+            (x.deletion_vector != y.deletion_vector).then(|| RowsDeleted {
+                path: x.path.clone(),
+                from_deleted: deleted(x),
+                to_deleted: deleted(y),
+                to_vector: y.deletion_vector.as_ref().map(|d| d.path.clone()),
             })
         })
         .collect();
@@ -306,14 +338,23 @@ pub fn diff(from: &TableState, to: &TableState) -> TableDiff {
     let summary = DiffSummary {
         files_added: files_added.len() as u64,
         files_removed: files_removed.len() as u64,
-        rows_added: files_added.iter().map(|f| f.rows).sum(),
-        rows_removed: files_removed.iter().map(|f| f.rows).sum(),
+        rows_added: files_added.iter().map(|f| f.rows).sum::<u64>()
+            + rows_deleted
+                .iter()
+                .map(|r| r.from_deleted.saturating_sub(r.to_deleted))
+                .sum::<u64>(),
+        rows_removed: files_removed.iter().map(|f| f.rows).sum::<u64>()
+            + rows_deleted
+                .iter()
+                .map(|r| r.to_deleted.saturating_sub(r.from_deleted))
+                .sum::<u64>(),
         bytes_added: files_added.iter().map(|f| f.bytes).sum(),
         bytes_removed: files_removed.iter().map(|f| f.bytes).sum(),
         rows_before: from.record_count(),
         rows_after: to.record_count(),
         schema_changes: schema.changes.len() as u64,
         tier_moves: tier_moves.len() as u64,
+        files_with_deleted_rows: rows_deleted.len() as u64,
     };
     TableDiff {
         from_version: from.version(),
@@ -326,6 +367,7 @@ pub fn diff(from: &TableState, to: &TableState) -> TableDiff {
         properties,
         tags,
         tier_moves,
+        rows_deleted,
     }
 }
 

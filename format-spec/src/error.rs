@@ -64,6 +64,15 @@ pub enum FormatError {
     /// A predicate expression cannot be parsed or bound to a schema.
     #[error("invalid expression: {0}")]
     InvalidExpression(String),
+    /// A deletion vector does not decode or does not fit its descriptor or data file (SPEC §7);
+    /// the message names the vector object and offset.
+    #[error("deletion vector of `{file}`: {message}")]
+    InvalidDeletionVector {
+        /// Logical path of the data file.
+        file: String,
+        /// Which object and what is wrong.
+        message: String,
+    },
     /// Evaluating a bound expression over data failed.
     #[error("expression evaluation failed: {0}")]
     Evaluation(String),

@@ -14,6 +14,7 @@ pub mod compact;
 pub mod conflict;
 pub mod datum;
 pub mod diff;
+pub mod dv;
 pub mod error;
 pub mod evolution;
 pub mod expr;

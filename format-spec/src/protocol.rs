@@ -8,11 +8,10 @@ pub const MAX_READER_VERSION: u32 = 1;
 /// Highest writer version this implementation understands.
 pub const MAX_WRITER_VERSION: u32 = 1;
 
-/// Reader features this implementation supports. `deletionVectors` is reserved by the spec but
-/// not implemented yet, so tables requiring it are refused.
-pub const SUPPORTED_READER_FEATURES: &[&str] = &[];
+/// Reader features this implementation supports.
+pub const SUPPORTED_READER_FEATURES: &[&str] = &[crate::dv::FEATURE];
 /// Writer features this implementation supports.
-pub const SUPPORTED_WRITER_FEATURES: &[&str] = &["appTransactions"];
+pub const SUPPORTED_WRITER_FEATURES: &[&str] = &["appTransactions", crate::dv::FEATURE];
 
 /// Refuses a table this implementation cannot read correctly.
 pub fn check_readable(p: &Protocol) -> Result<()> {
@@ -69,9 +68,9 @@ mod tests {
     fn unknown_required_features_are_refused_by_name() {
         let mut p = Protocol::default();
         check_writable(&p).unwrap();
-        p.reader_features.push("deletionVectors".into());
+        p.reader_features.push("timeMachines".into());
         let err = check_readable(&p).unwrap_err().to_string();
-        assert!(err.contains("deletionVectors"), "{err}");
+        assert!(err.contains("timeMachines"), "{err}");
         let p = Protocol {
             writer_features: vec!["fancyWrites".into()],
             ..Protocol::default()

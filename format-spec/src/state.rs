@@ -44,6 +44,53 @@ fn inconsistent(version: u64, message: impl Into<String>) -> FormatError {
     }
 }
 
+/// A replacement (`remove` then `add` of one path in one commit) changes only the file's
+/// deletion vector: same file, same partition, same place (SPEC §3.10, §7.4).
+fn check_replacement(
+    v: u64,
+    old: Option<&AddFile>,
+    new: &AddFile,
+    protocol: &Protocol,
+) -> Result<()> {
+    let p = &new.path;
+    if !crate::dv::enabled_in(protocol) {
+        return Err(inconsistent(
+            v,
+            format!(
+                "removes and re-adds `{p}`, a deletion-vector replacement, but the table does \
+                 not list the feature `{}`",
+                crate::dv::FEATURE
+            ),
+        ));
+    }
+    let Some(old) = old else {
+        return Err(inconsistent(v, format!("re-adds `{p}` before removing it")));
+    };
+    let differs = if old.size != new.size {
+        Some("size")
+    } else if old.record_count != new.record_count {
+        Some("recordCount")
+    } else if old.spec_id != new.spec_id {
+        Some("specId")
+    } else if old.partition_values != new.partition_values {
+        Some("partitionValues")
+    } else if old.tier != new.tier || old.location != new.location {
+        Some("tier or location")
+    } else {
+        None
+    };
+    match differs {
+        Some(field) => Err(inconsistent(
+            v,
+            format!(
+                "replaces the deletion vector of `{p}` with an add whose `{field}` differs from \
+                 the file's: a replacement may only change `deletionVector`"
+            ),
+        )),
+        None => Ok(()),
+    }
+}
+
 impl TableState {
     /// The state after the first commit (version 0), which must hold protocol and metadata.
     pub fn from_first_commit(commit: &Commit) -> Result<Self> {
@@ -232,17 +279,26 @@ impl TableState {
     }
 
     fn apply_actions(&mut self, v: u64, actions: &[Action]) -> Result<()> {
-        let mut seen = BTreeSet::new();
+        // A path appears in one file action, except a `remove` followed by an `add` of the same
+        // path: a replacement of the file's deletion vector (SPEC §3.10 rule 3, §7.4).
+        let mut seen: BTreeMap<&str, bool> = BTreeMap::new();
+        let mut replaced: BTreeSet<&str> = BTreeSet::new();
         for a in actions {
-            if let Some(p) = a.path()
-                && !seen.insert(p)
-            {
-                return Err(inconsistent(
-                    v,
-                    format!("`{p}` appears in more than one file action of the commit"),
-                ));
+            let Some(p) = a.path() else { continue };
+            match seen.get(p) {
+                None => {
+                    seen.insert(p, matches!(a, Action::Remove(_)));
+                }
+                Some(true) if matches!(a, Action::Add(_)) && replaced.insert(p) => {}
+                Some(_) => {
+                    return Err(inconsistent(
+                        v,
+                        format!("`{p}` appears in more than one file action of the commit"),
+                    ));
+                }
             }
         }
+        let mut removed_now: BTreeMap<&str, AddFile> = BTreeMap::new();
         for a in actions {
             match a {
                 Action::CommitInfo(_) => {
@@ -265,18 +321,26 @@ impl TableState {
                     self.metadata = (**m).clone();
                 }
                 Action::Add(add) => {
-                    if add.deletion_vector.is_some() {
-                        return Err(FormatError::UnsupportedProtocol(format!(
-                            "log version {v}: `{}` has a deletion vector, which this reader does \
-                             not implement (feature `deletionVectors`)",
-                            add.path
-                        )));
+                    if add.deletion_vector.is_some() && !crate::dv::enabled_in(&self.protocol) {
+                        return Err(inconsistent(
+                            v,
+                            format!(
+                                "`{}` has a deletion vector but the table does not list the \
+                                 feature `{}`",
+                                add.path,
+                                crate::dv::FEATURE
+                            ),
+                        ));
                     }
                     if self.files.contains_key(&add.path) {
                         return Err(inconsistent(
                             v,
                             format!("adds `{}` which is already in the table", add.path),
                         ));
+                    }
+                    if replaced.contains(add.path.as_str()) {
+                        let old = removed_now.get(add.path.as_str());
+                        check_replacement(v, old, add, &self.protocol)?;
                     }
                     self.tombstones.remove(&add.path);
                     self.files.insert(add.path.clone(), (**add).clone());
@@ -288,11 +352,15 @@ impl TableState {
                     let mut t = r.clone();
                     t.size = Some(add.size);
                     t.record_count = Some(add.record_count);
-                    t.tier = Some(add.tier);
-                    t.location = add.location;
-                    t.storage_class = add.storage_class;
+                    t.tier = Some(add.tier.clone());
+                    t.location = add.location.clone();
+                    t.storage_class = add.storage_class.clone();
                     t.restore = add.restore;
+                    t.deletion_vector = add.deletion_vector.clone();
                     self.tombstones.insert(r.path.clone(), t);
+                    if replaced.contains(r.path.as_str()) {
+                        removed_now.insert(r.path.as_str(), add);
+                    }
                 }
                 Action::Relocate(rel) => {
                     if let Some(add) = self.files.get_mut(&rel.path) {
@@ -430,7 +498,7 @@ impl TableState {
     pub fn record_count(&self) -> u64 {
         self.files
             .values()
-            .fold(0u64, |n, f| n.saturating_add(f.record_count))
+            .fold(0u64, |n, f| n.saturating_add(crate::dv::live_rows(f)))
     }
     /// Total bytes of active files.
     pub fn size_in_bytes(&self) -> u64 {
@@ -658,5 +726,117 @@ mod tests {
         assert_eq!(version_at_timestamp(&e, 10_000).unwrap(), 2);
         let err = version_at_timestamp(&e, 99).unwrap_err().to_string();
         assert!(err.contains("before the table's first"), "{err}");
+    }
+
+    fn with_vector(path: &str, rows: u64, deleted: u64) -> Action {
+        let mut f = crate::testing::add_file(path, rows);
+        f.deletion_vector = Some(crate::actions::DeletionVectorDescriptor {
+            path: "_strata_dv/v.bin".into(),
+            offset: 4,
+            size_in_bytes: 16,
+            cardinality: deleted,
+        });
+        Action::Add(Box::new(f))
+    }
+
+    fn enable_vectors() -> Action {
+        Action::Protocol(Protocol {
+            reader_features: vec![crate::dv::FEATURE.into()],
+            writer_features: vec![crate::dv::FEATURE.into()],
+            ..Protocol::default()
+        })
+    }
+
+    #[test]
+    fn vector_replacements_replay_and_count_live_rows() {
+        let s = table_with(vec![
+            commit(1, T0 + 1, "APPEND", vec![enable_vectors(), add("a", 10)]),
+            commit(
+                2,
+                T0 + 2,
+                "DELETE",
+                vec![remove("a"), with_vector("a", 10, 3)],
+            ),
+            commit(
+                3,
+                T0 + 3,
+                "DELETE",
+                vec![remove("a"), with_vector("a", 10, 4)],
+            ),
+        ])
+        .unwrap();
+        assert_eq!(s.record_count(), 6, "10 rows, 4 deleted");
+        assert_eq!(
+            s.files()["a"].deletion_vector.as_ref().unwrap().cardinality,
+            4
+        );
+        assert!(
+            s.tombstones().is_empty(),
+            "a replaced file is live, not a tombstone"
+        );
+    }
+
+    #[test]
+    fn vector_replacements_are_refused_without_the_feature_or_for_another_file() {
+        let no_feature = table_with(vec![
+            commit(1, T0 + 1, "APPEND", vec![add("a", 10)]),
+            commit(
+                2,
+                T0 + 2,
+                "DELETE",
+                vec![remove("a"), with_vector("a", 10, 3)],
+            ),
+        ])
+        .unwrap_err();
+        assert!(
+            no_feature.to_string().contains("deletionVectors"),
+            "{no_feature}"
+        );
+        let other_file = table_with(vec![
+            commit(1, T0 + 1, "APPEND", vec![enable_vectors(), add("a", 10)]),
+            commit(
+                2,
+                T0 + 2,
+                "DELETE",
+                vec![remove("a"), with_vector("a", 11, 3)],
+            ),
+        ])
+        .unwrap_err();
+        assert!(
+            other_file.to_string().contains("`size` differs"),
+            "{other_file}"
+        );
+        let add_first = table_with(vec![
+            commit(1, T0 + 1, "APPEND", vec![enable_vectors(), add("a", 10)]),
+            commit(
+                2,
+                T0 + 2,
+                "DELETE",
+                vec![with_vector("a", 10, 3), remove("a")],
+            ),
+        ])
+        .unwrap_err();
+        assert!(
+            add_first.to_string().contains("more than one file action"),
+            "{add_first}"
+        );
+        let twice = table_with(vec![
+            commit(1, T0 + 1, "APPEND", vec![enable_vectors(), add("a", 10)]),
+            commit(
+                2,
+                T0 + 2,
+                "DELETE",
+                vec![
+                    remove("a"),
+                    with_vector("a", 10, 3),
+                    with_vector("a", 10, 4),
+                ],
+            ),
+        ])
+        .unwrap_err();
+        assert!(
+            twice.to_string().contains("more than one file action"),
+            "{twice}"
+        );
     }
 }

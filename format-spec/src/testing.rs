@@ -60,7 +60,12 @@ pub fn commit_info(timestamp: i64, operation: &str) -> CommitInfo {
 
 /// An add of `path` with `rows` rows in the default tier.
 pub fn add(path: &str, rows: u64) -> Action {
-    Action::Add(Box::new(AddFile {
+    Action::Add(Box::new(add_file(path, rows)))
+}
+
+/// The file of [`add`].
+pub fn add_file(path: &str, rows: u64) -> AddFile {
+    AddFile {
         path: path.into(),
         size: rows * 10,
         record_count: rows,
@@ -75,7 +80,7 @@ pub fn add(path: &str, rows: u64) -> Action {
         storage_class: None,
         restore: None,
         deletion_vector: None,
-    }))
+    }
 }
 
 /// A remove of `path`.
@@ -90,6 +95,7 @@ pub fn remove(path: &str) -> Action {
         location: None,
         storage_class: None,
         restore: None,
+        deletion_vector: None,
     })
 }
 

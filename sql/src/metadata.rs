@@ -203,6 +203,8 @@ fn files(snapshot: &Snapshot, now_ms: i64) -> (SchemaRef, Vec<Value>) {
         ("spec_id", I32, false),
         ("schema_id", I32, true),
         ("record_count", I64, false),
+        ("deleted_record_count", I64, false),
+        ("deletion_vector", STR, true),
         ("size_bytes", I64, false),
         ("modification_time", ts(), false),
         ("stats", STR, false),
@@ -244,6 +246,8 @@ fn files(snapshot: &Snapshot, now_ms: i64) -> (SchemaRef, Vec<Value>) {
                 "spec_id": f.spec_id,
                 "schema_id": f.schema_id,
                 "record_count": f.record_count,
+                "deleted_record_count": f.deletion_vector.as_ref().map_or(0, |d| d.cardinality),
+                "deletion_vector": f.deletion_vector.as_ref().map(|d| d.path.clone()),
                 "size_bytes": f.size,
                 "modification_time": f.modification_time,
                 "stats": Value::Object(stats).to_string(),
@@ -266,7 +270,7 @@ fn partitions(snapshot: &Snapshot) -> (SchemaRef, Vec<Value>) {
         let key = (f.spec_id, partition_json(snapshot, f).to_string());
         let g = groups.entry(key).or_default();
         g.0 += 1;
-        g.1 += f.record_count;
+        g.1 += strata_format::dv::live_rows(f);
         g.2 += f.size;
     }
     let rows = groups

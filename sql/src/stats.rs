@@ -1,7 +1,8 @@
 //! Statistics for DataFusion's planner, from the per-file statistics in the log.
 //!
 //! Row counts are exact when every file planned is read whole (no filter, no limit): each
-//! `add` records its row count. Null counts likewise, when every file has one. Bounds are
+//! `add` records its row count and its deletion vector's cardinality (SPEC §7.3). Null counts
+//! likewise, when every file has one and no file has deleted rows (statistics count them). Bounds are
 //! always `Inexact`: string bounds may be truncated prefixes, and a filter may drop the rows
 //! holding them.
 
@@ -20,7 +21,7 @@ pub fn statistics(
     output: &SchemaRef,
     whole: bool,
 ) -> Statistics {
-    let rows: u64 = files.iter().map(|f| f.record_count).sum();
+    let rows: u64 = files.iter().map(strata_format::dv::live_rows).sum();
     let bytes: u64 = files.iter().map(|f| f.size).sum();
     let exact_or_not = |n: usize| {
         if whole {
@@ -59,7 +60,8 @@ fn column(
     let nulls: Option<u64> = per_file.iter().map(|s| s.and_then(|s| s.null_count)).sum();
     if let Some(n) = nulls {
         let n = usize::try_from(n).unwrap_or(usize::MAX);
-        stats.null_count = if whole {
+        let deletes = files.iter().any(|f| f.deletion_vector.is_some());
+        stats.null_count = if whole && !deletes {
             Precision::Exact(n)
         } else {
             Precision::Inexact(n)

@@ -1,11 +1,16 @@
-//! Row-level deletes and conditional overwrites, copy-on-write: files whose rows all match are
-//! removed, files with some matching rows are rewritten without them, in one atomic commit.
+//! Row-level deletes and conditional overwrites, in one atomic commit each. With deletion
+//! vectors (SPEC §7) a delete marks the matching rows of each file in a vector, and removes files
+//! all of whose rows are deleted; copy-on-write removes the files whose rows all match and
+//! rewrites those with some matching rows without them.
 
 use std::sync::Arc;
 
 use arrow::array::{Array, BooleanArray, RecordBatch};
 use arrow::compute::{filter_record_batch, not, prep_null_mask_filter};
 use futures::{Stream, StreamExt, TryStreamExt};
+use rand::Rng;
+use strata_format::conflict::ConflictKind;
+use strata_format::dv::DeletionVector;
 use strata_format::expr::{BoundExpr, Expr};
 use strata_format::prune::{FileStatsView, may_match};
 use strata_format::{AddFile, Metadata, Schema};
@@ -14,7 +19,7 @@ use crate::error::{Error, Result};
 use crate::scan_stats::partition_bounds;
 use crate::snapshot::SnapshotSelector;
 use crate::table::Table;
-use crate::transaction::{CommitResult, FilePredicate};
+use crate::transaction::{CommitResult, FilePredicate, Transaction};
 use crate::write::{PartitionedWriter, delete_files};
 
 /// Whether a file could hold rows matching `predicate` (partition values, then statistics).
@@ -45,18 +50,165 @@ pub fn read_predicate(text: &str, metadata: &Metadata) -> Result<FilePredicate> 
 }
 
 /// What a delete did.
+#[derive(Default)]
 struct Plan {
     removes: Vec<String>,
     adds: Vec<AddFile>,
     deleted_rows: u64,
 }
 
+/// How a delete changes the files holding matching rows.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum DeleteMode {
+    /// Deletion vectors when the table uses them (its protocol lists `deletionVectors` and
+    /// `strata.deletionVectors` is not `false`), else copy-on-write.
+    #[default]
+    Auto,
+    /// Rewrite every file holding a matching row, whatever the table's setting.
+    CopyOnWrite,
+}
+
+/// A delete re-planned this many times after concurrent deletes of the same files gives up.
+const MAX_REPLANS: u32 = 32;
+
+/// Whether a row-level change that failed with `e` is re-planned: `e` is a concurrent change of
+/// the deletion vector of a file it changes (SPEC §8.2: deletes commute; the new plan unions
+/// them), and fewer than [`MAX_REPLANS`] re-plans were made. Waits a jittered backoff first.
+pub(crate) async fn replan_after(e: &Error, replans: &mut u32) -> bool {
+    let commutes = matches!(e, Error::Conflict { conflict, .. }
+        if matches!(conflict.kind, ConflictKind::DeletionVectorChanged { .. }));
+    if !commutes || *replans >= MAX_REPLANS {
+        return false;
+    }
+    *replans += 1;
+    let jitter = rand::rng().random_range(0..=(1u64 << (*replans).min(6)));
+    tokio::time::sleep(std::time::Duration::from_millis(jitter)).await;
+    true
+}
+
 impl Table {
-    /// Deletes the rows for which `predicate` is true, as one commit (operation `DELETE`).
+    /// Deletes the rows for which `predicate` is true, as one commit (operation `DELETE`),
+    /// with deletion vectors when the table uses them.
     pub async fn delete(&self, predicate: Expr) -> Result<CommitResult> {
-        let empty: Vec<Result<RecordBatch>> = Vec::new();
-        self.rewrite_where(predicate, futures::stream::iter(empty), "DELETE")
-            .await
+        self.delete_with(predicate, DeleteMode::Auto).await
+    }
+
+    /// Deletes the rows for which `predicate` is true, as one commit (operation `DELETE`).
+    /// By vector, a delete that loses the race to another delete of the same files is
+    /// re-planned on the new snapshot (SPEC §8.2: its vector becomes the union), up to
+    /// [`MAX_REPLANS`] times.
+    pub async fn delete_with(&self, predicate: Expr, mode: DeleteMode) -> Result<CommitResult> {
+        let mut replans = 0u32;
+        loop {
+            let txn = self.transaction().await?;
+            let vectors = mode == DeleteMode::Auto && crate::vectors::enabled(txn.base());
+            if !vectors {
+                let empty: Vec<Result<RecordBatch>> = Vec::new();
+                return self
+                    .rewrite_in(txn, predicate, futures::stream::iter(empty), "DELETE")
+                    .await;
+            }
+            match self.delete_by_vectors(txn, &predicate).await {
+                Err(e) if replan_after(&e, &mut replans).await => {}
+                other => return other,
+            }
+        }
+    }
+
+    /// One attempt of a delete by vector on the transaction's snapshot.
+    async fn delete_by_vectors(&self, txn: Transaction, predicate: &Expr) -> Result<CommitResult> {
+        let base = txn.base().clone();
+        let bound = predicate.bind(base.schema())?;
+        let candidates: Vec<AddFile> = base
+            .files()
+            .values()
+            .filter(|f| file_may_match(&bound, f, base.metadata(), base.schema()))
+            .cloned()
+            .collect();
+        let scan = self
+            .scan()
+            .at(base.clone())
+            .columns(Vec::<String>::new())
+            .filter(predicate.clone())
+            .plan()
+            .await?;
+        let marked: Vec<(AddFile, DeletionVector, u64)> =
+            futures::stream::iter(candidates.into_iter().map(|file| {
+                let scan = &scan;
+                async move {
+                    let mut marked = scan.matching_positions(&file).await?;
+                    let before = match scan.deletion_vector(&file).await? {
+                        Some(old) => {
+                            let n = old.cardinality();
+                            marked.union_with(&old);
+                            n
+                        }
+                        None => 0,
+                    };
+                    let new_rows = marked.cardinality() - before;
+                    Ok::<_, Error>((file, marked, new_rows))
+                }
+            }))
+            .buffer_unordered(4)
+            .try_filter(|(_, _, new_rows)| futures::future::ready(*new_rows > 0))
+            .try_collect()
+            .await?;
+        let mut object = crate::vectors::new_object(self);
+        let mut removes = Vec::new();
+        let mut replaced = Vec::new();
+        let mut deleted_rows = 0u64;
+        for (file, vector, new_rows) in marked {
+            deleted_rows += new_rows;
+            if vector.cardinality() >= file.record_count {
+                removes.push(file.path);
+            } else {
+                replaced.push((file.path, object.push(&vector)));
+            }
+        }
+        let vector_bytes = object.len();
+        let written = crate::vectors::write_object(self, object).await?;
+        let metadata = base.metadata().clone();
+        let schema = base.schema().clone();
+        let matcher = bound.clone();
+        let matches: FilePredicate =
+            Arc::new(move |f: &AddFile| file_may_match(&matcher, f, &metadata, &schema));
+        let count = |n: usize| i64::try_from(n).unwrap_or(i64::MAX);
+        let mut txn = txn
+            .operation("DELETE")
+            .parameter("predicate", predicate.to_string())
+            .read_where(predicate.to_string(), matches)
+            .metric(
+                "numDeletedRows",
+                i64::try_from(deleted_rows).unwrap_or(i64::MAX),
+            )
+            .metric("numRemovedFiles", count(removes.len()))
+            .metric("numAddedFiles", 0)
+            .metric("numDeletionVectors", count(replaced.len()))
+            .metric(
+                "numDeletionVectorBytes",
+                if written.is_some() {
+                    count(vector_bytes)
+                } else {
+                    0
+                },
+            );
+        let result = async {
+            for p in &removes {
+                txn = txn.remove_file(p)?;
+            }
+            for (p, d) in replaced {
+                txn = txn.replace_deletion_vector(&p, d)?;
+            }
+            txn.commit().await
+        }
+        .await;
+        if let (Err(e), Some(path)) = (&result, &written)
+            && !matches!(e, Error::CommitOutcomeUnknown { .. })
+        {
+            crate::vectors::delete_object(self, path).await;
+        }
+        result
     }
 
     /// Replaces the rows for which `predicate` is true with `batches`, as one commit
@@ -78,6 +230,21 @@ impl Table {
         S: Stream<Item = Result<RecordBatch>> + Send,
     {
         let txn = self.transaction().await?;
+        self.rewrite_in(txn, predicate, batches, operation).await
+    }
+
+    /// Copy-on-write: rewrites the files holding rows matching `predicate` without them, adds
+    /// `batches`, in `txn`.
+    async fn rewrite_in<S>(
+        &self,
+        txn: Transaction,
+        predicate: Expr,
+        batches: S,
+        operation: &str,
+    ) -> Result<CommitResult>
+    where
+        S: Stream<Item = Result<RecordBatch>> + Send,
+    {
         let base = txn.base().clone();
         let schema = base.schema().clone();
         let bound = predicate.bind(&schema)?;

@@ -33,6 +33,7 @@ pub mod read;
 mod resolve;
 mod restore;
 mod rewrite;
+mod rewrite_vectors;
 mod scan;
 mod scan_stats;
 mod schema_merge;
@@ -42,11 +43,12 @@ mod storage;
 mod table;
 mod tier;
 mod transaction;
+mod vectors;
 mod write;
 pub mod writer;
 
 pub use commit_log::{Attempt, CommitLog, Landed, Scan as LogScan};
-pub use delete::read_predicate;
+pub use delete::{DeleteMode, read_predicate};
 pub use error::{Error, Result};
 pub use options::{
     Clock, CommitHandler, IdSource, PendingCommit, RandomIds, RetryPolicy, SequentialIds,

@@ -15,7 +15,7 @@ use crate::delete::file_may_match;
 use crate::error::{Error, Result};
 use crate::snapshot::SnapshotSelector;
 use crate::table::Table;
-use crate::transaction::{CommitResult, FilePredicate};
+use crate::transaction::{CommitResult, FilePredicate, Transaction};
 use crate::write::{PartitionedWriter, delete_files};
 
 /// Which rows of a batch (with the table's Arrow schema) are matched; a NULL is not a match.
@@ -78,6 +78,22 @@ impl RowRewrite {
         self.description = text.into();
         self
     }
+
+    pub(crate) fn prune_predicate(&self) -> Option<&Expr> {
+        self.prune.as_ref()
+    }
+    pub(crate) fn description(&self) -> &str {
+        &self.description
+    }
+    pub(crate) fn is_update(&self) -> bool {
+        self.mapper.is_some()
+    }
+    pub(crate) fn matcher(&self) -> &RowMatcher {
+        &self.matcher
+    }
+    pub(crate) fn mapper(&self) -> Option<&RowMapper> {
+        self.mapper.as_ref()
+    }
 }
 
 /// What [`Table::rewrite_rows`] did.
@@ -92,12 +108,33 @@ pub struct RewriteResult {
 }
 
 impl Table {
-    /// Rewrites the rows `rewrite` matches, copy-on-write, as one commit (operation `DELETE` or
-    /// `UPDATE`, metrics `numDeletedRows`/`numUpdatedRows`, `numCopiedRows`, `numAddedRows`,
-    /// `numRemovedFiles`, `numAddedFiles`). Nothing is committed when no row matches. On failure
-    /// the files written are deleted (unless the commit outcome is unknown).
+    /// Rewrites the rows `rewrite` matches as one commit (operation `DELETE` or `UPDATE`,
+    /// metrics `numDeletedRows`/`numUpdatedRows`, `numCopiedRows`, `numAddedRows`,
+    /// `numRemovedFiles`, `numAddedFiles`, and with vectors `numDeletionVectors`,
+    /// `numDeletionVectorBytes`). Tables that use deletion vectors (SPEC §7) get the matched rows
+    /// marked in vectors (and, for an update, their new values appended); others get every
+    /// file holding a matched row rewritten. Nothing is committed when no row matches. On
+    /// failure the files written are deleted (unless the commit outcome is unknown).
     pub async fn rewrite_rows(&self, rewrite: RowRewrite) -> Result<RewriteResult> {
-        let txn = self.transaction().await?;
+        let mut replans = 0u32;
+        loop {
+            let txn = self.transaction().await?;
+            if !crate::vectors::enabled(txn.base()) {
+                return self.rewrite_rows_cow(txn, &rewrite).await;
+            }
+            match self.rewrite_rows_by_vectors(txn, &rewrite).await {
+                Err(e) if crate::delete::replan_after(&e, &mut replans).await => {}
+                other => return other,
+            }
+        }
+    }
+
+    /// One copy-on-write attempt of [`Table::rewrite_rows`].
+    async fn rewrite_rows_cow(
+        &self,
+        txn: Transaction,
+        rewrite: &RowRewrite,
+    ) -> Result<RewriteResult> {
         let base = txn.base().clone();
         let schema = base.schema().clone();
         let bound = match &rewrite.prune {
@@ -123,7 +160,7 @@ impl Table {
         let mut removes = Vec::new();
         let (mut matched_rows, mut copied_rows) = (0u64, 0u64);
         for file in candidates {
-            let outcome = rewrite_file(&rewrite, scan.only(file.clone()), &mut writer).await;
+            let outcome = rewrite_file(rewrite, scan.only(file.clone()), &mut writer).await;
             match outcome {
                 Ok((0, _)) => {}
                 Ok((matched, copied)) => {
@@ -251,6 +288,6 @@ async fn rewrite_file(
     Ok((matched, copied))
 }
 
-fn evaluation(message: String) -> Error {
+pub(crate) fn evaluation(message: String) -> Error {
     Error::Format(strata_format::FormatError::Evaluation(message))
 }

@@ -37,6 +37,9 @@ pub struct CreateTable {
     pub name: Option<String>,
     /// Optional description.
     pub description: Option<String>,
+    /// Whether the table lists the `deletionVectors` feature (default true; also false when
+    /// the property `strata.deletionVectors` is `false`), SPEC §7.
+    pub deletion_vectors: bool,
 }
 
 impl CreateTable {
@@ -48,7 +51,16 @@ impl CreateTable {
             properties: BTreeMap::new(),
             name: None,
             description: None,
+            deletion_vectors: true,
         }
+    }
+
+    /// With or without the `deletionVectors` feature (SPEC §7). Without it, the table can be
+    /// read and written by implementations of the format without deletion vectors; deletes
+    /// rewrite files.
+    pub fn with_deletion_vectors(mut self, yes: bool) -> Self {
+        self.deletion_vectors = yes;
+        self
     }
 
     /// With a partition spec.
@@ -100,16 +112,35 @@ impl HistoryEntry {
             bytes_removed: 0,
             files_relocated: 0,
         };
+        // A replacement (SPEC §7.4) is no file added or removed: only the rows its new
+        // vector deletes beyond the old one (restores may undelete: rows added).
+        let replaced = strata_format::conflict::replaced_paths(&c.actions);
+        let marked = |d: &Option<strata_format::actions::DeletionVectorDescriptor>| {
+            d.as_ref().map_or(0, |d| d.cardinality)
+        };
+        let mut before: BTreeMap<&str, u64> = BTreeMap::new();
         for a in &c.actions {
             match a {
+                Action::Remove(r) if replaced.contains(r.path.as_str()) => {
+                    before.insert(r.path.as_str(), marked(&r.deletion_vector));
+                }
+                Action::Add(add) if replaced.contains(add.path.as_str()) => {
+                    let old = before.get(add.path.as_str()).copied().unwrap_or(0);
+                    let new = marked(&add.deletion_vector);
+                    e.rows_removed += new.saturating_sub(old);
+                    e.rows_added += old.saturating_sub(new);
+                }
                 Action::Add(add) => {
                     e.files_added += 1;
-                    e.rows_added += add.record_count;
+                    e.rows_added += strata_format::dv::live_rows(add);
                     e.bytes_added += add.size;
                 }
                 Action::Remove(r) => {
                     e.files_removed += 1;
-                    e.rows_removed += r.record_count.unwrap_or(0);
+                    e.rows_removed += r
+                        .record_count
+                        .unwrap_or(0)
+                        .saturating_sub(marked(&r.deletion_vector));
                     e.bytes_removed += r.size.unwrap_or(0);
                 }
                 Action::Relocate(_) => e.files_relocated += 1,
@@ -208,8 +239,23 @@ impl Table {
             policies: Vec::new(),
         };
         metadata.validate()?;
+        // New tables use deletion vectors unless created with `strata.deletionVectors=false`.
+        let mut protocol = Protocol::default();
+        if create.deletion_vectors
+            && metadata
+                .properties
+                .get(strata_format::dv::PROP_DELETION_VECTORS)
+                .is_none_or(|v| v != "false")
+        {
+            protocol
+                .reader_features
+                .push(strata_format::dv::FEATURE.into());
+            protocol
+                .writer_features
+                .push(strata_format::dv::FEATURE.into());
+        }
         let actions = vec![
-            Action::Protocol(Protocol::default()),
+            Action::Protocol(protocol),
             Action::Metadata(Box::new(metadata)),
         ];
         let info = t.commit_info("CREATE TABLE", now, None, BTreeMap::new());

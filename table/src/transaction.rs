@@ -146,9 +146,35 @@ impl Transaction {
             location: add.location.clone(),
             storage_class: add.storage_class.clone(),
             restore: add.restore,
+            deletion_vector: add.deletion_vector.clone(),
         };
         self.actions.push(Action::Remove(remove));
         Ok(self)
+    }
+
+    /// Replaces the deletion vector of an active file of the base snapshot (SPEC §7.4): a
+    /// `remove` of the file and an `add` of the same entry with `vector`.
+    pub fn replace_deletion_vector(
+        self,
+        path: &str,
+        vector: strata_format::actions::DeletionVectorDescriptor,
+    ) -> Result<Self> {
+        let mut txn = self.remove_file(path)?;
+        let mut add =
+            txn.base
+                .files()
+                .get(path)
+                .cloned()
+                .ok_or_else(|| Error::InvalidOperation {
+                    table: txn.table.uri().to_string(),
+                    message: format!(
+                        "cannot replace the vector of `{path}`: it is not in the table"
+                    ),
+                })?;
+        add.data_change = true;
+        add.deletion_vector = Some(vector);
+        txn.actions.push(Action::Add(Box::new(add)));
+        Ok(txn)
     }
 
     /// Declares that the outcome depends on the whole table (e.g. a full overwrite).

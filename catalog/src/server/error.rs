@@ -29,6 +29,9 @@ fn conflict_body(table: &str, winning: u64, kind: &ConflictKind) -> ConflictBody
         ConflictKind::ConcurrentDelete { path } => ("concurrentDelete", Some(path.clone())),
         ConflictKind::ConcurrentRelocate { path } => ("concurrentRelocate", Some(path.clone())),
         ConflictKind::ConcurrentTag { name } => ("concurrentTag", Some(name.clone())),
+        ConflictKind::DeletionVectorChanged { path } => {
+            ("deletionVectorChanged", Some(path.clone()))
+        }
         _ => ("conflict", None),
     };
     ConflictBody {

@@ -15,8 +15,8 @@ use strata_format::schema::{DataType, PrimitiveType};
 use strata_table::Table;
 
 use crate::harness::{
-    Backend, TestCatalog, Universe, add_json, create_request, put_object, serve_universe, token,
-    unique,
+    Backend, TestCatalog, Universe, add_json, create_request, put_object, remove_json,
+    serve_universe, token, unique,
 };
 
 fn change(ns: &str, base: u64, actions: Vec<Value>) -> TableChange {
@@ -398,5 +398,89 @@ async fn read_predicates_survive_the_catalog() {
     };
     let e = c.commit(&planned_on_1(bad)).await.unwrap_err();
     assert!(matches!(e, Error::Api { status: 400, .. }), "{e}");
+    cat.stop().await;
+}
+
+/// A deletion vector sent with a commit is checked by the catalog (SPEC §7): its object must lie
+/// under `_strata_dv/` of the table, exist, hold the addressed range and decode to exactly its
+/// cardinality of positions below the file's row count; a replacement may change nothing but
+/// the vector. Two replacements of one file from the same base: the second is a typed conflict
+/// the writer re-plans (`deletionVectorChanged`).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn deletion_vectors_are_checked_by_the_catalog() {
+    use strata_format::dv::{DeletionVector, DvObjectBuilder};
+    let cat = TestCatalog::start(&Backend::sqlite()).await;
+    let (ns, info) = cat.namespace_with_table("dv").await;
+    let root = Path::new(&info.location);
+    put_object(root, "a.parquet", 4);
+    let c = &cat.admin;
+    c.commit(&request(change(&ns, 0, vec![add_json("a.parquet", 4)])))
+        .await
+        .unwrap();
+    let mut object = DvObjectBuilder::new("_strata_dv/v.bin");
+    let one = object.push(&DeletionVector::from_positions([1]));
+    let past_end = object.push(&DeletionVector::from_positions([9]));
+    let (path, bytes) = object.finish();
+    std::fs::create_dir_all(root.join("_strata_dv")).unwrap();
+    std::fs::write(root.join(&path), &bytes).unwrap();
+    let replace = |d: Value, rows: u64| {
+        let mut add = add_json("a.parquet", rows);
+        add["add"]["deletionVector"] = d;
+        vec![remove_json("a.parquet"), add]
+    };
+    let descriptor =
+        |d: &strata_format::actions::DeletionVectorDescriptor| serde_json::to_value(d).unwrap();
+    let refused = |e: Error| refusal(&e);
+    // Outside `_strata_dv/`: a field error.
+    let mut outside = descriptor(&one);
+    outside["path"] = json!("data/v.bin");
+    let (status, message) = refused(
+        c.commit(&request(change(&ns, 1, replace(outside, 4))))
+            .await
+            .unwrap_err(),
+    );
+    assert_eq!(status, 400, "{message}");
+    assert!(message.contains("_strata_dv"), "{message}");
+    // A missing object, a range past its end, a position past the file's rows.
+    let mut missing = descriptor(&one);
+    missing["path"] = json!("_strata_dv/none.bin");
+    let mut long = descriptor(&one);
+    long["sizeInBytes"] = json!(bytes.len());
+    for (d, want) in [
+        (missing, "does not exist"),
+        (long, "addresses bytes"),
+        (descriptor(&past_end), "past the file's 4 rows"),
+    ] {
+        let (status, message) = refused(
+            c.commit(&request(change(&ns, 1, replace(d, 4))))
+                .await
+                .unwrap_err(),
+        );
+        assert_eq!(status, 422, "{message}");
+        assert!(message.contains(want), "{want}: {message}");
+    }
+    // A replacement that changes the file itself: refused by replay.
+    let (status, message) = refused(
+        c.commit(&request(change(&ns, 1, replace(descriptor(&one), 5))))
+            .await
+            .unwrap_err(),
+    );
+    assert!(status == 422 || status == 400, "{status}: {message}");
+    // A good one lands; the same replacement planned on version 1 again is a typed conflict.
+    c.commit(&request(change(&ns, 1, replace(descriptor(&one), 4))))
+        .await
+        .unwrap();
+    let e = c
+        .commit(&request(change(&ns, 1, replace(descriptor(&one), 4))))
+        .await
+        .unwrap_err();
+    match e {
+        Error::Api {
+            status: 409,
+            conflict: Some(k),
+            ..
+        } => assert_eq!(k.kind, "deletionVectorChanged"),
+        other => panic!("not a conflict: {other}"),
+    }
     cat.stop().await;
 }

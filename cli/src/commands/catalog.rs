@@ -204,7 +204,7 @@ pub(crate) fn client(conn: &Connection) -> CliResult<Client> {
 }
 
 /// `namespace.table` shaped (not a path or a URI).
-fn looks_qualified(name: &str) -> bool {
+pub(crate) fn looks_qualified(name: &str) -> bool {
     !name.contains('/') && !name.contains('\\') && TableRef::parse(name).is_ok()
 }
 

@@ -80,19 +80,31 @@ pub enum Mode {
 }
 
 /// Deletes the rows matching `filter`.
-pub async fn delete(table: &Table, filter: &str, quiet: bool) -> CliResult {
-    let c = table.delete(Expr::parse(filter)?).await?;
+pub async fn delete(
+    table: &Table,
+    filter: &str,
+    mode: strata_table::DeleteMode,
+    quiet: bool,
+) -> CliResult {
+    let c = table.delete_with(Expr::parse(filter)?, mode).await?;
     if !quiet {
-        let n = c
-            .snapshot
-            .commit_info()
-            .operation_metrics
-            .get("numDeletedRows")
-            .copied()
-            .unwrap_or(0);
+        let metrics = &c.snapshot.commit_info().operation_metrics;
+        let get = |k: &str| metrics.get(k).copied().unwrap_or(0);
+        let how = match get("numDeletionVectors") {
+            0 => format!(
+                "{} files removed, {} written",
+                get("numRemovedFiles"),
+                get("numAddedFiles")
+            ),
+            n => format!(
+                "{n} files marked in deletion vectors, {} removed",
+                get("numRemovedFiles")
+            ),
+        };
         eprintln!(
-            "committed version {}: deleted {n} rows; the table now has {} rows",
+            "committed version {}: deleted {} rows ({how}); the table now has {} rows",
             c.version,
+            get("numDeletedRows"),
             c.snapshot.record_count()
         );
     }
@@ -206,7 +218,7 @@ pub async fn scan(
     let scan = builder.plan().await?;
     let schema = scan.output_schema();
     // A progress bar when the rows go to a file or pipe and stderr is a terminal.
-    let total: u64 = scan.files().iter().map(|f| f.record_count).sum();
+    let total: u64 = scan.files().iter().map(strata_format::dv::live_rows).sum();
     let bar = crate::style::rows_bar(total, quiet, !std::io::stdout().is_terminal());
     let metrics = scan.metrics();
     let progress = bar.clone();

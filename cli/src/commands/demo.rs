@@ -221,9 +221,17 @@ pub async fn demo(dir: &str, out: &mut impl Write) -> CliResult {
     let d = table
         .delete(strata_format::expr::Expr::parse("category = 'cat-03'")?)
         .await?;
+    let marked = d
+        .snapshot
+        .commit_info()
+        .operation_metrics
+        .get("numDeletionVectors")
+        .copied()
+        .unwrap_or(0);
     writeln!(
         out,
-        "DELETE WHERE category = 'cat-03' -> version {}: {} rows left (files rewritten copy-on-write)",
+        "DELETE WHERE category = 'cat-03' -> version {}: {} rows left ({marked} files keep \
+         their bytes; the deleted rows are marked in deletion vectors)",
         d.version,
         d.snapshot.record_count()
     )?;

@@ -90,6 +90,24 @@ fn changes(d: &TableDiff) -> Vec<Change> {
                 .sized(Some(f.rows), f.bytes),
         );
     }
+    for r in &d.rows_deleted {
+        let undeleted = r.to_deleted < r.from_deleted;
+        out.push(
+            Change::new(
+                if undeleted {
+                    "rowsUndeleted"
+                } else {
+                    "rowsDeleted"
+                },
+                &r.path,
+            )
+            .values(
+                Some(format!("{} deleted", r.from_deleted)),
+                Some(format!("{} deleted", r.to_deleted)),
+            )
+            .sized(Some(r.to_deleted.abs_diff(r.from_deleted)), 0),
+        );
+    }
     for c in &d.schema.changes {
         out.push(match c {
             FieldChange::Added {
@@ -209,6 +227,7 @@ fn document(uri: &str, a: &TableState, b: &TableState, d: &TableDiff) -> CliResu
         "properties": serde_json::to_value(&d.properties)?,
         "tags": serde_json::to_value(&d.tags)?,
         "tierMoves": serde_json::to_value(&d.tier_moves)?,
+        "rowsDeleted": serde_json::to_value(&d.rows_deleted)?,
     }))
 }
 
@@ -280,6 +299,13 @@ pub async fn run(
                 d.schema.from_schema_id, d.schema.to_schema_id, sm.schema_changes
             )?;
             writeln!(out, "tier moves {}", sm.tier_moves)?;
+            if sm.files_with_deleted_rows > 0 {
+                writeln!(
+                    out,
+                    "in place   rows deleted or undeleted in {} file(s) (deletion vectors)",
+                    sm.files_with_deleted_rows
+                )?;
+            }
             if list.is_empty() {
                 writeln!(out, "no changes")?;
                 return Ok(());

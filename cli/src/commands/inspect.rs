@@ -262,6 +262,7 @@ pub async fn files(
                 "path": f.path,
                 "size": f.size,
                 "rows": f.record_count,
+                "deletedRows": f.deletion_vector.as_ref().map_or(0, |d| d.cardinality),
                 "partition": partition(f),
                 "tier": f.tier,
                 "storageClass": f.storage_class,
@@ -269,7 +270,15 @@ pub async fn files(
             })
         })
         .collect();
-    let header = ["PATH", "SIZE", "ROWS", "PARTITION", "TIER", "LOCATION"];
+    let header = [
+        "PATH",
+        "SIZE",
+        "ROWS",
+        "DELETED",
+        "PARTITION",
+        "TIER",
+        "LOCATION",
+    ];
     let rows: Vec<Vec<String>> = s
         .files()
         .values()
@@ -293,6 +302,10 @@ pub async fn files(
                     human_size(f.size)
                 },
                 f.record_count.to_string(),
+                f.deletion_vector
+                    .as_ref()
+                    .map_or(0, |d| d.cardinality)
+                    .to_string(),
                 p.join("/"),
                 f.tier.clone(),
                 s.physical_location(f),

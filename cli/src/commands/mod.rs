@@ -20,6 +20,7 @@ mod settings;
 mod shell;
 pub mod sql;
 pub mod tier;
+mod update;
 
 /// Runs a parsed command line.
 pub async fn run(cli: Cli) -> CliResult {
@@ -120,8 +121,20 @@ pub async fn run(cli: Cli) -> CliResult {
             let csv = data::csv_options(&csv)?;
             data::write(&open(&table).await?, &files, format, mode, &csv, cli.quiet).await
         }
-        Command::Delete { table, filter } => {
-            data::delete(&open(&table).await?, &filter, cli.quiet).await
+        Command::Delete {
+            table,
+            filter,
+            copy_on_write,
+        } => {
+            let mode = if copy_on_write {
+                strata_table::DeleteMode::CopyOnWrite
+            } else {
+                strata_table::DeleteMode::Auto
+            };
+            data::delete(&open(&table).await?, &filter, mode, cli.quiet).await
+        }
+        Command::Update { table, set, filter } => {
+            update::update(&table, &set, filter.as_deref(), cli.quiet).await
         }
         Command::Scan(args) => {
             crate::screen::set_show_all(args.all);

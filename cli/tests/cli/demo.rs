@@ -12,7 +12,8 @@ fn demo_builds_a_table_and_walks_through_it() {
         "time travel",
         "restore",
         "strata diff",
-        "fileRemoved",
+        "rowsDeleted",
+        "deletion vectors",
     ] {
         assert!(
             out.to_lowercase().contains(&step.to_lowercase()),

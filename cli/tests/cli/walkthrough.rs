@@ -214,7 +214,9 @@ pub fn every_command(base: &str, scratch: &Scratch) {
     let entries = h["history"].as_array().expect("history");
     assert_eq!(entries.len(), 12);
     assert_eq!(entries[0]["operation"], "DELETE");
-    assert_eq!(entries[0]["rowsRemoved"].as_u64(), Some(6));
+    // Deleted in place (deletion vectors): the rows deleted, no file rewritten.
+    assert_eq!(entries[0]["rowsRemoved"].as_u64(), Some(4));
+    assert_eq!(entries[0]["filesAdded"].as_u64(), Some(0));
     assert_eq!(
         entries.last().map(|e| e["version"].clone()),
         Some(Value::from(0))

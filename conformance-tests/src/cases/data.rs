@@ -13,7 +13,7 @@ use strata_format::expr::Expr;
 use strata_format::schema::{ListType, MapType, StructType};
 use strata_format::{DataType, PrimitiveType, Schema, StructField};
 use strata_table::arrow_schema::to_arrow_schema;
-use strata_table::{CreateTable, SnapshotSelector, Table, TableOptions};
+use strata_table::{CreateTable, DeleteMode, SnapshotSelector, Table, TableOptions};
 
 use crate::backends::{CaseResult, TestBackend};
 use crate::{check, check_eq};
@@ -416,7 +416,7 @@ pub async fn row_groups_of_one_file_scan_in_order(b: &TestBackend) -> CaseResult
 }
 
 /// Three files of ids 0..30: one wholly matching, one partly, one not at all.
-async fn three_file_table(
+pub(crate) async fn three_file_table(
     b: &TestBackend,
 ) -> Result<(Table, arrow::datatypes::SchemaRef), Box<dyn std::error::Error + Send + Sync>> {
     let schema = strata_format::compact::parse_schema("id:int64,v:string?")?;
@@ -442,7 +442,7 @@ async fn three_file_table(
     Ok((t, target))
 }
 
-async fn ids_at(
+pub(crate) async fn ids_at(
     t: &Table,
     sel: SnapshotSelector,
 ) -> Result<Vec<i64>, Box<dyn std::error::Error + Send + Sync>> {
@@ -454,12 +454,24 @@ async fn ids_at(
     Ok(out)
 }
 
-/// DELETE WHERE removes wholly matching files, rewrites partly matching ones, keeps the rest;
-/// the version before still has every row.
+/// DELETE WHERE in copy-on-write mode removes wholly matching files, rewrites partly matching
+/// ones, keeps the rest; the version before still has every row.
 pub async fn delete_where_is_copy_on_write(b: &TestBackend) -> CaseResult {
     let (t, _) = three_file_table(b).await?;
     let before = t.latest().await?;
-    let c = t.delete(Expr::parse("id < 10 OR id IN (12, 13)")?).await?;
+    let c = t
+        .delete_with(
+            Expr::parse("id < 10 OR id IN (12, 13)")?,
+            DeleteMode::CopyOnWrite,
+        )
+        .await?;
+    check!(
+        c.snapshot
+            .files()
+            .values()
+            .all(|f| f.deletion_vector.is_none()),
+        "copy-on-write writes no vector"
+    );
     let after = c.snapshot.clone();
     check_eq!(after.files().len(), 2);
     let untouched: Vec<&String> = before
@@ -478,7 +490,9 @@ pub async fn delete_where_is_copy_on_write(b: &TestBackend) -> CaseResult {
     check_eq!(h.info.operation, "DELETE");
     check_eq!(h.info.operation_metrics.get("numDeletedRows"), Some(&12));
     // A predicate matching nothing commits a version that changes no file.
-    let none = t.delete(Expr::parse("id > 1000")?).await?;
+    let none = t
+        .delete_with(Expr::parse("id > 1000")?, DeleteMode::CopyOnWrite)
+        .await?;
     check_eq!(none.snapshot.files().len(), 2);
     Ok(())
 }

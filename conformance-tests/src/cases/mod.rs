@@ -42,6 +42,7 @@ pub mod faults;
 pub mod keys;
 pub mod log;
 pub mod tiering;
+pub mod vectors;
 pub mod views;
 
 /// Fails the case with a message unless the condition holds.

@@ -29,6 +29,8 @@ pub(super) async fn create_table(
 ) -> Result<Table, BoxError> {
     let path = dir.join(name);
     let location = TableLocation::parse(path_str(&path)?)?;
+    // The golden tables predate deletion vectors: they stay tables without the feature.
+    let create = create.with_deletion_vectors(false);
     Ok(Table::create_with(location, create, options()).await?)
 }
 
@@ -116,6 +118,7 @@ pub(super) fn remove_of(
         location: add.location.clone(),
         storage_class: add.storage_class.clone(),
         restore: add.restore,
+        deletion_vector: add.deletion_vector.clone(),
     }))
 }
 

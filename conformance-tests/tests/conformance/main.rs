@@ -6,7 +6,7 @@
 
 use strata_conformance::backends::{BackendKind, CaseResult, TestBackend};
 use strata_conformance::cases::{
-    concurrency, corruption, data, defaults, evolution, faults, keys, log, tiering, views,
+    concurrency, corruption, data, defaults, evolution, faults, keys, log, tiering, vectors, views,
 };
 
 mod fault_sequences;
@@ -94,6 +94,11 @@ suite!(
     data::row_groups_of_one_file_scan_in_order,
     data::delete_where_is_copy_on_write,
     data::concurrent_overwrites_cannot_both_win,
+    vectors::delete_by_vectors_marks_rows_and_keeps_files,
+    vectors::concurrent_deletes_of_one_file_both_land,
+    vectors::rewrite_racing_a_vector_delete_conflicts,
+    vectors::vectors_off_and_corrupt_vectors,
+    vectors::independent_reader_applies_vectors,
     data::pyarrow_reads_data_files_with_field_ids,
     evolution::schema_evolution_matrix,
     evolution::partition_evolution_keeps_old_files,

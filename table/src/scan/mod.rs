@@ -27,6 +27,8 @@ use crate::snapshot::{Snapshot, SnapshotSelector};
 use crate::table::Table;
 use crate::tier::RestoreOptions;
 
+mod positions;
+pub(crate) use positions::true_indices;
 mod units;
 
 use units::{Shared, Unit};
@@ -40,6 +42,7 @@ pub struct ScanMetrics {
     pub(crate) row_groups_total: AtomicU64,
     pub(crate) row_groups_pruned: AtomicU64,
     pub(crate) pages_pruned_rows: AtomicU64,
+    pub(crate) rows_deleted_by_vectors: AtomicU64,
     pub(crate) bytes_total: AtomicU64,
     pub(crate) bytes_scanned_counter: Arc<AtomicU64>,
     pub(crate) rows_scanned: AtomicU64,
@@ -63,6 +66,8 @@ pub struct ScanReport {
     pub row_groups_pruned: u64,
     /// Rows skipped inside read row groups thanks to the page index.
     pub rows_pruned_by_page_index: u64,
+    /// Rows of the row groups read that deletion vectors mark deleted (SPEC §7), skipped.
+    pub rows_deleted_by_vectors: u64,
     /// Bytes of all files of the snapshot.
     pub bytes_total: u64,
     /// Bytes requested from storage: footers, page indexes and the pages read (row groups
@@ -90,6 +95,7 @@ impl ScanMetrics {
             row_groups_total: get(&self.row_groups_total),
             row_groups_pruned: get(&self.row_groups_pruned),
             rows_pruned_by_page_index: get(&self.pages_pruned_rows),
+            rows_deleted_by_vectors: get(&self.rows_deleted_by_vectors),
             bytes_total: get(&self.bytes_total),
             bytes_scanned: get(&self.bytes_scanned_counter),
             bytes_skipped: get(&self.bytes_total).saturating_sub(get(&self.bytes_scanned_counter)),

@@ -14,9 +14,12 @@ use futures::{StreamExt, TryStreamExt};
 use object_store::ObjectStore;
 use object_store::path::Path;
 use parquet::arrow::ProjectionMask;
-use parquet::arrow::arrow_reader::{ArrowReaderMetadata, ArrowReaderOptions, RowSelection};
+use parquet::arrow::arrow_reader::{
+    ArrowReaderMetadata, ArrowReaderOptions, RowSelection, RowSelector,
+};
 use parquet::arrow::async_reader::ParquetRecordBatchStreamBuilder;
 use parquet::file::metadata::{PageIndexPolicy, ParquetMetaData};
+use strata_format::dv::DeletionVector;
 use strata_format::expr::BoundExpr;
 use strata_format::schema::{FieldId, StructField};
 use strata_format::{AddFile, Schema};
@@ -76,7 +79,7 @@ pub(super) struct Unit {
     selection: Option<RowSelection>,
 }
 
-fn parquet_err(shared: &Shared, path: &str, e: parquet::errors::ParquetError) -> Error {
+pub(super) fn parquet_err(shared: &Shared, path: &str, e: parquet::errors::ParquetError) -> Error {
     Error::Parquet {
         table: shared.table_uri.clone(),
         path: path.to_string(),
@@ -106,13 +109,22 @@ fn archived_or_parquet_err(
     parquet_err(shared, path, e)
 }
 
-/// Reads one file's footer, prunes its row groups and pages, and splits the rest into units
-/// of at least `unit_rows` rows each (a row group is never split).
-pub(super) async fn open_file(
-    shared: Arc<Shared>,
-    file: AddFile,
-    unit_rows: usize,
-) -> Result<Vec<Unit>> {
+/// A data file's footer and what reading it needs.
+pub(super) struct Footer {
+    pub(super) store: Arc<dyn ObjectStore>,
+    pub(super) path: Path,
+    pub(super) local: Option<Arc<ReadBuffers>>,
+    pub(super) reader_metadata: ArrowReaderMetadata,
+    /// The scan's read columns in this file.
+    pub(super) mask: ProjectionMask,
+}
+
+/// Reads the footer of `file` (with its page index if asked and present).
+pub(super) async fn read_footer(
+    shared: &Shared,
+    file: &AddFile,
+    page_index: bool,
+) -> Result<Footer> {
     let (store, path) = shared
         .resolver
         .resolve(&file.path, file.location.as_deref())?;
@@ -124,17 +136,16 @@ pub(super) async fn open_file(
     let mut reader = ObjectReader::new(store.clone(), path.clone(), file.size)
         .local(local.clone())
         .counting(shared.metrics.bytes_scanned_counter.clone());
-    let options = ArrowReaderOptions::new().with_page_index_policy(if shared.predicate.is_some() {
+    let options = ArrowReaderOptions::new().with_page_index_policy(if page_index {
         PageIndexPolicy::Optional
     } else {
         PageIndexPolicy::Skip
     });
     let reader_metadata = ArrowReaderMetadata::load_async(&mut reader, options)
         .await
-        .map_err(|e| archived_or_parquet_err(&shared, &file, path.as_ref(), e))?;
-    let file_arrow = reader_metadata.schema().clone();
-    let metadata = reader_metadata.metadata().clone();
-    let parquet_schema = metadata.file_metadata().schema_descr();
+        .map_err(|e| archived_or_parquet_err(shared, file, path.as_ref(), e))?;
+    let file_arrow = reader_metadata.schema();
+    let parquet_schema = reader_metadata.metadata().file_metadata().schema_descr();
     let read_ids: BTreeSet<FieldId> = shared.read_fields.iter().map(|f| f.id).collect();
     let roots: Vec<usize> = file_arrow
         .fields()
@@ -144,6 +155,37 @@ pub(super) async fn open_file(
         .map(|(i, _)| i)
         .collect();
     let mask = ProjectionMask::roots(parquet_schema, roots.iter().copied());
+    Ok(Footer {
+        store,
+        path,
+        local,
+        reader_metadata,
+        mask,
+    })
+}
+
+/// Reads one file's footer, prunes its row groups and pages, and splits the rest into units
+/// of at least `unit_rows` rows each (a row group is never split).
+pub(super) async fn open_file(
+    shared: Arc<Shared>,
+    file: AddFile,
+    unit_rows: usize,
+) -> Result<Vec<Unit>> {
+    let page_index = shared.predicate.is_some();
+    let (footer, deleted) = futures::try_join!(
+        read_footer(&shared, &file, page_index),
+        crate::vectors::read(&shared.resolver, &shared.table_uri, &file),
+    )?;
+    let Footer {
+        store,
+        path,
+        local,
+        reader_metadata,
+        mask,
+    } = footer;
+    let file_arrow = reader_metadata.schema().clone();
+    let metadata = reader_metadata.metadata().clone();
+    let parquet_schema = metadata.file_metadata().schema_descr();
     let num_groups = metadata.num_row_groups();
     add(&shared.metrics.row_groups_total, num_groups as u64);
     let (groups, selection) = match &shared.predicate {
@@ -154,10 +196,23 @@ pub(super) async fn open_file(
         &shared.metrics.row_groups_pruned,
         (num_groups - groups.len()) as u64,
     );
-    let selection = selection.map(|(sel, skipped)| {
+    let mut selection = selection.map(|(sel, skipped)| {
         add(&shared.metrics.pages_pruned_rows, skipped);
         sel
     });
+    // SPEC §7.3: rows of the file's deletion vector are never returned; they are skipped by
+    // the reader like pruned pages.
+    if let Some(deleted) = deleted {
+        let live = deletion_selection(&deleted, &metadata, &groups);
+        add(
+            &shared.metrics.rows_deleted_by_vectors,
+            live.skipped_row_count() as u64,
+        );
+        selection = Some(match selection {
+            Some(pages) => pages.intersection(&live),
+            None => live,
+        });
+    }
     // Pruning above reads the statistics in the file's own types; decoding may use views.
     let reader_metadata = if shared.string_views {
         let views = with_string_views(&file_arrow);
@@ -196,6 +251,52 @@ pub(super) async fn open_file(
             selection,
         })
         .collect())
+}
+
+/// The selection over the rows of `groups` (in order) that skips the deleted positions.
+pub(super) fn deletion_selection(
+    deleted: &DeletionVector,
+    metadata: &ParquetMetaData,
+    groups: &[usize],
+) -> RowSelection {
+    let starts = group_starts(metadata);
+    let mut positions = deleted.iter().peekable();
+    let mut selectors = Vec::new();
+    for &g in groups {
+        let start = starts[g];
+        let end = starts[g + 1];
+        let mut at = start;
+        while let Some(&p) = positions.peek() {
+            if p >= end {
+                break;
+            }
+            positions.next();
+            if p < start {
+                continue;
+            }
+            if p > at {
+                selectors.push(RowSelector::select(usize::try_from(p - at).unwrap_or(0)));
+            }
+            selectors.push(RowSelector::skip(1));
+            at = p + 1;
+        }
+        if at < end {
+            selectors.push(RowSelector::select(usize::try_from(end - at).unwrap_or(0)));
+        }
+    }
+    RowSelection::from(selectors)
+}
+
+/// The position of the first row of each row group, and the file's row count last.
+pub(super) fn group_starts(metadata: &ParquetMetaData) -> Vec<u64> {
+    let mut starts = Vec::with_capacity(metadata.num_row_groups() + 1);
+    let mut at = 0u64;
+    for rg in metadata.row_groups() {
+        starts.push(at);
+        at += u64::try_from(rg.num_rows()).unwrap_or(0);
+    }
+    starts.push(at);
+    starts
 }
 
 /// Splits row groups `(index, rows)` into runs of consecutive groups of at least `unit_rows`
