@@ -228,6 +228,42 @@ def delta_w4(w: Work) -> None:
     scan_metrics(w, full, selective)
 
 
+def folder_bytes(path: Path) -> int:
+    return sum(f.stat().st_size for f in path.rglob("*") if f.is_file())
+
+
+def delta_w9(w: Work) -> None:
+    """W9: the deletes of `strata-bench w9` (0.1% slices of `value`, spread over every file) on
+    a copy of W3's rows in a Delta table, written once (not timed)."""
+    from deltalake import DeltaTable, write_deltalake
+
+    base = w.dir / "w9-delta-base"
+    if not (base / "_built").exists():
+        if base.exists():
+            shutil.rmtree(base)
+        dt = delta_create(base, w.schema())
+        write_deltalake(dt, w.full(), mode="append", writer_properties=delta_props())
+        (base / "_built").touch()
+    run = w.dir / "w9-delta-run"
+    if run.exists():
+        shutil.rmtree(run)
+    shutil.copytree(base, run)
+    dt = DeltaTable(str(run))
+    reps = max(1, min(9, int(os.environ.get("STRATA_BENCH_W9_DELETES", "3"))))
+    ms, written, deleted = [], [], 0
+    for k in range(reps):
+        before = folder_bytes(run)
+        start = time.perf_counter()
+        m = dt.delete(f"value >= {k}.0 AND value < {k + 1}.0", writer_properties=delta_props())
+        ms.append((time.perf_counter() - start) * 1000)
+        written.append((folder_bytes(run) - before) / 1e6)
+        deleted += int(m.get("num_deleted_rows", 0))
+    emit("w9", "rows_deleted_per_delete", deleted / reps, "rows")
+    emit("w9", "delete_ms", median(ms), "ms")
+    emit("w9", "delete_mb_written", median(written), "MB")
+    shutil.rmtree(run)
+
+
 def delta_w5(w: Work) -> None:
     from deltalake import DeltaTable
 
@@ -569,7 +605,7 @@ def writer_main(w: Work, wid: int, target: str) -> None:
 
 
 RUNS = {
-    "delta-rs": {"w1": delta_w1, "w2": delta_w2, "w3": delta_w3, "w4": delta_w4, "w5": delta_w5},
+    "delta-rs": {"w1": delta_w1, "w2": delta_w2, "w3": delta_w3, "w4": delta_w4, "w5": delta_w5, "w9": delta_w9},
     "pyiceberg": {"w1": iceberg_w1, "w2": iceberg_w2, "w3": iceberg_w3, "w4": iceberg_w4, "w5": iceberg_w5},
     "duckdb": {"w3": duckdb_w3, "w4": duckdb_w4, "w8": duckdb_w8},
     "pyarrow": {"w3": pyarrow_w3, "w4": pyarrow_w4},

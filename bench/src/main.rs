@@ -20,6 +20,7 @@ use strata_table::{CreateTable, LocalStore, SnapshotSelector, Table, TableLocati
 
 mod compare;
 mod concurrency;
+mod rows;
 mod scale;
 mod scans;
 mod sql;
@@ -374,6 +375,9 @@ fn main() -> ExitCode {
         }
         if want("w8") {
             sql::w8().await?;
+        }
+        if want("w9") {
+            rows::w9().await?;
         }
         Ok::<(), BoxError>(())
     });

@@ -331,6 +331,20 @@ pub enum Command {
         #[command(subcommand)]
         action: TagAction,
     },
+    /// Show table properties, or set and remove some (one commit). Setting
+    /// strata.deletionVectors=true on an older table enables deletion vectors (SPEC §7).
+    ///
+    /// Example: strata properties ./events --set strata.deletionVectors=true --unset owner
+    Properties {
+        /// Table.
+        table: String,
+        /// Properties to set, `KEY=VALUE` (repeatable).
+        #[arg(long = "set", value_name = "KEY=VALUE")]
+        set: Vec<String>,
+        /// Properties to remove (repeatable).
+        #[arg(long = "unset", value_name = "KEY")]
+        unset: Vec<String>,
+    },
     /// Commit a new version equal to an older one.
     ///
     /// Example: strata restore ./events --version 3

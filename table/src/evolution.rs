@@ -81,6 +81,73 @@ impl Table {
     }
 }
 
+impl Table {
+    /// Sets and removes table properties as one commit (`SET PROPERTIES`). Setting
+    /// `strata.deletionVectors` to `true` on a table whose protocol lacks the feature adds it
+    /// (a `protocol` action in the same commit, SPEC §7, §9.4); features are never removed, so
+    /// `false` only stops writers from using vectors.
+    pub async fn set_properties(
+        &self,
+        set: &std::collections::BTreeMap<String, String>,
+        unset: &[String],
+    ) -> Result<CommitResult> {
+        use strata_format::dv;
+        let invalid = |message: String| Error::InvalidOperation {
+            table: self.uri().to_string(),
+            message,
+        };
+        if let Some(v) = set.get(dv::PROP_DELETION_VECTORS)
+            && v != "true"
+            && v != "false"
+        {
+            return Err(invalid(format!(
+                "{} must be `true` or `false`, not `{v}`",
+                dv::PROP_DELETION_VECTORS
+            )));
+        }
+        if let Some(k) = unset.iter().find(|k| set.contains_key(*k)) {
+            return Err(invalid(format!("`{k}` is both set and unset")));
+        }
+        let txn = self.transaction().await?;
+        let base = txn.base().clone();
+        let mut metadata = base.metadata().clone();
+        for k in unset {
+            metadata.properties.remove(k);
+        }
+        for (k, v) in set {
+            metadata.properties.insert(k.clone(), v.clone());
+        }
+        metadata.validate()?;
+        let mut txn = txn
+            .operation("SET PROPERTIES")
+            .parameter(
+                "set",
+                Value::Object(
+                    set.iter()
+                        .map(|(k, v)| (k.clone(), Value::from(v.clone())))
+                        .collect(),
+                ),
+            )
+            .parameter("unset", Value::from(unset.to_vec()));
+        if set
+            .get(dv::PROP_DELETION_VECTORS)
+            .is_some_and(|v| v == "true")
+            && !dv::enabled_in(base.protocol())
+        {
+            let mut protocol = base.protocol().clone();
+            for list in [&mut protocol.reader_features, &mut protocol.writer_features] {
+                if !list.iter().any(|f| f == dv::FEATURE) {
+                    list.push(dv::FEATURE.to_string());
+                }
+            }
+            txn = txn.action(Action::Protocol(protocol));
+        }
+        txn.action(Action::Metadata(Box::new(metadata)))
+            .commit()
+            .await
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use std::sync::Arc;

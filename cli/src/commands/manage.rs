@@ -105,6 +105,66 @@ pub async fn tag(
     }
 }
 
+/// `strata properties`: sets and removes properties (one commit), then prints them.
+pub async fn properties(
+    t: &Table,
+    set: &BTreeMap<String, String>,
+    unset: &[String],
+    format: OutputFormat,
+    out: &mut impl Write,
+) -> CliResult {
+    let s = if set.is_empty() && unset.is_empty() {
+        t.latest().await?
+    } else {
+        let c = t.set_properties(set, unset).await?;
+        let features = &c.snapshot.protocol().reader_features;
+        eprintln!(
+            "committed version {}{}",
+            c.version,
+            if features.iter().any(|f| f == "deletionVectors")
+                && set
+                    .get("strata.deletionVectors")
+                    .is_some_and(|v| v == "true")
+            {
+                " (deletion vectors enabled: readers need the feature `deletionVectors`)"
+            } else {
+                ""
+            }
+        );
+        c.snapshot
+    };
+    let props = &s.metadata().properties;
+    match format {
+        OutputFormat::Csv => {
+            let rows: Vec<Vec<String>> = props
+                .iter()
+                .map(|(k, v)| vec![k.clone(), v.clone()])
+                .collect();
+            write_csv(&["KEY", "VALUE"], &rows, out)
+        }
+        OutputFormat::Table => {
+            let mut tt = TextTable::new(&["KEY", "VALUE"]);
+            for (k, v) in props {
+                tt.row(vec![k.clone(), v.clone()]);
+            }
+            tt.write(out)
+        }
+        _ => {
+            let items: Vec<serde_json::Value> = props
+                .iter()
+                .map(|(k, v)| serde_json::json!({"key": k, "value": v}))
+                .collect();
+            write_json(
+                format,
+                &serde_json::json!({"version": s.version(), "properties": props,
+                                    "readerFeatures": s.protocol().reader_features}),
+                Some(&items),
+                out,
+            )
+        }
+    }
+}
+
 pub async fn restore(t: &Table, version: u64, quiet: bool) -> CliResult {
     let c = t.restore(version).await?;
     if !quiet {

@@ -182,6 +182,10 @@ pub async fn run(cli: Cli) -> CliResult {
         Command::Tag { table, action } => {
             manage::tag(&open(&table).await?, action, format, &mut out).await
         }
+        Command::Properties { table, set, unset } => {
+            let set = parse_properties(&set)?;
+            manage::properties(&open(&table).await?, &set, &unset, format, &mut out).await
+        }
         Command::Restore { table, version } => {
             manage::restore(&open(&table).await?, version, cli.quiet).await
         }

@@ -86,3 +86,59 @@ fn update_and_delete_change_rows_in_one_commit_each() {
     assert!(err.to_lowercase().contains("nope"), "{err}");
     assert_eq!(json(&["show", &t])["version"], v);
 }
+
+/// A table without deletion vectors rewrites files on delete; `strata properties --set
+/// strata.deletionVectors=true` enables them (a protocol upgrade in the same commit), and
+/// deletes then mark rows. Bad values are refused without a commit.
+#[test]
+fn deletion_vectors_can_be_enabled_on_a_table_without_them() {
+    let scratch = Scratch::new();
+    let t = scratch.file("t");
+    ok(&[
+        "create",
+        &t,
+        "--schema",
+        SCHEMA,
+        "--property",
+        "strata.deletionVectors=false",
+        "-q",
+    ]);
+    let a = scratch.write("a.csv", CSV_A);
+    ok(&["append", &t, &a, "-q"]);
+    let p = json(&["properties", &t]);
+    assert_eq!(p["readerFeatures"], serde_json::json!([]), "{p}");
+    let err = ok_stderr(&["delete", &t, "--where", "id = 1"]);
+    assert!(err.contains("written"), "copy-on-write: {err}");
+
+    let v = json(&["show", &t])["version"].clone();
+    let err = fails(
+        &["properties", &t, "--set", "strata.deletionVectors=yes"],
+        1,
+    );
+    assert!(err.contains("`true` or `false`"), "{err}");
+    assert_eq!(json(&["show", &t])["version"], v);
+
+    let err = ok_stderr(&["properties", &t, "--set", "strata.deletionVectors=true"]);
+    assert!(err.contains("deletion vectors enabled"), "{err}");
+    let p = json(&["properties", &t]);
+    assert_eq!(p["properties"]["strata.deletionVectors"], "true", "{p}");
+    assert_eq!(
+        p["readerFeatures"],
+        serde_json::json!(["deletionVectors"]),
+        "{p}"
+    );
+    let err = ok_stderr(&["delete", &t, "--where", "id = 2"]);
+    assert!(err.contains("marked in deletion vectors"), "{err}");
+    assert_eq!(json(&["count", &t])["count"], 1);
+    // Turning it off again keeps the feature (features are never removed) but rewrites.
+    ok(&[
+        "properties",
+        &t,
+        "--set",
+        "strata.deletionVectors=false",
+        "-q",
+    ]);
+    let err = ok_stderr(&["delete", &t, "--where", "id = 3"]);
+    assert!(err.contains("written"), "{err}");
+    assert_eq!(json(&["count", &t])["count"], 0);
+}

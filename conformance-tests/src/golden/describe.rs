@@ -34,13 +34,40 @@ pub(super) fn describe_stats(stats: &BTreeMap<i32, ColumnStats>) -> Value {
     Value::Object(out)
 }
 
-pub(super) fn describe_file(s: &Snapshot, f: &AddFile, root: &str) -> Value {
+/// A file's deletion vector (SPEC §7): its descriptor and, for a local table, the positions its
+/// bitmap decodes to (so the golden bytes of the vector objects are checked too).
+fn describe_vector(f: &AddFile, root: &str) -> Result<Option<Value>, BoxError> {
+    let Some(d) = &f.deletion_vector else {
+        return Ok(None);
+    };
+    let folder = url::Url::parse(root)?
+        .to_file_path()
+        .map_err(|()| format!("not a local table: {root}"))?;
+    let bytes = std::fs::read(folder.join(&d.path))?;
+    let start = usize::try_from(d.offset)?;
+    let end = start + usize::try_from(d.size_in_bytes)?;
+    let slice = bytes
+        .get(start..end)
+        .ok_or_else(|| format!("`{}` has no bytes {start}..{end}", d.path))?;
+    let positions: Vec<u64> = strata_format::dv::DeletionVector::decode(slice, d, f)?
+        .iter()
+        .collect();
+    Ok(Some(json!({
+        "path": d.path,
+        "offset": d.offset,
+        "sizeInBytes": d.size_in_bytes,
+        "cardinality": d.cardinality,
+        "deletedPositions": positions,
+    })))
+}
+
+pub(super) fn describe_file(s: &Snapshot, f: &AddFile, root: &str) -> Result<Value, BoxError> {
     let partition: serde_json::Map<String, Value> = f
         .partition_values
         .iter()
         .map(|(id, v)| (id.to_string(), v.clone()))
         .collect();
-    json!({
+    let mut out = json!({
         "path": f.path,
         "physicalLocation": machine_independent(&s.physical_location(f), root),
         "tier": f.tier,
@@ -53,7 +80,12 @@ pub(super) fn describe_file(s: &Snapshot, f: &AddFile, root: &str) -> Value {
         "schemaId": f.schema_id,
         "partitionValues": partition,
         "stats": describe_stats(&f.stats),
-    })
+    });
+    // Only files with a vector get the member: older golden tables read as before.
+    if let (Some(v), Some(obj)) = (describe_vector(f, root)?, out.as_object_mut()) {
+        obj.insert("deletionVector".into(), v);
+    }
+    Ok(out)
 }
 
 pub(super) fn describe_commit_info(info: &CommitInfo) -> Value {
@@ -95,19 +127,26 @@ pub(super) fn describe_snapshot(s: &Snapshot, root: &str) -> Result<Value, BoxEr
         .files()
         .values()
         .map(|f| describe_file(s, f, root))
-        .collect();
+        .collect::<Result<_, _>>()?;
     let tombstones: Vec<Value> = s
         .state()
         .tombstones()
         .values()
         .map(|r| {
-            json!({
+            let mut t = json!({
                 "path": r.path,
                 "deletionTimestamp": r.deletion_timestamp,
                 "dataChange": r.data_change,
                 "recordCount": r.record_count,
                 "size": r.size,
-            })
+            });
+            if let (Some(d), Some(obj)) = (&r.deletion_vector, t.as_object_mut()) {
+                obj.insert(
+                    "deletionVector".into(),
+                    json!({"path": d.path, "cardinality": d.cardinality}),
+                );
+            }
+            t
         })
         .collect();
     Ok(json!({

@@ -43,6 +43,7 @@ pub async fn generate(dir: &Path) -> Result<(), BoxError> {
     generate_relocated(dir).await?;
     generate_restored(dir).await?;
     generate_escaped(dir).await?;
+    generate_vectors(dir).await?;
     Ok(())
 }
 

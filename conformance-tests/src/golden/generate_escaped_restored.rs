@@ -184,3 +184,92 @@ pub(super) async fn generate_escaped(dir: &Path) -> Result<(), BoxError> {
         .await?;
     Ok(())
 }
+
+/// `vectors` (added 2026-12-06, issue 15): a table with the `deletionVectors` feature (SPEC §7).
+/// Version 1 appends `a` (10 rows) and `b` (5 rows); version 2 deletes rows 1 and 3 of `a` and
+/// row 0 of `b` by replacements (remove + add with a vector; both bitmaps in one object);
+/// version 3 deletes row 7 of `a` too (the union, in a second object) and the other rows of `b`
+/// (a plain remove, whose tombstone keeps its vector); version 4 is a checkpoint-carrying append; version 5 restores version 1:
+/// `a` gets no vector again and `b` comes back.
+pub(super) async fn generate_vectors(dir: &Path) -> Result<(), BoxError> {
+    use strata_format::dv::{DeletionVector, DvObjectBuilder};
+    let schema = Schema::new(
+        0,
+        vec![
+            StructField::required(1, "id", PrimitiveType::Int64),
+            StructField::optional(2, "name", PrimitiveType::String),
+        ],
+    )?;
+    let path = dir.join("vectors");
+    let location = TableLocation::parse(path_str(&path)?)?;
+    let t = Table::create_with(
+        location,
+        CreateTable::new(schema).with_property(PROP_CHECKPOINT_INTERVAL, "4"),
+        options(),
+    )
+    .await?;
+    let write_object = |name: &str, vectors: &[DeletionVector]| -> Result<Vec<_>, BoxError> {
+        let mut object = DvObjectBuilder::new(format!("_strata_dv/{name}.bin"));
+        let descriptors = vectors.iter().map(|v| object.push(v)).collect();
+        let (p, bytes) = object.finish();
+        let file = path.join(&p);
+        std::fs::create_dir_all(file.parent().ok_or("no parent")?)?;
+        std::fs::write(file, bytes)?;
+        Ok(descriptors)
+    };
+    // v1
+    let mut a = data_file("data/a.parquet", 10, 800, START_MS - 5000);
+    a.stats.insert(1, stats(json!(0), json!(9), 0));
+    let mut b = data_file("data/b.parquet", 5, 400, START_MS - 4000);
+    b.stats.insert(1, stats(json!(10), json!(14), 0));
+    t.transaction()
+        .await?
+        .operation("APPEND")
+        .add_file(a)
+        .add_file(b)
+        .commit()
+        .await?;
+    // v2
+    let d = write_object(
+        "00000000-0000-4000-8000-0000000000d1",
+        &[
+            DeletionVector::from_positions([1, 3]),
+            DeletionVector::from_positions([0]),
+        ],
+    )?;
+    t.transaction()
+        .await?
+        .operation("DELETE")
+        .parameter("predicate", "id IN (1, 3, 10)")
+        .metric("numDeletedRows", 3)
+        .replace_deletion_vector("data/a.parquet", d[0].clone())?
+        .replace_deletion_vector("data/b.parquet", d[1].clone())?
+        .commit()
+        .await?;
+    // v3
+    let d = write_object(
+        "00000000-0000-4000-8000-0000000000d2",
+        &[DeletionVector::from_positions([1, 3, 7])],
+    )?;
+    t.transaction()
+        .await?
+        .operation("DELETE")
+        .parameter("predicate", "id = 7 OR id >= 10")
+        .metric("numDeletedRows", 5)
+        .replace_deletion_vector("data/a.parquet", d[0].clone())?
+        .remove_file("data/b.parquet")?
+        .commit()
+        .await?;
+    // v4 (a checkpoint at 4)
+    let c = data_file("data/c.parquet", 3, 300, START_MS);
+    t.transaction()
+        .await?
+        .operation("APPEND")
+        .add_file(c)
+        .commit()
+        .await?;
+    t.checkpoint().await?;
+    // v5
+    t.restore(1).await?;
+    Ok(())
+}

@@ -1,6 +1,7 @@
-//! Data-level fault sequences: real rows, copy-on-write deletes and overwrites, tier moves
-//! and cleanups over a store that fails before and after writes land; after every step the
-//! table opens and every version reads the rows its acknowledged commits left.
+//! Data-level fault sequences: real rows, deletes and updates (by deletion vector and by
+//! copy-on-write), overwrites, tier moves and cleanups over a store that fails before and after
+//! writes land; after every step the table opens and every version reads the rows its
+//! acknowledged commits left.
 
 use std::collections::BTreeMap;
 use std::sync::Arc;
@@ -33,6 +34,8 @@ enum Effect {
     Overwrite(Vec<Row>),
     /// Removes the rows with `lo <= id < hi`, then adds `rows` (none for a delete).
     Rewrite { lo: i64, hi: i64, rows: Vec<Row> },
+    /// Sets the name of the rows with `lo <= id < hi`.
+    Update { lo: i64, hi: i64, name: String },
 }
 
 impl Effect {
@@ -45,6 +48,16 @@ impl Effect {
                 .filter(|(id, _)| !(*lo <= *id && *id < *hi))
                 .chain(rows)
                 .cloned()
+                .collect(),
+            Effect::Update { lo, hi, name } => base
+                .iter()
+                .map(|(id, n)| {
+                    if *lo <= *id && *id < *hi {
+                        (*id, Some(name.clone()))
+                    } else {
+                        (*id, n.clone())
+                    }
+                })
                 .collect(),
         };
         out.sort();
@@ -152,6 +165,46 @@ fn range_predicate(lo: i64, hi: i64, k: u64) -> strata_format::expr::Expr {
         .gt_eq(Expr::lit(lo))
         .and(Expr::column("id").lt(Expr::lit(hi)))
         .or(Expr::column("name").eq(Expr::lit(marker(k))))
+}
+
+/// An update setting `name` on the rows with `lo <= id < hi`, described by the attempt's
+/// predicate (so the commit names the attempt).
+fn update_rows(lo: i64, hi: i64, k: u64, name: String) -> strata_table::RowRewrite {
+    use arrow::array::{AsArray, BooleanArray, StringArray};
+    use arrow::datatypes::Int64Type;
+    let column_error = |what: &str| Error::InvalidOperation {
+        table: String::new(),
+        message: format!("the update's batch has no {what} column"),
+    };
+    let matcher: strata_table::RowMatcher = Arc::new(move |b: &arrow::array::RecordBatch| {
+        let ids = b
+            .column_by_name("id")
+            .ok_or_else(|| column_error("id"))?
+            .as_primitive::<Int64Type>()
+            .clone();
+        Ok(ids
+            .iter()
+            .map(|id| id.map(|id| lo <= id && id < hi))
+            .collect::<BooleanArray>())
+    });
+    let mapper: strata_table::RowMapper = Arc::new(move |b: &arrow::array::RecordBatch| {
+        let at = b
+            .schema()
+            .index_of("name")
+            .map_err(|_| column_error("name"))?;
+        let mut columns = b.columns().to_vec();
+        columns[at] = Arc::new(StringArray::from(vec![Some(name.as_str()); b.num_rows()]));
+        arrow::array::RecordBatch::try_new(b.schema(), columns).map_err(|e| {
+            Error::InvalidOperation {
+                table: String::new(),
+                message: e.to_string(),
+            }
+        })
+    });
+    let predicate = range_predicate(lo, hi, k);
+    strata_table::RowRewrite::update(matcher, mapper)
+        .describe(predicate.to_string())
+        .prune(predicate)
 }
 
 /// Sorted `(id, name)` rows of `version` (or the latest).
@@ -292,8 +345,11 @@ async fn random_data_writer(
                     .map(Some),
                 Err(e) => Err(e),
             }
-        } else if roll < 56 {
-            op = "delete";
+        } else if roll < 53 {
+            // Deletion vectors where the table uses them (every sequence table does), else
+            // copy-on-write; one in three forces copy-on-write.
+            let cow = rng.random_bool(1.0 / 3.0);
+            op = if cow { "delete cow" } else { "delete" };
             let (lo, hi) = id_range(&mut rng, k);
             log.effects.insert(
                 k,
@@ -303,7 +359,29 @@ async fn random_data_writer(
                     rows: Vec::new(),
                 },
             );
-            t.delete(range_predicate(lo, hi, k)).await.map(Some)
+            let mode = if cow {
+                strata_table::DeleteMode::CopyOnWrite
+            } else {
+                strata_table::DeleteMode::Auto
+            };
+            t.delete_with(range_predicate(lo, hi, k), mode)
+                .await
+                .map(Some)
+        } else if roll < 56 {
+            op = "update";
+            let (lo, hi) = id_range(&mut rng, k);
+            let name = format!("u{k}");
+            log.effects.insert(
+                k,
+                Effect::Update {
+                    lo,
+                    hi,
+                    name: name.clone(),
+                },
+            );
+            t.rewrite_rows(update_rows(lo, hi, k, name))
+                .await
+                .map(|r| r.commit)
         } else if roll < 60 {
             op = "schema change";
             t.update_schema(vec![strata_table::SchemaChange::AddColumn {

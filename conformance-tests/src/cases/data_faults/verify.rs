@@ -52,7 +52,7 @@ pub(super) async fn verify_rows(
             "APPEND" | "OVERWRITE" if params.contains_key("attempt") => {
                 params.get("attempt").and_then(serde_json::Value::as_u64)
             }
-            "DELETE" | "OVERWRITE" => {
+            "DELETE" | "OVERWRITE" | "UPDATE" => {
                 let predicate = params
                     .get("predicate")
                     .and_then(serde_json::Value::as_str)
