@@ -413,3 +413,134 @@ mod portable_fixtures {
         assert_eq!(v.range(5, 100_001).collect::<Vec<_>>(), vec![7, 100_000]);
     }
 }
+
+#[cfg(test)]
+mod replay {
+    //! Replay of replacements (SPEC §3.10 rule 3, §7.4).
+    use crate::actions::{Action, Protocol};
+    use crate::log::Commit;
+    use crate::state::TableState;
+    use crate::testing::{add, commit, create_commit, remove};
+
+    const T0: i64 = 1_700_000_000_000;
+
+    fn table_with(commits: Vec<Commit>) -> crate::Result<TableState> {
+        let mut s = TableState::from_first_commit(&create_commit())?;
+        for c in &commits {
+            s.apply(c)?;
+        }
+        Ok(s)
+    }
+
+    fn with_vector(path: &str, rows: u64, deleted: u64) -> Action {
+        let mut f = crate::testing::add_file(path, rows);
+        f.deletion_vector = Some(crate::actions::DeletionVectorDescriptor {
+            path: "_strata_dv/v.bin".into(),
+            offset: 4,
+            size_in_bytes: 16,
+            cardinality: deleted,
+        });
+        Action::Add(Box::new(f))
+    }
+
+    fn enable_vectors() -> Action {
+        Action::Protocol(Protocol {
+            reader_features: vec![crate::dv::FEATURE.into()],
+            writer_features: vec![crate::dv::FEATURE.into()],
+            ..Protocol::default()
+        })
+    }
+
+    #[test]
+    fn vector_replacements_replay_and_count_live_rows() {
+        let s = table_with(vec![
+            commit(1, T0 + 1, "APPEND", vec![enable_vectors(), add("a", 10)]),
+            commit(
+                2,
+                T0 + 2,
+                "DELETE",
+                vec![remove("a"), with_vector("a", 10, 3)],
+            ),
+            commit(
+                3,
+                T0 + 3,
+                "DELETE",
+                vec![remove("a"), with_vector("a", 10, 4)],
+            ),
+        ])
+        .unwrap();
+        assert_eq!(s.record_count(), 6, "10 rows, 4 deleted");
+        assert_eq!(
+            s.files()["a"].deletion_vector.as_ref().unwrap().cardinality,
+            4
+        );
+        assert!(
+            s.tombstones().is_empty(),
+            "a replaced file is live, not a tombstone"
+        );
+    }
+
+    #[test]
+    fn vector_replacements_are_refused_without_the_feature_or_for_another_file() {
+        let no_feature = table_with(vec![
+            commit(1, T0 + 1, "APPEND", vec![add("a", 10)]),
+            commit(
+                2,
+                T0 + 2,
+                "DELETE",
+                vec![remove("a"), with_vector("a", 10, 3)],
+            ),
+        ])
+        .unwrap_err();
+        assert!(
+            no_feature.to_string().contains("deletionVectors"),
+            "{no_feature}"
+        );
+        let other_file = table_with(vec![
+            commit(1, T0 + 1, "APPEND", vec![enable_vectors(), add("a", 10)]),
+            commit(
+                2,
+                T0 + 2,
+                "DELETE",
+                vec![remove("a"), with_vector("a", 11, 3)],
+            ),
+        ])
+        .unwrap_err();
+        assert!(
+            other_file.to_string().contains("`size` differs"),
+            "{other_file}"
+        );
+        let add_first = table_with(vec![
+            commit(1, T0 + 1, "APPEND", vec![enable_vectors(), add("a", 10)]),
+            commit(
+                2,
+                T0 + 2,
+                "DELETE",
+                vec![with_vector("a", 10, 3), remove("a")],
+            ),
+        ])
+        .unwrap_err();
+        assert!(
+            add_first.to_string().contains("more than one file action"),
+            "{add_first}"
+        );
+        let twice = table_with(vec![
+            commit(1, T0 + 1, "APPEND", vec![enable_vectors(), add("a", 10)]),
+            commit(
+                2,
+                T0 + 2,
+                "DELETE",
+                vec![
+                    remove("a"),
+                    with_vector("a", 10, 3),
+                    with_vector("a", 10, 4),
+                ],
+            ),
+        ])
+        .unwrap_err();
+        assert!(
+            twice.to_string().contains("more than one file action"),
+            "{twice}"
+        );
+    }
+}

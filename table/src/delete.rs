@@ -17,7 +17,7 @@ use strata_format::{AddFile, Metadata, Schema};
 
 use crate::error::{Error, Result};
 use crate::scan_stats::partition_bounds;
-use crate::snapshot::SnapshotSelector;
+use crate::snapshot::{Snapshot, SnapshotSelector};
 use crate::table::Table;
 use crate::transaction::{CommitResult, FilePredicate, Transaction};
 use crate::write::{PartitionedWriter, delete_files};
@@ -35,6 +35,19 @@ pub(crate) fn file_may_match(
         return false;
     }
     may_match(p, &FileStatsView::from_add_file(f, schema))
+}
+
+/// The files of `snapshot` that may hold rows matching `bound` (every file without one): what a
+/// row-level change reads.
+pub(crate) fn candidate_files(snapshot: &Snapshot, bound: Option<&BoundExpr>) -> Vec<AddFile> {
+    snapshot
+        .files()
+        .values()
+        .filter(|f| {
+            bound.is_none_or(|b| file_may_match(b, f, snapshot.metadata(), snapshot.schema()))
+        })
+        .cloned()
+        .collect()
 }
 
 /// The file predicate of a read predicate given as expression text, bound to the schema of
@@ -74,7 +87,7 @@ const MAX_REPLANS: u32 = 32;
 
 /// Whether a row-level change that failed with `e` is re-planned: `e` is a concurrent change of
 /// the deletion vector of a file it changes (SPEC §8.2: deletes commute; the new plan unions
-/// them), and fewer than [`MAX_REPLANS`] re-plans were made. Waits a jittered backoff first.
+/// them), and fewer than `MAX_REPLANS` re-plans were made. Waits a jittered backoff first.
 pub(crate) async fn replan_after(e: &Error, replans: &mut u32) -> bool {
     let commutes = matches!(e, Error::Conflict { conflict, .. }
         if matches!(conflict.kind, ConflictKind::DeletionVectorChanged { .. }));
@@ -97,7 +110,7 @@ impl Table {
     /// Deletes the rows for which `predicate` is true, as one commit (operation `DELETE`).
     /// By vector, a delete that loses the race to another delete of the same files is
     /// re-planned on the new snapshot (SPEC §8.2: its vector becomes the union), up to
-    /// [`MAX_REPLANS`] times.
+    /// 32 times.
     pub async fn delete_with(&self, predicate: Expr, mode: DeleteMode) -> Result<CommitResult> {
         let mut replans = 0u32;
         loop {
@@ -120,12 +133,7 @@ impl Table {
     async fn delete_by_vectors(&self, txn: Transaction, predicate: &Expr) -> Result<CommitResult> {
         let base = txn.base().clone();
         let bound = predicate.bind(base.schema())?;
-        let candidates: Vec<AddFile> = base
-            .files()
-            .values()
-            .filter(|f| file_may_match(&bound, f, base.metadata(), base.schema()))
-            .cloned()
-            .collect();
+        let candidates = candidate_files(&base, Some(&bound));
         let scan = self
             .scan()
             .at(base.clone())
@@ -318,17 +326,11 @@ impl Table {
     /// Finds the files holding matching rows; rewrites the partly matching ones into `writer`.
     async fn plan_delete(
         &self,
-        base: &crate::snapshot::Snapshot,
+        base: &Snapshot,
         bound: &BoundExpr,
         writer: &mut PartitionedWriter,
     ) -> Result<Plan> {
-        let schema = base.schema();
-        let candidates: Vec<AddFile> = base
-            .files()
-            .values()
-            .filter(|f| file_may_match(bound, f, base.metadata(), schema))
-            .cloned()
-            .collect();
+        let candidates = candidate_files(base, Some(bound));
         let mut plan = Plan {
             removes: Vec::new(),
             adds: Vec::new(),

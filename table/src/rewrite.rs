@@ -141,16 +141,7 @@ impl Table {
             Some(p) => Some(p.bind(&schema)?),
             None => None,
         };
-        let candidates: Vec<AddFile> = base
-            .files()
-            .values()
-            .filter(|f| {
-                bound
-                    .as_ref()
-                    .is_none_or(|b| file_may_match(b, f, base.metadata(), &schema))
-            })
-            .cloned()
-            .collect();
+        let candidates = crate::delete::candidate_files(&base, bound.as_ref());
         let scan = self
             .scan()
             .snapshot(SnapshotSelector::Version(base.version()))

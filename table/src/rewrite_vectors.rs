@@ -37,16 +37,7 @@ impl Table {
             Some(p) => Some(p.bind(&schema)?),
             None => None,
         };
-        let candidates: Vec<AddFile> = base
-            .files()
-            .values()
-            .filter(|f| {
-                bound
-                    .as_ref()
-                    .is_none_or(|b| file_may_match(b, f, base.metadata(), &schema))
-            })
-            .cloned()
-            .collect();
+        let candidates = crate::delete::candidate_files(&base, bound.as_ref());
         let scan = self.scan().at(base.clone()).plan().await?;
         let mut writer = PartitionedWriter::new(self, &base)?;
         let mut object = crate::vectors::new_object(self);
