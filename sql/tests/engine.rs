@@ -186,9 +186,17 @@ async fn concurrent_update_and_delete(kind: BackendKind, b_deletes: &str, a_land
         }),
     ));
     let a_uri = uri.clone();
-    let a_task = tokio::spawn(async move {
-        a.sql(&format!("UPDATE '{a_uri}' SET s = 'x' WHERE gate(id)"))
-            .await
+    // A runs on a runtime of its own: its gate blocks that runtime's only thread, never a
+    // worker of the runtime B runs on (a task woken on a blocked worker could wait forever).
+    let a_task = std::thread::spawn(move || {
+        tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .unwrap()
+            .block_on(async move {
+                a.sql(&format!("UPDATE '{a_uri}' SET s = 'x' WHERE gate(id)"))
+                    .await
+            })
     });
     tokio::task::spawn_blocking(move || reached_rx.recv().unwrap())
         .await
@@ -205,7 +213,9 @@ async fn concurrent_update_and_delete(kind: BackendKind, b_deletes: &str, a_land
         text(&deleted)
     );
     go_tx.send(()).unwrap();
-    let outcome = a_task.await.unwrap();
+    let outcome = tokio::task::spawn_blocking(move || a_task.join().unwrap())
+        .await
+        .unwrap();
     if a_lands {
         let updated = outcome.unwrap();
         let n: Vec<RecordBatch> =
