@@ -81,6 +81,52 @@ pub struct CsvArgs {
     pub timestamp_format: Option<String>,
 }
 
+/// Exactly-once writes: the command commits as one batch of an application.
+#[derive(Debug, Clone, Default, Args)]
+pub struct AppArgs {
+    /// Application id for exactly-once writes (with --batch): a batch the application already
+    /// committed (or an earlier one) is refused and changes nothing (exit code 3).
+    #[arg(long, value_name = "ID", requires = "batch")]
+    pub app_id: Option<String>,
+    /// Batch number of --app-id; batches of one application only go up.
+    #[arg(long, value_name = "N", requires = "app_id")]
+    pub batch: Option<u64>,
+}
+
+impl AppArgs {
+    /// The (application, batch) asked for.
+    pub fn get(&self) -> Option<(String, u64)> {
+        Some((self.app_id.clone()?, self.batch?))
+    }
+}
+
+/// What `strata merge` does with a target row a source row matches.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum MatchedAction {
+    /// Replace it with the source row.
+    Update,
+    /// Delete it.
+    Delete,
+    /// Keep it.
+    Ignore,
+}
+
+/// What `strata merge` does with a source row that matches nothing.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum NotMatchedAction {
+    /// Insert it.
+    Insert,
+    /// Drop it.
+    Ignore,
+}
+
+/// What `strata merge` does with a target row that no source row matches.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum BySourceAction {
+    /// Delete it.
+    Delete,
+}
+
 /// `strata config ...`.
 #[derive(Debug, Clone, Copy, Subcommand)]
 pub enum ConfigAction {
@@ -155,6 +201,8 @@ pub enum Command {
         merge_schema: bool,
         #[command(flatten)]
         csv: CsvArgs,
+        #[command(flatten)]
+        app: AppArgs,
     },
     /// Replace the rows of the table (all, or those matching --where) with the rows of the
     /// files, as one atomic commit.
@@ -177,8 +225,11 @@ pub enum Command {
         merge_schema: bool,
         #[command(flatten)]
         csv: CsvArgs,
+        #[command(flatten)]
+        app: AppArgs,
     },
-    /// Delete the rows matching a filter, as one atomic commit (copy-on-write).
+    /// Delete the rows matching a filter, as one atomic commit. Tables with deletion vectors
+    /// (the default) get the rows marked; others get the files holding them rewritten.
     ///
     /// Example: strata delete ./events --where "category = 'cat-03'"
     Delete {
@@ -191,6 +242,8 @@ pub enum Command {
         /// vectors (the default for tables that use them).
         #[arg(long)]
         copy_on_write: bool,
+        #[command(flatten)]
+        app: AppArgs,
     },
     /// Change values of the rows matching a filter, in one commit. SET and WHERE are SQL
     /// (`strata sql`'s dialect): expressions over the row's columns. With deletion vectors the
@@ -206,6 +259,42 @@ pub enum Command {
         /// Rows to change (default: every row).
         #[arg(long = "where")]
         filter: Option<String>,
+        #[command(flatten)]
+        app: AppArgs,
+    },
+    /// Merge (upsert) the rows of CSV, JSON or Parquet files into a table on key columns, in
+    /// one commit: by default a source row replaces the target rows with its key and is
+    /// inserted when there are none. Two source rows with one key are an error.
+    ///
+    /// Example: strata merge ./users changes.csv --on id
+    ///
+    /// Example: strata merge ./users snapshot.parquet --on id --when-not-matched-by-source delete
+    Merge {
+        /// Table (path, URI, or `namespace.table` with --catalog).
+        table: String,
+        /// Source files; the format follows the extension unless --format is given.
+        #[arg(required = true)]
+        files: Vec<String>,
+        /// Key columns, comma-separated: rows match when all keys are equal (NULL matches
+        /// nothing).
+        #[arg(long, value_delimiter = ',', required = true)]
+        on: Vec<String>,
+        /// Target rows a source row matches.
+        #[arg(long, value_enum, default_value = "update")]
+        when_matched: MatchedAction,
+        /// Source rows that match no target row.
+        #[arg(long, value_enum, default_value = "insert")]
+        when_not_matched: NotMatchedAction,
+        /// Target rows that no source row matches (kept unless given).
+        #[arg(long, value_enum)]
+        when_not_matched_by_source: Option<BySourceAction>,
+        /// Input format (default: from each file's extension).
+        #[arg(long, value_enum)]
+        format: Option<FileFormat>,
+        #[command(flatten)]
+        csv: CsvArgs,
+        #[command(flatten)]
+        app: AppArgs,
     },
     /// Print rows: projection, filter, time travel.
     ///

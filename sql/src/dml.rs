@@ -24,6 +24,7 @@ use datafusion::physical_plan::{
 };
 use futures::future::BoxFuture;
 use futures::{StreamExt, TryStreamExt};
+use crate::options::StrataOptions;
 use strata_table::{RowMapper, RowMatcher, RowRewrite, Table, WriteMode, WriteOptions};
 
 use crate::error::{eval_err, table_err};
@@ -75,7 +76,7 @@ impl DataSink for StrataSink {
     async fn write_all(
         &self,
         data: SendableRecordBatchStream,
-        _context: &Arc<TaskContext>,
+        context: &Arc<TaskContext>,
     ) -> Result<u64> {
         let mode = match self.op {
             InsertOp::Append => WriteMode::Append,
@@ -95,6 +96,7 @@ impl DataSink for StrataSink {
         });
         let mut options = WriteOptions {
             mode,
+            app_transaction: StrataOptions::app_transaction(context.session_config().options()),
             ..WriteOptions::default()
         };
         options
@@ -270,6 +272,9 @@ pub(crate) fn delete(
 ) -> Result<Arc<dyn ExecutionPlan>> {
     let mut rewrite =
         RowRewrite::delete(matcher(state, &filters, schema)?).describe(describe(&filters));
+    if let Some((app, batch)) = StrataOptions::app_transaction(state.config_options()) {
+        rewrite = rewrite.app_transaction(app, batch);
+    }
     if let Some(p) = filters::conjunction(&filters, strata_schema) {
         rewrite = rewrite.prune(p);
     }
@@ -334,6 +339,9 @@ pub(crate) fn update(
     );
     if let Some(p) = filters::conjunction(&filters, strata_schema) {
         rewrite = rewrite.prune(p);
+    }
+    if let Some((app, batch)) = StrataOptions::app_transaction(state.config_options()) {
+        rewrite = rewrite.app_transaction(app, batch);
     }
     Ok(Arc::new(rewrite_exec("UPDATE", table.clone(), rewrite)))
 }

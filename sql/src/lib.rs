@@ -26,6 +26,7 @@ pub mod error;
 pub mod filters;
 pub mod metadata;
 pub mod names;
+mod options;
 mod provider;
 mod scan_exec;
 mod session;
@@ -33,6 +34,7 @@ pub mod stats;
 
 pub use error::{Result, SqlError, find_table_error};
 pub use names::{MetaTable, TableRef};
+pub use options::StrataOptions;
 pub use provider::{SCAN_CONCURRENCY, StrataTableProvider};
 pub use scan_exec::StrataScanExec;
 pub use session::{Catalog, SqlOptions, SqlSession};

@@ -83,7 +83,9 @@ fn now_ms() -> i64 {
 impl SqlSession {
     /// A session with `options`; a catalog's namespaces and tables are listed now.
     pub async fn new(options: SqlOptions) -> Result<Self> {
-        let mut config = SessionConfig::new().with_information_schema(true);
+        let mut config = SessionConfig::new()
+            .with_information_schema(true)
+            .with_option_extension(crate::options::StrataOptions::default());
         if let Some(n) = options.target_partitions {
             config = config.with_target_partitions(n.max(1));
         }

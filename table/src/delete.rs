@@ -20,7 +20,8 @@ use crate::scan_stats::partition_bounds;
 use crate::snapshot::{Snapshot, SnapshotSelector};
 use crate::table::Table;
 use crate::transaction::{CommitResult, FilePredicate, Transaction};
-use crate::write::{PartitionedWriter, delete_files};
+use crate::row_changes::RowChanges;
+use crate::write::{PartitionedWriter, WriteOptions, delete_files};
 
 /// Whether a file could hold rows matching `predicate` (partition values, then statistics).
 pub(crate) fn file_may_match(
@@ -82,6 +83,40 @@ pub enum DeleteMode {
     CopyOnWrite,
 }
 
+/// Options of [`Table::delete_with`].
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct DeleteOptions {
+    /// Vectors or copy-on-write.
+    pub mode: DeleteMode,
+    /// Exactly-once: (application id, batch number).
+    pub app_transaction: Option<(String, u64)>,
+}
+
+impl DeleteOptions {
+    /// Sets the mode.
+    pub fn mode(mut self, mode: DeleteMode) -> Self {
+        self.mode = mode;
+        self
+    }
+
+    /// Exactly-once: commit as batch `batch` of application `app_id`; the delete fails with
+    /// [`Error::DuplicateBatch`] when that batch or a later one was committed.
+    pub fn app_transaction(mut self, app_id: impl Into<String>, batch: u64) -> Self {
+        self.app_transaction = Some((app_id.into(), batch));
+        self
+    }
+}
+
+impl From<DeleteMode> for DeleteOptions {
+    fn from(mode: DeleteMode) -> Self {
+        Self {
+            mode,
+            app_transaction: None,
+        }
+    }
+}
+
 /// A delete re-planned this many times after concurrent deletes of the same files gives up.
 const MAX_REPLANS: u32 = 32;
 
@@ -111,11 +146,21 @@ impl Table {
     /// By vector, a delete that loses the race to another delete of the same files is
     /// re-planned on the new snapshot (SPEC §8.2: its vector becomes the union), up to
     /// 32 times.
-    pub async fn delete_with(&self, predicate: Expr, mode: DeleteMode) -> Result<CommitResult> {
+    pub async fn delete_with(
+        &self,
+        predicate: Expr,
+        options: impl Into<DeleteOptions>,
+    ) -> Result<CommitResult> {
+        let options = options.into();
         let mut replans = 0u32;
         loop {
-            let txn = self.transaction().await?;
-            let vectors = mode == DeleteMode::Auto && crate::vectors::enabled(txn.base());
+            let mut txn = self.transaction().await?;
+            crate::row_changes::check_batch(self, txn.base(), options.app_transaction.as_ref())?;
+            if let Some((app, batch)) = &options.app_transaction {
+                txn = txn.app_transaction(app.clone(), *batch);
+            }
+            let vectors =
+                options.mode == DeleteMode::Auto && crate::vectors::enabled(txn.base());
             if !vectors {
                 let empty: Vec<Result<RecordBatch>> = Vec::new();
                 return self
@@ -162,61 +207,26 @@ impl Table {
             .try_filter(|(_, _, new_rows)| futures::future::ready(*new_rows > 0))
             .try_collect()
             .await?;
-        let mut object = crate::vectors::new_object(self);
-        let mut removes = Vec::new();
-        let mut replaced = Vec::new();
+        let mut changes = RowChanges::default();
         let mut deleted_rows = 0u64;
         for (file, vector, new_rows) in marked {
             deleted_rows += new_rows;
-            if vector.cardinality() >= file.record_count {
-                removes.push(file.path);
-            } else {
-                replaced.push((file.path, object.push(&vector)));
-            }
+            changes.mark(&file, vector);
         }
-        let vector_bytes = object.len();
-        let written = crate::vectors::write_object(self, object).await?;
         let metadata = base.metadata().clone();
         let schema = base.schema().clone();
         let matcher = bound.clone();
         let matches: FilePredicate =
             Arc::new(move |f: &AddFile| file_may_match(&matcher, f, &metadata, &schema));
-        let count = |n: usize| i64::try_from(n).unwrap_or(i64::MAX);
-        let mut txn = txn
+        let txn = txn
             .operation("DELETE")
             .parameter("predicate", predicate.to_string())
             .read_where(predicate.to_string(), matches)
             .metric(
                 "numDeletedRows",
                 i64::try_from(deleted_rows).unwrap_or(i64::MAX),
-            )
-            .metric("numRemovedFiles", count(removes.len()))
-            .metric("numAddedFiles", 0)
-            .metric("numDeletionVectors", count(replaced.len()))
-            .metric(
-                "numDeletionVectorBytes",
-                if written.is_some() {
-                    count(vector_bytes)
-                } else {
-                    0
-                },
             );
-        let result = async {
-            for p in &removes {
-                txn = txn.remove_file(p)?;
-            }
-            for (p, d) in replaced {
-                txn = txn.replace_deletion_vector(&p, d)?;
-            }
-            txn.commit().await
-        }
-        .await;
-        if let (Err(e), Some(path)) = (&result, &written)
-            && !matches!(e, Error::CommitOutcomeUnknown { .. })
-        {
-            crate::vectors::delete_object(self, path).await;
-        }
-        result
+        changes.commit(self, txn).await
     }
 
     /// Replaces the rows for which `predicate` is true with `batches`, as one commit
@@ -225,20 +235,30 @@ impl Table {
     where
         S: Stream<Item = Result<RecordBatch>> + Send,
     {
-        self.rewrite_where(predicate, batches, "OVERWRITE").await
+        self.overwrite_where_with(predicate, batches, WriteOptions::overwrite())
+            .await
     }
 
-    async fn rewrite_where<S>(
+    /// [`Table::overwrite_where`] with the exactly-once batch and commit parameters of
+    /// `options` (its mode and merge-schema do not apply).
+    pub async fn overwrite_where_with<S>(
         &self,
         predicate: Expr,
         batches: S,
-        operation: &str,
+        options: WriteOptions,
     ) -> Result<CommitResult>
     where
         S: Stream<Item = Result<RecordBatch>> + Send,
     {
-        let txn = self.transaction().await?;
-        self.rewrite_in(txn, predicate, batches, operation).await
+        let mut txn = self.transaction().await?;
+        crate::row_changes::check_batch(self, txn.base(), options.app_transaction.as_ref())?;
+        if let Some((app, batch)) = options.app_transaction {
+            txn = txn.app_transaction(app, batch);
+        }
+        for (k, v) in options.parameters {
+            txn = txn.parameter(k, v);
+        }
+        self.rewrite_in(txn, predicate, batches, "OVERWRITE").await
     }
 
     /// Copy-on-write: rewrites the files holding rows matching `predicate` without them, adds

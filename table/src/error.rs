@@ -123,6 +123,22 @@ pub enum Error {
         /// Details.
         duplicate: DuplicateBatch,
     },
+    /// A merge source holds two rows with one key: which of them a matching target row takes
+    /// would be ambiguous.
+    #[error(
+        "{table}: the merge source has more than one row with key {key} (source rows {first} \
+         and {second}, counted from 0); each key may appear at most once"
+    )]
+    AmbiguousMergeSource {
+        /// Table URI.
+        table: String,
+        /// The key, as `(column = value, ...)`.
+        key: String,
+        /// The first source row with the key.
+        first: u64,
+        /// The second.
+        second: u64,
+    },
     /// The commit kept losing races and gave up.
     #[error("{table}: commit gave up after {attempts} attempts (last version tried: {version})")]
     RetriesExhausted {

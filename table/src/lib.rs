@@ -26,6 +26,7 @@ pub mod expr_eval;
 pub mod ingest;
 mod legacy_keys;
 mod log_store;
+mod merge;
 mod options;
 mod parquet_io;
 pub mod partitioning;
@@ -34,6 +35,7 @@ mod resolve;
 mod restore;
 mod rewrite;
 mod rewrite_vectors;
+mod row_changes;
 mod scan;
 mod scan_stats;
 mod schema_merge;
@@ -48,8 +50,9 @@ mod write;
 pub mod writer;
 
 pub use commit_log::{Attempt, CommitLog, Landed, Scan as LogScan};
-pub use delete::{DeleteMode, read_predicate};
+pub use delete::{DeleteMode, DeleteOptions, read_predicate};
 pub use error::{Error, Result};
+pub use merge::{Merge, MergeResult, WhenMatched, WhenNotMatched, WhenNotMatchedBySource};
 pub use options::{
     Clock, CommitHandler, IdSource, PendingCommit, RandomIds, RetryPolicy, SequentialIds,
     SteppingClock, SystemClock, TableOptions,

@@ -31,6 +31,7 @@ pub struct RowRewrite {
     mapper: Option<RowMapper>,
     prune: Option<Expr>,
     description: String,
+    app_transaction: Option<(String, u64)>,
 }
 
 impl std::fmt::Debug for RowRewrite {
@@ -51,6 +52,7 @@ impl RowRewrite {
             mapper: None,
             prune: None,
             description: String::new(),
+            app_transaction: None,
         }
     }
 
@@ -61,6 +63,7 @@ impl RowRewrite {
             mapper: Some(mapper),
             prune: None,
             description: String::new(),
+            app_transaction: None,
         }
     }
 
@@ -79,6 +82,51 @@ impl RowRewrite {
         self
     }
 
+    /// Exactly-once: commit as batch `batch` of application `app_id`; the rewrite fails with
+    /// [`Error::DuplicateBatch`] (before reading anything) when that batch or a later one was
+    /// committed.
+    pub fn app_transaction(mut self, app_id: impl Into<String>, batch: u64) -> Self {
+        self.app_transaction = Some((app_id.into(), batch));
+        self
+    }
+
+    pub(crate) fn app(&self) -> Option<&(String, u64)> {
+        self.app_transaction.as_ref()
+    }
+
+    /// The matcher's mask for `batch`, NULL read as no match.
+    pub(crate) fn matches(&self, batch: &RecordBatch) -> Result<BooleanArray> {
+        let mask = (self.matcher)(batch)?;
+        if mask.len() != batch.num_rows() {
+            return Err(evaluation(format!(
+                "the row matcher returned {} values for {} rows",
+                mask.len(),
+                batch.num_rows()
+            )));
+        }
+        Ok(if mask.nulls().is_some() {
+            prep_null_mask_filter(&mask)
+        } else {
+            mask
+        })
+    }
+
+    /// The new values of the matched rows `hit` (an update), or `None` for a delete.
+    pub(crate) fn map(&self, hit: &RecordBatch) -> Result<Option<RecordBatch>> {
+        let Some(mapper) = &self.mapper else {
+            return Ok(None);
+        };
+        let new = mapper(hit)?;
+        if new.num_rows() != hit.num_rows() {
+            return Err(evaluation(format!(
+                "the row mapper returned {} rows for {} matched rows",
+                new.num_rows(),
+                hit.num_rows()
+            )));
+        }
+        Ok(Some(new))
+    }
+
     pub(crate) fn prune_predicate(&self) -> Option<&Expr> {
         self.prune.as_ref()
     }
@@ -87,12 +135,6 @@ impl RowRewrite {
     }
     pub(crate) fn is_update(&self) -> bool {
         self.mapper.is_some()
-    }
-    pub(crate) fn matcher(&self) -> &RowMatcher {
-        &self.matcher
-    }
-    pub(crate) fn mapper(&self) -> Option<&RowMapper> {
-        self.mapper.as_ref()
     }
 }
 
@@ -119,6 +161,7 @@ impl Table {
         let mut replans = 0u32;
         loop {
             let txn = self.transaction().await?;
+            crate::row_changes::check_batch(self, txn.base(), rewrite.app())?;
             if !crate::vectors::enabled(txn.base()) {
                 return self.rewrite_rows_cow(txn, &rewrite).await;
             }
@@ -188,6 +231,9 @@ impl Table {
             .metric("numAddedRows", count(added_rows))
             .metric("numRemovedFiles", count(removes.len() as u64))
             .metric("numAddedFiles", count(adds.len() as u64));
+        if let Some((app, batch)) = rewrite.app() {
+            txn = txn.app_transaction(app.clone(), *batch);
+        }
         txn = match (&rewrite.prune, bound) {
             (Some(p), Some(b)) => {
                 let metadata = base.metadata().clone();
@@ -232,19 +278,7 @@ async fn rewrite_file(
     let mut mapped: Vec<RecordBatch> = Vec::new();
     let (mut matched, mut copied) = (0u64, 0u64);
     while let Some(batch) = rows.try_next().await? {
-        let mask = (rewrite.matcher)(&batch)?;
-        if mask.len() != batch.num_rows() {
-            return Err(evaluation(format!(
-                "the row matcher returned {} values for {} rows",
-                mask.len(),
-                batch.num_rows()
-            )));
-        }
-        let mask = if mask.nulls().is_some() {
-            prep_null_mask_filter(&mask)
-        } else {
-            mask
-        };
+        let mask = rewrite.matches(&batch)?;
         let n = mask.true_count();
         matched += n as u64;
         copied += (batch.num_rows() - n) as u64;
@@ -252,19 +286,9 @@ async fn rewrite_file(
             let keep = not(&mask).map_err(|e| evaluation(e.to_string()))?;
             kept.push(filter_record_batch(&batch, &keep).map_err(|e| evaluation(e.to_string()))?);
         }
-        if n > 0
-            && let Some(mapper) = &rewrite.mapper
-        {
+        if n > 0 && rewrite.is_update() {
             let hit = filter_record_batch(&batch, &mask).map_err(|e| evaluation(e.to_string()))?;
-            let new = mapper(&hit)?;
-            if new.num_rows() != hit.num_rows() {
-                return Err(evaluation(format!(
-                    "the row mapper returned {} rows for {} matched rows",
-                    new.num_rows(),
-                    hit.num_rows()
-                )));
-            }
-            mapped.push(new);
+            mapped.extend(rewrite.map(&hit)?);
         }
     }
     if matched == 0 {

@@ -14,7 +14,7 @@ use super::selector;
 use crate::args::{CsvArgs, FileFormat, OutputFormat, ScanArgs, Selector};
 use crate::error::{CliError, CliResult};
 
-fn input_format(path: &str, forced: Option<FileFormat>) -> CliResult<InputFormat> {
+pub(super) fn input_format(path: &str, forced: Option<FileFormat>) -> CliResult<InputFormat> {
     match forced {
         Some(FileFormat::Csv) => Ok(InputFormat::Csv),
         Some(FileFormat::Json) => Ok(InputFormat::Json),
@@ -84,9 +84,14 @@ pub async fn delete(
     table: &Table,
     filter: &str,
     mode: strata_table::DeleteMode,
+    app: Option<(String, u64)>,
     quiet: bool,
 ) -> CliResult {
-    let c = table.delete_with(Expr::parse(filter)?, mode).await?;
+    let mut options = strata_table::DeleteOptions::default().mode(mode);
+    if let Some((app, batch)) = app {
+        options = options.app_transaction(app, batch);
+    }
+    let c = table.delete_with(Expr::parse(filter)?, options).await?;
     if !quiet {
         let metrics = &c.snapshot.commit_info().operation_metrics;
         let get = |k: &str| metrics.get(k).copied().unwrap_or(0);
@@ -118,6 +123,7 @@ pub async fn write(
     format: Option<FileFormat>,
     mode: Mode,
     csv: &CsvOptions,
+    app: Option<(String, u64)>,
     quiet: bool,
 ) -> CliResult {
     let schema = table.latest().await?.schema().clone();
@@ -151,21 +157,22 @@ pub async fn write(
             batches.map(futures::stream::iter)
         })
         .try_flatten();
+    let mut options = WriteOptions {
+        app_transaction: app,
+        ..WriteOptions::default()
+    };
+    options
+        .parameters
+        .insert("files".into(), serde_json::json!(files));
     let c = match mode {
         Mode::Write { mode, merge_schema } => {
-            let mut options = WriteOptions {
-                mode,
-                merge_schema,
-                ..WriteOptions::default()
-            };
-            options
-                .parameters
-                .insert("files".into(), serde_json::json!(files));
+            options.mode = mode;
+            options.merge_schema = merge_schema;
             table.write(batches, options).await?
         }
         Mode::OverwriteWhere(filter) => {
             table
-                .overwrite_where(Expr::parse(&filter)?, batches)
+                .overwrite_where_with(Expr::parse(&filter)?, batches, options)
                 .await?
         }
     };

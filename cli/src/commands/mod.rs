@@ -15,6 +15,7 @@ mod diff;
 mod inspect;
 pub mod lifecycle;
 mod manage;
+mod merge;
 mod schema;
 mod settings;
 mod shell;
@@ -71,7 +72,7 @@ pub async fn run(cli: Cli) -> CliResult {
                 mode: WriteMode::Append,
                 merge_schema: false,
             };
-            let loaded = data::write(&created, &from, format, mode, &csv, cli.quiet).await;
+            let loaded = data::write(&created, &from, format, mode, &csv, None, cli.quiet).await;
             if let Err(e) = loaded {
                 // Nothing half-made: the new, empty table goes too.
                 let discarded = if via_catalog {
@@ -95,13 +96,15 @@ pub async fn run(cli: Cli) -> CliResult {
             format,
             merge_schema,
             csv,
+            app,
         } => {
             let mode = data::Mode::Write {
                 mode: WriteMode::Append,
                 merge_schema,
             };
             let csv = data::csv_options(&csv)?;
-            data::write(&open(&table).await?, &files, format, mode, &csv, cli.quiet).await
+            let t = open(&table).await?;
+            data::write(&t, &files, format, mode, &csv, app.get(), cli.quiet).await
         }
         Command::Overwrite {
             table,
@@ -110,6 +113,7 @@ pub async fn run(cli: Cli) -> CliResult {
             filter,
             merge_schema,
             csv,
+            app,
         } => {
             let mode = match filter {
                 Some(f) => data::Mode::OverwriteWhere(f),
@@ -119,22 +123,49 @@ pub async fn run(cli: Cli) -> CliResult {
                 },
             };
             let csv = data::csv_options(&csv)?;
-            data::write(&open(&table).await?, &files, format, mode, &csv, cli.quiet).await
+            let t = open(&table).await?;
+            data::write(&t, &files, format, mode, &csv, app.get(), cli.quiet).await
         }
         Command::Delete {
             table,
             filter,
             copy_on_write,
+            app,
         } => {
             let mode = if copy_on_write {
                 strata_table::DeleteMode::CopyOnWrite
             } else {
                 strata_table::DeleteMode::Auto
             };
-            data::delete(&open(&table).await?, &filter, mode, cli.quiet).await
+            data::delete(&open(&table).await?, &filter, mode, app.get(), cli.quiet).await
         }
-        Command::Update { table, set, filter } => {
-            update::update(&table, &set, filter.as_deref(), cli.quiet).await
+        Command::Update {
+            table,
+            set,
+            filter,
+            app,
+        } => update::update(&table, &set, filter.as_deref(), app.get(), cli.quiet).await,
+        Command::Merge {
+            table,
+            files,
+            on,
+            when_matched,
+            when_not_matched,
+            when_not_matched_by_source,
+            format,
+            csv,
+            app,
+        } => {
+            let merge = merge::merge_of(
+                on,
+                when_matched,
+                when_not_matched,
+                when_not_matched_by_source,
+                app.get(),
+            );
+            let csv = data::csv_options(&csv)?;
+            let t = open(&table).await?;
+            merge::merge(&t, &files, format, &csv, merge, cli.quiet).await
         }
         Command::Scan(args) => {
             crate::screen::set_show_all(args.all);

@@ -19,12 +19,24 @@ fn sql_name(table: &str) -> String {
 }
 
 /// Updates the rows of `table` matching `filter` with the assignments `set`.
-pub async fn update(table: &str, set: &str, filter: Option<&str>, quiet: bool) -> CliResult {
+pub async fn update(
+    table: &str,
+    set: &str,
+    filter: Option<&str>,
+    app: Option<(String, u64)>,
+    quiet: bool,
+) -> CliResult {
     let mut text = format!("UPDATE {} SET {set}", sql_name(table));
     if let Some(f) = filter {
         text.push_str(&format!(" WHERE {f}"));
     }
     let session = super::sql::session().await?;
+    if let Some((app, batch)) = app {
+        let app = app.replace('\'', "''");
+        session
+            .sql(&format!("SET strata.app_id = '{app}'; SET strata.batch = {batch}"))
+            .await?;
+    }
     let mut statements = session.parse(&text)?;
     if statements.len() != 1 {
         return Err(CliError::user(format!(

@@ -1,0 +1,33 @@
+//! Session settings of Strata statements, set with SQL `SET`.
+
+use datafusion::common::extensions_options;
+use datafusion::config::{ConfigExtension, ConfigOptions};
+
+extensions_options! {
+    /// Exactly-once writes from SQL: `SET strata.app_id = 'nightly'; SET strata.batch = 42;`
+    /// makes the next `INSERT`, `DELETE` or `UPDATE` commit as batch 42 of application
+    /// `nightly`. A batch that application already committed (or an earlier one) fails with a
+    /// duplicate-batch error and changes nothing; each statement is its own batch, so a script
+    /// sets the batch before each write.
+    pub struct StrataOptions {
+        /// Application id (empty: no exactly-once).
+        pub app_id: String, default = String::new()
+        /// Batch number of the application.
+        pub batch: Option<u64>, default = None
+    }
+}
+
+impl ConfigExtension for StrataOptions {
+    const PREFIX: &'static str = "strata";
+}
+
+impl StrataOptions {
+    /// The (application, batch) the session's settings ask for, if both are set.
+    pub fn app_transaction(options: &ConfigOptions) -> Option<(String, u64)> {
+        let o = options.extensions.get::<StrataOptions>()?;
+        match (o.app_id.is_empty(), o.batch) {
+            (false, Some(b)) => Some((o.app_id.clone(), b)),
+            _ => None,
+        }
+    }
+}
