@@ -264,6 +264,67 @@ def delta_w9(w: Work) -> None:
     shutil.rmtree(run)
 
 
+def merge_source(w: Work) -> pa.Table:
+    """W10's source, as `strata-bench w10` builds it: 50,000 updates (every (rows/50,000)th row,
+    `value` + 1000) and 50,000 inserts (the first 50,000 rows with `id` + rows)."""
+    full = w.full()
+    every = max(1, w.rows // 50_000)
+    mask = pc.equal(pc.subtract(full["id"], pc.multiply(pc.divide(full["id"], every), every)), 0)
+    updates = full.filter(mask)
+    updates = updates.set_column(3, "value", pc.add(updates["value"], 1000.0))
+    first = full.slice(0, min(50_000, full.num_rows))
+    inserts = first.set_column(0, "id", pc.add(first["id"], w.rows))
+    return pa.concat_tables([updates, inserts]).combine_chunks()
+
+
+def delta_w10(w: Work) -> None:
+    """W10: the MERGE of `strata-bench w10` (upsert on `id`) into a fresh copy of W3's rows in a
+    Delta table each round (copy not timed)."""
+    from deltalake import DeltaTable, write_deltalake
+
+    base = w.dir / "w10-delta-base"
+    if not (base / "_built").exists():
+        if base.exists():
+            shutil.rmtree(base)
+        dt = delta_create(base, w.schema())
+        write_deltalake(dt, w.full(), mode="append", writer_properties=delta_props())
+        (base / "_built").touch()
+    source = merge_source(w)
+    reps = max(1, min(9, int(os.environ.get("STRATA_BENCH_W10_MERGES", "3"))))
+    ms, written, counts = [], [], set()
+    for _ in range(reps):
+        run = w.dir / "w10-delta-run"
+        if run.exists():
+            shutil.rmtree(run)
+        shutil.copytree(base, run)
+        dt = DeltaTable(str(run))
+        before = folder_bytes(run)
+        start = time.perf_counter()
+        m = (
+            dt.merge(
+                source=source,
+                predicate="t.id = s.id",
+                source_alias="s",
+                target_alias="t",
+                writer_properties=delta_props(),
+            )
+            .when_matched_update_all()
+            .when_not_matched_insert_all()
+            .execute()
+        )
+        ms.append((time.perf_counter() - start) * 1000)
+        written.append((folder_bytes(run) - before) / 1e6)
+        counts.add((int(m.get("num_target_rows_updated", 0)), int(m.get("num_target_rows_inserted", 0))))
+        shutil.rmtree(run)
+    if len(counts) != 1:
+        raise RuntimeError(f"the merges disagree: {counts}")
+    updated, inserted = counts.pop()
+    emit("w10", "rows_updated", updated, "rows")
+    emit("w10", "rows_inserted", inserted, "rows")
+    emit("w10", "merge_ms", median(ms), "ms")
+    emit("w10", "merge_mb_written", median(written), "MB")
+
+
 def delta_w5(w: Work) -> None:
     from deltalake import DeltaTable
 
@@ -605,7 +666,7 @@ def writer_main(w: Work, wid: int, target: str) -> None:
 
 
 RUNS = {
-    "delta-rs": {"w1": delta_w1, "w2": delta_w2, "w3": delta_w3, "w4": delta_w4, "w5": delta_w5, "w9": delta_w9},
+    "delta-rs": {"w1": delta_w1, "w2": delta_w2, "w3": delta_w3, "w4": delta_w4, "w5": delta_w5, "w9": delta_w9, "w10": delta_w10},
     "pyiceberg": {"w1": iceberg_w1, "w2": iceberg_w2, "w3": iceberg_w3, "w4": iceberg_w4, "w5": iceberg_w5},
     "duckdb": {"w3": duckdb_w3, "w4": duckdb_w4, "w8": duckdb_w8},
     "pyarrow": {"w3": pyarrow_w3, "w4": pyarrow_w4},

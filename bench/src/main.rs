@@ -379,6 +379,9 @@ fn main() -> ExitCode {
         if want("w9") {
             rows::w9().await?;
         }
+        if want("w10") {
+            rows::w10().await?;
+        }
         Ok::<(), BoxError>(())
     });
     match result {

@@ -1,4 +1,4 @@
-//! W9: deleting 0.1% of W3's rows, spread over every file, with deletion vectors and by
+//! W9 and W10. W9: deleting 0.1% of W3's rows, spread over every file, with deletion vectors and by
 //! rewriting files (copy-on-write), and what deletes cost a full scan afterwards. delta-rs runs
 //! the same deletes in `bench/python/others.py`.
 //!
@@ -9,12 +9,21 @@
 //! and the log). Then 1% of the rows (`value < 10`, all slices so far included) is deleted by
 //! vector and the full scan of W4 (`value`, every row) is timed at that version and at the
 //! version before any delete, alternating.
+//!
+//! W10: a MERGE (upsert on `id`) of 100,000 source rows into W3's table: 50,000 updates (every
+//! (rows/50,000)th row, `value` + 1000) and 50,000 inserts (the first 50,000 rows with `id` +
+//! rows). Each of `STRATA_BENCH_W10_MERGES` (default 3) rounds merges into a fresh copy of the
+//! table (copy not timed), with vectors and with copy-on-write alternating.
 
 use std::path::{Path, PathBuf};
 use std::time::Instant;
 
 use strata_format::expr::Expr;
-use strata_table::{DeleteMode, SnapshotSelector, Table};
+use std::sync::Arc;
+
+use arrow::array::{Array, Float64Array, Int64Array, RecordBatch};
+use arrow::compute::{concat_batches, filter_record_batch};
+use strata_table::{DeleteMode, Merge, SnapshotSelector, Table};
 
 use crate::{BoxError, create, emit, env_u64, median};
 
@@ -181,6 +190,116 @@ pub(crate) async fn w9() -> Result<(), BoxError> {
         with_ms / without_ms,
         "x",
     );
+    if std::env::var_os("STRATA_BENCH_WORK").is_some() {
+        std::fs::remove_dir_all(&dir)?;
+    }
+    Ok(())
+}
+
+/// W10's source: the updates and inserts described in the module documentation.
+fn merge_source(batches: &[RecordBatch], rows: usize) -> Result<RecordBatch, BoxError> {
+    let schema = batches.first().ok_or("no rows")?.schema();
+    let all = concat_batches(&schema, batches)?;
+    let every = (rows / 50_000).max(1) as i64;
+    let ids = all
+        .column(0)
+        .as_any()
+        .downcast_ref::<Int64Array>()
+        .ok_or("id is not int64")?;
+    let mask: arrow::array::BooleanArray = ids.iter().map(|id| id.map(|i| i % every == 0)).collect();
+    let updates = filter_record_batch(&all, &mask)?;
+    let values = updates
+        .column(3)
+        .as_any()
+        .downcast_ref::<Float64Array>()
+        .ok_or("value is not float64")?;
+    let bumped: Float64Array = values.iter().map(|v| v.map(|x| x + 1000.0)).collect();
+    let mut columns = updates.columns().to_vec();
+    columns[3] = Arc::new(bumped);
+    let updates = RecordBatch::try_new(schema.clone(), columns)?;
+    let n = 50_000.min(all.num_rows());
+    let first = all.slice(0, n);
+    let shifted: Int64Array = first
+        .column(0)
+        .as_any()
+        .downcast_ref::<Int64Array>()
+        .ok_or("id is not int64")?
+        .iter()
+        .map(|v| v.map(|i| i + rows as i64))
+        .collect();
+    let mut columns = first.columns().to_vec();
+    columns[0] = Arc::new(shifted);
+    let inserts = RecordBatch::try_new(schema.clone(), columns)?;
+    Ok(concat_batches(&schema, [&updates, &inserts])?)
+}
+
+pub(crate) async fn w10() -> Result<(), BoxError> {
+    let rows = env_u64("STRATA_BENCH_ROWS", 10_000_000) as usize;
+    let reps = env_u64("STRATA_BENCH_W10_MERGES", 3).clamp(1, 9) as usize;
+    let scratch;
+    let dir: PathBuf = match std::env::var_os("STRATA_BENCH_WORK") {
+        Some(w) => PathBuf::from(w).join("w10-strata"),
+        None => {
+            scratch = tempfile::tempdir()?;
+            scratch.path().to_path_buf()
+        }
+    };
+    if dir.exists() {
+        std::fs::remove_dir_all(&dir)?;
+    }
+    let (batches, _) = crate::dataset(rows)?;
+    let source = merge_source(&batches, rows)?;
+    let base = dir.join("base");
+    let t = create(&base, false).await?;
+    t.append(batches).await?;
+    let cow_base = dir.join("cow-base");
+    copy_folder(&base, &cow_base)?;
+    let path = |p: &Path| p.to_str().map(str::to_string).ok_or("path");
+    Table::open(&path(&cow_base)?)
+        .await?
+        .set_properties(
+            &[("strata.deletionVectors".to_string(), "false".to_string())].into(),
+            &[],
+        )
+        .await?;
+    let (mut vec_ms, mut cow_ms, mut vec_bytes, mut cow_bytes) =
+        (Vec::new(), Vec::new(), Vec::new(), Vec::new());
+    let mut counts = Vec::new();
+    for _ in 0..reps {
+        for (from, ms, bytes) in [
+            (&base, &mut vec_ms, &mut vec_bytes),
+            (&cow_base, &mut cow_ms, &mut cow_bytes),
+        ] {
+            let run = dir.join("run");
+            if run.exists() {
+                std::fs::remove_dir_all(&run)?;
+            }
+            copy_folder(from, &run)?;
+            let t = Table::open(&path(&run)?).await?;
+            let before = folder_bytes(&run)?;
+            let start = Instant::now();
+            let r = t
+                .merge(
+                    futures::stream::iter([Ok(source.clone())]),
+                    Merge::on(["id"]),
+                )
+                .await?;
+            ms.push(start.elapsed().as_secs_f64() * 1000.0);
+            bytes.push((folder_bytes(&run)? - before) as f64 / 1e6);
+            counts.push((r.updated_rows, r.inserted_rows));
+        }
+    }
+    if counts.windows(2).any(|w| w[0] != w[1]) {
+        return Err(format!("the merges disagree: {counts:?}").into());
+    }
+    let (updated, inserted) = counts.first().copied().unwrap_or_default();
+    emit("w10", "strata", "source_rows", source.num_rows() as f64, "rows");
+    emit("w10", "strata", "rows_updated", updated as f64, "rows");
+    emit("w10", "strata", "rows_inserted", inserted as f64, "rows");
+    emit("w10", "strata", "merge_ms", median(&mut vec_ms), "ms");
+    emit("w10", "strata", "merge_mb_written", median(&mut vec_bytes), "MB");
+    emit("w10", "strata-cow", "merge_ms", median(&mut cow_ms), "ms");
+    emit("w10", "strata-cow", "merge_mb_written", median(&mut cow_bytes), "MB");
     if std::env::var_os("STRATA_BENCH_WORK").is_some() {
         std::fs::remove_dir_all(&dir)?;
     }
