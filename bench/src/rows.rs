@@ -18,8 +18,8 @@
 use std::path::{Path, PathBuf};
 use std::time::Instant;
 
-use strata_format::expr::Expr;
 use std::sync::Arc;
+use strata_format::expr::Expr;
 
 use arrow::array::{Array, Float64Array, Int64Array, RecordBatch};
 use arrow::compute::{concat_batches, filter_record_batch};
@@ -206,7 +206,8 @@ fn merge_source(batches: &[RecordBatch], rows: usize) -> Result<RecordBatch, Box
         .as_any()
         .downcast_ref::<Int64Array>()
         .ok_or("id is not int64")?;
-    let mask: arrow::array::BooleanArray = ids.iter().map(|id| id.map(|i| i % every == 0)).collect();
+    let mask: arrow::array::BooleanArray =
+        ids.iter().map(|id| id.map(|i| i % every == 0)).collect();
     let updates = filter_record_batch(&all, &mask)?;
     let values = updates
         .column(3)
@@ -293,13 +294,31 @@ pub(crate) async fn w10() -> Result<(), BoxError> {
         return Err(format!("the merges disagree: {counts:?}").into());
     }
     let (updated, inserted) = counts.first().copied().unwrap_or_default();
-    emit("w10", "strata", "source_rows", source.num_rows() as f64, "rows");
+    emit(
+        "w10",
+        "strata",
+        "source_rows",
+        source.num_rows() as f64,
+        "rows",
+    );
     emit("w10", "strata", "rows_updated", updated as f64, "rows");
     emit("w10", "strata", "rows_inserted", inserted as f64, "rows");
     emit("w10", "strata", "merge_ms", median(&mut vec_ms), "ms");
-    emit("w10", "strata", "merge_mb_written", median(&mut vec_bytes), "MB");
+    emit(
+        "w10",
+        "strata",
+        "merge_mb_written",
+        median(&mut vec_bytes),
+        "MB",
+    );
     emit("w10", "strata-cow", "merge_ms", median(&mut cow_ms), "ms");
-    emit("w10", "strata-cow", "merge_mb_written", median(&mut cow_bytes), "MB");
+    emit(
+        "w10",
+        "strata-cow",
+        "merge_mb_written",
+        median(&mut cow_bytes),
+        "MB",
+    );
     if std::env::var_os("STRATA_BENCH_WORK").is_some() {
         std::fs::remove_dir_all(&dir)?;
     }

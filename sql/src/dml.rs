@@ -5,6 +5,7 @@
 use std::fmt;
 use std::sync::Arc;
 
+use crate::options::StrataOptions;
 use arrow::array::{Array, ArrayRef, AsArray, BooleanArray, RecordBatch, UInt64Array};
 use arrow::datatypes::{DataType as ArrowType, Field, Schema as ArrowSchema, SchemaRef};
 use datafusion::catalog::Session;
@@ -24,7 +25,6 @@ use datafusion::physical_plan::{
 };
 use futures::future::BoxFuture;
 use futures::{StreamExt, TryStreamExt};
-use crate::options::StrataOptions;
 use strata_table::{RowMapper, RowMatcher, RowRewrite, Table, WriteMode, WriteOptions};
 
 use crate::error::{eval_err, table_err};

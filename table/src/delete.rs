@@ -16,11 +16,11 @@ use strata_format::prune::{FileStatsView, may_match};
 use strata_format::{AddFile, Metadata, Schema};
 
 use crate::error::{Error, Result};
+use crate::row_changes::RowChanges;
 use crate::scan_stats::partition_bounds;
 use crate::snapshot::{Snapshot, SnapshotSelector};
 use crate::table::Table;
 use crate::transaction::{CommitResult, FilePredicate, Transaction};
-use crate::row_changes::RowChanges;
 use crate::write::{PartitionedWriter, WriteOptions, delete_files};
 
 /// Whether a file could hold rows matching `predicate` (partition values, then statistics).
@@ -159,8 +159,7 @@ impl Table {
             if let Some((app, batch)) = &options.app_transaction {
                 txn = txn.app_transaction(app.clone(), *batch);
             }
-            let vectors =
-                options.mode == DeleteMode::Auto && crate::vectors::enabled(txn.base());
+            let vectors = options.mode == DeleteMode::Auto && crate::vectors::enabled(txn.base());
             if !vectors {
                 let empty: Vec<Result<RecordBatch>> = Vec::new();
                 return self

@@ -11,10 +11,10 @@ use strata_format::dv::DeletionVector;
 use crate::delete::file_may_match;
 use crate::error::Result;
 use crate::rewrite::{RewriteResult, RowRewrite, evaluation};
+use crate::row_changes::RowChanges;
 use crate::scan::{Scan, true_indices};
 use crate::table::Table;
 use crate::transaction::{FilePredicate, Transaction};
-use crate::row_changes::RowChanges;
 use crate::write::PartitionedWriter;
 
 /// What marking one file found.

@@ -58,6 +58,7 @@ pub async fn merge(
             batches.push(b);
         }
     }
+    let merge = merge.parameter("files", serde_json::json!(files));
     let r = table.merge(futures::stream::iter(batches), merge).await?;
     if !quiet {
         let Some(c) = &r.commit else {

@@ -34,7 +34,9 @@ pub async fn update(
     if let Some((app, batch)) = app {
         let app = app.replace('\'', "''");
         session
-            .sql(&format!("SET strata.app_id = '{app}'; SET strata.batch = {batch}"))
+            .sql(&format!(
+                "SET strata.app_id = '{app}'; SET strata.batch = {batch}"
+            ))
             .await?;
     }
     let mut statements = session.parse(&text)?;

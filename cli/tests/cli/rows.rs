@@ -142,3 +142,122 @@ fn deletion_vectors_can_be_enabled_on_a_table_without_them() {
     assert!(err.contains("written"), "{err}");
     assert_eq!(json(&["count", &t])["count"], 0);
 }
+
+/// `strata merge` upserts by key in one commit (and with clauses deletes or ignores); a source
+/// with two rows for one key is refused without a commit.
+#[test]
+fn merge_upserts_by_key_and_refuses_duplicate_keys() {
+    let scratch = Scratch::new();
+    let t = scratch.file("t");
+    ok(&["create", &t, "--schema", SCHEMA, "-q"]);
+    let a = scratch.write("a.csv", CSV_A);
+    ok(&["append", &t, &a, "-q"]);
+    let src = scratch.write(
+        "src.csv",
+        "id,name,ts,score\n2,BOB,2026-01-02T10:00:00Z,9.0\n4,dan,2026-01-04T00:00:00Z,4.0\n",
+    );
+    let err = ok_stderr(&["merge", &t, &src, "--on", "id"]);
+    assert!(
+        err.contains("1 updated, 0 deleted, 1 inserted") && err.contains("now has 4 rows"),
+        "{err}"
+    );
+    assert_eq!(
+        names(&t),
+        vec![
+            (1, Value::from("ann"), Value::from(1.5)),
+            (2, Value::from("BOB"), Value::from(9.0)),
+            (3, Value::Null, Value::from(3.0)),
+            (4, Value::from("dan"), Value::from(4.0)),
+        ]
+    );
+    let h = json(&["history", &t, "--limit", "1"]);
+    let last = &h["history"][0];
+    assert_eq!(last["operation"], "MERGE", "{h}");
+    assert_eq!(last["metrics"]["numTargetRowsUpdated"], 1, "{h}");
+    assert_eq!(last["metrics"]["numTargetRowsInserted"], 1, "{h}");
+    assert_eq!(last["parameters"]["on"], "id", "{h}");
+
+    // Matched rows deleted, the rest of the source ignored.
+    let err = ok_stderr(&[
+        "merge",
+        &t,
+        &src,
+        "--on",
+        "id",
+        "--when-matched",
+        "delete",
+        "--when-not-matched",
+        "ignore",
+    ]);
+    assert!(err.contains("2 deleted, 0 inserted"), "{err}");
+    assert_eq!(json(&["count", &t])["count"], 2);
+
+    let dup = scratch.write(
+        "dup.csv",
+        "id,name,ts,score\n1,x,2026-01-02T10:00:00Z,\n1,y,2026-01-02T10:00:00Z,\n",
+    );
+    let v = json(&["show", &t])["version"].clone();
+    let err = fails(&["merge", &t, &dup, "--on", "id"], 1);
+    assert!(err.contains("more than one row with key (id = 1)"), "{err}");
+    let err = fails(&["merge", &t, &src, "--on", "nope"], 1);
+    assert!(err.contains("merge key `nope`"), "{err}");
+    assert_eq!(json(&["show", &t])["version"], v);
+
+    // The source becomes the table: rows it does not hold are deleted.
+    ok(&[
+        "merge",
+        &t,
+        &src,
+        "--on",
+        "id",
+        "--when-not-matched-by-source",
+        "delete",
+        "-q",
+    ]);
+    let ids: Vec<i64> = names(&t).into_iter().map(|r| r.0).collect();
+    assert_eq!(ids, vec![2, 4]);
+}
+
+/// `--app-id` and `--batch` make append, delete, update and merge exactly-once: the same batch
+/// again exits 3 with a hint and commits nothing.
+#[test]
+fn row_commands_are_exactly_once_with_an_application_batch() {
+    let scratch = Scratch::new();
+    let t = scratch.file("t");
+    ok(&["create", &t, "--schema", SCHEMA, "-q"]);
+    let a = scratch.write("a.csv", CSV_A);
+    let src = scratch.write("src.csv", "id,name,ts,score\n9,ida,2026-01-05T00:00:00Z,\n");
+    let app = ["--app-id", "nightly"];
+    let commands: Vec<Vec<&str>> = vec![
+        vec!["append", &t, &a],
+        vec!["delete", &t, "--where", "id = 1"],
+        vec!["update", &t, "--set", "score = 0", "--where", "id = 2"],
+        vec!["merge", &t, &src, "--on", "id"],
+    ];
+    for (i, c) in commands.iter().enumerate() {
+        let batch = (i + 1).to_string();
+        let mut args = c.clone();
+        args.extend(app);
+        args.extend(["--batch", &batch, "-q"]);
+        ok(&args);
+        let v = json(&["show", &t])["version"].clone();
+        let err = fails(&args, 3);
+        assert!(
+            err.contains(&format!("already committed batch {batch}"))
+                && err.contains("nothing to do"),
+            "{err}"
+        );
+        assert_eq!(json(&["show", &t])["version"], v, "{c:?}");
+    }
+    assert_eq!(
+        names(&t),
+        vec![
+            (2, Value::from("bob"), Value::from(0.0)),
+            (3, Value::Null, Value::from(3.0)),
+            (9, Value::from("ida"), Value::Null),
+        ]
+    );
+    // An id without a batch is a usage error.
+    let err = fails(&["delete", &t, "--where", "id = 2", "--app-id", "x"], 2);
+    assert!(err.contains("--batch"), "{err}");
+}

@@ -41,6 +41,8 @@ pub mod evolution;
 pub mod faults;
 pub mod keys;
 pub mod log;
+pub mod merge;
+pub mod model;
 pub mod tiering;
 pub mod vectors;
 pub mod views;

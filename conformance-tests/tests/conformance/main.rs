@@ -6,7 +6,8 @@
 
 use strata_conformance::backends::{BackendKind, CaseResult, TestBackend};
 use strata_conformance::cases::{
-    concurrency, corruption, data, defaults, evolution, faults, keys, log, tiering, vectors, views,
+    concurrency, corruption, data, defaults, evolution, faults, keys, log, merge, model, tiering,
+    vectors, views,
 };
 
 mod fault_sequences;
@@ -99,6 +100,11 @@ suite!(
     vectors::rewrite_racing_a_vector_delete_conflicts,
     vectors::vectors_off_and_corrupt_vectors,
     vectors::independent_reader_applies_vectors,
+    merge::merge_upserts_by_vector_and_by_rewrite,
+    merge::merge_clauses_nulls_and_errors,
+    merge::row_changes_are_exactly_once,
+    merge::concurrent_merge_and_delete_both_land,
+    model::random_row_changes_match_a_model,
     data::pyarrow_reads_data_files_with_field_ids,
     evolution::schema_evolution_matrix,
     evolution::partition_evolution_keeps_old_files,

@@ -79,6 +79,7 @@ pub struct Merge {
     when_not_matched: WhenNotMatched,
     by_source: WhenNotMatchedBySource,
     app_transaction: Option<(String, u64)>,
+    parameters: std::collections::BTreeMap<String, serde_json::Value>,
 }
 
 impl Merge {
@@ -92,6 +93,7 @@ impl Merge {
             when_not_matched: WhenNotMatched::default(),
             by_source: WhenNotMatchedBySource::default(),
             app_transaction: None,
+            parameters: std::collections::BTreeMap::new(),
         }
     }
 
@@ -118,6 +120,18 @@ impl Merge {
     /// was committed.
     pub fn app_transaction(mut self, app_id: impl Into<String>, batch: u64) -> Self {
         self.app_transaction = Some((app_id.into(), batch));
+        self
+    }
+}
+
+impl Merge {
+    /// Records a parameter in the commit info (e.g. the source files).
+    pub fn parameter(
+        mut self,
+        key: impl Into<String>,
+        value: impl Into<serde_json::Value>,
+    ) -> Self {
+        self.parameters.insert(key.into(), value.into());
         self
     }
 }
@@ -268,6 +282,10 @@ impl Table {
             return Ok(result);
         }
         let count = |n: u64| i64::try_from(n).unwrap_or(i64::MAX);
+        let mut txn = txn;
+        for (k, v) in &merge.parameters {
+            txn = txn.parameter(k.clone(), v.clone());
+        }
         let mut txn = txn
             .operation("MERGE")
             .parameter("on", merge.on.join(", "))
@@ -395,7 +413,11 @@ async fn match_file(
 }
 
 /// Writes rows `rows` of the (conformed) source batch.
-async fn write_rows(writer: &mut PartitionedWriter, batch: &RecordBatch, rows: Vec<u32>) -> Result<()> {
+async fn write_rows(
+    writer: &mut PartitionedWriter,
+    batch: &RecordBatch,
+    rows: Vec<u32>,
+) -> Result<()> {
     if rows.is_empty() {
         return Ok(());
     }

@@ -210,7 +210,8 @@ fn min_max(column: &ArrayRef) -> Option<(Datum, Datum)> {
     let lo = datum_at(column, first)?;
     let hi = datum_at(column, last)?;
     // NaN sorts last in Arrow but compares with nothing in a predicate.
-    if matches!(hi, Datum::Float32(x) if x.is_nan()) || matches!(hi, Datum::Float64(x) if x.is_nan())
+    if matches!(hi, Datum::Float32(x) if x.is_nan())
+        || matches!(hi, Datum::Float64(x) if x.is_nan())
     {
         return None;
     }

@@ -36,6 +36,9 @@ enum Effect {
     Rewrite { lo: i64, hi: i64, rows: Vec<Row> },
     /// Sets the name of the rows with `lo <= id < hi`.
     Update { lo: i64, hi: i64, name: String },
+    /// Merges `source` on `id` (distinct keys): matched rows take their source row (or are
+    /// deleted when `delete`), the other source rows are inserted.
+    Merge { source: Vec<Row>, delete: bool },
 }
 
 impl Effect {
@@ -59,6 +62,24 @@ impl Effect {
                     }
                 })
                 .collect(),
+            Effect::Merge { source, delete } => {
+                let by_id: BTreeMap<i64, &Row> = source.iter().map(|r| (r.0, r)).collect();
+                let mut hit = std::collections::BTreeSet::new();
+                let mut out = Vec::new();
+                for r in base {
+                    match by_id.get(&r.0) {
+                        Some(s) => {
+                            hit.insert(r.0);
+                            if !delete {
+                                out.push((*s).clone());
+                            }
+                        }
+                        None => out.push(r.clone()),
+                    }
+                }
+                out.extend(source.iter().filter(|s| !hit.contains(&s.0)).cloned());
+                out
+            }
         };
         out.sort();
         out
@@ -367,7 +388,7 @@ async fn random_data_writer(
             t.delete_with(range_predicate(lo, hi, k), mode)
                 .await
                 .map(Some)
-        } else if roll < 56 {
+        } else if roll < 55 {
             op = "update";
             let (lo, hi) = id_range(&mut rng, k);
             let name = format!("u{k}");
@@ -382,6 +403,34 @@ async fn random_data_writer(
             t.rewrite_rows(update_rows(lo, hi, k, name))
                 .await
                 .map(|r| r.commit)
+        } else if roll < 58 {
+            op = "merge";
+            let (lo, hi) = id_range(&mut rng, k);
+            let mut source: Vec<Row> = (lo..hi.min(lo + 3))
+                .map(|id| (id, Some(format!("m{k}"))))
+                .collect();
+            source.extend(new_rows(&mut rng, k, "m"));
+            source.sort();
+            source.dedup_by_key(|r| r.0);
+            let delete = rng.random_bool(0.25);
+            log.effects.insert(
+                k,
+                Effect::Merge {
+                    source: source.clone(),
+                    delete,
+                },
+            );
+            let mut merge = strata_table::Merge::on(["id"]).parameter("attempt", k);
+            if delete {
+                merge = merge.when_matched(strata_table::WhenMatched::Delete);
+            }
+            match rows_batch(&source) {
+                Ok(b) => t
+                    .merge(futures::stream::iter([Ok(b)]), merge)
+                    .await
+                    .map(|r| r.commit),
+                Err(e) => Err(e),
+            }
         } else if roll < 60 {
             op = "schema change";
             t.update_schema(vec![strata_table::SchemaChange::AddColumn {

@@ -49,7 +49,7 @@ pub(super) async fn verify_rows(
         let params = &h.info.operation_parameters;
         let prev = model.last().cloned().unwrap_or_default();
         let attempt = match h.info.operation.as_str() {
-            "APPEND" | "OVERWRITE" if params.contains_key("attempt") => {
+            "APPEND" | "OVERWRITE" | "MERGE" if params.contains_key("attempt") => {
                 params.get("attempt").and_then(serde_json::Value::as_u64)
             }
             "DELETE" | "OVERWRITE" | "UPDATE" => {
