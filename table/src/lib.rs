@@ -17,51 +17,37 @@
 //! ```
 
 pub mod arrow_schema;
-mod checkpoint;
-mod commit_log;
-mod delete;
 mod error;
-mod evolution;
 pub mod expr_eval;
 pub mod ingest;
-mod legacy_keys;
-mod log_store;
-mod merge;
+mod log;
 mod options;
-mod parquet_io;
 pub mod partitioning;
-pub mod read;
-mod resolve;
-mod restore;
-mod rewrite;
-mod rewrite_vectors;
-mod row_changes;
+mod rows;
 mod scan;
-mod scan_stats;
-mod schema_merge;
-pub use schema_merge::schema_from_arrow;
-mod snapshot;
 mod storage;
 mod table;
 mod tier;
-mod transaction;
-mod vectors;
 mod write;
-pub mod writer;
 
-pub use commit_log::{Attempt, CommitLog, Landed, Scan as LogScan};
-pub use delete::{DeleteMode, DeleteOptions, read_predicate};
+pub use scan::read;
+pub use write::schema_merge::schema_from_arrow;
+pub use write::writer;
+
 pub use error::{Error, Result};
-pub use merge::{Merge, MergeResult, WhenMatched, WhenNotMatched, WhenNotMatchedBySource};
+pub use log::commit_log::{Attempt, CommitLog, Landed, Scan as LogScan};
+pub use log::snapshot::{Snapshot, SnapshotSelector};
+pub use log::transaction::{CommitResult, FilePredicate, Transaction};
 pub use options::{
     Clock, CommitHandler, IdSource, PendingCommit, RandomIds, RetryPolicy, SequentialIds,
     SteppingClock, SystemClock, TableOptions,
 };
-pub use resolve::StoreResolver;
-pub use rewrite::{RewriteResult, RowMapper, RowMatcher, RowRewrite};
+pub use rows::delete::{DeleteMode, DeleteOptions, read_predicate};
+pub use rows::merge::{Merge, MergeResult, WhenMatched, WhenNotMatched, WhenNotMatchedBySource};
+pub use rows::rewrite::{RewriteResult, RowMapper, RowMatcher, RowRewrite};
 pub use scan::{OnArchived, Scan, ScanBuilder, ScanMetrics, ScanReport, UNIT_MIN_ROWS};
-pub use snapshot::{Snapshot, SnapshotSelector};
 pub use storage::aws::{CredentialsUnavailable, set_profile as set_aws_profile};
+pub use storage::resolve::StoreResolver;
 pub use storage::{
     FsEvent, FsEventHook, LocalStore, StorageProblem, TableLocation, UNSAFE_NO_FSYNC_VAR,
     diagnose as diagnose_storage, memory_store,
@@ -75,7 +61,6 @@ pub use tier::{
     MoveOptions, MoveReport, MoveStep, MovedFile, RestoreOptions, RestoreReport, RestoreSpeed,
     RestoredFile, TierPlan,
 };
-pub use transaction::{CommitResult, FilePredicate, Transaction};
 pub use write::{WriteMode, WriteOptions};
 
 pub use strata_format as format;

@@ -9,13 +9,13 @@ use strata_format::log::Commit;
 use strata_format::{Action, CommitInfo, Metadata, PartitionSpec, Protocol, Schema, TableState};
 use tokio::sync::Mutex;
 
-use crate::commit_log::CommitLog;
 use crate::error::{Error, Result};
-use crate::log_store::LogStore;
+use crate::log::commit_log::CommitLog;
+use crate::log::log_store::LogStore;
+use crate::log::snapshot::{Snapshot, SnapshotSelector};
+use crate::log::transaction::{CommitResult, Transaction};
 use crate::options::TableOptions;
-use crate::snapshot::{Snapshot, SnapshotSelector};
 use crate::storage::TableLocation;
-use crate::transaction::{CommitResult, Transaction};
 
 /// Table property: checkpoint every N versions.
 pub const PROP_CHECKPOINT_INTERVAL: &str = "strata.checkpointInterval";

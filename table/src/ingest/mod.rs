@@ -156,7 +156,7 @@ pub fn infer_table_schema(
         file: String::new(),
         message: "no input file to infer a schema from".into(),
     })?;
-    crate::schema_merge::schema_from_arrow(&merged, false)
+    crate::write::schema_merge::schema_from_arrow(&merged, false)
 }
 
 /// Reads a file into record batches whose columns carry the table's names. CSV and JSON

@@ -14,22 +14,25 @@ use arrow::datatypes::SchemaRef;
 use futures::stream::BoxStream;
 use futures::{StreamExt, TryStreamExt};
 use strata_format::expr::Expr;
-use strata_format::prune::{FileStatsView, may_match};
+use strata_format::prune::plan_files;
 use strata_format::schema::{FieldId, StructField};
 use strata_format::tiering::needs_restore;
 use strata_format::{AddFile, Schema};
 
 use crate::arrow_schema::{to_arrow_schema, with_string_views};
 use crate::error::{Error, Result};
-use crate::resolve::StoreResolver;
-use crate::scan_stats::partition_bounds;
-use crate::snapshot::{Snapshot, SnapshotSelector};
+use crate::log::snapshot::{Snapshot, SnapshotSelector};
+use crate::storage::resolve::StoreResolver;
 use crate::table::Table;
 use crate::tier::RestoreOptions;
 
+pub(crate) mod parquet_io;
 mod positions;
+pub mod read;
+pub(crate) mod stats;
 pub(crate) use positions::true_indices;
 mod units;
+mod vectors;
 
 use units::{Shared, Unit};
 
@@ -292,24 +295,19 @@ impl ScanBuilder {
             .collect();
 
         let metrics = Arc::new(ScanMetrics::default());
-        let mut files = Vec::new();
         for f in snapshot.files().values() {
             add(&metrics.files_total, 1);
             add(&metrics.bytes_total, f.size);
-            if let Some(p) = &predicate {
-                if let Some(bounds) = partition_bounds(f, snapshot.metadata(), &schema)
-                    && !may_match(p, &bounds)
-                {
-                    add(&metrics.files_pruned_by_partition, 1);
-                    continue;
-                }
-                if !may_match(p, &FileStatsView::from_add_file(f, &schema)) {
-                    add(&metrics.files_pruned_by_stats, 1);
-                    continue;
-                }
-            }
-            files.push(f.clone());
         }
+        let plan = plan_files(
+            snapshot.files().values(),
+            snapshot.metadata(),
+            &schema,
+            predicate.as_ref(),
+        );
+        add(&metrics.files_pruned_by_partition, plan.pruned_by_partition);
+        add(&metrics.files_pruned_by_stats, plan.pruned_by_stats);
+        let files: Vec<AddFile> = plan.files.into_iter().cloned().collect();
         // SPEC §6.4: archived files are never skipped silently; only the files left after
         // pruning matter, so a scan that prunes the archive away never touches it.
         let now = self.table.inner.options.clock.now_ms();

@@ -11,9 +11,9 @@ use strata_format::dv::DeletionVector;
 use super::Scan;
 use super::units::{group_starts, parquet_err, read_footer};
 use crate::error::{Error, Result};
-use crate::parquet_io::ObjectReader;
-use crate::read::project_batch;
-use crate::scan_stats::row_group_selection;
+use crate::scan::parquet_io::ObjectReader;
+use crate::scan::read::project_batch;
+use crate::scan::stats::row_group_selection;
 
 /// Rows decoded at once when looking for matching positions.
 const POSITION_BATCH_ROWS: usize = 65_536;
@@ -21,7 +21,7 @@ const POSITION_BATCH_ROWS: usize = 65_536;
 impl Scan {
     /// The deletion vector of `file` (a file of this scan's table), if it has one.
     pub(crate) async fn deletion_vector(&self, file: &AddFile) -> Result<Option<DeletionVector>> {
-        crate::vectors::read(&self.shared.resolver, &self.shared.table_uri, file).await
+        super::vectors::read_vector(&self.shared.resolver, &self.shared.table_uri, file).await
     }
 
     /// The positions (SPEC §7.1) of the rows of `file` that match the scan's predicate,

@@ -27,10 +27,10 @@ use strata_format::{AddFile, Schema};
 use super::{ScanMetrics, add};
 use crate::arrow_schema::{field_id, with_string_views};
 use crate::error::{Error, Result};
-use crate::parquet_io::{ObjectReader, ReadBuffers};
-use crate::read::project_batch;
-use crate::resolve::StoreResolver;
-use crate::scan_stats::row_group_selection;
+use crate::scan::parquet_io::{ObjectReader, ReadBuffers};
+use crate::scan::read::project_batch;
+use crate::scan::stats::row_group_selection;
+use crate::storage::resolve::StoreResolver;
 
 /// Rows per batch when the caller sets none: enough for about this many decoded bytes of the
 /// projected columns, estimated per file from its column chunk sizes.
@@ -174,7 +174,7 @@ pub(super) async fn open_file(
     let page_index = shared.predicate.is_some();
     let (footer, deleted) = futures::try_join!(
         read_footer(&shared, &file, page_index),
-        crate::vectors::read(&shared.resolver, &shared.table_uri, &file),
+        super::vectors::read_vector(&shared.resolver, &shared.table_uri, &file),
     )?;
     let Footer {
         store,

@@ -14,7 +14,9 @@ use crate::error::{Error, Result};
 pub mod aws;
 pub mod diagnose;
 mod durable;
+pub(crate) mod legacy_keys;
 mod local;
+pub(crate) mod resolve;
 mod s3;
 
 pub use diagnose::{StorageProblem, diagnose};

@@ -19,8 +19,8 @@ pub use mover::{MoveOptions, MoveReport, MoveStep, MovedFile};
 pub use restore::{RestoreOptions, RestoreReport, RestoreSpeed, RestoredFile};
 
 use crate::error::{Error, Result};
+use crate::log::transaction::CommitResult;
 use crate::table::Table;
-use crate::transaction::CommitResult;
 
 /// A tier's location as writers use it (SPEC §3.3.1): an absolute URI without a trailing `/`.
 /// A location that breaks this (left by another engine) is refused, never normalised: files

@@ -21,9 +21,9 @@ use strata_format::{Action, Relocate, TableState, TierDef};
 use super::copy::{Endpoint, copy_object, same_namespace, server_side_copy, verify_copy};
 use super::s3;
 use crate::error::{Error, Result};
-use crate::resolve::StoreResolver;
+use crate::log::transaction::Transaction;
+use crate::storage::resolve::StoreResolver;
 use crate::table::Table;
-use crate::transaction::Transaction;
 
 /// Folder of the move journal under the table root.
 pub const MOVE_JOURNAL_DIR: &str = "_strata_tier/moves";

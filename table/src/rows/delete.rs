@@ -12,43 +12,30 @@ use rand::Rng;
 use strata_format::conflict::ConflictKind;
 use strata_format::dv::DeletionVector;
 use strata_format::expr::{BoundExpr, Expr};
-use strata_format::prune::{FileStatsView, may_match};
-use strata_format::{AddFile, Metadata, Schema};
+pub(crate) use strata_format::prune::file_may_match;
+use strata_format::prune::plan_files;
+use strata_format::{AddFile, Metadata};
 
 use crate::error::{Error, Result};
-use crate::row_changes::RowChanges;
-use crate::scan_stats::partition_bounds;
-use crate::snapshot::{Snapshot, SnapshotSelector};
+use crate::log::snapshot::{Snapshot, SnapshotSelector};
+use crate::log::transaction::{CommitResult, FilePredicate, Transaction};
+use crate::rows::changes::RowChanges;
 use crate::table::Table;
-use crate::transaction::{CommitResult, FilePredicate, Transaction};
 use crate::write::{PartitionedWriter, WriteOptions, delete_files};
-
-/// Whether a file could hold rows matching `predicate` (partition values, then statistics).
-pub(crate) fn file_may_match(
-    p: &BoundExpr,
-    f: &AddFile,
-    metadata: &Metadata,
-    schema: &Schema,
-) -> bool {
-    if let Some(bounds) = partition_bounds(f, metadata, schema)
-        && !may_match(p, &bounds)
-    {
-        return false;
-    }
-    may_match(p, &FileStatsView::from_add_file(f, schema))
-}
 
 /// The files of `snapshot` that may hold rows matching `bound` (every file without one): what a
 /// row-level change reads.
 pub(crate) fn candidate_files(snapshot: &Snapshot, bound: Option<&BoundExpr>) -> Vec<AddFile> {
-    snapshot
-        .files()
-        .values()
-        .filter(|f| {
-            bound.is_none_or(|b| file_may_match(b, f, snapshot.metadata(), snapshot.schema()))
-        })
-        .cloned()
-        .collect()
+    plan_files(
+        snapshot.files().values(),
+        snapshot.metadata(),
+        snapshot.schema(),
+        bound,
+    )
+    .files
+    .into_iter()
+    .cloned()
+    .collect()
 }
 
 /// The file predicate of a read predicate given as expression text, bound to the schema of
@@ -155,11 +142,12 @@ impl Table {
         let mut replans = 0u32;
         loop {
             let mut txn = self.transaction().await?;
-            crate::row_changes::check_batch(self, txn.base(), options.app_transaction.as_ref())?;
+            crate::rows::changes::check_batch(self, txn.base(), options.app_transaction.as_ref())?;
             if let Some((app, batch)) = &options.app_transaction {
                 txn = txn.app_transaction(app.clone(), *batch);
             }
-            let vectors = options.mode == DeleteMode::Auto && crate::vectors::enabled(txn.base());
+            let vectors =
+                options.mode == DeleteMode::Auto && crate::rows::vectors::enabled(txn.base());
             if !vectors {
                 let empty: Vec<Result<RecordBatch>> = Vec::new();
                 return self
@@ -250,7 +238,7 @@ impl Table {
         S: Stream<Item = Result<RecordBatch>> + Send,
     {
         let mut txn = self.transaction().await?;
-        crate::row_changes::check_batch(self, txn.base(), options.app_transaction.as_ref())?;
+        crate::rows::changes::check_batch(self, txn.base(), options.app_transaction.as_ref())?;
         if let Some((app, batch)) = options.app_transaction {
             txn = txn.app_transaction(app, batch);
         }

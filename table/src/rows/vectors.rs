@@ -1,15 +1,13 @@
-//! Deletion vectors at the storage edge (SPEC §7): reading the vector of a data file, writing the
-//! vector object of a transaction, and deleting one that was never committed. Encoding and
-//! validation are [`strata_format::dv`]'s.
+//! Deletion vectors at the storage edge for writers (SPEC §7): whether a table writes them, the
+//! vector object of a transaction, and deleting one that was never committed (readers load
+//! vectors in `scan`). Encoding and validation are [`strata_format::dv`]'s.
 
 use bytes::Bytes;
 use object_store::{ObjectStoreExt, PutPayload};
-use strata_format::AddFile;
-use strata_format::dv::{self, DV_DIR, DeletionVector, DvObjectBuilder};
+use strata_format::dv::{self, DV_DIR, DvObjectBuilder};
 
 use crate::error::{Error, Result};
-use crate::resolve::StoreResolver;
-use crate::snapshot::Snapshot;
+use crate::log::snapshot::Snapshot;
 use crate::table::Table;
 
 /// Whether deletes of `snapshot`'s table write deletion vectors: its protocol lists the feature
@@ -21,29 +19,6 @@ pub(crate) fn enabled(snapshot: &Snapshot) -> bool {
             .properties
             .get(dv::PROP_DELETION_VECTORS)
             .is_none_or(|v| v != "false")
-}
-
-/// Reads and checks the deletion vector of `file`, if it has one. Vector objects are always
-/// under the table root (SPEC §7.2), whatever the tier of the file.
-pub(crate) async fn read(
-    resolver: &StoreResolver,
-    table_uri: &str,
-    file: &AddFile,
-) -> Result<Option<DeletionVector>> {
-    let Some(d) = &file.deletion_vector else {
-        return Ok(None);
-    };
-    let (store, path) = resolver.resolve(&d.path, None)?;
-    let end = d.offset.saturating_add(d.size_in_bytes);
-    let bytes = store
-        .get_range(&path, d.offset..end)
-        .await
-        .map_err(|e| Error::Storage {
-            table: table_uri.to_string(),
-            path: d.path.clone(),
-            source: Box::new(e),
-        })?;
-    Ok(Some(DeletionVector::decode(&bytes, d, file)?))
 }
 
 /// A new, empty vector object of `table` under a fresh name.

@@ -11,11 +11,11 @@ use futures::TryStreamExt;
 use strata_format::AddFile;
 use strata_format::expr::Expr;
 
-use crate::delete::file_may_match;
 use crate::error::{Error, Result};
-use crate::snapshot::SnapshotSelector;
+use crate::log::snapshot::SnapshotSelector;
+use crate::log::transaction::{CommitResult, FilePredicate, Transaction};
+use crate::rows::delete::file_may_match;
 use crate::table::Table;
-use crate::transaction::{CommitResult, FilePredicate, Transaction};
 use crate::write::{PartitionedWriter, delete_files};
 
 /// Which rows of a batch (with the table's Arrow schema) are matched; a NULL is not a match.
@@ -161,12 +161,12 @@ impl Table {
         let mut replans = 0u32;
         loop {
             let txn = self.transaction().await?;
-            crate::row_changes::check_batch(self, txn.base(), rewrite.app())?;
-            if !crate::vectors::enabled(txn.base()) {
+            crate::rows::changes::check_batch(self, txn.base(), rewrite.app())?;
+            if !crate::rows::vectors::enabled(txn.base()) {
                 return self.rewrite_rows_cow(txn, &rewrite).await;
             }
             match self.rewrite_rows_by_vectors(txn, &rewrite).await {
-                Err(e) if crate::delete::replan_after(&e, &mut replans).await => {}
+                Err(e) if crate::rows::delete::replan_after(&e, &mut replans).await => {}
                 other => return other,
             }
         }
@@ -184,7 +184,7 @@ impl Table {
             Some(p) => Some(p.bind(&schema)?),
             None => None,
         };
-        let candidates = crate::delete::candidate_files(&base, bound.as_ref());
+        let candidates = crate::rows::delete::candidate_files(&base, bound.as_ref());
         let scan = self
             .scan()
             .snapshot(SnapshotSelector::Version(base.version()))

@@ -15,13 +15,13 @@ use roaring::RoaringBitmap;
 use strata_format::AddFile;
 use strata_format::dv::DeletionVector;
 
-use crate::delete::{candidate_files, file_may_match, replan_after};
 use crate::error::{Error, Result};
-use crate::rewrite::evaluation;
-use crate::row_changes::{RowChanges, check_batch};
+use crate::log::transaction::{CommitResult, FilePredicate, Transaction};
+use crate::rows::changes::{RowChanges, check_batch};
+use crate::rows::delete::{candidate_files, file_may_match, replan_after};
+use crate::rows::rewrite::evaluation;
 use crate::scan::Scan;
 use crate::table::Table;
-use crate::transaction::{CommitResult, FilePredicate, Transaction};
 use crate::write::PartitionedWriter;
 use source::{KeyRange, SourceIndex};
 
@@ -237,7 +237,7 @@ impl Table {
         .try_collect()
         .await?;
 
-        let vectors = crate::vectors::enabled(&base);
+        let vectors = crate::rows::vectors::enabled(&base);
         let mut writer = PartitionedWriter::new(self, &base)?;
         let mut changes = RowChanges::default();
         let mut result = MergeResult {
@@ -334,7 +334,7 @@ impl Table {
         index: &SourceIndex,
         merge: &Merge,
         vectors: bool,
-        base: &crate::snapshot::Snapshot,
+        base: &crate::log::snapshot::Snapshot,
         writer: &mut PartitionedWriter,
     ) -> Result<u64> {
         let mut copied = 0u64;

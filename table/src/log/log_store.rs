@@ -10,8 +10,8 @@ use strata_format::log::{
 };
 use strata_format::{Action, CommitInfo, FormatError};
 
-use crate::checkpoint;
 use crate::error::{Error, Result};
+use crate::log::checkpoint;
 use crate::storage::TableLocation;
 
 /// Commits and checkpoints found by a listing.

@@ -8,13 +8,13 @@ use arrow::array::{RecordBatch, UInt32Array};
 use strata_format::AddFile;
 use strata_format::dv::DeletionVector;
 
-use crate::delete::file_may_match;
 use crate::error::Result;
-use crate::rewrite::{RewriteResult, RowRewrite, evaluation};
-use crate::row_changes::RowChanges;
+use crate::log::transaction::{FilePredicate, Transaction};
+use crate::rows::changes::RowChanges;
+use crate::rows::delete::file_may_match;
+use crate::rows::rewrite::{RewriteResult, RowRewrite, evaluation};
 use crate::scan::{Scan, true_indices};
 use crate::table::Table;
-use crate::transaction::{FilePredicate, Transaction};
 use crate::write::PartitionedWriter;
 
 /// What marking one file found.
@@ -38,7 +38,7 @@ impl Table {
             Some(p) => Some(p.bind(&schema)?),
             None => None,
         };
-        let candidates = crate::delete::candidate_files(&base, bound.as_ref());
+        let candidates = crate::rows::delete::candidate_files(&base, bound.as_ref());
         let scan = self.scan().at(base.clone()).plan().await?;
         let mut writer = PartitionedWriter::new(self, &base)?;
         let mut changes = RowChanges::default();

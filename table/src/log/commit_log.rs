@@ -16,7 +16,7 @@ use strata_format::log::{Commit, encode_commit};
 use strata_format::{Schema, TableState};
 
 use crate::error::{Error, Result};
-use crate::log_store::PutOutcome;
+use crate::log::log_store::PutOutcome;
 use crate::table::Table;
 
 /// One commit to place: a proposal read at `read_version`, to be written on top of `base`.

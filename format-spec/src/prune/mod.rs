@@ -30,6 +30,10 @@
 //! Engines adapt Parquet row-group statistics into the same [`FileStatsView`] (built from a plain
 //! map of [`ColumnBounds`]), so the same function serves row-group skipping.
 
+mod files;
+
+pub use files::{FilePlan, FileVerdict, file_may_match, judge_file, partition_bounds, plan_files};
+
 use std::cmp::Ordering;
 use std::collections::BTreeMap;
 

@@ -8,8 +8,8 @@ use strata_format::evolution::{SchemaChange, apply_changes, with_new_default_spe
 use strata_format::{Action, DataType, PrimitiveType, Transform};
 
 use crate::error::{Error, Result};
+use crate::log::transaction::CommitResult;
 use crate::table::Table;
-use crate::transaction::CommitResult;
 
 impl Table {
     /// Applies `changes` (in order) to the schema as one commit (`CHANGE SCHEMA`). Data files

@@ -13,9 +13,9 @@ use strata_format::expr::{Expr, Literal};
 
 use crate::arrow_schema::{conform_batch, to_arrow_schema};
 use crate::error::{Error, Result};
-use crate::rewrite::evaluation;
-use crate::scan_stats::datum_at;
-use crate::snapshot::Snapshot;
+use crate::log::snapshot::Snapshot;
+use crate::rows::rewrite::evaluation;
+use crate::scan::stats::datum_at;
 use crate::table::Table;
 
 /// The source rows (with the table's Arrow schema) and, for each non-null key, its row.

@@ -4,8 +4,8 @@ use strata_format::Action;
 use strata_format::evolution::restored_metadata;
 
 use crate::error::Result;
+use crate::log::transaction::CommitResult;
 use crate::table::Table;
-use crate::transaction::CommitResult;
 
 impl Table {
     /// Commits a new version whose data equals that of `version` (SPEC §8.5): files removed

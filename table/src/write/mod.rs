@@ -1,5 +1,8 @@
 //! Writing data: appends and full overwrites as single atomic commits.
 
+pub(crate) mod schema_merge;
+pub mod writer;
+
 use std::collections::{BTreeMap, HashMap};
 
 use arrow::array::RecordBatch;
@@ -12,14 +15,14 @@ use strata_format::{Action, AddFile, Metadata, PartitionSpec};
 
 use crate::arrow_schema::{conform_batch, to_arrow_schema};
 use crate::error::{Error, Result};
+use crate::log::snapshot::Snapshot;
+use crate::log::transaction::CommitResult;
 use crate::partitioning::split_by_partition;
-use crate::resolve::StoreResolver;
-use crate::schema_merge::merge_changes;
-use crate::snapshot::Snapshot;
 use crate::storage::TableLocation;
+use crate::storage::resolve::StoreResolver;
 use crate::table::Table;
-use crate::transaction::CommitResult;
-use crate::writer::{DataFileWriter, WriterOptions};
+use crate::write::schema_merge::merge_changes;
+use crate::write::writer::{DataFileWriter, WriterOptions};
 
 /// How new data relates to the table's data.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
@@ -537,7 +540,7 @@ mod tests {
             "memory://max-open/t",
             CreateTable::new(schema)
                 .with_partition_spec(spec)
-                .with_property(crate::writer::PROP_MAX_OPEN_FILES, "2"),
+                .with_property(crate::write::writer::PROP_MAX_OPEN_FILES, "2"),
         )
         .await
         .unwrap();

@@ -9,7 +9,7 @@ use object_store::path::Path;
 use strata_format::location::decode_uri_path;
 
 use crate::error::{Error, Result};
-use crate::legacy_keys::LegacyKey;
+use crate::storage::legacy_keys::LegacyKey;
 use crate::storage::{TableLocation, file_key, uri_root};
 
 /// Maps a data file's physical location to a store and path. Files under the table root use

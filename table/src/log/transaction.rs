@@ -8,10 +8,10 @@ use strata_format::commit::Proposal;
 use strata_format::conflict::{ReadPredicate, ReadSet};
 use strata_format::{Action, AddFile, AppTransaction, IsolationLevel, RemoveFile};
 
-use crate::commit_log::Attempt;
 use crate::error::{Error, Result};
+use crate::log::commit_log::Attempt;
+use crate::log::snapshot::Snapshot;
 use crate::options::PendingCommit;
-use crate::snapshot::Snapshot;
 use crate::table::Table;
 
 /// Predicate over data files deciding whether a concurrently added file could match what the

@@ -247,7 +247,7 @@ mod tests {
     #[test]
     fn corrupt_page_that_panics_the_parquet_reader_is_an_error() {
         let data = include_bytes!(
-            "../../fuzz/regressions/checkpoint/corrupt-def-levels-panic-in-arrow-buffer.parquet"
+            "../../../fuzz/regressions/checkpoint/corrupt-def-levels-panic-in-arrow-buffer.parquet"
         );
         let err = decode(Bytes::from_static(data)).unwrap_err();
         assert!(err.contains("corrupt data"), "{err}");

@@ -7,8 +7,8 @@ use strata_format::AddFile;
 use strata_format::dv::DeletionVector;
 
 use crate::error::{Error, Result};
+use crate::log::transaction::{CommitResult, Transaction};
 use crate::table::Table;
-use crate::transaction::{CommitResult, Transaction};
 use crate::write::delete_files;
 
 /// The changes of one row-level transaction.
@@ -58,13 +58,13 @@ impl RowChanges {
     /// `numRemovedFiles`, `numAddedFiles`, `numDeletionVectors` and `numDeletionVectorBytes`.
     pub(crate) async fn commit(self, table: &Table, txn: Transaction) -> Result<CommitResult> {
         let count = |n: usize| i64::try_from(n).unwrap_or(i64::MAX);
-        let mut object = crate::vectors::new_object(table);
+        let mut object = crate::rows::vectors::new_object(table);
         let mut replaced = Vec::with_capacity(self.marked.len());
         for (path, vector) in &self.marked {
             replaced.push((path.clone(), object.push(vector)));
         }
         let vector_bytes = if object.is_empty() { 0 } else { object.len() };
-        let written = match crate::vectors::write_object(table, object).await {
+        let written = match crate::rows::vectors::write_object(table, object).await {
             Ok(w) => w,
             Err(e) => {
                 delete_files(table, &self.adds).await;
@@ -94,7 +94,7 @@ impl RowChanges {
         {
             delete_files(table, &self.adds).await;
             if let Some(path) = &written {
-                crate::vectors::delete_object(table, path).await;
+                crate::rows::vectors::delete_object(table, path).await;
             }
         }
         result
@@ -106,7 +106,7 @@ impl RowChanges {
 /// again against the versions it races).
 pub(crate) fn check_batch(
     table: &Table,
-    snapshot: &crate::snapshot::Snapshot,
+    snapshot: &crate::log::snapshot::Snapshot,
     app: Option<&(String, u64)>,
 ) -> Result<()> {
     if let Some((app_id, batch)) = app

@@ -356,8 +356,8 @@ pub(crate) fn truncate_upper_bytes(b: &[u8], n: usize) -> Option<Vec<u8>> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::writer::WriterOptions;
-    use crate::writer::fixtures::*;
+    use crate::write::writer::WriterOptions;
+    use crate::write::writer::fixtures::*;
     use arrow::array::RecordBatch;
     use arrow::array::{ArrayRef, BinaryArray, Float64Array, Int64Array, StringArray};
     use parquet::arrow::arrow_reader::ParquetRecordBatchReaderBuilder;
