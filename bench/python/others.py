@@ -274,7 +274,7 @@ def merge_source(w: Work) -> pa.Table:
     updates = updates.set_column(3, "value", pc.add(updates["value"], 1000.0))
     first = full.slice(0, min(50_000, full.num_rows))
     inserts = first.set_column(0, "id", pc.add(first["id"], w.rows))
-    return pa.concat_tables([updates, inserts]).combine_chunks()
+    return pa.concat_tables([updates.cast(full.schema), inserts.cast(full.schema)]).combine_chunks()
 
 
 def delta_w10(w: Work) -> None:

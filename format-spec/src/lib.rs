@@ -11,6 +11,7 @@ pub mod actions;
 pub mod calendar;
 pub mod commit;
 pub mod compact;
+pub mod compaction;
 pub mod conflict;
 pub mod datum;
 pub mod diff;

@@ -219,6 +219,32 @@ pub async fn merge_clauses_nulls_and_errors(b: &TestBackend) -> CaseResult {
         rows_at(&t, SnapshotSelector::Latest).await?,
         vec![(Some(1), Some("A".into())), (Some(7), Some("g".into()))]
     );
+    // A string key, and a key of two columns, match through Arrow's row format.
+    let r = t
+        .merge(src(&[(Some(8), "g"), (Some(9), "h")]), Merge::on(["v"]))
+        .await?;
+    check_eq!((r.updated_rows, r.inserted_rows), (1, 1));
+    let r = t
+        .merge(
+            src(&[(Some(8), "g"), (Some(1), "g")]),
+            Merge::on(["id", "v"]).when_matched(WhenMatched::Delete),
+        )
+        .await?;
+    check_eq!((r.deleted_rows, r.inserted_rows), (1, 1));
+    check_eq!(
+        rows_at(&t, SnapshotSelector::Latest).await?,
+        vec![
+            (Some(1), Some("A".into())),
+            (Some(1), Some("g".into())),
+            (Some(9), Some("h".into()))
+        ]
+    );
+    let err = t
+        .merge(src(&[(Some(2), "q"), (Some(3), "q")]), Merge::on(["v"]))
+        .await
+        .err()
+        .ok_or("a duplicate string key must fail")?;
+    check!(err.to_string().contains("v = q"), "{err}");
     // Errors leave the table as it was.
     let at = t.latest().await?.version();
     let err = t

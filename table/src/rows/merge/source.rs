@@ -3,8 +3,10 @@
 use std::collections::HashMap;
 use std::collections::hash_map::Entry;
 
-use arrow::array::{Array, ArrayRef, RecordBatch};
+use arrow::array::{Array, ArrayRef, AsArray, Int64Array, RecordBatch};
+use arrow::compute::cast;
 use arrow::compute::{SortOptions, concat_batches, sort_to_indices};
+use arrow::datatypes::{DataType, Int64Type};
 use arrow::row::{RowConverter, SortField};
 use arrow::util::display::array_value_to_string;
 use roaring::RoaringBitmap;
@@ -18,12 +20,35 @@ use crate::rows::rewrite::evaluation;
 use crate::scan::stats::datum_at;
 use crate::table::Table;
 
+type FastMap<K> = HashMap<K, u32, foldhash::fast::RandomState>;
+
+/// Source rows by key: one integer key column is hashed as is; other keys as Arrow rows.
+enum Keys {
+    Int(FastMap<i64>),
+    Rows(RowConverter, FastMap<Box<[u8]>>),
+}
+
 /// The source rows (with the table's Arrow schema) and, for each non-null key, its row.
 pub(super) struct SourceIndex {
     batch: RecordBatch,
     keys: Vec<String>,
-    converter: RowConverter,
-    rows: HashMap<Box<[u8]>, u32>,
+    index: Keys,
+}
+
+/// A single key column of an integer type, as `i64` values.
+fn int_keys(columns: &[ArrayRef]) -> Option<Int64Array> {
+    let [c] = columns else {
+        return None;
+    };
+    match c.data_type() {
+        DataType::Int8 | DataType::Int16 | DataType::Int32 | DataType::Int64 => {
+            cast(c, &DataType::Int64)
+                .ok()?
+                .as_primitive_opt::<Int64Type>()
+                .cloned()
+        }
+        _ => None,
+    }
 }
 
 impl SourceIndex {
@@ -70,40 +95,48 @@ impl SourceIndex {
                 })?;
             fields.push(SortField::new(field.data_type().clone()));
         }
-        let converter = RowConverter::new(fields).map_err(|e| evaluation(e.to_string()))?;
-        let mut index = Self {
+        let columns = key_columns(keys, &batch)?;
+        let duplicate = |first: u32, second: u32| Error::AmbiguousMergeSource {
+            table: table.uri().to_string(),
+            key: describe_key(keys, &columns, second as usize),
+            first: u64::from(first),
+            second: u64::from(second),
+        };
+        let index = if let Some(ints) = int_keys(&columns) {
+            let mut map = FastMap::with_capacity_and_hasher(ints.len(), Default::default());
+            for (i, v) in ints.iter().enumerate() {
+                let Some(v) = v else { continue };
+                let i = i as u32;
+                if let Some(first) = map.insert(v, i) {
+                    return Err(duplicate(first, i));
+                }
+            }
+            Keys::Int(map)
+        } else {
+            let converter = RowConverter::new(fields).map_err(|e| evaluation(e.to_string()))?;
+            let converted = converter
+                .convert_columns(&columns)
+                .map_err(|e| evaluation(e.to_string()))?;
+            let mut map = FastMap::with_capacity_and_hasher(batch.num_rows(), Default::default());
+            for (i, row) in converted.iter().enumerate() {
+                if columns.iter().any(|c| c.is_null(i)) {
+                    continue;
+                }
+                let i = i as u32;
+                match map.entry(Box::<[u8]>::from(row.as_ref())) {
+                    Entry::Vacant(v) => {
+                        v.insert(i);
+                    }
+                    Entry::Occupied(o) => return Err(duplicate(*o.get(), i)),
+                }
+            }
+            Keys::Rows(converter, map)
+        };
+        Ok(Self {
             batch,
             keys: keys.to_vec(),
-            converter,
-            rows: HashMap::new(),
-        };
-        let columns = index.key_columns(&index.batch)?;
-        let converted = index
-            .converter
-            .convert_columns(&columns)
-            .map_err(|e| evaluation(e.to_string()))?;
-        let mut rows = HashMap::with_capacity(index.batch.num_rows());
-        for (i, row) in converted.iter().enumerate() {
-            if columns.iter().any(|c| c.is_null(i)) {
-                continue;
-            }
-            let i = i as u32;
-            match rows.entry(Box::<[u8]>::from(row.as_ref())) {
-                Entry::Vacant(v) => {
-                    v.insert(i);
-                }
-                Entry::Occupied(o) => {
-                    return Err(Error::AmbiguousMergeSource {
-                        table: table.uri().to_string(),
-                        key: describe_key(keys, &columns, i as usize),
-                        first: u64::from(*o.get()),
-                        second: u64::from(i),
-                    });
-                }
-            }
-        }
-        index.rows = rows;
-        Ok(index)
+            index,
+        })
     }
 
     /// The conformed source rows.
@@ -116,36 +149,42 @@ impl SourceIndex {
         self.batch.num_rows()
     }
 
-    fn key_columns(&self, batch: &RecordBatch) -> Result<Vec<ArrayRef>> {
-        self.keys
-            .iter()
-            .map(|k| {
-                batch
-                    .column_by_name(k)
-                    .cloned()
-                    .ok_or_else(|| evaluation(format!("merge key `{k}` is missing from a batch")))
-            })
-            .collect()
-    }
-
     /// For each row of a target batch holding the key columns: the source row with its key.
     pub(super) fn lookup(&self, batch: &RecordBatch) -> Result<Vec<Option<u32>>> {
-        let columns = self.key_columns(batch)?;
-        let converted = self
-            .converter
-            .convert_columns(&columns)
-            .map_err(|e| evaluation(e.to_string()))?;
-        Ok(converted
-            .iter()
-            .enumerate()
-            .map(|(i, row)| {
-                if columns.iter().any(|c| c.is_null(i)) {
-                    None
-                } else {
-                    self.rows.get(row.as_ref()).copied()
-                }
-            })
-            .collect())
+        let columns = key_columns(&self.keys, batch)?;
+        match &self.index {
+            Keys::Int(map) => {
+                let ints = int_keys(&columns)
+                    .ok_or_else(|| evaluation("the merge key is not an integer".into()))?;
+                Ok(ints
+                    .iter()
+                    .map(|v| v.and_then(|v| map.get(&v).copied()))
+                    .collect())
+            }
+            Keys::Rows(converter, map) => {
+                let converted = converter
+                    .convert_columns(&columns)
+                    .map_err(|e| evaluation(e.to_string()))?;
+                Ok(converted
+                    .iter()
+                    .enumerate()
+                    .map(|(i, row)| {
+                        if columns.iter().any(|c| c.is_null(i)) {
+                            None
+                        } else {
+                            map.get(row.as_ref()).copied()
+                        }
+                    })
+                    .collect())
+            }
+        }
+    }
+
+    fn key_count(&self) -> usize {
+        match &self.index {
+            Keys::Int(m) => m.len(),
+            Keys::Rows(_, m) => m.len(),
+        }
     }
 
     /// Source rows not in `matched` (rows with a NULL key never match), in source order.
@@ -158,10 +197,10 @@ impl SourceIndex {
     /// `k >= min AND k <= max` over each key column whose source range can be stated: true
     /// for every target row a source row can match.
     pub(super) fn key_range(&self) -> KeyRange {
-        if self.rows.is_empty() {
+        if self.key_count() == 0 {
             return KeyRange::Nothing;
         }
-        let Ok(columns) = self.key_columns(&self.batch) else {
+        let Ok(columns) = key_columns(&self.keys, &self.batch) else {
             return KeyRange::Everything;
         };
         let mut out: Option<Expr> = None;
@@ -192,6 +231,17 @@ pub(super) enum KeyRange {
     Within(Expr),
     /// Any row (no bound could be stated for the key types).
     Everything,
+}
+
+fn key_columns(keys: &[String], batch: &RecordBatch) -> Result<Vec<ArrayRef>> {
+    keys.iter()
+        .map(|k| {
+            batch
+                .column_by_name(k)
+                .cloned()
+                .ok_or_else(|| evaluation(format!("merge key `{k}` is missing from a batch")))
+        })
+        .collect()
 }
 
 /// The smallest and largest non-null values of a column, when they are datums.
