@@ -296,6 +296,31 @@ pub enum Command {
         #[command(flatten)]
         app: AppArgs,
     },
+    /// Compact small files (per partition and tier, into files of about the target size) and
+    /// purge deletion vectors, in one commit that changes no row. Files in archive storage
+    /// classes are never rewritten; files inside their class's minimum storage duration (S3
+    /// Standard-IA 30 days, Glacier Instant Retrieval 90) only with --force.
+    ///
+    /// Example: strata optimize ./events --target-size 256MiB --dry-run
+    Optimize {
+        /// Table (path, URI, or `namespace.table` with --catalog).
+        table: String,
+        /// Only files that may hold rows matching this filter.
+        #[arg(long = "where")]
+        filter: Option<String>,
+        /// Target file size, e.g. 256MiB (default: strata.write.targetFileSizeBytes, 128 MiB).
+        #[arg(long, value_name = "SIZE")]
+        target_size: Option<String>,
+        /// Sort the rows of each new file by these columns (comma-separated).
+        #[arg(long, value_delimiter = ',', value_name = "COLUMNS")]
+        sort_by: Vec<String>,
+        /// Print what would be rewritten; write nothing.
+        #[arg(long)]
+        dry_run: bool,
+        /// Rewrite files inside their storage class's minimum storage duration too.
+        #[arg(long)]
+        force: bool,
+    },
     /// Print rows: projection, filter, time travel.
     ///
     /// Example: strata scan ./events --columns id,ts --where "ts >= TIMESTAMP '2026-01-02 00:00:00' AND category = 'cat-01'" --limit 20

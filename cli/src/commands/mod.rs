@@ -14,6 +14,7 @@ mod demo;
 mod diff;
 mod inspect;
 pub mod lifecycle;
+mod maintain;
 mod manage;
 mod merge;
 mod schema;
@@ -166,6 +167,24 @@ pub async fn run(cli: Cli) -> CliResult {
             let csv = data::csv_options(&csv)?;
             let t = open(&table).await?;
             merge::merge(&t, &files, format, &csv, merge, cli.quiet).await
+        }
+        Command::Optimize {
+            table,
+            filter,
+            target_size,
+            sort_by,
+            dry_run,
+            force,
+        } => {
+            let args = maintain::Args {
+                filter,
+                target_size,
+                sort_by,
+                dry_run,
+                force,
+            };
+            let t = open(&table).await?;
+            maintain::optimize(&t, args, format, cli.quiet, &mut out).await
         }
         Command::Scan(args) => {
             crate::screen::set_show_all(args.all);

@@ -18,6 +18,7 @@ mod errors;
 mod golden;
 mod help;
 mod lifecycle;
+mod maintain;
 mod rows;
 mod served;
 mod settings;

@@ -41,6 +41,7 @@ pub mod evolution;
 pub mod faults;
 pub mod keys;
 pub mod log;
+pub mod maintenance;
 pub mod merge;
 pub mod model;
 pub mod tiering;

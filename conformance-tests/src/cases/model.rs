@@ -1,5 +1,5 @@
 //! Property test of row-level changes: random sequences of appends, deletes (by vector and by
-//! rewrite), updates, merges, conditional and full overwrites and switches of deletion vectors
+//! rewrite), updates, merges, compactions, conditional and full overwrites and switches of deletion vectors
 //! on and off, on a partitioned table with nullable keys, each checked against an in-memory
 //! model at every version the sequence made (time travel included).
 
@@ -12,8 +12,8 @@ use rand::rngs::StdRng;
 use rand::{Rng, SeedableRng};
 use strata_format::expr::Expr;
 use strata_table::{
-    CreateTable, DeleteMode, Error, Merge, RowRewrite, SnapshotSelector, Table, TableOptions,
-    WhenMatched, WhenNotMatched, WhenNotMatchedBySource, WriteOptions,
+    CreateTable, DeleteMode, Error, Merge, OptimizeOptions, RowRewrite, SnapshotSelector, Table,
+    TableOptions, WhenMatched, WhenNotMatched, WhenNotMatchedBySource, WriteOptions,
 };
 
 use crate::backends::{BackendKind, CaseResult, TestBackend};
@@ -142,6 +142,16 @@ impl Sequence {
             }
         } else if roll < 85 {
             self.merge(t, tag).await?;
+        } else if roll < 90 {
+            let target = self.rng.random_range(500..5_000);
+            let sort = self.rng.random_bool(0.5);
+            self.ops
+                .push(format!("optimize to {target} bytes, sorted {sort}"));
+            let mut options = OptimizeOptions::default().target_size(target);
+            if sort {
+                options = options.sort_by(["id"]);
+            }
+            t.optimize(options).await?;
         } else if roll < 93 {
             let (lo, hi) = self.id_range();
             let n = self.rng.random_range(0..3);

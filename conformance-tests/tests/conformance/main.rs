@@ -6,8 +6,8 @@
 
 use strata_conformance::backends::{BackendKind, CaseResult, TestBackend};
 use strata_conformance::cases::{
-    concurrency, corruption, data, defaults, evolution, faults, keys, log, merge, model, tiering,
-    vectors, views,
+    concurrency, corruption, data, defaults, evolution, faults, keys, log, maintenance, merge,
+    model, tiering, vectors, views,
 };
 
 mod fault_sequences;
@@ -105,6 +105,9 @@ suite!(
     merge::row_changes_are_exactly_once,
     merge::concurrent_merge_and_delete_both_land,
     model::random_row_changes_match_a_model,
+    maintenance::optimize_packs_small_files_and_keeps_every_version,
+    maintenance::optimize_keeps_tiers_and_respects_storage_classes,
+    maintenance::optimize_commutes_with_appends,
     data::pyarrow_reads_data_files_with_field_ids,
     evolution::schema_evolution_matrix,
     evolution::partition_evolution_keeps_old_files,

@@ -152,6 +152,16 @@ impl Transaction {
         Ok(self)
     }
 
+    /// Removes an active file whose rows the transaction writes again unchanged (compaction):
+    /// the remove has `dataChange` false.
+    pub fn remove_rewritten_file(self, path: &str) -> Result<Self> {
+        let mut txn = self.remove_file(path)?;
+        if let Some(Action::Remove(r)) = txn.actions.last_mut() {
+            r.data_change = false;
+        }
+        Ok(txn)
+    }
+
     /// Replaces the deletion vector of an active file of the base snapshot (SPEC §7.4): a
     /// `remove` of the file and an `add` of the same entry with `vector`.
     pub fn replace_deletion_vector(

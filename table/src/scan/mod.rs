@@ -537,10 +537,15 @@ impl Scan {
 
     /// The same scan over one file of the snapshot only (used by copy-on-write rewrites).
     pub(crate) fn only(&self, file: AddFile) -> Scan {
+        self.of(vec![file])
+    }
+
+    /// This scan of `files` only (files of its snapshot), in their order.
+    pub(crate) fn of(&self, files: Vec<AddFile>) -> Scan {
         Scan {
             shared: self.shared.clone(),
             snapshot: self.snapshot.clone(),
-            files: vec![file],
+            files,
             concurrency: 1,
             limit: None,
             preserve_order: true,

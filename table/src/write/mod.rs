@@ -74,6 +74,8 @@ pub(crate) struct PartitionedWriter {
     /// Files completed before the end of the write (writer cap, schema change).
     closed: Vec<AddFile>,
     rows: u64,
+    /// The tier new files go to (the default tier unless set).
+    tier: String,
 }
 
 impl PartitionedWriter {
@@ -82,6 +84,7 @@ impl PartitionedWriter {
     }
 
     fn with_metadata(table: &Table, metadata: Metadata) -> Result<Self> {
+        let tier = metadata.default_tier_name().to_string();
         let spec = metadata
             .default_spec()
             .cloned()
@@ -100,7 +103,15 @@ impl PartitionedWriter {
             tick: 0,
             closed: Vec::new(),
             rows: 0,
+            tier,
         })
+    }
+
+    /// Writes the files into tier `tier` (its location and storage class) instead of the
+    /// default tier.
+    pub(crate) fn in_tier(mut self, tier: &str) -> Self {
+        self.tier = tier.to_string();
+        self
     }
 
     /// The metadata the files are written under.
@@ -118,6 +129,7 @@ impl PartitionedWriter {
         }
         next.closed = std::mem::take(&mut self.closed);
         next.rows = self.rows;
+        next.tier = std::mem::take(&mut self.tier);
         *self = next;
         Ok(())
     }
@@ -159,7 +171,7 @@ impl PartitionedWriter {
                         .collect();
                     let options = &self.table.inner.options;
                     let (location, tier_location, class) =
-                        default_tier_placement(&self.table, &self.metadata)?;
+                        tier_placement(&self.table, &self.metadata, &self.tier)?;
                     let w = DataFileWriter::builder(location, schema.clone())
                         .tier_placement(tier_location, class)
                         .spec_id(self.spec.spec_id)
@@ -167,7 +179,7 @@ impl PartitionedWriter {
                         .options(self.options.clone())
                         .ids(options.ids.clone())
                         .clock(options.clock.clone())
-                        .tier(self.metadata.default_tier_name())
+                        .tier(&self.tier)
                         .build()?;
                     self.writers.entry(key).or_insert(w)
                 }
@@ -229,13 +241,13 @@ impl PartitionedWriter {
     }
 }
 
-/// Where new files go (SPEC §6.1): the default tier's location (the table root when it has
-/// none), the location to record in the adds, and the tier's storage class.
-fn default_tier_placement(
+/// Where new files of tier `name` go (SPEC §6.1): the tier's location (the table root when it
+/// has none), the location to record in the adds, and the tier's storage class.
+fn tier_placement(
     table: &Table,
     metadata: &Metadata,
+    name: &str,
 ) -> Result<(TableLocation, Option<String>, Option<String>)> {
-    let name = metadata.default_tier_name();
     let tier = metadata.tiers.iter().find(|t| t.name == name);
     let class = tier.and_then(|t| t.storage_class.clone());
     let location = match tier {

@@ -403,7 +403,7 @@ async fn random_data_writer(
             t.rewrite_rows(update_rows(lo, hi, k, name))
                 .await
                 .map(|r| r.commit)
-        } else if roll < 58 {
+        } else if roll < 57 {
             op = "merge";
             let (lo, hi) = id_range(&mut rng, k);
             let mut source: Vec<Row> = (lo..hi.min(lo + 3))
@@ -431,6 +431,11 @@ async fn random_data_writer(
                     .map(|r| r.commit),
                 Err(e) => Err(e),
             }
+        } else if roll < 59 {
+            op = "optimize";
+            let options = strata_table::OptimizeOptions::default()
+                .target_size(rng.random_range(1_000..20_000));
+            t.optimize(options).await.map(|r| r.commit)
         } else if roll < 60 {
             op = "schema change";
             t.update_schema(vec![strata_table::SchemaChange::AddColumn {

@@ -137,7 +137,7 @@ pub(super) async fn verify_rows(
                         .cloned()
                         .ok_or_else(|| format!("restore of a future version {target}"))?
                 }
-                "CHANGE SCHEMA" | "SET TIERS" | "TIER MOVE" | "TAG" | "UNTAG" => prev,
+                "CHANGE SCHEMA" | "SET TIERS" | "TIER MOVE" | "TAG" | "UNTAG" | "OPTIMIZE" => prev,
                 other => {
                     return Err(
                         format!("version {}: unexpected operation {other}", h.version).into(),

@@ -1,0 +1,172 @@
+//! `strata optimize`: compaction of small files and purging of deletion vectors.
+
+use std::io::Write;
+
+use serde_json::{Value, json};
+use strata_format::expr::Expr;
+use strata_table::{OptimizeOptions, OptimizeReport, Table};
+
+use crate::args::OutputFormat;
+use crate::error::{CliError, CliResult};
+use crate::output::{TextTable, human_size, write_csv, write_json};
+
+/// A size such as `256MiB`, `128MB`, `1GiB` or a number of bytes.
+pub fn parse_size(text: &str) -> CliResult<u64> {
+    let t = text.trim();
+    let split = t
+        .find(|c: char| !(c.is_ascii_digit() || c == '.'))
+        .unwrap_or(t.len());
+    let (number, unit) = t.split_at(split);
+    let factor: u64 = match unit.trim().to_ascii_lowercase().as_str() {
+        "" | "b" => 1,
+        "k" | "kb" => 1_000,
+        "kib" => 1 << 10,
+        "m" | "mb" => 1_000_000,
+        "mib" => 1 << 20,
+        "g" | "gb" => 1_000_000_000,
+        "gib" => 1 << 30,
+        _ => 0,
+    };
+    let value: f64 = number.parse().unwrap_or(f64::NAN);
+    if factor == 0 || !value.is_finite() || value <= 0.0 {
+        return Err(CliError::user(format!("`{text}` is not a size"))
+            .with_hint("e.g. 256MiB, 128MB, 1GiB or a number of bytes"));
+    }
+    Ok((value * factor as f64) as u64)
+}
+
+/// The options of the command line.
+pub struct Args {
+    /// Row filter.
+    pub filter: Option<String>,
+    /// Target size text.
+    pub target_size: Option<String>,
+    /// Sort columns.
+    pub sort_by: Vec<String>,
+    /// Plan only.
+    pub dry_run: bool,
+    /// Ignore minimum storage durations.
+    pub force: bool,
+}
+
+fn report_json(table: &Table, r: &OptimizeReport, dry_run: bool) -> Value {
+    json!({
+        "table": table.uri(),
+        "dryRun": dry_run,
+        "version": r.commit.as_ref().map(|c| c.version),
+        "targetSize": r.target_size,
+        "filesRemoved": r.files_removed(),
+        "bytesRemoved": r.bytes_removed(),
+        "filesAdded": r.files_added,
+        "bytesAdded": r.bytes_added,
+        "skippedArchived": r.skipped_archived,
+        "skippedMinimumDuration": r.skipped_minimum_duration,
+        "bins": r.bins.iter().map(|b| json!({
+            "tier": b.tier,
+            "partition": serde_json::from_str::<Value>(&b.partition).unwrap_or(Value::Null),
+            "files": b.files,
+            "bytes": b.bytes,
+            "rows": b.rows,
+            "purgedRows": b.purged_rows,
+        })).collect::<Vec<_>>(),
+    })
+}
+
+/// Runs `strata optimize`.
+pub async fn optimize(
+    table: &Table,
+    args: Args,
+    format: OutputFormat,
+    quiet: bool,
+    out: &mut impl Write,
+) -> CliResult {
+    let mut options = OptimizeOptions::default()
+        .sort_by(args.sort_by.clone())
+        .dry_run(args.dry_run)
+        .force(args.force);
+    if let Some(f) = &args.filter {
+        options = options.filter(Expr::parse(f)?);
+    }
+    if let Some(s) = &args.target_size {
+        options = options.target_size(parse_size(s)?);
+    }
+    let r = table.optimize(options).await?;
+    let header = ["TIER", "PARTITION", "FILES", "BYTES", "ROWS", "PURGED ROWS"];
+    let rows: Vec<Vec<String>> = r
+        .bins
+        .iter()
+        .map(|b| {
+            vec![
+                b.tier.clone(),
+                b.partition.clone(),
+                b.files.to_string(),
+                b.bytes.to_string(),
+                b.rows.to_string(),
+                b.purged_rows.to_string(),
+            ]
+        })
+        .collect();
+    match format {
+        OutputFormat::Json | OutputFormat::Ndjson => {
+            write_json(format, &report_json(table, &r, args.dry_run), None, out)?;
+        }
+        OutputFormat::Csv => write_csv(&header, &rows, out)?,
+        OutputFormat::Table => {
+            if args.dry_run && !r.bins.is_empty() {
+                let mut t = TextTable::new(&header);
+                for (b, row) in r.bins.iter().zip(rows) {
+                    let mut row = row;
+                    row[3] = human_size(b.bytes);
+                    t.row(row);
+                }
+                t.write(out)?;
+            }
+        }
+    }
+    if !quiet {
+        let skipped = match (r.skipped_archived, r.skipped_minimum_duration) {
+            (0, 0) => String::new(),
+            (a, m) => format!(
+                "; left alone: {a} archived, {m} inside their storage class's minimum duration \
+                 (--force rewrites those)"
+            ),
+        };
+        let purged: u64 = r.bins.iter().map(|b| b.purged_rows).sum();
+        match (&r.commit, args.dry_run) {
+            (_, true) => eprintln!(
+                "dry run: would rewrite {} files ({}) in {} groups, purging {purged} deleted \
+                 rows{skipped}",
+                r.files_removed(),
+                human_size(r.bytes_removed()),
+                r.bins.len()
+            ),
+            (Some(c), false) => eprintln!(
+                "committed version {}: rewrote {} files ({}) into {} ({}), purging {purged} \
+                 deleted rows{skipped}",
+                c.version,
+                r.files_removed(),
+                human_size(r.bytes_removed()),
+                r.files_added,
+                human_size(r.bytes_added)
+            ),
+            (None, false) => eprintln!("nothing to optimize: nothing committed{skipped}"),
+        }
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::parse_size;
+
+    #[test]
+    fn sizes_parse_in_binary_and_decimal_units() {
+        assert_eq!(parse_size("256MiB").unwrap(), 256 << 20);
+        assert_eq!(parse_size("128MB").unwrap(), 128_000_000);
+        assert_eq!(parse_size("1.5 GiB").unwrap(), 3 << 29);
+        assert_eq!(parse_size("4096").unwrap(), 4096);
+        assert!(parse_size("lots").is_err());
+        assert!(parse_size("0").is_err());
+        assert!(parse_size("12 parsecs").is_err());
+    }
+}

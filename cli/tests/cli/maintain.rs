@@ -1,0 +1,72 @@
+//! `strata optimize`: a dry run plans, a run packs files and purges deletion vectors in one
+//! commit that changes no row.
+
+use crate::common::*;
+
+fn ids(t: &str, version: Option<&str>) -> Vec<i64> {
+    let mut args = vec!["scan", t, "--columns", "id"];
+    if let Some(v) = version {
+        args.extend(["--version", v]);
+    }
+    let rows = json(&args);
+    let mut out: Vec<i64> = rows
+        .as_array()
+        .expect("rows")
+        .iter()
+        .map(|r| r["id"].as_i64().expect("id"))
+        .collect();
+    out.sort_unstable();
+    out
+}
+
+#[test]
+fn optimize_plans_then_packs_files_without_changing_rows() {
+    let scratch = Scratch::new();
+    let t = scratch.file("t");
+    ok(&["create", &t, "--schema", "id:int64,name:string?", "-q"]);
+    for k in 0..4 {
+        let csv = scratch.write(
+            &format!("a{k}.csv"),
+            &format!("id,name\n{},x\n{},y\n", 2 * k, 2 * k + 1),
+        );
+        ok(&["append", &t, &csv, "-q"]);
+    }
+    ok(&["delete", &t, "--where", "id = 5", "-q"]);
+    let before = ids(&t, None);
+    let version = json(&["show", &t])["version"].clone();
+
+    let plan = json(&["optimize", &t, "--dry-run"]);
+    assert_eq!(plan["dryRun"], true, "{plan}");
+    assert_eq!(plan["filesRemoved"], 4, "{plan}");
+    assert_eq!(plan["bins"][0]["purgedRows"], 1, "{plan}");
+    assert_eq!(json(&["show", &t])["version"], version);
+    let text = ok(&["optimize", &t, "--dry-run", "-o", "table"]);
+    assert!(text.contains("PURGED ROWS"), "{text}");
+
+    let err = ok_stderr(&["optimize", &t, "--target-size", "64MiB"]);
+    assert!(
+        err.contains("rewrote 4 files") && err.contains("purging 1 deleted rows"),
+        "{err}"
+    );
+    assert_eq!(ids(&t, None), before);
+    let old = version.as_u64().expect("version").to_string();
+    assert_eq!(ids(&t, Some(&old)), before);
+    let files = json(&["files", &t]);
+    assert_eq!(
+        files["files"].as_array().expect("files").len(),
+        1,
+        "{files}"
+    );
+    let h = json(&["history", &t, "--limit", "1"]);
+    let last = &h["history"][0];
+    assert_eq!(last["operation"], "OPTIMIZE", "{h}");
+    assert_eq!(last["metrics"]["numRemovedFiles"], 4, "{h}");
+    assert_eq!(last["metrics"]["numPurgedRows"], 1, "{h}");
+
+    let err = ok_stderr(&["optimize", &t]);
+    assert!(err.contains("nothing to optimize"), "{err}");
+    let err = fails(&["optimize", &t, "--target-size", "lots"], 1);
+    assert!(err.contains("not a size"), "{err}");
+    let err = fails(&["optimize", &t, "--sort-by", "nope"], 1);
+    assert!(err.contains("`nope`"), "{err}");
+}

@@ -1,0 +1,3 @@
+//! Table maintenance: compaction (`OPTIMIZE`), which never changes a row.
+
+pub(crate) mod optimize;
