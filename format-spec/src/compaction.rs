@@ -30,6 +30,39 @@ pub fn minimum_storage_days(class: &str) -> Option<i64> {
     }
 }
 
+/// Sizes of a set of data files, for reports: how many are small (below three quarters of the
+/// target size, what [`plan_compaction`] packs) and their average size.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct FileSizes {
+    /// Files.
+    pub files: u64,
+    /// Files below `small_below` bytes.
+    pub small: u64,
+    /// The small-file threshold in bytes.
+    pub small_below: u64,
+    /// Average size in bytes (0 without files).
+    pub average: u64,
+}
+
+/// The [`FileSizes`] of `files` for a target file size.
+pub fn file_sizes<'a>(files: impl IntoIterator<Item = &'a AddFile>, target_size: u64) -> FileSizes {
+    let small_below = target_size.saturating_mul(3) / 4;
+    let (mut n, mut small, mut bytes) = (0u64, 0u64, 0u64);
+    for f in files {
+        n += 1;
+        bytes = bytes.saturating_add(f.size);
+        if f.size < small_below {
+            small += 1;
+        }
+    }
+    FileSizes {
+        files: n,
+        small,
+        small_below,
+        average: bytes.checked_div(n).unwrap_or(0),
+    }
+}
+
 /// A group of files rewritten into new files of one tier.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Bin<'a> {
@@ -196,6 +229,22 @@ mod tests {
             ]
         );
         assert_eq!(plan.bins[1].bytes(), 70);
+    }
+
+    #[test]
+    fn file_sizes_count_small_files() {
+        let files = [file("a", 10, "a"), file("b", 80, "a"), file("c", 30, "b")];
+        let s = file_sizes(&files, 100);
+        assert_eq!(
+            s,
+            FileSizes {
+                files: 3,
+                small: 2,
+                small_below: 75,
+                average: 40
+            }
+        );
+        assert_eq!(file_sizes(&[], 100).average, 0);
     }
 
     #[test]

@@ -48,8 +48,14 @@ pub async fn show(
 ) -> CliResult {
     let s = t.snapshot(&selector(sel)?).await?;
     let tiers = bytes_per_tier(&s);
+    let target = strata_table::writer::WriterOptions::from_properties(&s.metadata().properties)?
+        .target_file_size_bytes;
+    let sizes = strata_format::compaction::file_sizes(s.files().values(), target);
     if format == OutputFormat::Csv {
-        return write_csv(&["KEY", "VALUE"], &show_pairs(t, &s, &tiers), out);
+        let mut pairs = show_pairs(t, &s, &tiers);
+        pairs.push(vec!["smallFiles".into(), sizes.small.to_string()]);
+        pairs.push(vec!["averageFileSize".into(), sizes.average.to_string()]);
+        return write_csv(&["KEY", "VALUE"], &pairs, out);
     }
     if format != OutputFormat::Table {
         let doc = json!({
@@ -63,6 +69,9 @@ pub async fn show(
             "partitionSpec": serde_json::to_value(s.metadata().default_spec())?,
             "properties": s.metadata().properties,
             "files": s.files().len(),
+            "smallFiles": sizes.small,
+            "smallFileThreshold": sizes.small_below,
+            "averageFileSize": sizes.average,
             "rows": s.record_count(),
             "bytes": s.size_in_bytes(),
             "bytesPerTier": tiers,
@@ -86,6 +95,20 @@ pub async fn show(
         s.files().len(),
         human_size(s.size_in_bytes())
     )?;
+    if sizes.files > 0 {
+        writeln!(
+            out,
+            "  files    average {}; {} small (below {}{})",
+            human_size(sizes.average),
+            sizes.small,
+            human_size(sizes.small_below),
+            if sizes.small > 1 {
+                ": `strata optimize` packs them"
+            } else {
+                ""
+            }
+        )?;
+    }
     for (tier, b) in &tiers {
         writeln!(out, "  tier     {tier}: {}", human_size(*b))?;
     }
