@@ -321,6 +321,24 @@ pub enum Command {
         #[arg(long)]
         force: bool,
     },
+    /// Expire old versions of the log (SPEC §11.5): the version current --older-than ago
+    /// becomes the oldest one kept (fewer expire with --keep-last, and tagged versions are
+    /// kept); older commit files and checkpoints are deleted. Data files are not touched.
+    ///
+    /// Example: strata expire ./events --older-than 30d --keep-last 100
+    Expire {
+        /// Table (path, URI, or `namespace.table` with --catalog).
+        table: String,
+        /// Retention: versions older than this expire, e.g. 30d, 12h, 2w.
+        #[arg(long, value_name = "AGE")]
+        older_than: String,
+        /// Keep at least the N newest versions.
+        #[arg(long, value_name = "N")]
+        keep_last: Option<u64>,
+        /// Print what would be deleted; change nothing.
+        #[arg(long)]
+        dry_run: bool,
+    },
     /// Print rows: projection, filter, time travel.
     ///
     /// Example: strata scan ./events --columns id,ts --where "ts >= TIMESTAMP '2026-01-02 00:00:00' AND category = 'cat-01'" --limit 20

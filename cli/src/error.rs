@@ -93,6 +93,10 @@ fn table_code_hint(e: &strata_table::Error) -> (u8, Option<String>) {
             EXIT_USER,
             Some("list tags with `strata tag TABLE list`".to_string()),
         ),
+        E::VersionExpired { .. } | E::TimestampExpired { .. } => (
+            EXIT_USER,
+            Some("versions before the oldest kept were expired (`strata expire`); see `strata history TABLE`".to_string()),
+        ),
         E::VersionNotFound { .. } | E::TimestampBeforeTable { .. } => (
             EXIT_USER,
             Some("see the versions with `strata history TABLE`".to_string()),

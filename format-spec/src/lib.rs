@@ -24,6 +24,7 @@ pub mod log;
 pub mod partition;
 pub mod protocol;
 pub mod prune;
+pub mod retention;
 pub mod schema;
 pub mod state;
 pub mod testing;

@@ -123,6 +123,31 @@ pub enum Error {
         /// Details.
         duplicate: DuplicateBatch,
     },
+    /// The version was expired (SPEC §11.5): the log keeps versions from `oldest` on.
+    #[error("{table}: version {version} was expired; the oldest version kept is {oldest}")]
+    VersionExpired {
+        /// Table URI.
+        table: String,
+        /// The version asked for.
+        version: u64,
+        /// The oldest version kept.
+        oldest: u64,
+    },
+    /// A time before the oldest version the log keeps (SPEC §11.5).
+    #[error(
+        "{table}: {timestamp} is before the oldest version kept, {oldest} (committed \
+         {oldest_time}); older versions were expired"
+    )]
+    TimestampExpired {
+        /// Table URI.
+        table: String,
+        /// The time asked for (RFC 3339).
+        timestamp: String,
+        /// The oldest version kept.
+        oldest: u64,
+        /// Its commit time (RFC 3339).
+        oldest_time: String,
+    },
     /// A merge source holds two rows with one key: which of them a matching target row takes
     /// would be ambiguous.
     #[error(

@@ -39,6 +39,7 @@ pub use error::{Error, Result};
 pub use log::commit_log::{Attempt, CommitLog, Landed, Scan as LogScan};
 pub use log::snapshot::{Snapshot, SnapshotSelector};
 pub use log::transaction::{CommitResult, FilePredicate, Transaction};
+pub use maintain::expire::{ExpireOptions, ExpireReport};
 pub use maintain::optimize::{OptimizeBin, OptimizeOptions, OptimizeReport};
 pub use options::{
     Clock, CommitHandler, IdSource, PendingCommit, RandomIds, RetryPolicy, SequentialIds,

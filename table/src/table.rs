@@ -464,6 +464,20 @@ impl Table {
         }
     }
 
+    /// Fails with [`Error::VersionExpired`] when `version` is before the oldest version the
+    /// log keeps (SPEC §11.5).
+    pub(crate) fn check_retained(&self, version: u64, latest: &TableState) -> Result<()> {
+        let oldest = strata_format::retention::oldest_version(latest.metadata());
+        if version < oldest {
+            return Err(Error::VersionExpired {
+                table: self.uri().to_string(),
+                version,
+                oldest,
+            });
+        }
+        Ok(())
+    }
+
     fn check_contiguous(&self, base: u64, commits: &[u64]) -> Result<()> {
         for (expected, &v) in (base + 1..).zip(commits.iter().filter(|&&v| v > base)) {
             if v != expected {
@@ -555,6 +569,7 @@ impl Table {
         if version == latest.version() {
             return Ok(latest.clone());
         }
+        self.check_retained(version, latest)?;
         let log = &self.inner.log;
         let interval = self.checkpoint_interval(latest);
         let guess = version / interval * interval;
@@ -583,7 +598,16 @@ impl Table {
             return Ok(self.snapshot_of(latest));
         }
         let log = &self.inner.log;
-        let first = log.read_commit_info(0).await?;
+        let oldest = strata_format::retention::oldest_version(latest.metadata());
+        let first = log.read_commit_info(oldest).await?;
+        if timestamp_ms < first.timestamp && oldest > 0 {
+            return Err(Error::TimestampExpired {
+                table: self.uri().to_string(),
+                timestamp: rfc3339(timestamp_ms),
+                oldest,
+                oldest_time: rfc3339(first.timestamp),
+            });
+        }
         if timestamp_ms < first.timestamp {
             return Err(Error::TimestampBeforeTable {
                 table: self.uri().to_string(),
@@ -593,7 +617,7 @@ impl Table {
         }
         // Invariant: ts(lo) <= t < ts(hi). A 4-ary search: each round reads 3 commit infos at
         // once, so latency is ~log4(n) reads instead of log2(n).
-        let (mut lo, mut hi) = (0u64, latest.version());
+        let (mut lo, mut hi) = (oldest, latest.version());
         while hi - lo > 1 {
             let probes = search_probes(lo, hi);
             let infos =
@@ -619,7 +643,8 @@ impl Table {
         if count == 0 {
             return Ok(Vec::new());
         }
-        let first = last + 1 - count;
+        let oldest = strata_format::retention::oldest_version(latest.metadata());
+        let first = (last + 1 - count).max(oldest);
         let commits = self.inner.log.read_commits(first, last).await?;
         Ok(commits
             .iter()
@@ -649,6 +674,7 @@ impl Table {
                 latest: txn.base().version(),
             });
         }
+        self.check_retained(version, txn.base().state())?;
         txn.operation("TAG")
             .parameter("name", name)
             .parameter("version", version)

@@ -1,10 +1,11 @@
-//! `strata optimize`: compaction of small files and purging of deletion vectors.
+//! `strata optimize` (compaction of small files, purging of deletion vectors) and `strata
+//! expire` (log retention).
 
 use std::io::Write;
 
 use serde_json::{Value, json};
 use strata_format::expr::Expr;
-use strata_table::{OptimizeOptions, OptimizeReport, Table};
+use strata_table::{ExpireOptions, OptimizeOptions, OptimizeReport, Table};
 
 use crate::args::OutputFormat;
 use crate::error::{CliError, CliResult};
@@ -150,6 +151,66 @@ pub async fn optimize(
                 human_size(r.bytes_added)
             ),
             (None, false) => eprintln!("nothing to optimize: nothing committed{skipped}"),
+        }
+    }
+    Ok(())
+}
+
+/// An age such as `30d`, `12h` or `2w`, in ms.
+pub fn parse_age(text: &str) -> CliResult<i64> {
+    strata_format::calendar::parse_relative_age_ms(&format!("{} ago", text.trim())).ok_or_else(
+        || CliError::user(format!("`{text}` is not an age")).with_hint("e.g. 30d, 12h, 90m or 2w"),
+    )
+}
+
+/// Runs `strata expire`.
+pub async fn expire(
+    table: &Table,
+    older_than: &str,
+    keep_last: Option<u64>,
+    dry_run: bool,
+    format: OutputFormat,
+    quiet: bool,
+    out: &mut impl Write,
+) -> CliResult {
+    let mut options = ExpireOptions::older_than_ms(parse_age(older_than)?).dry_run(dry_run);
+    if let Some(k) = keep_last {
+        options = options.keep_last(k);
+    }
+    let r = table.expire(options).await?;
+    if matches!(format, OutputFormat::Json | OutputFormat::Ndjson) {
+        let doc = json!({
+            "table": table.uri(),
+            "dryRun": dry_run,
+            "version": r.commit.as_ref().map(|c| c.version),
+            "oldestVersionBefore": r.oldest_before,
+            "oldestVersion": r.oldest_after,
+            "commitsDeleted": r.commits_deleted.len(),
+            "checkpointsDeleted": r.checkpoints_deleted.len(),
+            "checkpointWritten": r.checkpoint_written,
+        });
+        write_json(format, &doc, None, out)?;
+    }
+    if !quiet {
+        let what = format!(
+            "{} commit files and {} checkpoints before version {}",
+            r.commits_deleted.len(),
+            r.checkpoints_deleted.len(),
+            r.oldest_after
+        );
+        match (dry_run, &r.commit) {
+            (true, _) => eprintln!("dry run: would delete {what}"),
+            (false, Some(c)) => eprintln!(
+                "committed version {}: the oldest version kept is {}; deleted {what}",
+                c.version, r.oldest_after
+            ),
+            (false, None) if r.commits_deleted.is_empty() && r.checkpoints_deleted.is_empty() => {
+                eprintln!(
+                    "nothing to expire: the oldest version kept is {}",
+                    r.oldest_after
+                )
+            }
+            (false, None) => eprintln!("deleted {what} (left by an earlier run)"),
         }
     }
     Ok(())

@@ -186,6 +186,24 @@ pub async fn run(cli: Cli) -> CliResult {
             let t = open(&table).await?;
             maintain::optimize(&t, args, format, cli.quiet, &mut out).await
         }
+        Command::Expire {
+            table,
+            older_than,
+            keep_last,
+            dry_run,
+        } => {
+            let t = open(&table).await?;
+            maintain::expire(
+                &t,
+                &older_than,
+                keep_last,
+                dry_run,
+                format,
+                cli.quiet,
+                &mut out,
+            )
+            .await
+        }
         Command::Scan(args) => {
             crate::screen::set_show_all(args.all);
             data::scan(

@@ -70,3 +70,40 @@ fn optimize_plans_then_packs_files_without_changing_rows() {
     let err = fails(&["optimize", &t, "--sort-by", "nope"], 1);
     assert!(err.contains("`nope`"), "{err}");
 }
+
+/// `strata expire` keeps the newest versions asked for, deletes older commit files, and older
+/// versions then fail naming the oldest one kept.
+#[test]
+fn expire_deletes_old_log_versions_and_names_the_oldest_kept() {
+    let scratch = Scratch::new();
+    let t = scratch.file("t");
+    ok(&["create", &t, "--schema", "id:int64", "-q"]);
+    for k in 0..5 {
+        let csv = scratch.write(&format!("a{k}.csv"), &format!("id\n{k}\n"));
+        ok(&["append", &t, &csv, "-q"]);
+    }
+    let plan = json(&[
+        "expire",
+        &t,
+        "--older-than",
+        "0s",
+        "--keep-last",
+        "2",
+        "--dry-run",
+    ]);
+    assert_eq!(plan["oldestVersion"], 4, "{plan}");
+    assert_eq!(plan["commitsDeleted"], 4, "{plan}");
+    let err = ok_stderr(&["expire", &t, "--older-than", "0s", "--keep-last", "2"]);
+    assert!(err.contains("the oldest version kept is 4"), "{err}");
+    assert_eq!(ids(&t, Some("4")), vec![0, 1, 2, 3]);
+    let err = fails(&["count", &t, "--version", "3"], 1);
+    assert!(
+        err.contains("version 3 was expired; the oldest version kept is 4"),
+        "{err}"
+    );
+    // The expiry's own commit is a version: keeping one more expires nothing.
+    let err = ok_stderr(&["expire", &t, "--older-than", "0s", "--keep-last", "3"]);
+    assert!(err.contains("nothing to expire"), "{err}");
+    let err = fails(&["expire", &t, "--older-than", "soon"], 1);
+    assert!(err.contains("not an age"), "{err}");
+}

@@ -4,10 +4,14 @@
 
 use std::sync::Arc;
 
+use object_store::ObjectStoreExt;
+
 use arrow::array::{Int32Array, Int64Array, RecordBatch};
 use strata_format::TierDef;
 use strata_format::expr::Expr;
-use strata_table::{CreateTable, Error, MoveOptions, OptimizeOptions, Table, TableOptions};
+use strata_table::{
+    CreateTable, Error, ExpireOptions, MoveOptions, OptimizeOptions, Table, TableOptions,
+};
 
 use super::sorted_rows;
 use crate::backends::{CaseResult, TestBackend};
@@ -233,6 +237,108 @@ pub async fn optimize_commutes_with_appends(b: &TestBackend) -> CaseResult {
     check_eq!(
         sorted_rows(&t2, t2.latest().await?.version()).await?.len(),
         t2.latest().await?.record_count() as usize + 1
+    );
+    Ok(())
+}
+
+/// Expiry keeps every version from the new oldest on readable (also from a fresh handle, by
+/// version and by time), refuses older ones with an error naming the oldest, keeps tagged
+/// versions, never touches data files, and a re-run after a crash between its commit and its
+/// deletes finishes them.
+pub async fn expire_keeps_retained_versions_and_refuses_older_ones(b: &TestBackend) -> CaseResult {
+    let t = small_files(b, "x").await?;
+    let latest = t.latest().await?.version();
+    let mut before = Vec::new();
+    for v in 0..=latest {
+        before.push(sorted_rows(&t, v).await?);
+    }
+    t.create_tag("audit", 5).await?;
+    let tagged = t.latest().await?.version();
+
+    let dry = t
+        .expire(ExpireOptions::older_than_ms(0).keep_last(3).dry_run(true))
+        .await?;
+    check_eq!((dry.oldest_before, dry.oldest_after), (0, 5));
+    check!(dry.commit.is_none(), "a dry run commits nothing");
+    check_eq!(t.latest().await?.version(), tagged);
+
+    let r = t
+        .expire(ExpireOptions::older_than_ms(0).keep_last(3))
+        .await?;
+    check_eq!(r.oldest_after, 5);
+    check_eq!(r.commits_deleted, (0..5).collect::<Vec<u64>>());
+    check!(r.checkpoint_written, "{r:?}");
+    check!(r.commit.is_some(), "{r:?}");
+    let fresh = Table::open(&b.table_uri("x")).await?;
+    for v in 5..=latest {
+        check_eq!(&sorted_rows(&fresh, v).await?, &before[v as usize]);
+    }
+    let err = fresh
+        .snapshot_at_version(4)
+        .await
+        .err()
+        .ok_or("version 4 was expired")?;
+    check!(
+        matches!(
+            err,
+            Error::VersionExpired {
+                version: 4,
+                oldest: 5,
+                ..
+            }
+        ),
+        "{err}"
+    );
+    let err = fresh
+        .snapshot_at_timestamp(0)
+        .await
+        .err()
+        .ok_or("time 0 is before the oldest version")?;
+    check!(
+        matches!(err, Error::TimestampExpired { oldest: 5, .. }),
+        "{err}"
+    );
+    let five = fresh.latest().await?;
+    let at = fresh.history(None).await?;
+    check_eq!(at.last().map(|h| h.version), Some(5));
+    check!(
+        fresh
+            .snapshot_at_timestamp(five.timestamp())
+            .await?
+            .version()
+            >= 5,
+        "times after the oldest version still resolve"
+    );
+    check!(
+        fresh.create_tag("old", 2).await.is_err(),
+        "no tag on an expired version"
+    );
+    // Data files of expired versions are still there (vacuum deletes them, not expire).
+    check_eq!(sorted_rows(&fresh, latest).await?, before[latest as usize]);
+
+    // A crash after the commit, before the deletes: the commit file of version 5 (kept)
+    // survives, and an older one put back by hand is deleted by the next run.
+    let log = b.location("x")?;
+    let stray = log.child("_strata_log/00000000000000000002.json");
+    log.store()
+        .put(&stray, bytes::Bytes::from_static(b"{}\n").into())
+        .await?;
+    let again = fresh
+        .expire(ExpireOptions::older_than_ms(0).keep_last(3))
+        .await?;
+    check_eq!(again.commits_deleted, vec![2]);
+    check!(
+        log.store().head(&stray).await.is_err(),
+        "the stray commit file is gone"
+    );
+    check!(
+        t.set_properties(
+            &[("strata.log.oldestVersion".to_string(), "1".to_string())].into(),
+            &[]
+        )
+        .await
+        .is_err(),
+        "the oldest version is not set by hand"
     );
     Ok(())
 }

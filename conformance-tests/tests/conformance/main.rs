@@ -108,6 +108,7 @@ suite!(
     maintenance::optimize_packs_small_files_and_keeps_every_version,
     maintenance::optimize_keeps_tiers_and_respects_storage_classes,
     maintenance::optimize_commutes_with_appends,
+    maintenance::expire_keeps_retained_versions_and_refuses_older_ones,
     data::pyarrow_reads_data_files_with_field_ids,
     evolution::schema_evolution_matrix,
     evolution::partition_evolution_keeps_old_files,

@@ -105,6 +105,12 @@ impl Table {
                 dv::PROP_DELETION_VECTORS
             )));
         }
+        let reserved = strata_format::retention::PROP_OLDEST_VERSION;
+        if set.contains_key(reserved) || unset.iter().any(|k| k == reserved) {
+            return Err(invalid(format!(
+                "`{reserved}` is recorded by `strata expire` (SPEC §11.5), not set by hand"
+            )));
+        }
         if let Some(k) = unset.iter().find(|k| set.contains_key(*k)) {
             return Err(invalid(format!("`{k}` is both set and unset")));
         }

@@ -277,6 +277,13 @@ impl LogStore {
 
     /// Writes checkpoint `version` and then moves `_last_checkpoint` to it.
     pub async fn write_checkpoint(&self, version: u64, actions: &[Action]) -> Result<()> {
+        let pointer = self.put_checkpoint(version, actions).await?;
+        self.write_pointer(&pointer).await
+    }
+
+    /// Writes the checkpoint of `version` without touching `_last_checkpoint`; returns the
+    /// pointer that names it.
+    pub async fn put_checkpoint(&self, version: u64, actions: &[Action]) -> Result<LastCheckpoint> {
         let path = self.checkpoint_path(version);
         let bytes = checkpoint::encode(actions).map_err(|message| Error::CorruptCheckpoint {
             table: self.uri().to_string(),
@@ -290,12 +297,31 @@ impl LogStore {
             .put(&path, PutPayload::from(bytes))
             .await
             .map_err(|e| self.storage_err(&path, e))?;
-        let pointer = LastCheckpoint {
+        Ok(LastCheckpoint {
             version,
             action_count: actions.len() as u64,
             size_in_bytes: size,
+        })
+    }
+
+    /// Deletes the commit file (or, with `checkpoint`, the checkpoint) of `version`: only for
+    /// versions an expiry put before the oldest retained version (SPEC §11.5). A missing
+    /// object is not an error.
+    pub async fn delete_expired(&self, version: u64, checkpoint: bool) -> Result<()> {
+        let path = if checkpoint {
+            self.checkpoint_path(version)
+        } else {
+            self.commit_path(version)
         };
-        let body = serde_json::to_vec(&pointer).map_err(|e| {
+        match self.loc.store().delete(&path).await {
+            Ok(()) | Err(object_store::Error::NotFound { .. }) => Ok(()),
+            Err(e) => Err(self.storage_err(&path, e)),
+        }
+    }
+
+    /// Overwrites `_last_checkpoint` with `pointer`.
+    pub async fn write_pointer(&self, pointer: &LastCheckpoint) -> Result<()> {
+        let body = serde_json::to_vec(pointer).map_err(|e| {
             Error::Format(FormatError::InvalidField {
                 field: LAST_CHECKPOINT.into(),
                 message: e.to_string(),

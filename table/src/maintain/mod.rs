@@ -1,3 +1,5 @@
-//! Table maintenance: compaction (`OPTIMIZE`), which never changes a row.
+//! Table maintenance, which never changes a row: compaction (`OPTIMIZE`) and log retention
+//! (`EXPIRE`).
 
+pub(crate) mod expire;
 pub(crate) mod optimize;
