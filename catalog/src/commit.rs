@@ -435,6 +435,21 @@ impl Catalog {
         // Checked before any object is looked at: a refused location is never HEADed.
         check_change(state, &candidate, &ctx)
             .map_err(|e| Error::Unprocessable(format!("{}: {e}", change.ident)))?;
+        // An expiry names a version whose checkpoint must exist before older log objects may
+        // go (SPEC §11.5 step 2).
+        let old = strata_format::retention::oldest_version(state.metadata());
+        for a in &proposal.actions {
+            if let Action::Metadata(m) = a {
+                let new = strata_format::retention::oldest_version(m);
+                if new > old && !table.checkpoint_exists(new).await? {
+                    return Err(Error::Unprocessable(format!(
+                        "{}: `{}` = {new} but version {new} has no checkpoint (SPEC §11.5)",
+                        change.ident,
+                        strata_format::retention::PROP_OLDEST_VERSION
+                    )));
+                }
+            }
+        }
         // Tier locations a metadata action introduces are confined like those set through
         // the tier endpoints.
         let root = Place::parse(table.uri())?;

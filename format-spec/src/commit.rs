@@ -194,6 +194,8 @@ pub fn check_change(before: &TableState, commit: &Commit, ctx: &ChangeContext<'_
                 check_schema_change(&metadata, m, ctx.restore_schema)?;
                 check_date_widenings(before, &metadata, m)?;
                 check_specs_kept(&metadata, m)?;
+                crate::retention::check_oldest_change(before, &metadata, m)
+                    .map_err(|message| field(format!("actions[{i}].properties"), message))?;
                 metadata = (**m).clone();
             }
             Action::Protocol(p) => {

@@ -4,6 +4,7 @@
 use std::collections::BTreeMap;
 
 use crate::actions::Metadata;
+use crate::state::TableState;
 
 /// Table property holding the oldest retained version (§3.3.2, §11.5); absent means 0.
 pub const PROP_OLDEST_VERSION: &str = "strata.log.oldestVersion";
@@ -15,6 +16,47 @@ pub fn oldest_version(metadata: &Metadata) -> u64 {
         .get(PROP_OLDEST_VERSION)
         .and_then(|v| v.parse().ok())
         .unwrap_or(0)
+}
+
+/// The expiry rules a commit changing `strata.log.oldestVersion` from `before` to `after` must
+/// follow (§11.5 steps 1 and 3): a decimal integer, never lowered, at most the version the
+/// commit is based on, and at most every tagged version. That a checkpoint of the new oldest
+/// version exists (step 2) needs storage and is the arbiter's check.
+pub fn check_oldest_change(
+    base: &TableState,
+    before: &Metadata,
+    after: &Metadata,
+) -> Result<(), String> {
+    let old = oldest_version(before);
+    let Some(text) = after.properties.get(PROP_OLDEST_VERSION) else {
+        return if old > 0 {
+            Err(format!("`{PROP_OLDEST_VERSION}` cannot be removed (§11.5)"))
+        } else {
+            Ok(())
+        };
+    };
+    let new: u64 = text
+        .parse()
+        .map_err(|_| format!("`{PROP_OLDEST_VERSION}` = `{text}` is not a version"))?;
+    if new < old {
+        return Err(format!(
+            "`{PROP_OLDEST_VERSION}` cannot go down from {old} to {new} (§11.5)"
+        ));
+    }
+    if new > base.version() {
+        return Err(format!(
+            "`{PROP_OLDEST_VERSION}` = {new} is after the version the commit is based on, {}",
+            base.version()
+        ));
+    }
+    if new > old
+        && let Some((tag, v)) = base.tags().iter().find(|(_, v)| **v < new)
+    {
+        return Err(format!(
+            "`{PROP_OLDEST_VERSION}` = {new} would expire version {v}, which tag `{tag}` names"
+        ));
+    }
+    Ok(())
 }
 
 /// What an expiry may keep, and the facts it decides from.

@@ -635,6 +635,12 @@ impl Table {
         self.snapshot_at_version(lo).await
     }
 
+    /// Whether the checkpoint of `version` exists (an arbiter checks it before accepting an
+    /// expiry to that version, SPEC §11.5).
+    pub async fn checkpoint_exists(&self, version: u64) -> Result<bool> {
+        self.inner.log.checkpoint_exists(version).await
+    }
+
     /// The newest `limit` history entries, newest first.
     pub async fn history(&self, limit: Option<usize>) -> Result<Vec<HistoryEntry>> {
         let latest = self.load_latest().await?;

@@ -211,3 +211,66 @@ fn files_under(dir: &std::path::Path) -> usize {
         })
         .sum()
 }
+
+/// An expiry through the catalog lands (its checkpoint exists); a commit that moves the oldest
+/// retained version to a version without a checkpoint, back down, or past a tag is refused,
+/// and the table keeps every version it had (SPEC §11.5).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn expiry_through_the_catalog_is_checked() {
+    use strata_format::Action;
+    use strata_format::retention::PROP_OLDEST_VERSION;
+    let cat = TestCatalog::start(&Backend::sqlite()).await;
+    let (ns, _) = cat.namespace_with_table("ex").await;
+    let t = TableRef::parse(&format!("{ns}.t")).unwrap();
+    let writer = token(cat.store.as_ref(), Role::Writer, Some(&ns)).await;
+    let table = open(&cat, &t, &writer).await;
+    let root = cat.warehouse.path().join(&ns).join("t");
+    for k in 0..4 {
+        let name = format!("f{k}.parquet");
+        put_object(&root, &name, 1);
+        table
+            .transaction()
+            .await
+            .unwrap()
+            .action(add(&name, 1))
+            .commit()
+            .await
+            .unwrap();
+    }
+    let with_oldest = |snapshot: &strata_table::Snapshot, v: &str| {
+        let mut m = snapshot.metadata().clone();
+        m.properties.insert(PROP_OLDEST_VERSION.into(), v.into());
+        Action::Metadata(Box::new(m))
+    };
+    // Version 3 has no checkpoint: refused, nothing changes.
+    let txn = table.transaction().await.unwrap();
+    let action = with_oldest(txn.base(), "3");
+    let err = txn
+        .operation("EXPIRE")
+        .action(action)
+        .commit()
+        .await
+        .unwrap_err();
+    assert!(err.to_string().contains("has no checkpoint"), "{err}");
+    // The engine's expiry writes the checkpoint first, then commits through the catalog.
+    let r = table
+        .expire(strata_table::ExpireOptions::older_than_ms(0).keep_last(2))
+        .await
+        .unwrap();
+    assert_eq!(r.oldest_after, 3, "{r:?}");
+    assert!(r.commit.is_some());
+    let history = cat.admin.history(&t, 1).await.unwrap();
+    assert_eq!(history[0].operation, "EXPIRE");
+    // Going back down is refused by the spec's rules.
+    let txn = table.transaction().await.unwrap();
+    let action = with_oldest(txn.base(), "1");
+    let err = txn
+        .operation("EXPIRE")
+        .action(action)
+        .commit()
+        .await
+        .unwrap_err();
+    assert!(err.to_string().contains("cannot go down"), "{err}");
+    assert_eq!(table.snapshot_at_version(3).await.unwrap().files().len(), 3);
+    cat.stop().await;
+}

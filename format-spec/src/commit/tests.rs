@@ -315,3 +315,53 @@ fn a_restored_file_may_stay_in_a_tier_dropped_since() {
     );
     assert!(next_state(&s3, &[], &other, &root()).is_err());
 }
+
+#[test]
+fn the_oldest_version_only_moves_forward_within_the_log_and_below_tags() {
+    use crate::retention::PROP_OLDEST_VERSION;
+    // A state at version 3 with a tag on version 2.
+    let mut state = base();
+    for v in 1..=3u64 {
+        let mut actions = vec![add(&format!("data/{v}.parquet"), 1)];
+        if v == 3 {
+            actions.push(Action::Tag(Tag {
+                name: "audit".into(),
+                version: 2,
+            }));
+        }
+        state
+            .apply(&commit(v, 1_700_000_000_000 + v as i64, "WRITE", actions))
+            .unwrap();
+    }
+    let oldest = |value: &str| {
+        let mut m = sample_metadata();
+        m.properties
+            .insert(PROP_OLDEST_VERSION.into(), value.into());
+        Action::Metadata(Box::new(m))
+    };
+    let check = |state: &TableState, a: Action| {
+        check_change(
+            state,
+            &commit(state.version() + 1, 1_800_000_000_000, "EXPIRE", vec![a]),
+            &root(),
+        )
+        .map_err(|e| e.to_string())
+    };
+    assert!(check(&state, oldest("2")).is_ok());
+    let e = check(&state, oldest("3")).unwrap_err();
+    assert!(e.contains("tag `audit`"), "{e}");
+    let e = check(&state, oldest("9")).unwrap_err();
+    assert!(
+        e.contains("after the version the commit is based on"),
+        "{e}"
+    );
+    let e = check(&state, oldest("two")).unwrap_err();
+    assert!(e.contains("is not a version"), "{e}");
+    state
+        .apply(&commit(4, 1_800_000_000_000, "EXPIRE", vec![oldest("2")]))
+        .unwrap();
+    let e = check(&state, oldest("1")).unwrap_err();
+    assert!(e.contains("cannot go down from 2 to 1"), "{e}");
+    let e = check(&state, Action::Metadata(Box::new(sample_metadata()))).unwrap_err();
+    assert!(e.contains("cannot be removed"), "{e}");
+}
