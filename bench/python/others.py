@@ -1,5 +1,5 @@
-"""W1-W5 (and W8, DuckDB) of the Strata benchmark on delta-rs (deltalake), pyiceberg, DuckDB and
-bare pyarrow.
+"""W1-W5 of the Strata benchmark on delta-rs (deltalake), pyiceberg, DuckDB and bare pyarrow;
+W8 on DuckDB; W9, W10 and W11 on delta-rs.
 
 Run by `bench/compare` once per (round, system):
 
@@ -323,6 +323,102 @@ def delta_w10(w: Work) -> None:
     emit("w10", "rows_inserted", inserted, "rows")
     emit("w10", "merge_ms", median(ms), "ms")
     emit("w10", "merge_mb_written", median(written), "MB")
+
+
+W11_SCANS = 3
+
+
+def w11_sizes() -> tuple[int, int, int]:
+    commits = max(1, int(os.environ.get("STRATA_BENCH_W11_COMMITS", "10000")))
+    per = max(1, int(os.environ.get("STRATA_BENCH_W11_ROWS", "1000")))
+    scans = max(1, min(9, int(os.environ.get("STRATA_BENCH_W11_SCANS", str(W11_SCANS)))))
+    return commits, per, scans
+
+
+def same_sum(a: float, b: float) -> bool:
+    """Sums of the same values added in another order differ in the last bits only."""
+    return abs(a - b) <= 1e-9 * max(abs(a), abs(b), 1.0)
+
+
+def delta_w11(w: Work) -> None:
+    """W11: `strata-bench w11` on delta-rs. The first commits x rows rows of the data set, one
+    `write_deltalake(mode="append")` per slice of `STRATA_BENCH_W11_ROWS` rows, built once per
+    work folder (the run that builds it reports `append_total_s`); each run copies that table
+    (not timed), scans it, runs `optimize.compact()` (default target size, 100 MB; zstd level
+    3 like every delta-rs write here), and scans it again."""
+    from deltalake import DeltaTable, write_deltalake
+
+    commits, per, reps = w11_sizes()
+    total = commits * per
+    if total > w.rows:
+        raise RuntimeError(f"W11 needs {commits} x {per} = {total} rows; the data set has {w.rows} (--rows)")
+    base, marker = w.dir / "w11-delta-base", w.dir / "w11-delta-base.json"
+    want = {"commits": commits, "rows_per_commit": per, "source_rows": w.rows}
+    built = json.loads(marker.read_text()) if marker.exists() else {}
+    if built.get("table") != want or not base.exists():
+        marker.unlink(missing_ok=True)
+        if base.exists():
+            shutil.rmtree(base)
+        data = w.full().slice(0, total).combine_chunks()
+        slices = [data.slice(i * per, per) for i in range(commits)]
+        dt = delta_create(base, data.schema)
+        props = delta_props()
+        start = time.perf_counter()
+        for b in slices:
+            # The handle is reused, as in W1: each write commits against its snapshot.
+            write_deltalake(dt, b, mode="append", writer_properties=props)
+        s = time.perf_counter() - start
+        emit("w11", "append_total_s", s, "s")
+        emit("w11", "append_mean_ms", s * 1000.0 / commits, "ms")
+        marker.write_text(json.dumps({"table": want, "append_total_s": s}))
+
+    run = w.dir / "w11-delta-run"
+    if run.exists():
+        shutil.rmtree(run)
+    shutil.copytree(base, run)
+
+    def scans(dt) -> tuple[float, int, float]:
+        ms, seen = [], None
+        for _ in range(reps):
+            start = time.perf_counter()
+            t = dt.to_pyarrow_dataset().to_table(columns=["value"])
+            got = (t.num_rows, pc.sum(t["value"]).as_py() or 0.0)
+            ms.append((time.perf_counter() - start) * 1000.0)
+            if seen is not None and (seen[0] != got[0] or not same_sum(seen[1], got[1])):
+                raise RuntimeError(f"delta-rs W11: scans disagree: {seen} then {got}")
+            seen = got
+        return median(ms), seen[0], seen[1]
+
+    dt = DeltaTable(str(run))
+    files_before = len(dt.file_uris())
+    before_ms, rows_before, sum_before = scans(dt)
+    if rows_before != total:
+        raise RuntimeError(f"delta-rs W11: the table holds {rows_before} rows, {total} were appended")
+    size = folder_bytes(run)
+    start = time.perf_counter()
+    m = dt.optimize.compact(writer_properties=delta_props())
+    optimize_ms = (time.perf_counter() - start) * 1000.0
+    written = (folder_bytes(run) - size) / 1e6
+    dt = DeltaTable(str(run))
+    files_after = len(dt.file_uris())
+    removed, added = int(m.get("numFilesRemoved", 0)), int(m.get("numFilesAdded", 0))
+    if files_before - removed + added != files_after:
+        raise RuntimeError(f"delta-rs W11: compact removed {removed}, added {added}, but {files_before} became {files_after}")
+    after_ms, rows_after, sum_after = scans(dt)
+    if rows_after != rows_before or not same_sum(sum_before, sum_after):
+        raise RuntimeError(
+            f"delta-rs W11: compact changed the rows: {rows_before} rows sum {sum_before} before, "
+            f"{rows_after} rows sum {sum_after} after"
+        )
+    emit("w11", "rows", rows_before, "rows")
+    emit("w11", "value_sum", sum_before, "sum")
+    emit("w11", "files_before", files_before, "files")
+    emit("w11", "files_after", files_after, "files")
+    emit("w11", "scan_before_ms", before_ms, "ms")
+    emit("w11", "optimize_ms", optimize_ms, "ms")
+    emit("w11", "optimize_mb_written", written, "MB")
+    emit("w11", "scan_after_ms", after_ms, "ms")
+    shutil.rmtree(run)
 
 
 def delta_w5(w: Work) -> None:
@@ -666,7 +762,7 @@ def writer_main(w: Work, wid: int, target: str) -> None:
 
 
 RUNS = {
-    "delta-rs": {"w1": delta_w1, "w2": delta_w2, "w3": delta_w3, "w4": delta_w4, "w5": delta_w5, "w9": delta_w9, "w10": delta_w10},
+    "delta-rs": {"w1": delta_w1, "w2": delta_w2, "w3": delta_w3, "w4": delta_w4, "w5": delta_w5, "w9": delta_w9, "w10": delta_w10, "w11": delta_w11},
     "pyiceberg": {"w1": iceberg_w1, "w2": iceberg_w2, "w3": iceberg_w3, "w4": iceberg_w4, "w5": iceberg_w5},
     "duckdb": {"w3": duckdb_w3, "w4": duckdb_w4, "w8": duckdb_w8},
     "pyarrow": {"w3": pyarrow_w3, "w4": pyarrow_w4},

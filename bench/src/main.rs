@@ -1,10 +1,11 @@
 //! `strata-bench`: runs named workloads on Strata and prints one JSON line per measurement:
 //! `{"workload","system","metric","value","unit"}`.
 //!
-//! `cargo run --release -p strata-bench -- w1 w2 w3 w4 w5 w6 w7 w8` (no names: all). Sizes scale with
-//! `STRATA_BENCH_ROWS` (W3/W4 rows, default 10,000,000) and `STRATA_BENCH_COMMITS` (W2, default
-//! 2,000). Data is deterministic (seed 42). `strata-bench prepare DIR` writes the inputs
-//! `bench/compare` shares with the Python systems (see `compare.rs`).
+//! `cargo run --release -p strata-bench -- w1 w2 w3 w4 w5 w6 w7 w8 w9 w10 w11` (no names: all).
+//! Sizes scale with `STRATA_BENCH_ROWS` (W3/W4 rows, default 10,000,000),
+//! `STRATA_BENCH_COMMITS` (W2, default 2,000) and `STRATA_BENCH_W11_COMMITS`/`_ROWS` (W11,
+//! default 10,000 appends of 1,000 rows). Data is deterministic (seed 42). `strata-bench prepare
+//! DIR` writes the inputs `bench/compare` shares with the Python systems (see `compare.rs`).
 
 use std::process::ExitCode;
 use std::sync::Arc;
@@ -20,6 +21,7 @@ use strata_table::{CreateTable, LocalStore, SnapshotSelector, Table, TableLocati
 
 mod compare;
 mod concurrency;
+mod optimize;
 mod rows;
 mod scale;
 mod scans;
@@ -381,6 +383,9 @@ fn main() -> ExitCode {
         }
         if want("w10") {
             rows::w10().await?;
+        }
+        if want("w11") {
+            optimize::w11().await?;
         }
         Ok::<(), BoxError>(())
     });

@@ -27,7 +27,7 @@ use strata_table::{DeleteMode, Merge, SnapshotSelector, Table};
 
 use crate::{BoxError, create, emit, env_u64, median};
 
-fn folder_bytes(dir: &Path) -> std::io::Result<u64> {
+pub(crate) fn folder_bytes(dir: &Path) -> std::io::Result<u64> {
     let mut total = 0;
     for entry in std::fs::read_dir(dir)? {
         let entry = entry?;
@@ -41,7 +41,7 @@ fn folder_bytes(dir: &Path) -> std::io::Result<u64> {
     Ok(total)
 }
 
-fn copy_folder(from: &Path, to: &Path) -> std::io::Result<()> {
+pub(crate) fn copy_folder(from: &Path, to: &Path) -> std::io::Result<()> {
     std::fs::create_dir_all(to)?;
     for entry in std::fs::read_dir(from)? {
         let entry = entry?;
