@@ -339,6 +339,31 @@ pub enum Command {
         #[arg(long)]
         dry_run: bool,
     },
+    /// Delete what no retained version needs (SPEC §11.6): data files removed before the
+    /// oldest version kept (run `expire` first), deletion-vector objects no retained version
+    /// names, and orphans (objects under the data folders of the table and of every tier that
+    /// no commit references), all only once older than --retain. Never commits; never touches
+    /// the log or a move's old copies still in their grace period.
+    ///
+    /// JSON fields: table, dryRun, version, oldestVersion, objects, bytes,
+    /// tiers[{tier, objects, bytes}], deleted[{reason, tier, location, bytes}], keptRetained,
+    /// keptRecent, spared.
+    ///
+    /// Example: strata vacuum ./events --retain 7d --dry-run
+    Vacuum {
+        /// Table (path, URI, or `namespace.table` with --catalog).
+        table: String,
+        /// Keep objects (and removed files) younger than this, e.g. 7d, 48h.
+        #[arg(long, value_name = "AGE", default_value = "7d")]
+        retain: String,
+        /// Print what would be deleted; delete nothing.
+        #[arg(long)]
+        dry_run: bool,
+        /// Allow a retention under 24 hours (files of writers still in progress that are
+        /// older than the retention would be deleted under them).
+        #[arg(long)]
+        force: bool,
+    },
     /// Print rows: projection, filter, time travel.
     ///
     /// Example: strata scan ./events --columns id,ts --where "ts >= TIMESTAMP '2026-01-02 00:00:00' AND category = 'cat-01'" --limit 20

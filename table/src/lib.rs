@@ -41,6 +41,9 @@ pub use log::snapshot::{Snapshot, SnapshotSelector};
 pub use log::transaction::{CommitResult, FilePredicate, Transaction};
 pub use maintain::expire::{ExpireOptions, ExpireReport};
 pub use maintain::optimize::{OptimizeBin, OptimizeOptions, OptimizeReport};
+pub use maintain::vacuum::{
+    VacuumOptions, VacuumProgress, VacuumProgressHook, VacuumReason, VacuumReport, VacuumedObject,
+};
 pub use options::{
     Clock, CommitHandler, IdSource, PendingCommit, RandomIds, RetryPolicy, SequentialIds,
     SteppingClock, SystemClock, TableOptions,

@@ -1,15 +1,19 @@
-//! `strata optimize` (compaction of small files, purging of deletion vectors) and `strata
-//! expire` (log retention).
+//! `strata optimize` (compaction of small files, purging of deletion vectors), `strata expire`
+//! (log retention) and `strata vacuum` (deleting what no retained version needs).
 
 use std::io::Write;
 
 use serde_json::{Value, json};
 use strata_format::expr::Expr;
-use strata_table::{ExpireOptions, OptimizeOptions, OptimizeReport, Table};
+use strata_table::{
+    ExpireOptions, OptimizeOptions, OptimizeReport, Table, VacuumOptions, VacuumProgress,
+    VacuumProgressHook,
+};
 
 use crate::args::OutputFormat;
 use crate::error::{CliError, CliResult};
 use crate::output::{TextTable, human_size, write_csv, write_json};
+use crate::style::bytes_bar;
 
 /// A size such as `256MiB`, `128MB`, `1GiB` or a number of bytes.
 pub fn parse_size(text: &str) -> CliResult<u64> {
@@ -212,6 +216,141 @@ pub async fn expire(
             }
             (false, None) => eprintln!("deleted {what} (left by an earlier run)"),
         }
+    }
+    Ok(())
+}
+
+/// The options of `strata vacuum`.
+pub struct VacuumArgs {
+    /// Retention text.
+    pub retain: String,
+    /// Report only.
+    pub dry_run: bool,
+    /// Allow a retention under 24 hours.
+    pub force: bool,
+}
+
+const DAY_MS: i64 = 24 * 3600 * 1000;
+
+/// Runs `strata vacuum`.
+pub async fn vacuum(
+    table: &Table,
+    args: &VacuumArgs,
+    format: OutputFormat,
+    quiet: bool,
+    out: &mut impl Write,
+) -> CliResult {
+    let retain = parse_age(&args.retain)?;
+    if retain < DAY_MS && !args.force {
+        return Err(CliError::user(format!(
+            "a retention of {} is under 24 hours: a writer still in progress could lose files it \
+             wrote longer ago than that",
+            args.retain
+        ))
+        .with_hint("use --retain 24h or more, or --force if no writer can be in progress"));
+    }
+    let bar = std::sync::Arc::new(std::sync::Mutex::new(None::<indicatif::ProgressBar>));
+    let hook_bar = bar.clone();
+    let hook: VacuumProgressHook = std::sync::Arc::new(move |p| {
+        let mut slot = hook_bar.lock().unwrap_or_else(|e| e.into_inner());
+        match p {
+            VacuumProgress::Planned { bytes, .. } => *slot = Some(bytes_bar(bytes, quiet)),
+            VacuumProgress::Deleted { bytes } => {
+                if let Some(b) = slot.as_ref() {
+                    b.inc(bytes);
+                }
+            }
+            _ => {}
+        }
+    });
+    let options = VacuumOptions::retain_ms(retain)
+        .dry_run(args.dry_run)
+        .progress(hook);
+    let r = table.vacuum(options).await?;
+    if let Some(b) = bar.lock().unwrap_or_else(|e| e.into_inner()).take() {
+        b.finish_and_clear();
+    }
+    let tiers = r.by_tier();
+    let header = ["REASON", "TIER", "LOCATION", "BYTES"];
+    let rows: Vec<Vec<String>> = r
+        .deleted
+        .iter()
+        .map(|o| {
+            vec![
+                o.reason.as_str().to_string(),
+                o.tier.clone(),
+                o.location.clone(),
+                o.bytes.to_string(),
+            ]
+        })
+        .collect();
+    match format {
+        OutputFormat::Json | OutputFormat::Ndjson => {
+            let doc = json!({
+                "table": table.uri(),
+                "dryRun": args.dry_run,
+                "version": r.version,
+                "oldestVersion": r.oldest_version,
+                "objects": r.deleted.len(),
+                "bytes": r.bytes(),
+                "tiers": tiers.iter().map(|(t, (n, b))| json!({
+                    "tier": t, "objects": n, "bytes": b,
+                })).collect::<Vec<_>>(),
+                "deleted": r.deleted.iter().map(|o| json!({
+                    "reason": o.reason.as_str(),
+                    "tier": o.tier,
+                    "location": o.location,
+                    "bytes": o.bytes,
+                })).collect::<Vec<_>>(),
+                "keptRetained": r.kept_retained,
+                "keptRecent": r.kept_recent,
+                "spared": r.spared,
+            });
+            write_json(format, &doc, None, out)?;
+        }
+        OutputFormat::Csv => write_csv(&header, &rows, out)?,
+        OutputFormat::Table => {
+            if !r.deleted.is_empty() {
+                let mut t = TextTable::new(&header);
+                for (o, mut row) in r.deleted.iter().zip(rows) {
+                    row[3] = human_size(o.bytes);
+                    t.row(row);
+                }
+                t.write(out)?;
+            }
+        }
+    }
+    if !quiet {
+        let per_tier: Vec<String> = tiers
+            .iter()
+            .map(|(t, (n, b))| format!("{t}: {n} objects, {}", human_size(*b)))
+            .collect();
+        let what = if r.deleted.is_empty() {
+            "nothing".to_string()
+        } else {
+            format!(
+                "{} objects ({}; {})",
+                r.deleted.len(),
+                human_size(r.bytes()),
+                per_tier.join("; ")
+            )
+        };
+        let verb = if args.dry_run {
+            "dry run: would delete"
+        } else {
+            "deleted"
+        };
+        let kept = format!(
+            "kept {} removed files that versions from {} on need and {} objects younger than \
+             {}",
+            r.kept_retained, r.oldest_version, r.kept_recent, args.retain
+        );
+        let hint = if r.kept_retained > 0 && r.oldest_version == 0 {
+            " (every version is retained: `strata expire` first)"
+        } else {
+            ""
+        };
+        eprintln!("{verb} {what}; {kept}{hint}");
     }
     Ok(())
 }

@@ -204,6 +204,20 @@ pub async fn run(cli: Cli) -> CliResult {
             )
             .await
         }
+        Command::Vacuum {
+            table,
+            retain,
+            dry_run,
+            force,
+        } => {
+            let t = open(&table).await?;
+            let args = maintain::VacuumArgs {
+                retain,
+                dry_run,
+                force,
+            };
+            maintain::vacuum(&t, &args, format, cli.quiet, &mut out).await
+        }
         Command::Scan(args) => {
             crate::screen::set_show_all(args.all);
             data::scan(

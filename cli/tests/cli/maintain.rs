@@ -107,3 +107,54 @@ fn expire_deletes_old_log_versions_and_names_the_oldest_kept() {
     let err = fails(&["expire", &t, "--older-than", "soon"], 1);
     assert!(err.contains("not an age"), "{err}");
 }
+
+/// `strata vacuum`: refuses a short retention without --force; deletes old orphans only;
+/// after an expiry deletes the files only expired versions used; every version kept still
+/// reads the same rows.
+#[test]
+fn vacuum_deletes_orphans_and_expired_files_only() {
+    let scratch = Scratch::new();
+    let t = scratch.file("t");
+    ok(&["create", &t, "--schema", "id:int64", "-q"]);
+    for k in 0..3 {
+        let csv = scratch.write(&format!("a{k}.csv"), &format!("id\n{k}\n"));
+        ok(&["append", &t, &csv, "-q"]);
+    }
+    ok(&["delete", &t, "--where", "id = 1", "--copy-on-write", "-q"]);
+    let orphan = std::path::Path::new(&t).join("data/orphan.parquet");
+    std::fs::write(&orphan, b"left by a crashed writer").expect("write");
+    let two_days_ago = std::time::SystemTime::now() - std::time::Duration::from_secs(2 * 86_400);
+    std::fs::File::options()
+        .write(true)
+        .open(&orphan)
+        .and_then(|f| f.set_modified(two_days_ago))
+        .expect("age the orphan");
+
+    let err = fails(&["vacuum", &t, "--retain", "1h"], 1);
+    assert!(err.contains("under 24 hours"), "{err}");
+    let err = ok_stderr(&["vacuum", &t]);
+    assert!(err.contains("deleted nothing"), "{err}");
+    let plan = json(&["vacuum", &t, "--retain", "1d", "--dry-run"]);
+    assert_eq!(plan["objects"], 1, "{plan}");
+    assert_eq!(plan["deleted"][0]["reason"], "orphan", "{plan}");
+    assert_eq!(plan["tiers"][0]["tier"], "hot", "{plan}");
+    assert!(orphan.exists());
+    let err = ok_stderr(&["vacuum", &t, "--retain", "1d"]);
+    assert!(err.contains("deleted 1 objects"), "{err}");
+    assert!(!orphan.exists());
+
+    // The delete replaced one file: every version still needs it until an expiry.
+    let err = ok_stderr(&["vacuum", &t, "--retain", "0s", "--force"]);
+    assert!(
+        err.contains("deleted nothing") && err.contains("expire"),
+        "{err}"
+    );
+    assert_eq!(ids(&t, Some("2")), vec![0, 1]);
+    ok(&["expire", &t, "--older-than", "0s", "--keep-last", "1", "-q"]);
+    let latest = json(&["show", &t])["version"].as_u64().expect("version");
+    let done = json(&["vacuum", &t, "--retain", "0s", "--force"]);
+    assert_eq!(done["objects"], 1, "{done}");
+    assert_eq!(done["deleted"][0]["reason"], "removed", "{done}");
+    assert_eq!(ids(&t, None), vec![0, 2]);
+    assert_eq!(ids(&t, Some(&(latest - 1).to_string())), vec![0, 2]);
+}

@@ -17,7 +17,7 @@ use super::sorted_rows;
 use crate::backends::{CaseResult, TestBackend};
 use crate::{check, check_eq};
 
-fn rows(target: &arrow::datatypes::SchemaRef, ids: std::ops::Range<i64>) -> RecordBatch {
+pub(crate) fn rows(target: &arrow::datatypes::SchemaRef, ids: std::ops::Range<i64>) -> RecordBatch {
     let grp: Int32Array = ids.clone().map(|i| Some((i % 2) as i32)).collect();
     let id: Int64Array = ids.map(Some).collect();
     RecordBatch::try_new(target.clone(), vec![Arc::new(id), Arc::new(grp)])
@@ -25,7 +25,7 @@ fn rows(target: &arrow::datatypes::SchemaRef, ids: std::ops::Range<i64>) -> Reco
 }
 
 /// A table partitioned by `grp` with ten small appends (20 files), then a delete by vector.
-async fn small_files(
+pub(crate) async fn small_files(
     b: &TestBackend,
     name: &str,
 ) -> Result<Table, Box<dyn std::error::Error + Send + Sync>> {

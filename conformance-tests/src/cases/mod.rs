@@ -45,6 +45,7 @@ pub mod maintenance;
 pub mod merge;
 pub mod model;
 pub mod tiering;
+pub mod vacuum;
 pub mod vectors;
 pub mod views;
 

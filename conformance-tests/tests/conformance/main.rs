@@ -7,7 +7,7 @@
 use strata_conformance::backends::{BackendKind, CaseResult, TestBackend};
 use strata_conformance::cases::{
     concurrency, corruption, data, defaults, evolution, faults, keys, log, maintenance, merge,
-    model, tiering, vectors, views,
+    model, tiering, vacuum, vectors, views,
 };
 
 mod fault_sequences;
@@ -109,6 +109,8 @@ suite!(
     maintenance::optimize_keeps_tiers_and_respects_storage_classes,
     maintenance::optimize_commutes_with_appends,
     maintenance::expire_keeps_retained_versions_and_refuses_older_ones,
+    vacuum::vacuum_deletes_only_what_no_retained_version_needs,
+    vacuum::vacuum_covers_every_tier_and_spares_moves_in_grace,
     data::pyarrow_reads_data_files_with_field_ids,
     evolution::schema_evolution_matrix,
     evolution::partition_evolution_keeps_old_files,

@@ -12,6 +12,9 @@ use crate::error::{Error, Result};
 use crate::storage::legacy_keys::LegacyKey;
 use crate::storage::{TableLocation, file_key, uri_root};
 
+/// A resolved location: store identity, store, key, and the key earlier versions used.
+pub(crate) type ObjectKeys = (String, Arc<dyn ObjectStore>, Path, Option<Path>);
+
 /// Maps a data file's physical location to a store and path. Files under the table root use
 /// the table's own store (so wrappers such as fault injection apply); absolute URIs (files in
 /// other tiers) get a store per scheme and authority, created once and cached.
@@ -54,7 +57,7 @@ impl StoreResolver {
         path: &str,
         location: Option<&str>,
     ) -> Result<(Arc<dyn ObjectStore>, Path)> {
-        let (store, object, legacy) = self.resolve_keys(path, location)?;
+        let (_, store, object, legacy) = self.object_keys(path, location)?;
         Ok(match legacy {
             Some(old) => (LegacyKey::wrap(store, object.clone(), old), object),
             None => (store, object),
@@ -63,22 +66,26 @@ impl StoreResolver {
 
     /// Whether earlier versions may have stored this file under another key than its own.
     pub(crate) fn has_legacy_key(&self, path: &str, location: Option<&str>) -> Result<bool> {
-        Ok(self.resolve_keys(path, location)?.2.is_some())
+        Ok(self.object_keys(path, location)?.3.is_some())
     }
 
-    /// The store, the key, and the key earlier versions used if it differs.
-    fn resolve_keys(
-        &self,
-        path: &str,
-        location: Option<&str>,
-    ) -> Result<(Arc<dyn ObjectStore>, Path, Option<Path>)> {
+    /// Like [`StoreResolver::resolve`], without the fallback: the store's identity (`""` for
+    /// the table's own store, else `scheme://authority`), the store, the key, and the key
+    /// earlier versions used if it differs. Two locations name the same object exactly when
+    /// their identities and keys are equal.
+    pub(crate) fn object_keys(&self, path: &str, location: Option<&str>) -> Result<ObjectKeys> {
         let bad = |uri: &str, message: String| Error::InvalidUri {
             uri: uri.to_string(),
             message,
         };
         let Some(uri) = location else {
             let legacy = self.table.legacy_child(path);
-            return Ok((self.table.store().clone(), self.table.child(path), legacy));
+            return Ok((
+                String::new(),
+                self.table.store().clone(),
+                self.table.child(path),
+                legacy,
+            ));
         };
         let table_prefix = format!("{}/", self.table.uri());
         if let Some(rel) = uri.strip_prefix(&table_prefix) {
@@ -92,7 +99,7 @@ impl StoreResolver {
                 self.table.encoded_child(rel)
             };
             let legacy = (old != object).then_some(old);
-            return Ok((self.table.store().clone(), object, legacy));
+            return Ok((String::new(), self.table.store().clone(), object, legacy));
         }
         let url = url::Url::parse(uri).map_err(|e| bad(uri, e.to_string()))?;
         let scheme_key = format!("{}://{}", url.scheme(), url.authority());
@@ -123,7 +130,7 @@ impl StoreResolver {
             }
         };
         let legacy = old.filter(|o| *o != object);
-        Ok((store, object, legacy))
+        Ok((scheme_key, store, object, legacy))
     }
 }
 

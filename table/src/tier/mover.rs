@@ -478,36 +478,18 @@ impl Table {
     /// a move that never committed and is older than `abandon_after` has its new copies deleted.
     /// Returns the number of copies deleted.
     pub async fn tier_cleanup(&self, options: &MoveOptions) -> Result<usize> {
-        let dir = self.location().child(MOVE_JOURNAL_DIR);
-        let store = self.location().store().clone();
-        let listed: Vec<object_store::ObjectMeta> = store
-            .list(Some(&dir))
-            .try_collect()
-            .await
-            .map_err(|e| self.storage_error(&dir, e))?;
-        if listed.is_empty() {
+        let records = self.journal_records().await?;
+        if records.is_empty() {
             return Ok(0);
         }
+        let store = self.location().store().clone();
         let latest = self.latest().await?;
         let state = latest.state();
         let root = self.uri().to_string();
         let resolver = StoreResolver::new(self.location().clone());
         let now = self.inner.options.clock.now_ms();
         let mut deleted = 0;
-        for meta in listed {
-            let bytes = match store.get(&meta.location).await {
-                Ok(r) => r
-                    .bytes()
-                    .await
-                    .map_err(|e| self.storage_error(&meta.location, e))?,
-                Err(object_store::Error::NotFound { .. }) => continue,
-                Err(e) => return Err(self.storage_error(&meta.location, e)),
-            };
-            let record: JournalRecord =
-                serde_json::from_slice(&bytes).map_err(|e| Error::InvalidOperation {
-                    table: root.clone(),
-                    message: format!("move journal `{}` is unreadable: {e}", meta.location),
-                })?;
+        for (object, record) in records {
             let current = |e: &JournalEntry| current_location(state, &root, &e.path);
             let landed = record
                 .entries
@@ -536,12 +518,54 @@ impl Table {
                     }
                 }
             }
-            match store.delete(&meta.location).await {
+            match store.delete(&object).await {
                 Ok(()) | Err(object_store::Error::NotFound { .. }) => {}
-                Err(e) => return Err(self.storage_error(&meta.location, e)),
+                Err(e) => return Err(self.storage_error(&object, e)),
             }
         }
         Ok(deleted)
+    }
+
+    /// Every `(path, location)` a move journal record names (its `from`s and `to`s): copies
+    /// the moves' cleanup owns (SPEC §6.6), which a vacuum leaves alone.
+    pub(crate) async fn journaled_locations(&self) -> Result<Vec<(String, String)>> {
+        let mut out = Vec::new();
+        for (_, record) in self.journal_records().await? {
+            for e in record.entries {
+                out.push((e.path.clone(), e.from));
+                out.push((e.path, e.to));
+            }
+        }
+        Ok(out)
+    }
+
+    /// The move journal's records with their objects (records deleted meanwhile are skipped).
+    async fn journal_records(&self) -> Result<Vec<(Path, JournalRecord)>> {
+        let dir = self.location().child(MOVE_JOURNAL_DIR);
+        let store = self.location().store().clone();
+        let listed: Vec<object_store::ObjectMeta> = store
+            .list(Some(&dir))
+            .try_collect()
+            .await
+            .map_err(|e| self.storage_error(&dir, e))?;
+        let mut out = Vec::new();
+        for meta in listed {
+            let bytes = match store.get(&meta.location).await {
+                Ok(r) => r
+                    .bytes()
+                    .await
+                    .map_err(|e| self.storage_error(&meta.location, e))?,
+                Err(object_store::Error::NotFound { .. }) => continue,
+                Err(e) => return Err(self.storage_error(&meta.location, e)),
+            };
+            let record: JournalRecord =
+                serde_json::from_slice(&bytes).map_err(|e| Error::InvalidOperation {
+                    table: self.uri().to_string(),
+                    message: format!("move journal `{}` is unreadable: {e}", meta.location),
+                })?;
+            out.push((meta.location, record));
+        }
+        Ok(out)
     }
 
     /// Journal records of moves not finished yet (for reports and tests).
