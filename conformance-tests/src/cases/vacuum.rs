@@ -5,6 +5,7 @@
 
 use object_store::ObjectStoreExt;
 use strata_format::TierDef;
+use strata_format::expr::Expr;
 use strata_table::{
     ExpireOptions, MoveOptions, OptimizeOptions, Table, VacuumOptions, VacuumReason, VacuumReport,
 };
@@ -107,6 +108,17 @@ pub async fn vacuum_deletes_only_what_no_retained_version_needs(b: &TestBackend)
     check_eq!(retained_rows(&fresh, oldest).await?, keep);
     let none = t.vacuum(later(1000)).await?;
     check!(none.deleted.is_empty(), "{none:?}");
+
+    // Files removed after the oldest version kept are still needed by it.
+    t.delete_with(
+        Expr::parse("grp = 1")?,
+        strata_table::DeleteMode::CopyOnWrite,
+    )
+    .await?;
+    let r = t.vacuum(later(1000)).await?;
+    check!(r.deleted.is_empty(), "{r:?}");
+    check!(r.kept_retained >= 1, "{r:?}");
+    check_eq!(retained_rows(&t, oldest).await?[0], keep[0]);
     // The bytes really are gone.
     let root = format!("{}/", loc.uri());
     for o in dry.deleted.iter() {

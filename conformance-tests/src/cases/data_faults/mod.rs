@@ -86,6 +86,11 @@ impl Effect {
     }
 }
 
+/// The oldest retained version of `s` (SPEC §11.5).
+fn oldest(s: &strata_table::Snapshot) -> u64 {
+    strata_format::retention::oldest_version(s.metadata())
+}
+
 /// Marker naming attempt `k` in a predicate (never matches a row: names are `a1`, `w3`, ...).
 fn marker(k: u64) -> String {
     format!("mark{k}x")
@@ -106,6 +111,9 @@ struct DataLog {
     failed_move: Option<(Vec<String>, &'static str)>,
     /// Per operation: [succeeded, failed].
     outcomes: BTreeMap<&'static str, [u64; 2]>,
+    /// Every history entry the checks saw, by version: after an expiry the log no longer has
+    /// the versions before the oldest, and the model is replayed over these.
+    history: std::sync::Mutex<BTreeMap<u64, strata_table::HistoryEntry>>,
 }
 
 /// Whether `e` is a storage fault this suite injected (directly or wrapped, e.g. by Parquet).
@@ -451,10 +459,12 @@ async fn random_data_writer(
         } else if roll < 65 {
             op = "restore";
             match t.latest().await {
-                // Not to version 0: version 1 defined the tiers the moves use.
-                Ok(s) if s.version() > 1 => {
-                    t.restore(rng.random_range(1..s.version())).await.map(Some)
-                }
+                // Not to version 0: version 1 defined the tiers the moves use. Nor to an
+                // expired version.
+                Ok(s) if s.version() > oldest(&s).max(1) => t
+                    .restore(rng.random_range(oldest(&s).max(1)..s.version()))
+                    .await
+                    .map(Some),
                 Ok(_) => Ok(None),
                 Err(e) => Err(e),
             }
@@ -497,10 +507,27 @@ async fn random_data_writer(
         } else if roll < 90 {
             op = "checkpoint";
             t.checkpoint().await.map(|_| None)
+        } else if roll < 93 && !concurrent {
+            // Alone only: the checks rebuild expired versions from what they saw before, and
+            // a concurrent appender's commits are only checked at the end.
+            op = "expire";
+            let options =
+                strata_table::ExpireOptions::older_than_ms(0).keep_last(rng.random_range(1..=6));
+            t.expire(options).await.map(|r| r.commit)
+        } else if roll < 96 && !concurrent {
+            // Retention 0, as if a second had passed: alone, no transaction is in flight, so
+            // every object no retained version needs goes (files of failed attempts too).
+            op = "vacuum";
+            let now = std::time::SystemTime::now()
+                .duration_since(std::time::UNIX_EPOCH)
+                .map(|d| d.as_millis() as i64)
+                .unwrap_or(0);
+            let options = strata_table::VacuumOptions::retain_ms(0).now_ms(now + 1000);
+            t.vacuum(options).await.map(|_| None)
         } else {
             op = "read";
             let version = match t.latest().await {
-                Ok(s) => Some(rng.random_range(0..=s.version())),
+                Ok(s) => Some(rng.random_range(oldest(&s)..=s.version())),
                 Err(_) => None,
             };
             match rows_at(&t, version).await {
@@ -628,8 +655,8 @@ async fn create_sequence_table(
 
 /// Runs `sequences` randomized data sequences (seeds `first_seed..`), each on a fresh table
 /// with tiers over a chaos store, one writer doing appends (plain and exactly-once), whole
-/// and predicate overwrites, predicate deletes, schema changes, restores, tier moves, tier
-/// cleanups, checkpoints and reads; the invariant is checked after every step, and at the
+/// and predicate overwrites, predicate deletes, updates, merges, optimize, expire, vacuum,
+/// schema changes, restores, tier moves, tier cleanups, checkpoints and reads; the invariant is checked after every step, and at the
 /// end over every version, after a cleanup that must finish every interrupted move.
 pub async fn randomized_data_fault_sequences(
     b: &TestBackend,
@@ -658,7 +685,14 @@ pub async fn randomized_data_fault_sequences(
             } else {
                 0
             };
-            let mut log = DataLog::default();
+            let log = DataLog::default();
+            // The versions before the first step, for the checks after an expiry.
+            let first = t.history(None).await?;
+            log.history
+                .lock()
+                .unwrap_or_else(|e| e.into_inner())
+                .extend(first.into_iter().map(|h| (h.version, h)));
+            let mut log = log;
             // Boxed: the nested state machines are otherwise too deep for the compiler's
             // layout queries (clippy hits the query depth limit).
             let writer = Box::pin(random_data_writer(

@@ -8,7 +8,8 @@ use strata_table::{Table, TableLocation, TableOptions};
 use super::{DataLog, Effect, Row, marker, rows_at};
 use crate::{check, check_eq};
 
-/// The data invariant: the table opens; versions are contiguous and transaction ids unique;
+/// The data invariant: the table opens; versions are contiguous and transaction ids unique
+/// (versions before the oldest kept as earlier checks saw them, and refused when read);
 /// every acknowledged commit is at its version; every attempted row change is in the log at
 /// most once; and the rows of each version (every version when `all`, else the latest) are
 /// exactly those of the model replayed from the log: an acknowledged overwrite or delete
@@ -21,7 +22,33 @@ pub(super) async fn verify_rows(
 ) -> Result<u64, Box<dyn std::error::Error + Send + Sync>> {
     let t = Table::open_with(loc.clone(), TableOptions::default()).await?;
     let latest = t.latest().await?.version();
-    let mut history = t.history(None).await?;
+    let fetched = t.history(None).await?;
+    let oldest = fetched.iter().map(|h| h.version).min().unwrap_or(0);
+    // Versions an expiry removed from the log are taken from what earlier checks saw; a
+    // version that is still there must not have changed.
+    let mut history = {
+        let mut seen = log.history.lock().unwrap_or_else(|e| e.into_inner());
+        for h in &fetched {
+            if let Some(before) = seen.get(&h.version) {
+                check!(
+                    before.info.txn_id == h.info.txn_id,
+                    "version {} changed: transaction {} became {}",
+                    h.version,
+                    before.info.txn_id,
+                    h.info.txn_id
+                );
+            }
+            seen.insert(h.version, h.clone());
+        }
+        (0..oldest)
+            .map(|v| {
+                seen.get(&v)
+                    .cloned()
+                    .ok_or_else(|| format!("version {v} expired before a check saw it"))
+            })
+            .collect::<Result<Vec<_>, _>>()?
+    };
+    history.extend(fetched);
     history.sort_by_key(|h| h.version);
     check_eq!(history.len() as u64, latest + 1);
     let mut by_txn = BTreeMap::new();
@@ -137,7 +164,8 @@ pub(super) async fn verify_rows(
                         .cloned()
                         .ok_or_else(|| format!("restore of a future version {target}"))?
                 }
-                "CHANGE SCHEMA" | "SET TIERS" | "TIER MOVE" | "TAG" | "UNTAG" | "OPTIMIZE" => prev,
+                "CHANGE SCHEMA" | "SET TIERS" | "TIER MOVE" | "TAG" | "UNTAG" | "OPTIMIZE"
+                | "EXPIRE" => prev,
                 other => {
                     return Err(
                         format!("version {}: unexpected operation {other}", h.version).into(),
@@ -155,6 +183,14 @@ pub(super) async fn verify_rows(
         vec![latest]
     };
     for v in versions {
+        if v < oldest {
+            let err = rows_at(&t, Some(v)).await.err();
+            check!(
+                matches!(err, Some(strata_table::Error::VersionExpired { .. })),
+                "version {v} is before the oldest kept ({oldest}) and must fail: {err:?}"
+            );
+            continue;
+        }
         let (_, got) = rows_at(&t, Some(v)).await?;
         let want = &model[usize::try_from(v)?];
         check!(
