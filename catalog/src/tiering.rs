@@ -63,6 +63,10 @@ pub struct PolicySpec {
     pub tier: String,
     /// When a file qualifies.
     pub condition: ConditionSpec,
+    /// Pack qualifying files below ¾ of this size into files of about this size before the
+    /// move (SPEC §6.5).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub pack_target_bytes: Option<u64>,
 }
 
 /// Replace the table's tiers (one `SET TIERS` commit).
@@ -96,6 +100,10 @@ pub struct TierUsageBody {
     pub files: u64,
     /// Their bytes.
     pub bytes: u64,
+    /// The bytes the store bills (small objects count as 128 KiB in the infrequent-access
+    /// classes; archive classes add 40 KiB per object).
+    #[serde(default)]
+    pub billed_bytes: u64,
     /// USD per month (AWS list prices unless the request gave others).
     pub monthly_cost: f64,
 }
@@ -304,6 +312,7 @@ impl PolicySpec {
             id: p.id,
             tier: p.tier,
             condition,
+            pack_target_bytes: p.pack_target_bytes,
         })
     }
 }
@@ -326,6 +335,7 @@ impl From<PolicySpec> for TierPolicy {
             id: p.id,
             tier: p.tier,
             condition,
+            pack_target_bytes: p.pack_target_bytes,
         }
     }
 }
@@ -337,6 +347,7 @@ fn usage_body(u: Vec<TierUsage>) -> Vec<TierUsageBody> {
             storage_class: u.storage_class,
             files: u.files,
             bytes: u.bytes,
+            billed_bytes: u.billed_bytes,
             monthly_cost: u.monthly_cost,
         })
         .collect()

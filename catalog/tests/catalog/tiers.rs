@@ -35,6 +35,7 @@ fn policy(id: &str, to: &str, older_than_ms: i64) -> PolicySpec {
         id: id.into(),
         tier: to.into(),
         condition: ConditionSpec::CommitAge { older_than_ms },
+        pack_target_bytes: None,
     }
 }
 

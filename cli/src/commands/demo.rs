@@ -279,6 +279,7 @@ pub async fn demo(dir: &str, out: &mut impl Write) -> CliResult {
                 field_id: ts_id,
                 older_than_ms: DAY_MS,
             },
+            pack_target_bytes: None,
         }])
         .await?;
     // Evaluated as of 2026-01-03 01:00 UTC: only the first day is older than one day then.

@@ -181,6 +181,11 @@ pub enum PolicyAction {
         /// value or its max statistic).
         #[arg(long)]
         column: Option<String>,
+        /// Pack the files this policy moves that are smaller than ¾ of SIZE into files of
+        /// about SIZE, written in the target tier, before moving (e.g. 128MiB): cold classes
+        /// bill each small object as 128 KiB or more.
+        #[arg(long, value_name = "SIZE")]
+        pack_target: Option<String>,
     },
     /// List the policies.
     ///
@@ -359,18 +364,27 @@ fn usage_rows(usage: &[TierUsage]) -> Vec<Vec<String>> {
                 u.storage_class.clone().unwrap_or_else(|| "-".into()),
                 u.files.to_string(),
                 human_size(u.bytes),
+                human_size(u.billed_bytes),
                 format!("${:.4}", u.monthly_cost),
             ]
         })
         .collect()
 }
 
-const USAGE_HEADER: [&str; 5] = ["TIER", "CLASS", "FILES", "BYTES", "COST/MONTH"];
+const USAGE_HEADER: [&str; 6] = ["TIER", "CLASS", "FILES", "BYTES", "BILLED", "COST/MONTH"];
 
 fn write_moves(reports: &[MoveReport], format: OutputFormat, out: &mut impl Write) -> CliResult {
     if format == OutputFormat::Table {
         for r in reports {
             match r.version {
+                Some(v) if r.packed_files > 0 => writeln!(
+                    out,
+                    "version {v}: packed {} small file(s) into {} ({}) in {}",
+                    r.packed_files,
+                    r.packed_into,
+                    human_size(r.bytes),
+                    r.tier
+                )?,
                 Some(v) => writeln!(
                     out,
                     "version {v}: moved {} file(s), {} to {}{}; {} old copies deleted",
@@ -543,28 +557,37 @@ async fn plan(
 ) -> CliResult {
     let p = t.tier_plan(now_ms(now)?, &prices(price_file)?).await?;
     if format == OutputFormat::Table {
-        let mut tt = TextTable::new(&["PATH", "SIZE", "FROM", "TO", "POLICY"]);
+        let mut tt = TextTable::new(&["PATH", "SIZE", "FROM", "TO", "POLICY", "PACKED"]);
         for m in &p.moves {
+            let packed = m
+                .pack_target
+                .filter(|t| m.size.saturating_mul(4) < t.saturating_mul(3))
+                .map_or("-".to_string(), |t| format!("into ~{}", human_size(t)));
             tt.row(vec![
                 m.path.clone(),
                 human_size(m.size),
                 m.from_tier.clone(),
                 m.to_tier.clone(),
                 m.policy.clone(),
+                packed,
             ]);
         }
         tt.write(out)?;
         let bytes: u64 = p.moves.iter().map(|m| m.size).sum();
         let cost = |u: &[TierUsage]| u.iter().map(|x| x.monthly_cost).sum::<f64>();
+        let billed = |u: &[TierUsage]| u.iter().map(|x| x.billed_bytes).sum::<u64>();
         writeln!(
             out,
-            "\n{} file(s), {} to move at {} (version {}); storage ${:.4}/month now, ${:.4} after",
+            "\n{} file(s), {} to move at {} (version {}); storage ${:.4}/month now, ${:.4} after \
+             (billed {} now, {} after: small objects count as 128 KiB in IA classes)",
             p.moves.len(),
             human_size(bytes),
             time(p.now_ms),
             p.version,
             cost(&p.before),
-            cost(&p.after)
+            cost(&p.after),
+            human_size(billed(&p.before)),
+            human_size(billed(&p.after)),
         )?;
         return Ok(());
     }
@@ -645,8 +668,13 @@ async fn policy(
             older_than,
             after_commit: _,
             column,
+            pack_target,
         } => {
             let older_than_ms = parse_duration_ms(&older_than)?;
+            let pack_target_bytes = pack_target
+                .as_deref()
+                .map(super::maintain::parse_size)
+                .transpose()?;
             let condition = match column {
                 None => PolicyCondition::CommitAge { older_than_ms },
                 Some(c) => {
@@ -666,6 +694,7 @@ async fn policy(
                 id: id.clone(),
                 tier: to,
                 condition,
+                pack_target_bytes,
             });
             let c = t.set_tier_policies(all).await?;
             writeln!(out, "committed version {}: policy `{id}` added", c.version)?;

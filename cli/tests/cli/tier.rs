@@ -272,3 +272,63 @@ fn merge_schema_adds_the_new_columns_of_a_csv_in_the_same_commit() {
     let old = ndjson(&["scan", &t, "--where", "id = 1"]);
     assert!(old[0]["country"].is_null(), "{old:?}");
 }
+
+/// A policy with `--pack-target` packs the small files it moves into one file of the cold
+/// tier; `tier plan` shows what the store bills (small objects as 128 KiB) before and after.
+#[test]
+fn a_policy_packs_small_files_before_moving_them() {
+    let scratch = Scratch::new();
+    let t = scratch.file("t");
+    ok(&["create", &t, "--schema", "id:int64,name:string?", "-q"]);
+    for k in 0..4 {
+        let csv = scratch.write(&format!("a{k}.csv"), &format!("id,name\n{k},x\n"));
+        ok(&["append", &t, &csv, "-q"]);
+    }
+    let cold = scratch.file("cold");
+    ok(&[
+        "tier",
+        "set",
+        &t,
+        "--tier",
+        "hot",
+        "--tier",
+        &format!("cold={cold},class=STANDARD_IA"),
+    ]);
+    ok(&[
+        "tier",
+        "policy",
+        &t,
+        "add",
+        "pack",
+        "--to",
+        "cold",
+        "--after-commit",
+        "--older-than",
+        "0s",
+        "--pack-target",
+        "64MiB",
+    ]);
+    let listed = json(&["tier", "policy", &t, "list"]);
+    assert_eq!(
+        listed["policies"][0]["packTargetBytes"],
+        64 << 20,
+        "{listed}"
+    );
+    let plan = ok(&["tier", "plan", &t]);
+    assert!(plan.contains("BILLED") || plan.contains("billed"), "{plan}");
+    assert!(plan.contains("into ~64.0 MiB"), "{plan}");
+    let plan = json(&["tier", "plan", &t]);
+    assert_eq!(plan["after"][1]["files"], 1, "{plan}");
+    assert_eq!(plan["after"][1]["billedBytes"], 128 * 1024, "{plan}");
+    let applied = ok(&["tier", "apply", &t, "--grace", "0s"]);
+    assert!(
+        applied.contains("packed 4 small file(s) into 1"),
+        "{applied}"
+    );
+    let files = json(&["files", &t]);
+    let all = files["files"].as_array().expect("files");
+    assert_eq!(all.len(), 1, "{files}");
+    assert_eq!(all[0]["tier"], "cold");
+    assert_eq!(json(&["count", &t])["count"], 4);
+    assert_eq!(json(&["count", &t, "--version", "4"])["count"], 4);
+}

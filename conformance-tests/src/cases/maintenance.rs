@@ -342,3 +342,106 @@ pub async fn expire_keeps_retained_versions_and_refuses_older_ones(b: &TestBacke
     );
     Ok(())
 }
+
+/// A policy with `packTargetBytes` packs the small files it moves into files of about that size
+/// written straight into its tier (one OPTIMIZE commit naming the tier and the policy, whose
+/// files keep the newest commit time of their inputs); every version reads the same rows; the
+/// cost plan counts what the store bills for small objects in an IA class, and packing lowers it.
+pub async fn policies_pack_small_files_before_moving(b: &TestBackend) -> CaseResult {
+    use strata_format::tiering::{PolicyCondition, PriceTable, TierPolicy};
+    let t = small_files(b, "pack").await?;
+    let cold = format!("{}/cold", b.location("pack")?.uri());
+    t.set_tiers(
+        vec![
+            TierDef {
+                name: "hot".into(),
+                location: None,
+                storage_class: None,
+            },
+            TierDef {
+                name: "cold".into(),
+                location: Some(cold.clone()),
+                storage_class: Some("STANDARD_IA".into()),
+            },
+        ],
+        Some("hot".into()),
+    )
+    .await?;
+    let policy = |pack: Option<u64>| TierPolicy {
+        id: "cold0".into(),
+        tier: "cold".into(),
+        condition: PolicyCondition::CommitAge { older_than_ms: 0 },
+        pack_target_bytes: pack,
+    };
+    let before = t.latest().await?;
+    let versions: Vec<u64> = (0..=before.version()).collect();
+    let mut rows_before = Vec::new();
+    for v in &versions {
+        rows_before.push(sorted_rows(&t, *v).await?);
+    }
+    // The newest commit time of the inputs of each partition.
+    let mut newest = std::collections::BTreeMap::<String, i64>::new();
+    for f in before.files().values() {
+        let key = serde_json::to_string(&f.partition_values)?;
+        let e = newest.entry(key).or_insert(f.modification_time);
+        *e = (*e).max(f.modification_time);
+    }
+    let newest_input = newest.values().copied().max().ok_or("files")?;
+    let now = newest_input + 1000;
+    let prices = PriceTable::default();
+    t.set_tier_policies(vec![policy(None)]).await?;
+    let one_by_one = t.tier_plan(now, &prices).await?;
+    t.set_tier_policies(vec![policy(Some(1 << 20))]).await?;
+    let packed = t.tier_plan(now, &prices).await?;
+    let cold_after = |p: &strata_table::TierPlan| {
+        p.after
+            .iter()
+            .find(|u| u.tier == "cold")
+            .cloned()
+            .unwrap_or_default()
+    };
+    let (a, p) = (cold_after(&one_by_one), cold_after(&packed));
+    check_eq!(a.files, 20);
+    check_eq!(a.billed_bytes, 20 * 128 * 1024);
+    check_eq!(p.files, 2);
+    check!(
+        p.monthly_cost.total_cmp(&a.monthly_cost).is_lt(),
+        "{p:?} vs {a:?}"
+    );
+
+    let reports = t
+        .apply_tier_policies(now, &MoveOptions::immediate())
+        .await?;
+    let pack = reports.first().ok_or("a report")?;
+    check_eq!((pack.packed_files, pack.packed_into), (20, 2));
+    let after = t.latest().await?;
+    check_eq!(after.files().len(), 2);
+    for f in after.files().values() {
+        check_eq!(f.tier.as_str(), "cold");
+        check!(
+            f.location.as_deref().is_some_and(|l| l.starts_with(&cold)),
+            "{:?}",
+            f.location
+        );
+        check_eq!(f.storage_class.as_deref(), Some("STANDARD_IA"));
+        let key = serde_json::to_string(&f.partition_values)?;
+        check_eq!(Some(&f.modification_time), newest.get(&key));
+    }
+    let history = t.history(Some(2)).await?;
+    let optimize = history
+        .iter()
+        .find(|h| h.info.operation == "OPTIMIZE")
+        .ok_or("an OPTIMIZE commit")?;
+    check_eq!(
+        optimize.info.operation_parameters.get("policy"),
+        Some(&serde_json::Value::from("cold0"))
+    );
+    for (v, want) in versions.iter().zip(&rows_before) {
+        check_eq!(&sorted_rows(&t, *v).await?, want);
+    }
+    check!(
+        t.tier_plan(now, &prices).await?.moves.is_empty(),
+        "nothing left to move"
+    );
+    Ok(())
+}

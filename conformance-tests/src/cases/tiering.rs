@@ -144,6 +144,7 @@ pub fn policy(id: &str, tier: &str, days: i64) -> TierPolicy {
             field_id: 2,
             older_than_ms: days * DAY_MS,
         },
+        pack_target_bytes: None,
     }
 }
 

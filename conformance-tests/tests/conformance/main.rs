@@ -109,6 +109,7 @@ suite!(
     maintenance::optimize_keeps_tiers_and_respects_storage_classes,
     maintenance::optimize_commutes_with_appends,
     maintenance::expire_keeps_retained_versions_and_refuses_older_ones,
+    maintenance::policies_pack_small_files_before_moving,
     vacuum::vacuum_deletes_only_what_no_retained_version_needs,
     vacuum::vacuum_covers_every_tier_and_spares_moves_in_grace,
     data::pyarrow_reads_data_files_with_field_ids,

@@ -42,6 +42,10 @@ pub struct OptimizeOptions {
     pub dry_run: bool,
     /// Rewrite files still inside their storage class's minimum storage duration too.
     pub force: bool,
+    /// Only these files (a tier policy packing the files it moves).
+    pub(crate) only: Option<std::collections::BTreeSet<String>>,
+    /// Write the output in this tier instead of the inputs' (and name the policy).
+    pub(crate) to_tier: Option<(String, String)>,
 }
 
 impl OptimizeOptions {
@@ -76,7 +80,7 @@ impl OptimizeOptions {
 #[derive(Debug, Clone, PartialEq, Eq)]
 #[non_exhaustive]
 pub struct OptimizeBin {
-    /// Tier of the inputs and of the output.
+    /// Tier of the output: that of the inputs, or the tier a policy packs into.
     pub tier: String,
     /// Partition values of the inputs, keyed by partition field id (JSON text).
     pub partition: String,
@@ -121,11 +125,11 @@ impl OptimizeReport {
     }
 }
 
-fn describe(bin: &Bin<'_>) -> OptimizeBin {
+fn describe(bin: &Bin<'_>, to_tier: Option<&str>) -> OptimizeBin {
     let rows = bin.live_rows();
     let all: u64 = bin.files.iter().map(|f| f.record_count).sum();
     OptimizeBin {
-        tier: bin.tier.clone(),
+        tier: to_tier.unwrap_or(&bin.tier).to_string(),
         partition: serde_json::to_string(&bin.partition_values).unwrap_or_default(),
         files: bin.files.len(),
         bytes: bin.bytes(),
@@ -168,8 +172,11 @@ impl Table {
             Some(f) => Some(f.bind(base.schema())?),
             None => None,
         };
-        let candidates = plan_files(
-            base.files().values(),
+        let only = options.only.as_ref();
+        let candidates: Vec<&AddFile> = plan_files(
+            base.files()
+                .values()
+                .filter(|f| only.is_none_or(|o| o.contains(&f.path))),
             base.metadata(),
             base.schema(),
             bound.as_ref(),
@@ -196,7 +203,11 @@ impl Table {
             },
         );
         let mut report = OptimizeReport {
-            bins: plan.bins.iter().map(describe).collect(),
+            bins: plan
+                .bins
+                .iter()
+                .map(|b| describe(b, options.to_tier.as_ref().map(|t| t.0.as_str())))
+                .collect(),
             target_size,
             skipped_archived: plan.skipped_archived.len(),
             skipped_minimum_duration: plan.skipped_minimum_duration.len(),
@@ -207,8 +218,17 @@ impl Table {
         }
         let mut adds = Vec::new();
         for bin in &plan.bins {
-            match self.rewrite_bin(&base, bin, &options.sort_by).await {
-                Ok(a) => adds.extend(a),
+            let tier = options.to_tier.as_ref().map_or(&bin.tier, |t| &t.0);
+            match self.rewrite_bin(&base, bin, tier, &options.sort_by).await {
+                Ok(mut a) => {
+                    // The rows' age, not the rewrite's: commit-age policies keep counting
+                    // from when they were committed (SPEC §3.5).
+                    let newest = bin.files.iter().map(|f| f.modification_time).max();
+                    for f in &mut a {
+                        f.modification_time = newest.unwrap_or(f.modification_time);
+                    }
+                    adds.extend(a);
+                }
                 Err(e) => {
                     delete_files(self, &adds).await;
                     return Err(e);
@@ -244,6 +264,11 @@ impl Table {
         }
         if !options.sort_by.is_empty() {
             txn = txn.parameter("sortBy", options.sort_by.join(", "));
+        }
+        if let Some((tier, policy)) = &options.to_tier {
+            txn = txn
+                .parameter("tier", tier.clone())
+                .parameter("policy", policy.clone());
         }
         let result = async {
             for f in plan.bins.iter().flat_map(|b| &b.files) {
@@ -293,16 +318,17 @@ impl Table {
         Ok(out)
     }
 
-    /// Writes the live rows of a bin's files into new files of its tier.
+    /// Writes the live rows of a bin's files into new files of `tier`.
     async fn rewrite_bin(
         &self,
         base: &Snapshot,
         bin: &Bin<'_>,
+        tier: &str,
         sort_by: &[String],
     ) -> Result<Vec<AddFile>> {
         let files: Vec<AddFile> = bin.files.iter().map(|f| (*f).clone()).collect();
         let scan = self.scan().at(base.clone()).plan().await?.of(files);
-        let mut writer = PartitionedWriter::new(self, base)?.in_tier(&bin.tier);
+        let mut writer = PartitionedWriter::new(self, base)?.in_tier(tier);
         let written = async {
             let mut rows = scan.stream();
             if sort_by.is_empty() {

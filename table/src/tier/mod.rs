@@ -18,8 +18,11 @@ use strata_format::{Action, TierDef};
 pub use mover::{MoveOptions, MoveReport, MoveStep, MovedFile};
 pub use restore::{RestoreOptions, RestoreReport, RestoreSpeed, RestoredFile};
 
+use std::collections::BTreeSet;
+
 use crate::error::{Error, Result};
 use crate::log::transaction::CommitResult;
+use crate::maintain::optimize::OptimizeOptions;
 use crate::table::Table;
 
 /// A tier's location as writers use it (SPEC §3.3.1): an absolute URI without a trailing `/`.
@@ -138,13 +141,64 @@ impl Table {
         Ok(usage(snap.state(), &[], prices))
     }
 
-    /// Applies the policies at `now_ms`: plans, then moves every planned file to its tier (one
-    /// commit per target tier), then cleans up old copies past the grace period.
+    /// For each policy with `packTargetBytes` (SPEC §6.5): packs the small files it would move
+    /// into files of about that size written in its tier (one `OPTIMIZE` commit per policy,
+    /// parameters `tier` and `policy`), so that they arrive as fewer, larger objects.
+    async fn pack_before_moves(&self, now_ms: i64) -> Result<Vec<MoveReport>> {
+        let snap = self.latest().await?;
+        let clock_now = self.inner.options.clock.now_ms();
+        let mut by_policy: std::collections::BTreeMap<String, (String, u64, BTreeSet<String>)> =
+            Default::default();
+        for m in plan(snap.state(), now_ms) {
+            let Some(target) = m.pack_target else {
+                continue;
+            };
+            if let Some(f) = snap.files().get(&m.path)
+                && needs_restore(f.storage_class.as_deref(), f.restore.as_ref(), clock_now)
+            {
+                continue;
+            }
+            by_policy
+                .entry(m.policy)
+                .or_insert_with(|| (m.to_tier, target, BTreeSet::new()))
+                .2
+                .insert(m.path);
+        }
+        let mut reports = Vec::new();
+        for (policy, (tier, target, paths)) in by_policy {
+            if paths.len() < 2 {
+                continue;
+            }
+            let options = OptimizeOptions {
+                target_size: Some(target),
+                only: Some(paths),
+                to_tier: Some((tier.clone(), policy)),
+                ..OptimizeOptions::default()
+            };
+            let r = self.optimize(options).await?;
+            if let Some(c) = &r.commit {
+                reports.push(MoveReport {
+                    tier,
+                    version: Some(c.version),
+                    bytes: r.bytes_added,
+                    packed_files: r.files_removed(),
+                    packed_into: r.files_added,
+                    ..MoveReport::default()
+                });
+            }
+        }
+        Ok(reports)
+    }
+
+    /// Applies the policies at `now_ms`: packs the small files of policies that ask for it (see
+    /// `pack_before_moves`), plans, then moves every planned file to its tier (one commit per
+    /// target tier), then cleans up old copies past the grace period.
     pub async fn apply_tier_policies(
         &self,
         now_ms: i64,
         options: &MoveOptions,
     ) -> Result<Vec<MoveReport>> {
+        let mut reports = self.pack_before_moves(now_ms).await?;
         let snap = self.latest().await?;
         let moves = plan(snap.state(), now_ms);
         let mut by_tier: std::collections::BTreeMap<String, Vec<String>> = Default::default();
@@ -160,7 +214,6 @@ impl Table {
             }
             by_tier.entry(m.to_tier).or_default().push(m.path);
         }
-        let mut reports = Vec::new();
         for (tier, paths) in by_tier {
             reports.push(self.move_files(&paths, &tier, options).await?);
         }

@@ -148,6 +148,17 @@ pub struct MoveReport {
     /// be copied, so they were left where they are.
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub skipped_archived: Vec<String>,
+    /// Small files a policy packed into new files of `tier` instead of moving them one by one
+    /// (SPEC §6.5 `packTargetBytes`); `version` is then the packing commit.
+    #[serde(skip_serializing_if = "is_zero")]
+    pub packed_files: usize,
+    /// The files they were packed into.
+    #[serde(skip_serializing_if = "is_zero")]
+    pub packed_into: usize,
+}
+
+fn is_zero(n: &usize) -> bool {
+    *n == 0
 }
 
 /// A move journal record (SPEC §6.6).
