@@ -376,6 +376,20 @@ impl Client {
         .await
     }
 
+    /// Runs the table's maintenance on the server (tier policies, compaction, expiry, vacuum).
+    pub async fn maintain(
+        &self,
+        table: &TableRef,
+        req: &crate::maintenance::MaintenanceRequest,
+    ) -> Result<crate::maintenance::MaintenanceBody> {
+        self.send(
+            Method::POST,
+            &format!("{}/maintenance", Self::table_path(table)),
+            req,
+        )
+        .await
+    }
+
     /// Moves the files a filter selects to a tier.
     pub async fn tier_move(&self, table: &TableRef, req: &MoveRequest) -> Result<MoveBody> {
         self.send(

@@ -14,6 +14,7 @@ mod commit;
 mod committer;
 mod error;
 pub mod locations;
+pub mod maintenance;
 pub mod model;
 pub mod names;
 pub mod server;

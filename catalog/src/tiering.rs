@@ -365,7 +365,7 @@ fn move_body(r: MoveReport) -> MoveBody {
 }
 
 /// Move options of a request: grace and concurrency (1 to 64), defaults otherwise.
-fn move_options(grace_seconds: Option<u64>, concurrency: Option<usize>) -> MoveOptions {
+pub(crate) fn move_options(grace_seconds: Option<u64>, concurrency: Option<usize>) -> MoveOptions {
     let defaults = MoveOptions::default();
     MoveOptions {
         concurrency: concurrency.unwrap_or(defaults.concurrency).clamp(1, 64),
@@ -377,7 +377,7 @@ fn move_options(grace_seconds: Option<u64>, concurrency: Option<usize>) -> MoveO
 }
 
 /// `now` of a request as ms since the epoch (default: the clock).
-fn now_ms(now: Option<&str>) -> Result<i64> {
+pub(crate) fn now_ms(now: Option<&str>) -> Result<i64> {
     match now {
         None => Ok(chrono::Utc::now().timestamp_millis()),
         Some(t) => chrono::DateTime::parse_from_rfc3339(t.trim())
@@ -406,7 +406,7 @@ fn prices(given: &BTreeMap<String, f64>) -> Result<PriceTable> {
 }
 
 /// Engine errors of tier operations: the caller's mistakes are 400, races 409.
-fn tier_error(ident: &TableIdent, e: strata_table::Error) -> Error {
+pub(crate) fn tier_error(ident: &TableIdent, e: strata_table::Error) -> Error {
     use strata_table::Error as E;
     match e {
         E::InvalidOperation { message, .. } => Error::BadRequest(format!("{ident}: {message}")),
@@ -420,6 +420,8 @@ fn tier_error(ident: &TableIdent, e: strata_table::Error) -> Error {
             conflict,
         },
         E::RetriesExhausted { .. } => Error::Busy(e.to_string()),
+        // Registered in the catalog, but its log is gone from storage.
+        E::TableNotFound { .. } => Error::Unprocessable(format!("{ident}: {e}")),
         E::ArchivedFiles { .. } | E::VersionNotFound { .. } => {
             Error::BadRequest(format!("{ident}: {e}"))
         }
@@ -428,7 +430,7 @@ fn tier_error(ident: &TableIdent, e: strata_table::Error) -> Error {
 }
 
 impl Catalog {
-    async fn tier_table(&self, ident: &TableIdent) -> Result<Table> {
+    pub(crate) async fn tier_table(&self, ident: &TableIdent) -> Result<Table> {
         let record = self.table_record(ident).await?;
         self.handle(&record).await
     }

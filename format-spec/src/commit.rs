@@ -196,6 +196,8 @@ pub fn check_change(before: &TableState, commit: &Commit, ctx: &ChangeContext<'_
                 check_specs_kept(&metadata, m)?;
                 crate::retention::check_oldest_change(before, &metadata, m)
                     .map_err(|message| field(format!("actions[{i}].properties"), message))?;
+                crate::maintenance::check_changed_settings(&metadata.properties, &m.properties)
+                    .map_err(|message| field(format!("actions[{i}].properties"), message))?;
                 metadata = (**m).clone();
             }
             Action::Protocol(p) => {

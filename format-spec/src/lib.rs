@@ -21,6 +21,7 @@ pub mod evolution;
 pub mod expr;
 pub mod location;
 pub mod log;
+pub mod maintenance;
 pub mod partition;
 pub mod protocol;
 pub mod prune;

@@ -41,6 +41,7 @@ pub use log::snapshot::{Snapshot, SnapshotSelector};
 pub use log::transaction::{CommitResult, FilePredicate, Transaction};
 pub use maintain::expire::{ExpireOptions, ExpireReport};
 pub use maintain::optimize::{OptimizeBin, OptimizeOptions, OptimizeReport};
+pub use maintain::scheduled::{MaintainOptions, MaintenanceReport, Step, TierSummary};
 pub use maintain::vacuum::{
     VacuumOptions, VacuumProgress, VacuumProgressHook, VacuumReason, VacuumReport, VacuumedObject,
 };

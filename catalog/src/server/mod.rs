@@ -20,6 +20,7 @@ mod audit;
 mod auth;
 mod commits;
 pub mod error;
+mod maintenance;
 mod metrics;
 mod namespaces;
 pub mod openapi;
@@ -107,6 +108,7 @@ pub fn router(catalog: Arc<Catalog>, options: &ServerOptions) -> Router {
         .route(&format!("{table}/tiers/apply"), post(tiers::apply))
         .route(&format!("{table}/tiers/move"), post(tiers::move_files))
         .route(&format!("{table}/tiers/restore"), post(tiers::restore))
+        .route(&format!("{table}/maintenance"), post(maintenance::maintain))
         .route("/v1/commits", post(commits::commit))
         .route(
             "/v1/tokens",

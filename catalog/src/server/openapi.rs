@@ -5,7 +5,9 @@ use axum::extract::State;
 use utoipa::openapi::security::{Http, HttpAuthScheme, SecurityScheme};
 use utoipa::{Modify, OpenApi};
 
-use super::{ApiResult, AppState, commits, metrics, namespaces, tables, tiers, tokens};
+use super::{
+    ApiResult, AppState, commits, maintenance, metrics, namespaces, tables, tiers, tokens,
+};
 use crate::auth::{Principal, Role};
 use crate::{model, tiering};
 
@@ -32,7 +34,7 @@ impl Modify for Bearer {
         tables::list, tables::create, tables::register, tables::load, tables::drop,
         tables::rename, tables::history, tables::tags, tables::create_tag, tables::delete_tag,
         tiers::report, tiers::set_tiers, tiers::set_policies, tiers::plan, tiers::apply,
-        tiers::move_files, tiers::restore,
+        tiers::move_files, tiers::restore, maintenance::maintain,
         commits::commit, tokens::create_token, tokens::list_tokens, tokens::revoke_token,
         tokens::audit, commits::health, metrics::metrics, openapi,
     ),
@@ -50,7 +52,8 @@ impl Modify for Bearer {
         tiering::PlanRequest, tiering::PlannedMoveBody, tiering::TierPlanBody,
         tiering::ApplyRequest, tiering::MoveBody, tiering::ApplyResponse,
         tiering::MoveRequest, tiering::RestoreRequest, tiering::RestoredFileBody,
-        tiering::RestoreResponse,
+        tiering::RestoreResponse, crate::maintenance::MaintenanceRequest,
+        crate::maintenance::StepBody, crate::maintenance::MaintenanceBody,
     ))
 )]
 #[derive(Debug)]

@@ -370,6 +370,18 @@ fn endpoints(warehouse: &std::path::Path) -> Vec<Endpoint> {
             }),
         ),
         e(
+            "maintenance",
+            Needs::OnNs(Role::Writer),
+            200,
+            Box::new(move |ns| {
+                (
+                    Method::POST,
+                    format!("{}/maintenance", t(ns)),
+                    Some(json!({"dryRun": true})),
+                )
+            }),
+        ),
+        e(
             "tier restore",
             Needs::OnNs(Role::Writer),
             200,

@@ -1,19 +1,18 @@
-//! `strata lifecycle run`: applies the tier policies of every table of a catalog, for cron.
+//! `strata lifecycle run`: the scheduled maintenance of every table of a catalog, for cron:
+//! tier policies, compaction, log expiry and vacuum, as each table's `strata.maintenance.*`
+//! properties describe, run by the catalog server.
 //!
 //! One summary line per table; a table that fails is reported and the others are still
 //! processed; the exit code is non-zero when any table failed.
 
-use std::collections::BTreeMap;
 use std::io::Write;
-use std::time::Duration;
 
 use clap::{Args, Subcommand};
 use serde_json::{Value, json};
+use strata_catalog::maintenance::{MaintenanceBody, MaintenanceRequest, StepBody};
 use strata_catalog::{Client, TableRef};
-use strata_format::tiering::PriceTable;
-use strata_table::{MoveOptions, Table};
 
-use super::catalog::{Connection, cerr, client as catalog_client, open_committing_through};
+use super::catalog::{Connection, cerr, client as catalog_client};
 use super::parse_time;
 use super::tier::parse_duration_ms;
 use crate::args::OutputFormat;
@@ -31,16 +30,21 @@ pub struct LifecycleArgs {
 /// Lifecycle actions.
 #[derive(Debug, Subcommand)]
 pub enum LifecycleAction {
-    /// Apply the tier policies of every table of every namespace of the catalog (--catalog URL
-    /// or STRATA_CATALOG; token from STRATA_TOKEN). Prints one line per table; a failing table
-    /// does not stop the others; exits non-zero when any table failed.
+    /// Maintain every table of every namespace of the catalog (--catalog URL or
+    /// STRATA_CATALOG; token from STRATA_TOKEN): the catalog applies its tier policies
+    /// (packing small files first where a policy asks), compacts small files, expires old
+    /// versions and vacuums, as the table's properties say (strata.maintenance.optimize,
+    /// .targetFileSizeBytes, .logRetention, .keepVersions, .vacuum, .vacuumRetention; expiry
+    /// only with logRetention). Prints one line per table; a failing table does not stop the
+    /// others; exits non-zero when any table failed.
     ///
-    /// JSON fields per table: table, status (moved, nothing, failed), files, bytes,
-    /// moves[{tier, files, bytes, version}], error.
+    /// JSON fields per table: table, status (ok, failed), dryRun, settingsError, and per step
+    /// (tiers, optimize, expire, vacuum) {status (done, skipped, failed), reason, detail}; error
+    /// when the run could not happen.
     ///
     /// Example: strata lifecycle run --catalog http://127.0.0.1:8181 --grace 1h
     Run {
-        /// Evaluate the policies at this time (RFC 3339 or `2h ago`; default now).
+        /// Evaluate the tier policies at this time (RFC 3339 or `2h ago`; default now).
         #[arg(long)]
         now: Option<String>,
         /// How long old copies stay for readers that resolved them (e.g. `1h`, `0s`).
@@ -49,7 +53,7 @@ pub enum LifecycleAction {
         /// Files copied at once, per table.
         #[arg(long, default_value_t = 8)]
         concurrency: usize,
-        /// Only report what would move.
+        /// Only report what would be done.
         #[arg(long)]
         dry_run: bool,
         #[command(flatten)]
@@ -57,35 +61,99 @@ pub enum LifecycleAction {
     },
 }
 
-/// Files and bytes moved (or to move) to one tier.
-#[derive(Debug, Default, Clone, PartialEq, Eq)]
-struct TierTotal {
-    files: u64,
-    bytes: u64,
-    version: Option<u64>,
-}
-
 /// The outcome for one table.
 #[derive(Debug)]
 enum Outcome {
-    /// Moves per target tier (empty: nothing to move).
-    Moved(BTreeMap<String, TierTotal>),
-    /// Why it failed.
+    /// What the catalog's maintenance run did.
+    Ran(Box<MaintenanceBody>),
+    /// Why the run could not happen.
     Failed(String),
+}
+
+fn num(v: &Value, key: &str) -> u64 {
+    v[key].as_u64().unwrap_or(0)
+}
+
+/// The phrases of one step (none when it did nothing).
+fn phrases(step: &str, body: &StepBody, dry_run: bool, out: &mut Vec<String>) {
+    match body.status.as_str() {
+        "failed" => {
+            out.push(format!(
+                "{step} FAILED: {}",
+                body.reason.as_deref().unwrap_or("unknown error")
+            ));
+            return;
+        }
+        "done" => {}
+        _ => return,
+    }
+    let d = &body.detail;
+    match step {
+        "tiers" => {
+            if num(d, "packedFiles") > 0 {
+                out.push(format!(
+                    "packed {} small file(s) into {}",
+                    num(d, "packedFiles"),
+                    num(d, "packedInto")
+                ));
+            }
+            for m in d["moves"].as_array().into_iter().flatten() {
+                out.push(format!(
+                    "{} {} file(s) ({}) to {}",
+                    if dry_run { "would move" } else { "moved" },
+                    num(m, "files"),
+                    human_size(num(m, "bytes")),
+                    m["tier"].as_str().unwrap_or("?")
+                ));
+            }
+        }
+        "optimize" if num(d, "filesRemoved") > 0 => out.push(if dry_run {
+            format!(
+                "would optimize {} file(s) ({})",
+                num(d, "filesRemoved"),
+                human_size(num(d, "bytesRemoved"))
+            )
+        } else {
+            format!(
+                "optimized {} file(s) ({}) into {}",
+                num(d, "filesRemoved"),
+                human_size(num(d, "bytesRemoved")),
+                num(d, "filesAdded")
+            )
+        }),
+        "expire" if num(d, "oldestVersion") > num(d, "oldestVersionBefore") => out.push(format!(
+            "{} versions before {}",
+            if dry_run { "would expire" } else { "expired" },
+            num(d, "oldestVersion")
+        )),
+        "vacuum" if num(d, "objects") > 0 => out.push(format!(
+            "{} {} object(s) ({})",
+            if dry_run { "would vacuum" } else { "vacuumed" },
+            num(d, "objects"),
+            human_size(num(d, "bytes"))
+        )),
+        _ => {}
+    }
 }
 
 /// One summary line.
 fn summary(name: &str, outcome: &Outcome, dry_run: bool) -> String {
     match outcome {
         Outcome::Failed(reason) => format!("{name}: FAILED: {reason}"),
-        Outcome::Moved(m) if m.is_empty() => format!("{name}: nothing to move"),
-        Outcome::Moved(m) => {
-            let parts: Vec<String> = m
-                .iter()
-                .map(|(tier, t)| format!("{} file(s) ({}) to {tier}", t.files, human_size(t.bytes)))
-                .collect();
-            let verb = if dry_run { "would move" } else { "moved" };
-            format!("{name}: {verb} {}", parts.join(", "))
+        Outcome::Ran(b) => {
+            if let Some(e) = &b.settings_error {
+                return format!("{name}: FAILED: invalid maintenance settings: {e}");
+            }
+            let mut parts = Vec::new();
+            phrases("tiers", &b.tiers, dry_run, &mut parts);
+            phrases("optimize", &b.optimize, dry_run, &mut parts);
+            phrases("expire", &b.expire, dry_run, &mut parts);
+            phrases("vacuum", &b.vacuum, dry_run, &mut parts);
+            if parts.is_empty() {
+                format!("{name}: nothing to do")
+            } else {
+                format!("{name}: {}", parts.join("; "))
+            }
         }
     }
 }
@@ -93,50 +161,21 @@ fn summary(name: &str, outcome: &Outcome, dry_run: bool) -> String {
 fn to_json(name: &str, outcome: &Outcome) -> Value {
     match outcome {
         Outcome::Failed(reason) => json!({"table": name, "status": "failed", "error": reason}),
-        Outcome::Moved(m) => {
-            let moves: Vec<Value> = m
-                .iter()
-                .map(|(tier, t)| {
-                    json!({"tier": tier, "files": t.files, "bytes": t.bytes, "version": t.version})
-                })
-                .collect();
-            json!({
-                "table": name,
-                "status": if m.is_empty() { "nothing" } else { "moved" },
-                "files": m.values().map(|t| t.files).sum::<u64>(),
-                "bytes": m.values().map(|t| t.bytes).sum::<u64>(),
-                "moves": moves,
-            })
+        Outcome::Ran(b) => {
+            let mut v = serde_json::to_value(b).unwrap_or(Value::Null);
+            if let Value::Object(m) = &mut v {
+                m.insert("table".into(), Value::from(name));
+            }
+            v
         }
     }
 }
 
-async fn one_table(
-    table: Table,
-    now_ms: i64,
-    options: &MoveOptions,
-    dry_run: bool,
-) -> CliResult<BTreeMap<String, TierTotal>> {
-    let mut totals: BTreeMap<String, TierTotal> = BTreeMap::new();
-    if dry_run {
-        let plan = table.tier_plan(now_ms, &PriceTable::default()).await?;
-        for m in plan.moves {
-            let t = totals.entry(m.to_tier).or_default();
-            t.files += 1;
-            t.bytes += m.size;
-        }
-    } else {
-        for r in table.apply_tier_policies(now_ms, options).await? {
-            if r.moved.is_empty() {
-                continue;
-            }
-            let t = totals.entry(r.tier).or_default();
-            t.files += r.moved.len() as u64;
-            t.bytes += r.bytes;
-            t.version = r.version;
-        }
+fn failed(outcome: &Outcome) -> bool {
+    match outcome {
+        Outcome::Failed(_) => true,
+        Outcome::Ran(b) => b.status != "ok",
     }
-    Ok(totals)
 }
 
 /// A listed table, or why a namespace could not be listed.
@@ -173,37 +212,35 @@ pub async fn lifecycle(
         dry_run,
         conn,
     } = args.action;
-    let real_now = chrono::Utc::now().timestamp_millis();
-    let now_ms = match now.as_deref() {
-        Some(t) => parse_time(t, real_now)?,
-        None => real_now,
+    let now = match now.as_deref() {
+        Some(t) => {
+            let ms = parse_time(t, chrono::Utc::now().timestamp_millis())?;
+            chrono::DateTime::from_timestamp_millis(ms).map(|d| d.to_rfc3339())
+        }
+        None => None,
     };
-    let options = MoveOptions {
-        concurrency: concurrency.max(1),
-        grace: Duration::from_millis(u64::try_from(parse_duration_ms(&grace)?).unwrap_or(0)),
-        ..MoveOptions::default()
+    let grace_ms = parse_duration_ms(&grace)?;
+    let req = MaintenanceRequest {
+        now,
+        dry_run,
+        grace_seconds: Some(u64::try_from(grace_ms / 1000).unwrap_or(0)),
+        concurrency: Some(concurrency.max(1)),
     };
     let client = catalog_client(&conn)?;
-    let mut failed = 0usize;
+    let mut failures = 0usize;
     let mut items = Vec::new();
     let list = tables(&client).await?;
     for (name, location) in &list {
+        // The catalog runs each table's maintenance (it deletes objects, not this client).
         let outcome = match location {
             Err(reason) => Outcome::Failed(reason.clone()),
-            Ok((r, loc)) => {
-                // Moves commit through the catalog, like every write to a catalog table.
-                let opened = open_committing_through(client.clone(), r.clone(), loc).await;
-                match opened {
-                    Ok(t) => match one_table(t, now_ms, &options, dry_run).await {
-                        Ok(m) => Outcome::Moved(m),
-                        Err(e) => Outcome::Failed(e.to_string()),
-                    },
-                    Err(e) => Outcome::Failed(e.to_string()),
-                }
-            }
+            Ok((r, _)) => match client.maintain(r, &req).await {
+                Ok(body) => Outcome::Ran(Box::new(body)),
+                Err(e) => Outcome::Failed(e.to_string()),
+            },
         };
-        if matches!(outcome, Outcome::Failed(_)) {
-            failed += 1;
+        if failed(&outcome) {
+            failures += 1;
         }
         match format {
             OutputFormat::Table | OutputFormat::Csv => {
@@ -217,9 +254,9 @@ pub async fn lifecycle(
         let doc = json!({"dryRun": dry_run, "tables": items});
         write_json(format, &doc, Some(&items), out)?;
     }
-    if failed > 0 {
+    if failures > 0 {
         return Err(CliError::user(format!(
-            "{failed} of {} table(s) failed; the others were processed",
+            "{failures} of {} table(s) failed; the others were processed",
             list.len()
         ))
         .with_hint("see the FAILED lines above; re-running finishes interrupted moves"));
@@ -231,30 +268,54 @@ pub async fn lifecycle(
 mod tests {
     use super::*;
 
+    fn step(status: &str, detail: Value) -> StepBody {
+        StepBody {
+            status: status.into(),
+            reason: (status == "failed").then(|| "boom".to_string()),
+            detail,
+        }
+    }
+
     #[test]
     fn summary_lines_name_the_table_and_what_happened() {
-        let mut m = BTreeMap::new();
-        m.insert(
-            "cold".to_string(),
-            TierTotal {
-                files: 2,
-                bytes: 3 * 1024 * 1024,
-                version: Some(4),
-            },
-        );
+        let body = MaintenanceBody {
+            dry_run: false,
+            status: "failed".into(),
+            settings_error: None,
+            tiers: step(
+                "done",
+                json!({"moves": [{"tier": "cold", "files": 2, "bytes": 3 << 20}],
+                    "packedFiles": 4, "packedInto": 1}),
+            ),
+            optimize: step(
+                "done",
+                json!({"filesRemoved": 5, "bytesRemoved": 1024, "filesAdded": 1}),
+            ),
+            expire: step("skipped", Value::Null),
+            vacuum: step("failed", Value::Null),
+        };
+        let ran = Outcome::Ran(Box::new(body.clone()));
         assert_eq!(
-            summary("s.e", &Outcome::Moved(m.clone()), false),
-            "s.e: moved 2 file(s) (3.0 MiB) to cold"
+            summary("s.e", &ran, false),
+            "s.e: packed 4 small file(s) into 1; moved 2 file(s) (3.0 MiB) to cold; optimized 5 \
+             file(s) (1.0 KiB) into 1; vacuum FAILED: boom"
         );
-        assert!(summary("s.e", &Outcome::Moved(m.clone()), true).contains("would move"));
-        assert_eq!(
-            summary("s.e", &Outcome::Moved(BTreeMap::new()), false),
-            "s.e: nothing to move"
-        );
+        assert!(summary("s.e", &ran, true).contains("would move"));
+        assert!(failed(&ran));
+        let quiet = MaintenanceBody {
+            status: "ok".into(),
+            tiers: step("done", json!({"moves": []})),
+            optimize: step("done", json!({"filesRemoved": 0})),
+            vacuum: step("done", json!({"objects": 0})),
+            ..body
+        };
+        let quiet = Outcome::Ran(Box::new(quiet));
+        assert_eq!(summary("s.e", &quiet, false), "s.e: nothing to do");
+        assert!(!failed(&quiet));
         assert_eq!(
             summary("s.e", &Outcome::Failed("gone".into()), false),
             "s.e: FAILED: gone"
         );
-        assert_eq!(to_json("s.e", &Outcome::Moved(m))["files"], 2);
+        assert_eq!(to_json("s.e", &ran)["table"], "s.e");
     }
 }

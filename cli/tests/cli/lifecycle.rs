@@ -50,8 +50,8 @@ fn lifecycle_run_moves_every_table_and_reports_the_broken_one() {
 
     // Nothing is old enough yet.
     let out = cat.ok(&["lifecycle", "run", "--grace", "0s"]);
-    assert!(out.contains("life.good: nothing to move"), "{out}");
-    assert!(out.contains("life.broken: nothing to move"), "{out}");
+    assert!(out.contains("life.good: nothing to do"), "{out}");
+    assert!(out.contains("life.broken: nothing to do"), "{out}");
 
     // A dry run ten days later says what would move, and moves nothing.
     let out = cat.ok(&["lifecycle", "run", "--now", &later, "--dry-run"]);
@@ -134,6 +134,96 @@ fn lifecycle_run_moves_every_table_and_reports_the_broken_one() {
             .map(|e| e["status"].clone())
             .unwrap()
     };
-    assert_eq!(status("life.good"), "nothing");
+    assert_eq!(status("life.good"), "ok");
     assert_eq!(status("life.broken"), "failed");
+}
+
+/// `strata lifecycle run` also compacts, expires and vacuums as each table's
+/// `strata.maintenance.*` properties say, in the catalog (its commits are the catalog's); a dry
+/// run changes nothing; invalid settings are refused when set.
+#[test]
+fn lifecycle_run_optimizes_expires_and_vacuums_by_the_table_properties() {
+    let cat = Served::start();
+    let scratch = Scratch::new();
+    cat.ok(&["namespace", "create", "maint"]);
+    cat.ok(&["create", "maint.small", "--schema", "id:int64", "-q"]);
+    for k in 0..6 {
+        let csv = scratch.write(&format!("a{k}.csv"), &format!("id\n{k}\n"));
+        cat.ok(&["append", "maint.small", &csv, "-q"]);
+    }
+    cat.ok(&[
+        "properties",
+        "maint.small",
+        "--set",
+        "strata.maintenance.logRetention=0s",
+        "--set",
+        "strata.maintenance.keepVersions=2",
+    ]);
+    let r = cat.run(&[
+        "properties",
+        "maint.small",
+        "--set",
+        "strata.maintenance.vacuumRetention=1h",
+    ]);
+    assert_ne!(r.code, 0, "{r:?}");
+    assert!(r.stderr.contains("under 24 hours"), "{r:?}");
+    let info = cat.ok(&["table", "list", "maint", "--output", "json"]);
+    let v: serde_json::Value = serde_json::from_str(&info).unwrap();
+    let loc = v["tables"][0]["location"].as_str().unwrap().to_string();
+    let root = loc.strip_prefix("file://").unwrap_or(&loc).to_string();
+    let orphan = std::path::Path::new(&root).join("data/orphan.parquet");
+    std::fs::write(&orphan, b"left by a crashed writer").unwrap();
+    // Older than the default vacuum retention (7 days).
+    let days_ago = std::time::SystemTime::now() - std::time::Duration::from_secs(8 * 86_400);
+    std::fs::File::options()
+        .write(true)
+        .open(&orphan)
+        .and_then(|f| f.set_modified(days_ago))
+        .unwrap();
+    let version = json(&["show", &root])["version"].clone();
+
+    let out = cat.ok(&["lifecycle", "run", "--dry-run"]);
+    assert!(
+        out.contains("maint.small: would optimize 6 file(s)")
+            && out.contains("would expire versions before")
+            && out.contains("would vacuum 1 object(s)"),
+        "{out}"
+    );
+    assert_eq!(json(&["show", &root])["version"], version);
+    assert!(orphan.exists());
+
+    let out = cat.ok(&["lifecycle", "run"]);
+    assert!(
+        out.contains("maint.small: optimized 6 file(s)")
+            && out.contains("into 1")
+            && out.contains("expired versions before")
+            && out.contains("vacuumed 1 object(s)"),
+        "{out}"
+    );
+    assert!(!orphan.exists());
+    let mut ids: Vec<i64> = ndjson(&["scan", &root])
+        .iter()
+        .filter_map(|r| r["id"].as_i64())
+        .collect();
+    ids.sort_unstable();
+    assert_eq!(ids, (0..6).collect::<Vec<i64>>());
+    let history = ndjson(&["history", &root]);
+    let ops: Vec<&str> = history
+        .iter()
+        .filter_map(|h| h["operation"].as_str())
+        .collect();
+    assert_eq!(ops[..2], ["EXPIRE", "OPTIMIZE"], "{history:?}");
+    assert!(
+        history.len() <= 3,
+        "versions before the kept ones expired: {history:?}"
+    );
+    for h in &history[..2] {
+        assert!(
+            h["engine"].as_str().unwrap().starts_with("strata-catalog/"),
+            "{h}"
+        );
+    }
+    // Nothing is left to do.
+    let out = cat.ok(&["lifecycle", "run"]);
+    assert!(out.contains("maint.small: nothing to do"), "{out}");
 }

@@ -141,6 +141,7 @@ pub async fn vacuum_deletes_only_what_no_retained_version_needs(b: &TestBackend)
 pub async fn vacuum_covers_every_tier_and_spares_moves_in_grace(b: &TestBackend) -> CaseResult {
     let t = small_files(b, "vt").await?;
     let cold = format!("{}/cold", b.location("vt")?.uri());
+    let far = b.location("vt-far")?;
     t.set_tiers(
         vec![
             TierDef {
@@ -153,10 +154,26 @@ pub async fn vacuum_covers_every_tier_and_spares_moves_in_grace(b: &TestBackend)
                 location: Some(cold.clone()),
                 storage_class: None,
             },
+            TierDef {
+                name: "far".into(),
+                location: Some(far.uri().to_string()),
+                storage_class: None,
+            },
         ],
         Some("hot".into()),
     )
     .await?;
+    // An orphan in a tier outside the table root: found, unless the vacuum stays in the root.
+    let far_stray = far.child("data/far-stray.parquet");
+    far.store()
+        .put(&far_stray, bytes::Bytes::from_static(b"far").into())
+        .await?;
+    let inside = t.vacuum(later(1000).dry_run(true).within_root(true)).await?;
+    check!(inside.deleted.is_empty(), "{inside:?}");
+    let r = t.vacuum(later(1000)).await?;
+    check_eq!(r.deleted.len(), 1);
+    check_eq!(r.deleted[0].tier, "far");
+    check!(far.store().head(&far_stray).await.is_err(), "far orphan deleted");
     let all: Vec<String> = t.latest().await?.files().keys().cloned().collect();
     // A move whose old copies wait out a one-hour grace period.
     let pending = MoveOptions {

@@ -111,6 +111,12 @@ impl Table {
                 "`{reserved}` is recorded by `strata expire` (SPEC §11.5), not set by hand"
             )));
         }
+        for (k, v) in set {
+            if k.starts_with(strata_format::maintenance::PREFIX) {
+                strata_format::maintenance::MaintenanceSettings::check_setting(k, v)
+                    .map_err(invalid)?;
+            }
+        }
         if let Some(k) = unset.iter().find(|k| set.contains_key(*k)) {
             return Err(invalid(format!("`{k}` is both set and unset")));
         }

@@ -78,8 +78,15 @@ impl Table {
             .now_ms()
             .saturating_sub(options.older_than_ms);
         let as_of_cutoff = self.version_as_of(&latest, oldest, cutoff).await?;
+        // An expiry's own commit is not a version to keep: a repeated expiry with the same
+        // settings then finds nothing to do instead of moving by one version each time.
+        let newest_kept = if latest.commit_info().operation == "EXPIRE" {
+            latest.version().saturating_sub(1)
+        } else {
+            latest.version()
+        };
         let next = new_oldest(&ExpiryInput {
-            latest: latest.version(),
+            latest: newest_kept,
             oldest,
             as_of_cutoff,
             keep_last: options.keep_last,

@@ -64,6 +64,10 @@ pub struct VacuumOptions {
     pub concurrency: usize,
     /// Progress.
     pub progress: Option<VacuumProgressHook>,
+    /// Delete only objects inside the table root (files in tier locations elsewhere are left
+    /// alone): what a shared service runs, where another table's objects may lie in a tier
+    /// location this table also names.
+    pub within_root: bool,
     /// Test hook: stop with an error after this many deletions, as a crash would.
     #[doc(hidden)]
     pub crash_after: Option<usize>,
@@ -76,6 +80,7 @@ impl std::fmt::Debug for VacuumOptions {
             .field("dry_run", &self.dry_run)
             .field("now_ms", &self.now_ms)
             .field("concurrency", &self.concurrency)
+            .field("within_root", &self.within_root)
             .field("crash_after", &self.crash_after)
             .finish_non_exhaustive()
     }
@@ -102,6 +107,11 @@ impl VacuumOptions {
     /// Delete this many objects at once.
     pub fn concurrency(mut self, n: usize) -> Self {
         self.concurrency = n;
+        self
+    }
+    /// Delete only objects inside the table root.
+    pub fn within_root(mut self, within_root: bool) -> Self {
+        self.within_root = within_root;
         self
     }
     /// Report progress to `hook`.
@@ -167,6 +177,8 @@ pub struct VacuumReport {
     pub kept_recent: usize,
     /// Objects a commit that landed during the vacuum made needed again.
     pub spared: usize,
+    /// Removed files left alone because they lie outside the table root (`within_root`).
+    pub kept_outside_root: usize,
 }
 
 impl VacuumReport {
@@ -271,7 +283,10 @@ impl Table {
             remember(&path, Some(&uri))?;
         }
 
-        let folders = self.data_folders(state, &resolver)?;
+        let mut folders = self.data_folders(state, &resolver)?;
+        if options.within_root {
+            folders.retain(|f| f.id.is_empty());
+        }
         let mut listed = BTreeMap::<ObjectId, (usize, ObjectMeta)>::new();
         for (i, f) in folders.iter().enumerate() {
             let metas: Vec<ObjectMeta> = f
@@ -303,6 +318,10 @@ impl Table {
                     TombstoneFate::Removable => {
                         let (id, store, key, legacy) =
                             resolver.object_keys(&t.path, t.location.as_deref())?;
+                        if options.within_root && !id.is_empty() {
+                            report.kept_outside_root += 1;
+                            continue;
+                        }
                         let tier = state
                             .file_location(&t.path)
                             .map(|l| l.tier)
