@@ -101,6 +101,15 @@ async fn suite(backend: Backend, u: Universe) {
             }
         }
     });
+    // Maintenance settings that would have the catalog's vacuum delete files in-flight
+    // writers still need, and one this version does not know.
+    let with_property = |k: &str, v: &str| {
+        let mut m = metadata.clone();
+        m.properties.insert(k.to_string(), v.to_string());
+        json_of(&Action::Metadata(Box::new(m)))
+    };
+    let short_vacuum = with_property("strata.maintenance.vacuumRetention", "1h");
+    let unknown_setting = with_property("strata.maintenance.sometimes", "1");
     let add_at = |path: &str, location: &str| {
         let mut v = add_json(path, 1);
         v["add"]["location"] = json!(location);
@@ -162,6 +171,18 @@ async fn suite(backend: Backend, u: Universe) {
             ),
             422,
             "timeMachine",
+        ),
+        (
+            "vacuum retention under a day",
+            change(&ns, 0, vec![short_vacuum]),
+            422,
+            "under 24 hours",
+        ),
+        (
+            "unknown maintenance setting",
+            change(&ns, 0, vec![unknown_setting]),
+            422,
+            "not a maintenance property",
         ),
         ("restore-labelled probe", restore_probe, 422, "location"),
         (

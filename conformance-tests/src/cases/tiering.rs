@@ -178,11 +178,19 @@ pub async fn policies_move_the_right_files_and_time_travel_survives(b: &TestBack
         planned,
         vec![("cold".to_string(), 3), ("warm".to_string(), 3)]
     );
+    // These files are a few KiB: Glacier Instant Retrieval bills each as 128 KiB, so moving
+    // them there raises the cost, and the plan says so (what packing, SPEC §6.5, is for).
+    let cold = plan
+        .after
+        .iter()
+        .find(|u| u.tier == "cold")
+        .ok_or("the cold tier")?;
+    check_eq!((cold.files, cold.billed_bytes), (1, 128 * 1024));
     let cost_after: f64 = plan.after.iter().map(|u| u.monthly_cost).sum();
     let cost_before: f64 = plan.before.iter().map(|u| u.monthly_cost).sum();
     check!(
-        cost_after.total_cmp(&cost_before).is_lt(),
-        "moving to colder tiers must not raise the cost: {plan:?}"
+        cost_after.total_cmp(&cost_before).is_gt(),
+        "tiny files billed at 128 KiB in the cold class cost more there: {plan:?}"
     );
     let old: Vec<(String, String)> = before
         .files()

@@ -168,12 +168,17 @@ pub async fn vacuum_covers_every_tier_and_spares_moves_in_grace(b: &TestBackend)
     far.store()
         .put(&far_stray, bytes::Bytes::from_static(b"far").into())
         .await?;
-    let inside = t.vacuum(later(1000).dry_run(true).within_root(true)).await?;
+    let inside = t
+        .vacuum(later(1000).dry_run(true).within_root(true))
+        .await?;
     check!(inside.deleted.is_empty(), "{inside:?}");
     let r = t.vacuum(later(1000)).await?;
     check_eq!(r.deleted.len(), 1);
     check_eq!(r.deleted[0].tier, "far");
-    check!(far.store().head(&far_stray).await.is_err(), "far orphan deleted");
+    check!(
+        far.store().head(&far_stray).await.is_err(),
+        "far orphan deleted"
+    );
     let all: Vec<String> = t.latest().await?.files().keys().cloned().collect();
     // A move whose old copies wait out a one-hour grace period.
     let pending = MoveOptions {

@@ -170,7 +170,9 @@ pub fn usage(state: &TableState, moves: &[PlannedMove], prices: &PriceTable) -> 
                         a + b
                     })
                     .sum(),
-                monthly_cost: sizes.iter().map(|s| prices.object_cost(c, *s)).sum(),
+                monthly_cost: sizes
+                    .iter()
+                    .fold(0.0, |sum, s| sum + prices.object_cost(c, *s)),
                 storage_class: class,
                 tier,
             }
