@@ -25,7 +25,7 @@ use crate::rows::delete::replan_after;
 use crate::rows::rewrite::evaluation;
 use crate::storage::resolve::StoreResolver;
 use crate::table::Table;
-use crate::write::{PartitionedWriter, delete_files};
+use crate::write::{PartitionedWriter, delete_files, unless_landed};
 use crate::writer::WriterOptions;
 
 /// Options of [`Table::optimize`].
@@ -280,18 +280,8 @@ impl Table {
             txn.commit().await
         }
         .await;
-        match result {
-            Ok(c) => {
-                report.commit = Some(c);
-                Ok(report)
-            }
-            Err(e) => {
-                if !matches!(e, Error::CommitOutcomeUnknown { .. }) {
-                    delete_files(self, &adds).await;
-                }
-                Err(e)
-            }
-        }
+        report.commit = Some(unless_landed(self, result, &adds, None).await?);
+        Ok(report)
     }
 
     /// When each candidate whose storage class has a minimum storage duration entered that

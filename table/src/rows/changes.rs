@@ -9,7 +9,7 @@ use strata_format::dv::DeletionVector;
 use crate::error::{Error, Result};
 use crate::log::transaction::{CommitResult, Transaction};
 use crate::table::Table;
-use crate::write::delete_files;
+use crate::write::{delete_files, unless_landed};
 
 /// The changes of one row-level transaction.
 #[derive(Default)]
@@ -89,15 +89,7 @@ impl RowChanges {
             txn.commit().await
         }
         .await;
-        if let Err(e) = &result
-            && !matches!(e, Error::CommitOutcomeUnknown { .. })
-        {
-            delete_files(table, &self.adds).await;
-            if let Some(path) = &written {
-                crate::rows::vectors::delete_object(table, path).await;
-            }
-        }
-        result
+        unless_landed(table, result, &self.adds, written.as_deref()).await
     }
 }
 

@@ -21,7 +21,7 @@ use crate::log::snapshot::{Snapshot, SnapshotSelector};
 use crate::log::transaction::{CommitResult, FilePredicate, Transaction};
 use crate::rows::changes::RowChanges;
 use crate::table::Table;
-use crate::write::{PartitionedWriter, WriteOptions, delete_files};
+use crate::write::{PartitionedWriter, WriteOptions, delete_files, unless_landed};
 
 /// The files of `snapshot` that may hold rows matching `bound` (every file without one): what a
 /// row-level change reads.
@@ -319,15 +319,7 @@ impl Table {
         for a in &adds {
             txn = txn.add_file(a.clone());
         }
-        match txn.commit().await {
-            Ok(c) => Ok(c),
-            Err(e) => {
-                if !matches!(e, Error::CommitOutcomeUnknown { .. }) {
-                    delete_files(self, &adds).await;
-                }
-                Err(e)
-            }
-        }
+        unless_landed(self, txn.commit().await, &adds, None).await
     }
 
     /// Finds the files holding matching rows; rewrites the partly matching ones into `writer`.

@@ -16,7 +16,7 @@ use crate::log::snapshot::SnapshotSelector;
 use crate::log::transaction::{CommitResult, FilePredicate, Transaction};
 use crate::rows::delete::file_may_match;
 use crate::table::Table;
-use crate::write::{PartitionedWriter, delete_files};
+use crate::write::{PartitionedWriter, delete_files, unless_landed};
 
 /// Which rows of a batch (with the table's Arrow schema) are matched; a NULL is not a match.
 pub type RowMatcher = Arc<dyn Fn(&RecordBatch) -> Result<BooleanArray> + Send + Sync>;
@@ -250,19 +250,12 @@ impl Table {
         for a in &adds {
             txn = txn.add_file(a.clone());
         }
-        match txn.commit().await {
-            Ok(c) => Ok(RewriteResult {
-                commit: Some(c),
-                matched_rows,
-                copied_rows,
-            }),
-            Err(e) => {
-                if !matches!(e, Error::CommitOutcomeUnknown { .. }) {
-                    delete_files(self, &adds).await;
-                }
-                Err(e)
-            }
-        }
+        let c = unless_landed(self, txn.commit().await, &adds, None).await?;
+        Ok(RewriteResult {
+            commit: Some(c),
+            matched_rows,
+            copied_rows,
+        })
     }
 }
 

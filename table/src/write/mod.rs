@@ -275,6 +275,27 @@ pub(crate) async fn delete_files(table: &Table, adds: &[AddFile]) {
     }
 }
 
+/// Passes on the outcome of a commit that adds the already written `adds` (and the
+/// deletion-vector object at `vectors`, if any). When the commit surely did not land, they are
+/// deleted (SPEC §8.4: a writer may delete its own files once its transaction did not and will
+/// not commit); after an unknown outcome they stay, since the commit may have landed.
+pub(crate) async fn unless_landed(
+    table: &Table,
+    result: Result<CommitResult>,
+    adds: &[AddFile],
+    vectors: Option<&str>,
+) -> Result<CommitResult> {
+    if let Err(e) = &result
+        && !matches!(e, Error::CommitOutcomeUnknown { .. })
+    {
+        delete_files(table, adds).await;
+        if let Some(path) = vectors {
+            crate::rows::vectors::delete_object(table, path).await;
+        }
+    }
+    result
+}
+
 impl Table {
     /// Writes a stream of record batches (columns matched to the table schema by name) as one
     /// atomic commit. Nothing becomes visible unless the commit succeeds; on failure the data
@@ -344,15 +365,7 @@ impl Table {
         for a in &adds {
             txn = txn.add_file(a.clone());
         }
-        match txn.commit().await {
-            Ok(c) => Ok(c),
-            Err(e) => {
-                if !matches!(e, Error::CommitOutcomeUnknown { .. }) {
-                    delete_files(self, &adds).await;
-                }
-                Err(e)
-            }
-        }
+        unless_landed(self, txn.commit().await, &adds, None).await
     }
 
     /// With merge-schema: evolves the writer's schema so that it holds every column of `batch`.
