@@ -181,6 +181,16 @@ pub async fn files_under_keys_of_earlier_versions_still_read(b: &TestBackend) ->
     check!(moved >= 3, "only {moved} paths differ under the old keys");
     let reopened = Table::open_with(b.location("legacy")?, TableOptions::default()).await?;
     check_eq!(rows(&reopened, first.version()).await?, expected);
+    // A vacuum knows those keys: they are the files' own, not orphans.
+    let later = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)?
+        .as_millis() as i64
+        + 1000;
+    let vacuumed = reopened
+        .vacuum(strata_table::VacuumOptions::retain_ms(0).now_ms(later))
+        .await?;
+    check!(vacuumed.deleted.is_empty(), "{vacuumed:?}");
+    check_eq!(rows(&reopened, first.version()).await?, expected);
     let list: Vec<String> = first.files().keys().cloned().collect();
     reopened
         .move_files(&list, "cold", &MoveOptions::immediate())
