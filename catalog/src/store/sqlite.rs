@@ -1,8 +1,16 @@
-//! SQLite store (embedded, the default). Commits take the database write lock with
-//! `BEGIN IMMEDIATE`, which serializes them across connections and processes.
+//! SQLite store (embedded, the default). Writes take the database write lock with
+//! `BEGIN IMMEDIATE`, which serializes them across connections and processes, for as long as
+//! a few statements take. A commit's table lock is a **lease** instead (a `table_leases` row
+//! with its holder and expiry, taken and given back in short transactions), so that the
+//! storage write between them does not hold SQLite's database-wide lock: commits to other
+//! tables, and every other write, go on meanwhile. Within one process, writers of one table
+//! queue on a mutex; across processes they poll the lease. A holder that died loses its lease
+//! when it expires; the log's put-if-absent (SPEC §2.4) stays the mutual exclusion of the
+//! commit itself.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashMap};
 use std::str::FromStr;
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use async_trait::async_trait;
@@ -21,6 +29,77 @@ use crate::error::{Error, Result};
 #[derive(Debug, Clone)]
 pub struct SqliteStore {
     pool: SqlitePool,
+    /// Per table id: the mutex writers of this process queue on before taking the lease.
+    queues: Arc<Mutex<HashMap<String, Arc<tokio::sync::Mutex<()>>>>>,
+}
+
+/// How long a lease lasts: longer than any commit's storage write takes.
+const LEASE_MS: i64 = 120_000;
+/// How long a writer waits for another process's lease before giving up (busy).
+const LEASE_WAIT: Duration = Duration::from_secs(60);
+
+/// The lease of one table's lock (see the module documentation).
+struct SqliteLock {
+    pool: SqlitePool,
+    table: TableRecord,
+    owner: String,
+    /// Given back (finished or released): nothing left to clean up on drop.
+    done: bool,
+    _queued: tokio::sync::OwnedMutexGuard<()>,
+}
+
+impl Drop for SqliteLock {
+    fn drop(&mut self) {
+        // Dropped without finish or release (a cancelled request): give the lease back now
+        // rather than when it expires.
+        if self.done {
+            return;
+        }
+        if let Ok(rt) = tokio::runtime::Handle::try_current() {
+            let (pool, id, owner) = (
+                self.pool.clone(),
+                self.table.table_id.clone(),
+                self.owner.clone(),
+            );
+            rt.spawn(async move {
+                let _ = give_back(&pool, &id, &owner).await;
+            });
+        }
+    }
+}
+
+async fn give_back(pool: &SqlitePool, table_id: &str, owner: &str) -> Result<()> {
+    sqlx::query("DELETE FROM table_leases WHERE table_id = ? AND owner = ?")
+        .bind(table_id)
+        .bind(owner)
+        .execute(pool)
+        .await?;
+    Ok(())
+}
+
+/// Whether a live lease of another writer holds the table (inside a transaction).
+async fn leased(tx: &mut Transaction<'static, Sqlite>, table_id: &str) -> Result<bool> {
+    let row = sqlx::query("SELECT until_ms FROM table_leases WHERE table_id = ?")
+        .bind(table_id)
+        .fetch_optional(&mut **tx)
+        .await?;
+    Ok(match row {
+        Some(r) => r.try_get::<i64, _>("until_ms")? > now_ms(),
+        None => false,
+    })
+}
+
+/// Sleeps before the next attempt to take a lease; `Busy` once `LEASE_WAIT` has passed.
+async fn back_off(started: std::time::Instant, attempt: &mut u32, what: &str) -> Result<()> {
+    if started.elapsed() > LEASE_WAIT {
+        return Err(Error::Busy(format!(
+            "{what}: another catalog process has been committing to the table for over {} s",
+            LEASE_WAIT.as_secs()
+        )));
+    }
+    *attempt += 1;
+    tokio::time::sleep(Duration::from_millis(u64::from((*attempt).min(20)) * 5)).await;
+    Ok(())
 }
 
 fn table_row(r: &SqliteRow) -> Result<TableRecord> {
@@ -64,13 +143,48 @@ impl SqliteStore {
             .connect_with(opts)
             .await?;
         sqlx::migrate!("migrations/sqlite").run(&pool).await?;
-        Ok(Self { pool })
+        Ok(Self {
+            pool,
+            queues: Arc::default(),
+        })
     }
-}
 
-struct SqliteLock {
-    tx: Transaction<'static, Sqlite>,
-    table: TableRecord,
+    fn queue(&self, table_id: &str) -> Arc<tokio::sync::Mutex<()>> {
+        self.queues
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .entry(table_id.to_string())
+            .or_default()
+            .clone()
+    }
+
+    /// Begins a write transaction on the row of `ident` once no commit holds its lease (a
+    /// rename or drop waits for the commit in progress, as it did for the write lock).
+    async fn begin_unleased(
+        &self,
+        ident: &TableIdent,
+        what: &str,
+    ) -> Result<(Transaction<'static, Sqlite>, TableRecord)> {
+        let started = std::time::Instant::now();
+        let mut attempt = 0;
+        loop {
+            let mut tx = self.pool.begin_with("BEGIN IMMEDIATE").await?;
+            let row = sqlx::query(&format!(
+                "SELECT {TABLE_COLUMNS} FROM tables WHERE namespace = ? AND name = ?"
+            ))
+            .bind(&ident.namespace)
+            .bind(&ident.name)
+            .fetch_optional(&mut *tx)
+            .await?
+            .ok_or_else(|| Error::TableNotFound(ident.to_string()))?;
+            let table = table_row(&row)?;
+            if !leased(&mut tx, &table.table_id).await? {
+                return Ok((tx, table));
+            }
+            tx.rollback().await?;
+            back_off(started, &mut attempt, what).await?;
+        }
+    }
 }
 
 #[async_trait]
@@ -83,7 +197,7 @@ impl TableLock for SqliteLock {
         let row = sqlx::query("SELECT version FROM commits WHERE table_id = ? AND txn_id = ?")
             .bind(&self.table.table_id)
             .bind(txn_id)
-            .fetch_optional(&mut *self.tx)
+            .fetch_optional(&self.pool)
             .await?;
         Ok(match row {
             Some(r) => Some(version_from_db(r.try_get("version")?)),
@@ -93,6 +207,7 @@ impl TableLock for SqliteLock {
 
     async fn finish(mut self: Box<Self>, txn_id: &str, version: u64) -> Result<()> {
         let v = version_to_db(version)?;
+        let mut tx = self.pool.begin_with("BEGIN IMMEDIATE").await?;
         sqlx::query(
             "INSERT INTO commits (table_id, txn_id, version, committed_at_ms) VALUES (?, ?, ?, ?)",
         )
@@ -100,23 +215,28 @@ impl TableLock for SqliteLock {
         .bind(txn_id)
         .bind(v)
         .bind(now_ms())
-        .execute(&mut *self.tx)
+        .execute(&mut *tx)
         .await?;
         sqlx::query(
-            "UPDATE tables SET current_version = MAX(current_version, ?) \
-             WHERE namespace = ? AND name = ?",
+            "UPDATE tables SET current_version = MAX(current_version, ?) WHERE table_id = ?",
         )
         .bind(v)
-        .bind(&self.table.ident.namespace)
-        .bind(&self.table.ident.name)
-        .execute(&mut *self.tx)
+        .bind(&self.table.table_id)
+        .execute(&mut *tx)
         .await?;
-        self.tx.commit().await?;
+        sqlx::query("DELETE FROM table_leases WHERE table_id = ? AND owner = ?")
+            .bind(&self.table.table_id)
+            .bind(&self.owner)
+            .execute(&mut *tx)
+            .await?;
+        tx.commit().await?;
+        self.done = true;
         Ok(())
     }
 
-    async fn release(self: Box<Self>) -> Result<()> {
-        self.tx.rollback().await?;
+    async fn release(mut self: Box<Self>) -> Result<()> {
+        give_back(&self.pool, &self.table.table_id, &self.owner).await?;
+        self.done = true;
         Ok(())
     }
 }
@@ -276,7 +396,7 @@ impl Store for SqliteStore {
     }
 
     async fn rename_table(&self, from: &TableIdent, to: &TableIdent) -> Result<()> {
-        let mut tx = self.pool.begin_with("BEGIN IMMEDIATE").await?;
+        let (mut tx, _) = self.begin_unleased(from, "rename").await?;
         let ns = sqlx::query("SELECT name FROM namespaces WHERE name = ?")
             .bind(&to.namespace)
             .fetch_optional(&mut *tx)
@@ -306,16 +426,7 @@ impl Store for SqliteStore {
     }
 
     async fn drop_table(&self, ident: &TableIdent) -> Result<TableRecord> {
-        let mut tx = self.pool.begin_with("BEGIN IMMEDIATE").await?;
-        let row = sqlx::query(&format!(
-            "SELECT {TABLE_COLUMNS} FROM tables WHERE namespace = ? AND name = ?"
-        ))
-        .bind(&ident.namespace)
-        .bind(&ident.name)
-        .fetch_optional(&mut *tx)
-        .await?
-        .ok_or_else(|| Error::TableNotFound(ident.to_string()))?;
-        let t = table_row(&row)?;
+        let (mut tx, t) = self.begin_unleased(ident, "drop").await?;
         sqlx::query("DELETE FROM commits WHERE table_id = ?")
             .bind(&t.table_id)
             .execute(&mut *tx)
@@ -330,17 +441,61 @@ impl Store for SqliteStore {
     }
 
     async fn lock_table(&self, ident: &TableIdent) -> Result<Box<dyn TableLock>> {
-        let mut tx = self.pool.begin_with("BEGIN IMMEDIATE").await?;
-        let row = sqlx::query(&format!(
-            "SELECT {TABLE_COLUMNS} FROM tables WHERE namespace = ? AND name = ?"
-        ))
-        .bind(&ident.namespace)
-        .bind(&ident.name)
-        .fetch_optional(&mut *tx)
-        .await?
-        .ok_or_else(|| Error::TableNotFound(ident.to_string()))?;
-        let table = table_row(&row)?;
-        Ok(Box::new(SqliteLock { tx, table }))
+        // The row first (a missing table is an error at once), then this process's queue for
+        // the table, then the lease.
+        let table = {
+            let row = sqlx::query(&format!(
+                "SELECT {TABLE_COLUMNS} FROM tables WHERE namespace = ? AND name = ?"
+            ))
+            .bind(&ident.namespace)
+            .bind(&ident.name)
+            .fetch_optional(&self.pool)
+            .await?
+            .ok_or_else(|| Error::TableNotFound(ident.to_string()))?;
+            table_row(&row)?
+        };
+        let queued = self.queue(&table.table_id).lock_owned().await;
+        let owner = uuid::Uuid::new_v4().to_string();
+        let started = std::time::Instant::now();
+        let mut attempt = 0;
+        loop {
+            let mut tx = self.pool.begin_with("BEGIN IMMEDIATE").await?;
+            // Read again under the write lock: the table may have been dropped or renamed.
+            let row = sqlx::query(&format!(
+                "SELECT {TABLE_COLUMNS} FROM tables WHERE namespace = ? AND name = ?"
+            ))
+            .bind(&ident.namespace)
+            .bind(&ident.name)
+            .fetch_optional(&mut *tx)
+            .await?
+            .ok_or_else(|| Error::TableNotFound(ident.to_string()))?;
+            let table = table_row(&row)?;
+            let now = now_ms();
+            let taken = sqlx::query(
+                "INSERT INTO table_leases (table_id, owner, until_ms) VALUES (?, ?, ?) \
+                 ON CONFLICT (table_id) DO UPDATE SET owner = excluded.owner, \
+                 until_ms = excluded.until_ms WHERE table_leases.until_ms <= ?",
+            )
+            .bind(&table.table_id)
+            .bind(&owner)
+            .bind(now + LEASE_MS)
+            .bind(now)
+            .execute(&mut *tx)
+            .await?
+            .rows_affected()
+                == 1;
+            tx.commit().await?;
+            if taken {
+                return Ok(Box::new(SqliteLock {
+                    pool: self.pool.clone(),
+                    table,
+                    owner,
+                    done: false,
+                    _queued: queued,
+                }));
+            }
+            back_off(started, &mut attempt, "commit").await?;
+        }
     }
 }
 
@@ -356,6 +511,80 @@ mod tests {
             .enable_all()
             .build()
             .unwrap()
+    }
+
+    /// The lease design (module documentation): while a commit of `t` holds its lease (its
+    /// storage write in progress), other writes and commits to other tables go on; a second
+    /// writer of `t` waits for the first; another process's live lease blocks until it
+    /// expires.
+    #[test]
+    fn a_table_lease_leaves_other_writes_free_and_queues_writers_of_the_table() {
+        rt().block_on(async {
+            let dir = tempfile::tempdir().unwrap();
+            let url = format!("sqlite://{}", dir.path().join("c.db").display());
+            let s = SqliteStore::connect(&url).await.unwrap();
+            let ns = |name: &str| NamespaceRecord {
+                name: name.into(),
+                properties: BTreeMap::new(),
+            };
+            s.create_namespace(&ns("a")).await.unwrap();
+            let table = |name: &str| TableRecord {
+                ident: TableIdent::new("a", name),
+                location: format!("memory://x/{name}"),
+                table_id: format!("id-{name}"),
+                current_version: 0,
+            };
+            let (t, u) = (table("t"), table("u"));
+            s.create_table(&t).await.unwrap();
+            s.create_table(&u).await.unwrap();
+            let held = s.lock_table(&t.ident).await.unwrap();
+            let others = tokio::time::timeout(Duration::from_secs(10), async {
+                s.create_namespace(&ns("b")).await.unwrap();
+                let l = s.lock_table(&u.ident).await.unwrap();
+                l.finish("tx-u", 1).await.unwrap();
+            })
+            .await;
+            assert!(others.is_ok(), "other writes waited for t's lease");
+
+            let (s2, ident) = (s.clone(), t.ident.clone());
+            let waiter = tokio::spawn(async move {
+                let l = s2.lock_table(&ident).await.unwrap();
+                l.finish("tx-2", 2).await.unwrap();
+            });
+            tokio::time::sleep(Duration::from_millis(200)).await;
+            assert!(!waiter.is_finished(), "a second writer of t got in");
+            held.finish("tx-1", 1).await.unwrap();
+            tokio::time::timeout(Duration::from_secs(10), waiter)
+                .await
+                .unwrap()
+                .unwrap();
+            let now = s.get_table(&t.ident).await.unwrap().unwrap();
+            assert_eq!(now.current_version, 2);
+
+            // Another process's live lease of u: this one waits; once it expires, takes over.
+            sqlx::query("INSERT INTO table_leases (table_id, owner, until_ms) VALUES (?, ?, ?)")
+                .bind(&u.table_id)
+                .bind("other-process")
+                .bind(now_ms() + 60_000)
+                .execute(&s.pool)
+                .await
+                .unwrap();
+            let blocked =
+                tokio::time::timeout(Duration::from_millis(300), s.lock_table(&u.ident)).await;
+            assert!(blocked.is_err(), "a live lease of another process was ignored");
+            let dropped =
+                tokio::time::timeout(Duration::from_millis(300), s.drop_table(&u.ident)).await;
+            assert!(dropped.is_err(), "a drop went through a commit in progress");
+            sqlx::query("UPDATE table_leases SET until_ms = ? WHERE table_id = ?")
+                .bind(now_ms() - 1)
+                .bind(&u.table_id)
+                .execute(&s.pool)
+                .await
+                .unwrap();
+            let l = s.lock_table(&u.ident).await.unwrap();
+            l.release().await.unwrap();
+            s.drop_table(&u.ident).await.unwrap();
+        });
     }
 
     #[test]
