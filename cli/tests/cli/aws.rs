@@ -243,7 +243,11 @@ fn a_wrong_region_names_the_buckets_region() {
         return;
     };
     // moto accepts any region; the proxy adds S3's check (a bucket in eu-west-1).
-    let (proxy, port) = spawn_server(&python, "s3_region_proxy.py", &[&endpoint, "eu-west-1"]);
+    let (proxy, port) = spawn_server(
+        &python,
+        "s3_proxy.py",
+        &[&endpoint, "--region", "eu-west-1"],
+    );
     let via_proxy = format!("http://127.0.0.1:{port}");
     let home = AwsHome::new();
     home.write_profiles(
@@ -267,6 +271,67 @@ fn a_wrong_region_names_the_buckets_region() {
         "AWS_REGION=eu-west-1",
     );
     assert_eq!(right.code, 0, "{right:?}");
+}
+
+/// One request to the proxy's accounting (`/__proxy/stats` or `/__proxy/reset`).
+fn proxy_stats(port: u16, path: &str) -> serde_json::Value {
+    use std::io::{Read, Write};
+    let mut conn = std::net::TcpStream::connect(("127.0.0.1", port)).unwrap();
+    let method = if path.ends_with("reset") {
+        "POST"
+    } else {
+        "GET"
+    };
+    write!(
+        conn,
+        "{method} {path} HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Length: 0\r\nConnection: close\r\n\r\n"
+    )
+    .unwrap();
+    let mut answer = String::new();
+    conn.read_to_string(&mut answer).unwrap();
+    let body = answer.split_once("\r\n\r\n").map(|(_, b)| b).unwrap_or("");
+    serde_json::from_str(body).unwrap()
+}
+
+/// The latency proxy (scripts/s3_proxy.py `--delay-ms`, for the latency benchmarks) forwards
+/// every request, answers unchanged, and counts requests and the round trips that could not
+/// overlap.
+#[test]
+fn the_latency_proxy_forwards_and_counts_round_trips() {
+    let (Some((endpoint, table)), Ok(python)) =
+        (moto("aws-latency"), std::env::var("STRATA_TEST_PYTHON"))
+    else {
+        return;
+    };
+    let (proxy, port) = spawn_server(&python, "s3_proxy.py", &[&endpoint, "--delay-ms", "5"]);
+    let via_proxy = format!("http://127.0.0.1:{port}");
+    let home = AwsHome::new();
+    home.write_profiles(
+        "[default]\naws_access_key_id = testing\naws_secret_access_key = testing\n",
+        "",
+    );
+    let scratch = Scratch::new();
+    let csv = scratch.write("a.csv", "id\n1\n2\n3\n");
+    let created = home.run(&["create", &table, "--schema", "id:int64"], &via_proxy, &[]);
+    assert_eq!(created.code, 0, "{created:?}");
+    let after_create = proxy_stats(port, "/__proxy/stats");
+    let requests = after_create["requests"].as_u64().unwrap();
+    let sequential = after_create["sequential"].as_u64().unwrap();
+    // Creating a table is one request: the put-if-absent of commit 0.
+    assert_eq!(requests, 1, "{after_create}");
+    assert!((1..=requests).contains(&sequential), "{after_create}");
+    assert!(
+        after_create["byMethod"]["PUT"].as_u64().unwrap() >= 1,
+        "{after_create}"
+    );
+    assert_eq!(proxy_stats(port, "/__proxy/reset")["requests"], 0);
+    let appended = home.run(&["append", &table, &csv, "-q"], &via_proxy, &[]);
+    assert_eq!(appended.code, 0, "{appended:?}");
+    let counted = home.run(&["count", &table, "-o", "json"], &via_proxy, &[]);
+    assert!(counted.stdout.contains("\"count\":3"), "{counted:?}");
+    let stats = proxy_stats(port, "/__proxy/stats");
+    assert!(stats["requests"].as_u64().unwrap() >= 3, "{stats}");
+    drop(proxy);
 }
 
 #[test]
