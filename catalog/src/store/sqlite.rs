@@ -571,7 +571,10 @@ mod tests {
                 .unwrap();
             let blocked =
                 tokio::time::timeout(Duration::from_millis(300), s.lock_table(&u.ident)).await;
-            assert!(blocked.is_err(), "a live lease of another process was ignored");
+            assert!(
+                blocked.is_err(),
+                "a live lease of another process was ignored"
+            );
             let dropped =
                 tokio::time::timeout(Duration::from_millis(300), s.drop_table(&u.ident)).await;
             assert!(dropped.is_err(), "a drop went through a commit in progress");
