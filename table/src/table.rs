@@ -498,29 +498,38 @@ impl Table {
         commits: &[u64],
         log: &LogStore,
     ) -> Result<Arc<TableState>> {
-        let mut state = match base {
-            Some(b) => {
-                let actions = log.read_checkpoint(b).await?;
-                TableState::from_checkpoint(b, actions).map_err(|e| Error::CorruptCheckpoint {
-                    table: self.uri().to_string(),
-                    path: log.checkpoint_path(b).to_string(),
-                    version: b,
-                    message: e.to_string(),
-                })?
-            }
-            None => {
-                let first = log.read_commit(0).await?;
-                TableState::from_first_commit(&first).map_err(|e| self.corrupt_commit(0, e))?
+        // The base (a checkpoint, or commit 0) and the commits after it are read at once: one
+        // round trip to the store instead of two.
+        let start = base.unwrap_or(0);
+        self.check_contiguous(start, commits)?;
+        let later = async {
+            match commits.last().filter(|&&l| l > start) {
+                Some(&last) => log.read_commits(start + 1, last).await,
+                None => Ok(Vec::new()),
             }
         };
-        let start = state.version();
-        self.check_contiguous(start, commits)?;
-        if let Some(&last) = commits.last().filter(|&&l| l > start) {
-            for c in log.read_commits(start + 1, last).await? {
-                state
-                    .apply(&c)
-                    .map_err(|e| self.corrupt_commit(c.version, e))?;
+        let first = async {
+            match base {
+                Some(b) => {
+                    let actions = log.read_checkpoint(b).await?;
+                    TableState::from_checkpoint(b, actions).map_err(|e| Error::CorruptCheckpoint {
+                        table: self.uri().to_string(),
+                        path: log.checkpoint_path(b).to_string(),
+                        version: b,
+                        message: e.to_string(),
+                    })
+                }
+                None => {
+                    let first = log.read_commit(0).await?;
+                    TableState::from_first_commit(&first).map_err(|e| self.corrupt_commit(0, e))
+                }
             }
+        };
+        let (mut state, later) = futures::future::try_join(first, later).await?;
+        for c in later {
+            state
+                .apply(&c)
+                .map_err(|e| self.corrupt_commit(c.version, e))?;
         }
         Ok(Arc::new(state))
     }
