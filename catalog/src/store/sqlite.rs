@@ -33,6 +33,22 @@ pub struct SqliteStore {
     queues: Arc<Mutex<HashMap<String, Arc<tokio::sync::Mutex<()>>>>>,
 }
 
+/// The row of table `ident`, or `TableNotFound`.
+async fn read_table<'e, E>(executor: E, ident: &TableIdent) -> Result<TableRecord>
+where
+    E: sqlx::Executor<'e, Database = Sqlite>,
+{
+    let row = sqlx::query(&format!(
+        "SELECT {TABLE_COLUMNS} FROM tables WHERE namespace = ? AND name = ?"
+    ))
+    .bind(&ident.namespace)
+    .bind(&ident.name)
+    .fetch_optional(executor)
+    .await?
+    .ok_or_else(|| Error::TableNotFound(ident.to_string()))?;
+    table_row(&row)
+}
+
 /// How long a lease lasts: longer than any commit's storage write takes.
 const LEASE_MS: i64 = 120_000;
 /// How long a writer waits for another process's lease before giving up (busy).
@@ -169,15 +185,7 @@ impl SqliteStore {
         let mut attempt = 0;
         loop {
             let mut tx = self.pool.begin_with("BEGIN IMMEDIATE").await?;
-            let row = sqlx::query(&format!(
-                "SELECT {TABLE_COLUMNS} FROM tables WHERE namespace = ? AND name = ?"
-            ))
-            .bind(&ident.namespace)
-            .bind(&ident.name)
-            .fetch_optional(&mut *tx)
-            .await?
-            .ok_or_else(|| Error::TableNotFound(ident.to_string()))?;
-            let table = table_row(&row)?;
+            let table = read_table(&mut *tx, ident).await?;
             if !leased(&mut tx, &table.table_id).await? {
                 return Ok((tx, table));
             }
@@ -443,17 +451,7 @@ impl Store for SqliteStore {
     async fn lock_table(&self, ident: &TableIdent) -> Result<Box<dyn TableLock>> {
         // The row first (a missing table is an error at once), then this process's queue for
         // the table, then the lease.
-        let table = {
-            let row = sqlx::query(&format!(
-                "SELECT {TABLE_COLUMNS} FROM tables WHERE namespace = ? AND name = ?"
-            ))
-            .bind(&ident.namespace)
-            .bind(&ident.name)
-            .fetch_optional(&self.pool)
-            .await?
-            .ok_or_else(|| Error::TableNotFound(ident.to_string()))?;
-            table_row(&row)?
-        };
+        let table = read_table(&self.pool, ident).await?;
         let queued = self.queue(&table.table_id).lock_owned().await;
         let owner = uuid::Uuid::new_v4().to_string();
         let started = std::time::Instant::now();
@@ -461,15 +459,7 @@ impl Store for SqliteStore {
         loop {
             let mut tx = self.pool.begin_with("BEGIN IMMEDIATE").await?;
             // Read again under the write lock: the table may have been dropped or renamed.
-            let row = sqlx::query(&format!(
-                "SELECT {TABLE_COLUMNS} FROM tables WHERE namespace = ? AND name = ?"
-            ))
-            .bind(&ident.namespace)
-            .bind(&ident.name)
-            .fetch_optional(&mut *tx)
-            .await?
-            .ok_or_else(|| Error::TableNotFound(ident.to_string()))?;
-            let table = table_row(&row)?;
+            let table = read_table(&mut *tx, ident).await?;
             let now = now_ms();
             let taken = sqlx::query(
                 "INSERT INTO table_leases (table_id, owner, until_ms) VALUES (?, ?, ?) \
