@@ -121,6 +121,12 @@ fn action(
             let mut fields = m.schema.fields().to_vec();
             let next = m.last_column_id + 1;
             match kind {
+                // A sequence may have dropped columns: the steps on the first two need them.
+                0 | 3 | 4 if fields.len() < 2 => fields.push(StructField::optional(
+                    next,
+                    format!("c{n}"),
+                    PrimitiveType::Int32,
+                )),
                 0 => fields[0].name = format!("renamed{n}"),
                 1 => fields.push(StructField::optional(
                     next,
