@@ -24,6 +24,22 @@ pub(crate) fn rows(target: &arrow::datatypes::SchemaRef, ids: std::ops::Range<i6
         .unwrap_or_else(|_| RecordBatch::new_empty(target.clone()))
 }
 
+/// Tiers `hot` (the table root) and `cold` at `cold`, with `class`.
+fn hot_and_cold(cold: &str, class: Option<&str>) -> Vec<TierDef> {
+    vec![
+        TierDef {
+            name: "hot".into(),
+            location: None,
+            storage_class: None,
+        },
+        TierDef {
+            name: "cold".into(),
+            location: Some(cold.to_string()),
+            storage_class: class.map(str::to_string),
+        },
+    ]
+}
+
 /// A table partitioned by `grp` with ten small appends (20 files), then a delete by vector.
 pub(crate) async fn small_files(
     b: &TestBackend,
@@ -108,22 +124,8 @@ pub async fn optimize_packs_small_files_and_keeps_every_version(b: &TestBackend)
 pub async fn optimize_keeps_tiers_and_respects_storage_classes(b: &TestBackend) -> CaseResult {
     let t = small_files(b, "tiers").await?;
     let cold = format!("{}/cold", b.location("tiers")?.uri());
-    t.set_tiers(
-        vec![
-            TierDef {
-                name: "hot".into(),
-                location: None,
-                storage_class: None,
-            },
-            TierDef {
-                name: "cold".into(),
-                location: Some(cold.clone()),
-                storage_class: None,
-            },
-        ],
-        Some("hot".into()),
-    )
-    .await?;
+    t.set_tiers(hot_and_cold(&cold, None), Some("hot".into()))
+        .await?;
     let grp1: Vec<String> = t
         .latest()
         .await?
@@ -351,22 +353,8 @@ pub async fn policies_pack_small_files_before_moving(b: &TestBackend) -> CaseRes
     use strata_format::tiering::{PolicyCondition, PriceTable, TierPolicy};
     let t = small_files(b, "pack").await?;
     let cold = format!("{}/cold", b.location("pack")?.uri());
-    t.set_tiers(
-        vec![
-            TierDef {
-                name: "hot".into(),
-                location: None,
-                storage_class: None,
-            },
-            TierDef {
-                name: "cold".into(),
-                location: Some(cold.clone()),
-                storage_class: Some("STANDARD_IA".into()),
-            },
-        ],
-        Some("hot".into()),
-    )
-    .await?;
+    t.set_tiers(hot_and_cold(&cold, Some("STANDARD_IA")), Some("hot".into()))
+        .await?;
     let policy = |pack: Option<u64>| TierPolicy {
         id: "cold0".into(),
         tier: "cold".into(),
