@@ -1,8 +1,11 @@
-//! W7: a table of 10,000 commits adding 100,000 files (10 per commit), checkpointed at the
-//! end; a fresh process opens the latest version and plans a full scan and a pruned one,
-//! reporting medians and its peak resident memory. The commit files are written directly with
-//! the format crate's encoder (what 10,000 appends would leave, without spending minutes on
-//! them); the open and the plans are the engine's.
+//! W7: a table of 10,000 commits adding 100,000 files (10 per commit; `STRATA_BENCH_W7_COMMITS`
+//! and `STRATA_BENCH_W7_FILES_PER_COMMIT` change the sizes: 100,000 x 10 is the million-file
+//! table), checkpointed at the end; a fresh process opens the latest version and plans a full
+//! scan and a pruned one, then appends to it and, side by side, to a one-file table: a
+//! commit's cost must follow its change, not the table. It reports medians and its peak
+//! resident memory. The commit files are written directly with the format crate's encoder
+//! (what the appends would leave, without spending minutes on them); the open, the plans and
+//! the appends are the engine's.
 
 use std::time::Instant;
 
@@ -12,7 +15,10 @@ use strata_format::testing::commit_info;
 use strata_format::{Action, ColumnStats};
 use strata_table::Table;
 
-use crate::{BoxError, create, emit, env_u64, median};
+use rand::SeedableRng;
+use strata_table::arrow_schema::to_arrow_schema;
+
+use crate::{BoxError, batch, create, emit, env_u64, median};
 
 /// Peak resident set of this process in MiB (Linux `VmHWM`), if known.
 fn peak_rss_mib() -> Option<f64> {
@@ -25,7 +31,7 @@ fn peak_rss_mib() -> Option<f64> {
 /// Builds the table and runs the measuring process (`strata-bench w7-open URI`).
 pub(crate) async fn w7() -> Result<(), BoxError> {
     let commits = env_u64("STRATA_BENCH_W7_COMMITS", 10_000);
-    let per_commit = 10u64;
+    let per_commit = env_u64("STRATA_BENCH_W7_FILES_PER_COMMIT", 10);
     let dir = tempfile::tempdir()?;
     let root = dir.path().join("w7");
     create(&root, false).await?;
@@ -41,7 +47,7 @@ pub(crate) async fn w7() -> Result<(), BoxError> {
         for k in 0..per_commit {
             let n = (v - 1) * per_commit + k;
             let Action::Add(mut add) =
-                strata_format::testing::add(&format!("data/f{n:06}.parquet"), 1000)
+                strata_format::testing::add(&format!("data/f{n:08}.parquet"), 1000)
             else {
                 return Err("fixture".into());
             };
@@ -49,8 +55,8 @@ pub(crate) async fn w7() -> Result<(), BoxError> {
             add.stats.insert(
                 1,
                 ColumnStats {
-                    min: Some(serde_json::json!(lo)),
-                    max: Some(serde_json::json!(lo + 999)),
+                    min: Some(lo.into()),
+                    max: Some((lo + 999).into()),
                     null_count: Some(0),
                     ..Default::default()
                 },
@@ -116,8 +122,41 @@ pub(crate) async fn open(uri: &str) -> Result<(), BoxError> {
         median(&mut pruned),
         "ms",
     );
+    let (large, small) = append_costs(&t).await?;
+    emit("w7", "strata", "append_large_table", large, "ms");
+    emit("w7", "strata", "append_one_file_table", small, "ms");
+    emit(
+        "w7",
+        "strata",
+        "append_cost_ratio",
+        large / small.max(f64::EPSILON),
+        "x",
+    );
     if let Some(mib) = peak_rss_mib() {
         emit("w7", "strata", "peak_rss", mib, "MiB");
     }
     Ok(())
+}
+
+/// Median milliseconds of an append of 100 rows to the large table `large`, and to a table of
+/// one file, alternating: the difference is what the table's size costs a commit.
+async fn append_costs(large: &Table) -> Result<(f64, f64), BoxError> {
+    const APPENDS: usize = 20;
+    let dir = tempfile::tempdir()?;
+    let small = create(&dir.path().join("one-file"), false).await?;
+    let schema = to_arrow_schema(&strata_format::compact::parse_schema(crate::SCHEMA)?)?;
+    let mut rng = rand::rngs::StdRng::seed_from_u64(7);
+    small.append([batch(&schema, 0, 100, &mut rng)?]).await?;
+    let mut on_large = Vec::new();
+    let mut on_small = Vec::new();
+    for i in 0..APPENDS {
+        let rows = batch(&schema, 1_000_000_000 + (i as i64) * 100, 100, &mut rng)?;
+        let start = Instant::now();
+        large.append([rows.clone()]).await?;
+        on_large.push(start.elapsed().as_secs_f64() * 1000.0);
+        let start = Instant::now();
+        small.append([rows]).await?;
+        on_small.push(start.elapsed().as_secs_f64() * 1000.0);
+    }
+    Ok((median(&mut on_large), median(&mut on_small)))
 }

@@ -7,6 +7,7 @@ use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
 use crate::error::{FormatError, Result};
+pub use crate::file_stats::{FileStats, StatValue};
 use crate::partition::PartitionSpec;
 use crate::schema::{FieldId, Schema};
 
@@ -235,10 +236,10 @@ impl Metadata {
 pub struct ColumnStats {
     /// Lower bound of non-null values (single-value JSON encoding, SPEC §4.5).
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub min: Option<Value>,
+    pub min: Option<StatValue>,
     /// Upper bound of non-null values.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub max: Option<Value>,
+    pub max: Option<StatValue>,
     /// Number of nulls.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub null_count: Option<u64>,
@@ -284,8 +285,8 @@ pub struct AddFile {
     #[serde(default)]
     pub partition_values: BTreeMap<i32, Value>,
     /// Per-column statistics keyed by schema field id.
-    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
-    pub stats: BTreeMap<FieldId, ColumnStats>,
+    #[serde(default, skip_serializing_if = "FileStats::is_empty")]
+    pub stats: FileStats,
     /// Tier the file is stored in.
     pub tier: String,
     /// Physical location (absolute URI) when it is not `<table root>/<path>`.
@@ -727,11 +728,11 @@ mod tests {
             spec_id: 0,
             schema_id: Some(0),
             partition_values: BTreeMap::from([(1000, Value::from(3)), (1001, Value::Null)]),
-            stats: BTreeMap::from([(
+            stats: FileStats::from([(
                 1,
                 ColumnStats {
-                    min: Some(Value::from(1)),
-                    max: Some(Value::from(9)),
+                    min: Some(1u64.into()),
+                    max: Some(9u64.into()),
                     null_count: Some(0),
                     nan_count: None,
                 },

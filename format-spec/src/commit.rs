@@ -414,17 +414,21 @@ pub fn next_state(
     Ok(s)
 }
 
-/// Row and byte totals of the active files fit in 64 bits.
+/// Row and byte totals of the active files fit in 64 bits (kept by the state as files come
+/// and go: checking does not walk the file set).
 fn check_totals(s: &TableState) -> Result<()> {
-    let mut rows = 0u64;
-    let mut bytes = 0u64;
-    for f in s.files().values() {
-        rows = rows
-            .checked_add(f.record_count)
-            .ok_or_else(|| field("add.recordCount", "the table's row total overflows 64 bits"))?;
-        bytes = bytes
-            .checked_add(f.size)
-            .ok_or_else(|| field("add.size", "the table's byte total overflows 64 bits"))?;
+    let (rows, bytes) = s.totals_fit();
+    if !rows {
+        return Err(field(
+            "add.recordCount",
+            "the table's row total overflows 64 bits",
+        ));
+    }
+    if !bytes {
+        return Err(field(
+            "add.size",
+            "the table's byte total overflows 64 bits",
+        ));
     }
     Ok(())
 }

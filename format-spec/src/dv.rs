@@ -471,7 +471,13 @@ mod replay {
         .unwrap();
         assert_eq!(s.record_count(), 6, "10 rows, 4 deleted");
         assert_eq!(
-            s.files()["a"].deletion_vector.as_ref().unwrap().cardinality,
+            s.files()
+                .get("a")
+                .unwrap()
+                .deletion_vector
+                .as_ref()
+                .unwrap()
+                .cardinality,
             4
         );
         assert!(

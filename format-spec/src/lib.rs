@@ -19,10 +19,12 @@ pub mod dv;
 pub mod error;
 pub mod evolution;
 pub mod expr;
+pub mod file_stats;
 pub mod location;
 pub mod log;
 pub mod maintenance;
 pub mod partition;
+pub mod path_map;
 pub mod protocol;
 pub mod prune;
 pub mod retention;
@@ -37,8 +39,10 @@ pub use actions::{
     Relocate, RemoveFile, RestoreState, Tag, TierDef, Untag,
 };
 pub use error::{FormatError, Result};
+pub use file_stats::{FileStats, StatValue};
 pub use log::{Commit, LastCheckpoint};
 pub use partition::{PartitionField, PartitionSpec, Transform};
+pub use path_map::PathMap;
 pub use schema::{DataType, FieldId, PrimitiveType, Schema, StructField};
 pub use state::TableState;
 

@@ -253,8 +253,8 @@ mod tests {
                 .collect::<Vec<_>>(),
             ["_strata_dv/x.bin"]
         );
-        let a = &state.tombstones()["data/a"];
-        let b = &state.tombstones()["data/b"];
+        let a = state.tombstones().get("data/a").unwrap();
+        let b = state.tombstones().get("data/b").unwrap();
         assert_eq!(tombstone_fate(a, &retained, T + 19), TombstoneFate::Recent);
         assert_eq!(
             tombstone_fate(a, &retained, T + 20),

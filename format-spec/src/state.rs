@@ -9,6 +9,7 @@ use crate::actions::{
 };
 use crate::error::{FormatError, Result};
 use crate::log::Commit;
+use crate::path_map::PathMap;
 use crate::protocol::check_readable;
 
 /// Where a data file physically is.
@@ -31,10 +32,42 @@ pub struct TableState {
     commit_info: CommitInfo,
     protocol: Protocol,
     metadata: Metadata,
-    files: BTreeMap<String, AddFile>,
-    tombstones: BTreeMap<String, RemoveFile>,
+    files: PathMap<AddFile>,
+    tombstones: PathMap<RemoveFile>,
     tags: BTreeMap<String, u64>,
     app_txns: BTreeMap<String, AppTransaction>,
+    /// Sums over `files`, kept as files come and go so that no commit walks the whole set.
+    totals: Totals,
+}
+
+/// Sums over the active files (wide enough that adding never overflows).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+struct Totals {
+    rows: u128,
+    live_rows: u128,
+    bytes: u128,
+}
+
+impl Totals {
+    fn of<'a>(files: impl Iterator<Item = &'a AddFile>) -> Self {
+        let mut t = Totals::default();
+        for f in files {
+            t.add(f);
+        }
+        t
+    }
+
+    fn add(&mut self, f: &AddFile) {
+        self.rows += u128::from(f.record_count);
+        self.live_rows += u128::from(crate::dv::live_rows(f));
+        self.bytes += u128::from(f.size);
+    }
+
+    fn sub(&mut self, f: &AddFile) {
+        self.rows -= u128::from(f.record_count);
+        self.live_rows -= u128::from(crate::dv::live_rows(f));
+        self.bytes -= u128::from(f.size);
+    }
 }
 
 fn inconsistent(version: u64, message: impl Into<String>) -> FormatError {
@@ -122,10 +155,11 @@ impl TableState {
             commit_info: commit.info.clone(),
             protocol,
             metadata,
-            files: BTreeMap::new(),
-            tombstones: BTreeMap::new(),
+            files: PathMap::new(),
+            tombstones: PathMap::new(),
             tags: BTreeMap::new(),
             app_txns: BTreeMap::new(),
+            totals: Totals::default(),
         };
         state.apply_actions(0, &commit.actions)?;
         Ok(state)
@@ -136,8 +170,8 @@ impl TableState {
         let mut info = None;
         let mut protocol = None;
         let mut metadata = None;
-        let mut files = BTreeMap::new();
-        let mut tombstones = BTreeMap::new();
+        let mut files = PathMap::new();
+        let mut tombstones = PathMap::new();
         let mut tags = BTreeMap::new();
         let mut app_txns = BTreeMap::new();
         for a in actions {
@@ -207,7 +241,7 @@ impl TableState {
         let metadata =
             metadata.ok_or_else(|| inconsistent(version, "checkpoint has no metadata"))?;
         check_readable(&protocol)?;
-        if let Some(p) = files.keys().find(|p| tombstones.contains_key(*p)) {
+        if let Some(p) = files.keys().find(|p| tombstones.contains_key(p)) {
             return Err(inconsistent(
                 version,
                 format!("checkpoint both adds and removes `{p}`"),
@@ -218,6 +252,7 @@ impl TableState {
             commit_info,
             protocol,
             metadata,
+            totals: Totals::of(files.values()),
             files,
             tombstones,
             tags,
@@ -343,12 +378,14 @@ impl TableState {
                         check_replacement(v, old, add, &self.protocol)?;
                     }
                     self.tombstones.remove(&add.path);
+                    self.totals.add(add);
                     self.files.insert(add.path.clone(), (**add).clone());
                 }
                 Action::Remove(r) => {
                     let add = self.files.remove(&r.path).ok_or_else(|| {
                         inconsistent(v, format!("removes `{}` which is not in the table", r.path))
                     })?;
+                    self.totals.sub(&add);
                     let mut t = r.clone();
                     t.size = Some(add.size);
                     t.record_count = Some(add.record_count);
@@ -427,8 +464,22 @@ impl TableState {
         if latest.version == self.version {
             return;
         }
-        for (path, add) in self.files.iter_mut() {
-            if let Some(loc) = latest.file_location(path) {
+        // Only entries whose location differs are changed (and so copied): the rest stay
+        // shared with the state this one was read from.
+        let moved: Vec<(String, FileLocation)> = self
+            .files
+            .iter()
+            .filter_map(|(path, add)| {
+                let loc = latest.file_location(path)?;
+                let same = loc.tier == add.tier
+                    && loc.location == add.location
+                    && loc.storage_class == add.storage_class
+                    && loc.restore == add.restore;
+                (!same).then(|| (path.clone(), loc))
+            })
+            .collect();
+        for (path, loc) in moved {
+            if let Some(add) = self.files.get_mut(&path) {
                 add.tier = loc.tier;
                 add.location = loc.location;
                 add.storage_class = loc.storage_class;
@@ -479,11 +530,11 @@ impl TableState {
         &self.metadata
     }
     /// Active data files by path.
-    pub fn files(&self) -> &BTreeMap<String, AddFile> {
+    pub fn files(&self) -> &PathMap<AddFile> {
         &self.files
     }
     /// Removed files still tracked (for time travel locations and cleanup).
-    pub fn tombstones(&self) -> &BTreeMap<String, RemoveFile> {
+    pub fn tombstones(&self) -> &PathMap<RemoveFile> {
         &self.tombstones
     }
     /// Tags by name.
@@ -494,17 +545,21 @@ impl TableState {
     pub fn app_transactions(&self) -> &BTreeMap<String, AppTransaction> {
         &self.app_txns
     }
-    /// Total rows of active files.
+    /// Total live rows of active files (deleted rows excluded), saturating at `u64::MAX`.
     pub fn record_count(&self) -> u64 {
-        self.files
-            .values()
-            .fold(0u64, |n, f| n.saturating_add(crate::dv::live_rows(f)))
+        u64::try_from(self.totals.live_rows).unwrap_or(u64::MAX)
     }
-    /// Total bytes of active files.
+    /// Total bytes of active files, saturating at `u64::MAX`.
     pub fn size_in_bytes(&self) -> u64 {
-        self.files
-            .values()
-            .fold(0u64, |n, f| n.saturating_add(f.size))
+        u64::try_from(self.totals.bytes).unwrap_or(u64::MAX)
+    }
+    /// Whether the totals of the active files' rows (before deletes) and bytes each fit in
+    /// 64 bits: `(rows_fit, bytes_fit)`.
+    pub fn totals_fit(&self) -> (bool, bool) {
+        (
+            u64::try_from(self.totals.rows).is_ok(),
+            u64::try_from(self.totals.bytes).is_ok(),
+        )
     }
 }
 
@@ -549,7 +604,7 @@ mod tests {
         assert_eq!(s.version(), 2);
         assert_eq!(s.files().keys().collect::<Vec<_>>(), ["b"]);
         assert_eq!(s.record_count(), 4);
-        let t = &s.tombstones()["a"];
+        let t = s.tombstones().get("a").unwrap();
         assert_eq!(t.record_count, Some(3), "tombstones keep the add's facts");
         assert_eq!(t.tier.as_deref(), Some("hot"));
     }
@@ -601,7 +656,7 @@ mod tests {
         assert!(latest.files().is_empty());
         let mut old = v1.clone();
         old.overlay_locations(&latest);
-        let a = &old.files()["a"];
+        let a = old.files().get("a").unwrap();
         assert_eq!(a.tier, "cold");
         assert_eq!(a.location.as_deref(), Some("s3://cold/t/a"));
         assert_eq!(a.storage_class.as_deref(), Some("GLACIER"));

@@ -74,7 +74,7 @@ pub fn add_file(path: &str, rows: u64) -> AddFile {
         spec_id: 0,
         schema_id: Some(0),
         partition_values: BTreeMap::new(),
-        stats: BTreeMap::new(),
+        stats: crate::FileStats::new(),
         tier: "hot".into(),
         location: None,
         storage_class: None,

@@ -67,15 +67,16 @@ fn column(
             Precision::Inexact(n)
         };
     }
-    let bound = |pick: fn(&ColumnStats) -> Option<&serde_json::Value>| -> Option<Vec<ScalarValue>> {
-        per_file
-            .iter()
-            .map(|s| {
-                let v = pick((*s)?)?;
-                to_scalar(&Datum::from_json(p, v).ok()?, arrow)
-            })
-            .collect()
-    };
+    let bound =
+        |pick: fn(&ColumnStats) -> Option<&strata_format::StatValue>| -> Option<Vec<ScalarValue>> {
+            per_file
+                .iter()
+                .map(|s| {
+                    let v = pick((*s)?)?;
+                    to_scalar(&Datum::from_stat(p, v).ok()?, arrow)
+                })
+                .collect()
+        };
     if files.is_empty() {
         return stats;
     }

@@ -477,7 +477,7 @@ pub async fn delete_where_is_copy_on_write(b: &TestBackend) -> CaseResult {
     let untouched: Vec<&String> = before
         .files()
         .keys()
-        .filter(|k| after.files().contains_key(*k))
+        .filter(|k| after.files().contains_key(k))
         .collect();
     check_eq!(untouched.len(), 1);
     let expected: Vec<i64> = (10..30).filter(|i| *i != 12 && *i != 13).collect();

@@ -223,8 +223,8 @@ pub async fn optimize_commutes_with_appends(b: &TestBackend) -> CaseResult {
         .ok_or("a file")?;
     let ids = Expr::parse(&format!(
         "id >= {} AND id <= {}",
-        victim.stats[&1].min.clone().unwrap_or_default(),
-        victim.stats[&1].max.clone().unwrap_or_default()
+        victim.stats[&1].min.as_ref().ok_or("a lower bound")?,
+        victim.stats[&1].max.as_ref().ok_or("an upper bound")?
     ))?;
     t2.delete(ids).await?;
     let err = stale

@@ -345,7 +345,7 @@ pub async fn delete_during_move_wins(b: &TestBackend) -> CaseResult {
     let victim = before
         .files()
         .values()
-        .find(|f| f.stats.get(&1).and_then(|s| s.min.clone()) == Some(serde_json::json!(0)))
+        .find(|f| f.stats.get(&1).and_then(|s| s.min.as_ref()?.as_i64()) == Some(0))
         .ok_or("no file holds id 0")?
         .clone();
     let deleter = t.clone();

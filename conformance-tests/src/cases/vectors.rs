@@ -18,7 +18,7 @@ async fn file_of(t: &Table, id: i64) -> Result<AddFile, Box<dyn std::error::Erro
         .values()
         .find(|f| {
             let st = &f.stats[&1];
-            let bound = |v: &Option<serde_json::Value>| v.as_ref().and_then(|v| v.as_i64());
+            let bound = |v: &Option<strata_format::StatValue>| v.as_ref().and_then(|v| v.as_i64());
             bound(&st.min).is_some_and(|m| m <= id) && bound(&st.max).is_some_and(|m| m >= id)
         })
         .cloned()

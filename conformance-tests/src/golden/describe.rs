@@ -18,7 +18,7 @@ pub(super) fn machine_independent(location: &str, root: &str) -> String {
     }
 }
 
-pub(super) fn describe_stats(stats: &BTreeMap<i32, ColumnStats>) -> Value {
+pub(super) fn describe_stats(stats: &strata_format::FileStats) -> Value {
     let mut out = serde_json::Map::new();
     for (id, s) in stats {
         out.insert(

@@ -64,8 +64,8 @@ pub async fn write_golden(dir: &Path) -> Result<(), BoxError> {
 
 pub(super) fn stats(min: Value, max: Value, null_count: u64) -> ColumnStats {
     ColumnStats {
-        min: Some(min),
-        max: Some(max),
+        min: Some(min.into()),
+        max: Some(max.into()),
         null_count: Some(null_count),
         nan_count: None,
     }
@@ -88,7 +88,7 @@ pub(super) fn data_file(
         spec_id: 0,
         schema_id: Some(0),
         partition_values: BTreeMap::new(),
-        stats: BTreeMap::new(),
+        stats: strata_format::FileStats::new(),
         tier: "hot".to_string(),
         location: None,
         storage_class: None,
@@ -252,8 +252,8 @@ pub(super) fn basic_file(n: u32, day: i64, first_id: i64, rows: u64) -> AddFile 
     f.stats.insert(
         18,
         ColumnStats {
-            min: Some(json!(-1.5)),
-            max: Some(json!(42.25)),
+            min: Some(json!(-1.5).into()),
+            max: Some(json!(42.25).into()),
             null_count: Some(3),
             nan_count: Some(u64::from(n % 2)),
         },

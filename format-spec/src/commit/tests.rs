@@ -241,7 +241,7 @@ fn date_fields_with_statistics_are_not_widened() {
         f.stats.insert(
             3,
             crate::actions::ColumnStats {
-                min: Some(Value::from(1)),
+                min: Some(Value::from(1).into()),
                 ..Default::default()
             },
         );

@@ -203,6 +203,15 @@ impl Datum {
         Ok(d)
     }
 
+    /// Decodes a statistics bound of type `ty`: [`Datum::from_json`] of the bound's JSON value,
+    /// without copying strings through a JSON value.
+    pub fn from_stat(ty: &PrimitiveType, v: &crate::StatValue) -> Result<Datum> {
+        match (ty, v) {
+            (PrimitiveType::String, crate::StatValue::Str(s)) => Ok(Datum::String(s.to_string())),
+            _ => Self::from_json(ty, &v.to_value()),
+        }
+    }
+
     /// The single-value JSON encoding (SPEC §4.5). Fails for NaN and infinite floats, which have
     /// no encoding.
     pub fn to_json(&self) -> Result<Value> {

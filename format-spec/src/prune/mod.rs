@@ -84,8 +84,8 @@ impl FileStatsView {
                 let DataType::Primitive(ty) = index.get(id)?.data_type else {
                     return None;
                 };
-                let decode = |v: &Option<serde_json::Value>| {
-                    v.as_ref().and_then(|v| Datum::from_json(ty, v).ok())
+                let decode = |v: &Option<crate::StatValue>| {
+                    v.as_ref().and_then(|v| Datum::from_stat(ty, v).ok())
                 };
                 Some((
                     *id,
@@ -284,7 +284,7 @@ mod tests {
             spec_id: 0,
             schema_id: None,
             partition_values: BTreeMap::new(),
-            stats,
+            stats: stats.into(),
             tier: "hot".into(),
             location: None,
             storage_class: None,
@@ -295,8 +295,8 @@ mod tests {
 
     fn st(min: serde_json::Value, max: serde_json::Value, nulls: u64) -> ColumnStats {
         ColumnStats {
-            min: Some(min),
-            max: Some(max),
+            min: Some(min.into()),
+            max: Some(max.into()),
             null_count: Some(nulls),
             nan_count: None,
         }
@@ -582,8 +582,8 @@ mod tests {
                 .iter()
                 .map(|(id, b)| {
                     (*id, ColumnStats {
-                        min: b.min.as_ref().and_then(|d| d.to_json().ok()),
-                        max: b.max.as_ref().and_then(|d| d.to_json().ok()),
+                        min: b.min.as_ref().and_then(|d| d.to_json().ok()).map(Into::into),
+                        max: b.max.as_ref().and_then(|d| d.to_json().ok()).map(Into::into),
                         null_count: b.null_count,
                         nan_count: b.nan_count,
                     })

@@ -348,7 +348,7 @@ pub fn data_upper_bound_us(file: &AddFile, field_id: i32, metadata: &Metadata) -
         return from_partition;
     }
     let max = file.stats.get(&field_id)?.max.as_ref()?;
-    match Datum::from_json(&ty, max).ok()? {
+    match Datum::from_stat(&ty, max).ok()? {
         Datum::Date(d) => Some((i64::from(d) + 1) * DAY_US),
         Datum::Timestamp(us) | Datum::Timestamptz(us) => us.checked_add(1),
         _ => None,
@@ -467,7 +467,7 @@ mod tests {
             f.stats.insert(
                 2,
                 crate::actions::ColumnStats {
-                    max: Some(serde_json::json!(m)),
+                    max: Some(serde_json::json!(m).into()),
                     ..Default::default()
                 },
             );

@@ -23,7 +23,7 @@ impl Table {
         let to_remove: Vec<String> = latest
             .files()
             .keys()
-            .filter(|p| !target.files().contains_key(*p))
+            .filter(|p| !target.files().contains_key(p))
             .cloned()
             .collect();
         for path in &to_remove {

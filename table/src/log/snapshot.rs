@@ -56,7 +56,7 @@ impl Snapshot {
         self.state.protocol()
     }
     /// Active data files by logical path (locations resolved as of the newest version).
-    pub fn files(&self) -> &BTreeMap<String, AddFile> {
+    pub fn files(&self) -> &strata_format::PathMap<AddFile> {
         self.state.files()
     }
     /// Tags by name (as of this version).

@@ -371,7 +371,7 @@ impl DataFileWriter {
             spec_id: self.spec_id,
             schema_id: Some(self.schema.schema_id()),
             partition_values: self.partition_values.clone(),
-            stats,
+            stats: stats.into(),
             location,
             tier: self.tier.clone(),
             storage_class: self.storage_class.clone(),
@@ -566,8 +566,8 @@ mod tests {
             }
             // Ids follow row order across files.
             let ids = &add.stats[&1];
-            assert_eq!(ids.min, Some(json!(next_id)));
-            next_id = ids.max.as_ref().and_then(Value::as_i64).unwrap() + 1;
+            assert_eq!(ids.min, Some(json!(next_id).into()));
+            next_id = ids.max.as_ref().and_then(|v| v.as_i64()).unwrap() + 1;
         }
         assert_eq!(next_id, rows);
     }

@@ -244,7 +244,7 @@ pub(super) async fn verify_moves_finish(
             let s = t.latest().await?;
             paths
                 .iter()
-                .filter(|p| s.files().contains_key(*p))
+                .filter(|p| s.files().contains_key(p))
                 .cloned()
                 .collect()
         };

@@ -181,8 +181,12 @@ pub(crate) fn file_stats(
         }
         let (min, max) = if agg.bounds_known {
             (
-                agg.min.and_then(|b| to_json(b, p, truncate_len, true)),
-                agg.max.and_then(|b| to_json(b, p, truncate_len, false)),
+                agg.min
+                    .and_then(|b| to_json(b, p, truncate_len, true))
+                    .map(Into::into),
+                agg.max
+                    .and_then(|b| to_json(b, p, truncate_len, false))
+                    .map(Into::into),
             )
         } else {
             (None, None)
@@ -443,8 +447,8 @@ mod tests {
 
     fn stat(min: Value, max: Value, nulls: u64) -> ColumnStats {
         ColumnStats {
-            min: Some(min),
-            max: Some(max),
+            min: Some(min.into()),
+            max: Some(max.into()),
             null_count: Some(nulls),
             nan_count: None,
         }
@@ -593,15 +597,15 @@ mod tests {
         };
         let adds = write_all(&loc, &schema, options, &[input]).await;
         let s = &adds[0].stats[&1];
-        let min = s.min.as_ref().and_then(Value::as_str).unwrap();
-        let max = s.max.as_ref().and_then(Value::as_str).unwrap();
+        let min = s.min.as_ref().and_then(|v| v.as_str()).unwrap();
+        let max = s.max.as_ref().and_then(|v| v.as_str()).unwrap();
         assert_eq!(min, "aaaa");
         assert_eq!(max, "zzz{");
         for v in values.iter().flatten() {
             assert!(min <= *v && *v <= max, "{min} <= {v} <= {max}");
         }
         let b = &adds[0].stats[&2];
-        assert_eq!(b.min, Some(json!("01010101")));
-        assert_eq!(b.max, Some(json!("ffffff")));
+        assert_eq!(b.min, Some(json!("01010101").into()));
+        assert_eq!(b.max, Some(json!("ffffff").into()));
     }
 }
