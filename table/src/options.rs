@@ -158,6 +158,10 @@ pub struct TableOptions {
     pub engine: String,
     /// Who writes commits: `None` (the default), the engine itself with put-if-absent.
     pub commit_handler: Option<Arc<dyn CommitHandler>>,
+    /// How long the state this handle last read or committed stands for the latest one
+    /// (default zero: [`crate::Table::latest`] always asks the store). See
+    /// [`TableOptions::with_state_reuse`].
+    pub state_reuse: std::time::Duration,
 }
 
 impl Default for TableOptions {
@@ -168,6 +172,7 @@ impl Default for TableOptions {
             retry: RetryPolicy::default(),
             engine: concat!("strata-table/", env!("CARGO_PKG_VERSION")).to_string(),
             commit_handler: None,
+            state_reuse: std::time::Duration::ZERO,
         }
     }
 }
@@ -194,6 +199,17 @@ impl TableOptions {
     /// With commits written by `handler` instead of the engine.
     pub fn with_commit_handler(mut self, handler: Arc<dyn CommitHandler>) -> Self {
         self.commit_handler = Some(handler);
+        self
+    }
+
+    /// Lets the state this handle read (on open or a refresh) or committed stand for the
+    /// latest version for `within`, so that `latest()`, snapshots and transactions reuse it
+    /// without a request. Suits a short-lived command, which then works as of its start: on
+    /// object stores each refresh is a round trip. Writes stay safe with a state a little
+    /// behind: the put of the next version fails when another writer took it, and the commit
+    /// reads what it missed and rebases or reports the conflict (SPEC §8).
+    pub fn with_state_reuse(mut self, within: std::time::Duration) -> Self {
+        self.state_reuse = within;
         self
     }
 }

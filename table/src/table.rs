@@ -155,7 +155,13 @@ pub(crate) struct Inner {
     pub(crate) log: LogStore,
     pub(crate) options: TableOptions,
     pub(crate) uri: Arc<str>,
-    latest: Mutex<Option<Arc<TableState>>>,
+    latest: Mutex<Option<Cached>>,
+}
+
+/// The newest state a handle knows and when it last learned it was the newest.
+struct Cached {
+    state: Arc<TableState>,
+    at: std::time::Instant,
 }
 
 /// A handle on a table. Cheap to clone; keeps the latest state cached and refreshes it
@@ -337,19 +343,48 @@ impl Table {
     }
 
     pub(crate) async fn cached_latest(&self) -> Option<Arc<TableState>> {
-        self.inner.latest.lock().await.clone()
+        self.inner
+            .latest
+            .lock()
+            .await
+            .as_ref()
+            .map(|c| c.state.clone())
     }
 
+    /// The cached state, if it was learned within the handle's state reuse window.
+    async fn recent_latest(&self) -> Option<Arc<TableState>> {
+        let within = self.inner.options.state_reuse;
+        if within.is_zero() {
+            return None;
+        }
+        let guard = self.inner.latest.lock().await;
+        guard
+            .as_ref()
+            .filter(|c| c.at.elapsed() < within)
+            .map(|c| c.state.clone())
+    }
+
+    /// Records `state` as the newest known (read from the store or just committed).
     pub(crate) async fn remember(&self, state: Arc<TableState>) {
         let mut guard = self.inner.latest.lock().await;
-        if guard.as_ref().is_none_or(|s| s.version() < state.version()) {
-            *guard = Some(state);
+        match guard.as_mut() {
+            Some(c) if c.state.version() > state.version() => {}
+            Some(c) if c.state.version() == state.version() => c.at = std::time::Instant::now(),
+            _ => {
+                *guard = Some(Cached {
+                    state,
+                    at: std::time::Instant::now(),
+                })
+            }
         }
     }
 
     /// Loads the newest state: incrementally from the cached state, else from the newest
     /// checkpoint plus the commits after it (SPEC §10.3).
     pub(crate) async fn load_latest(&self) -> Result<Arc<TableState>> {
+        if let Some(recent) = self.recent_latest().await {
+            return Ok(recent);
+        }
         let log = &self.inner.log;
         let state = match self.cached_latest().await {
             Some(cached) => self.refresh(cached).await?,

@@ -637,4 +637,34 @@ mod tests {
         assert_eq!(ordered.len(), 13);
         assert_eq!(collect(false).await, ordered);
     }
+
+    #[tokio::test]
+    async fn a_handle_reusing_its_state_appends_from_a_stale_base_without_losing_rows() {
+        let t = table("state-reuse").await;
+        let reusing = Table::open_with(
+            crate::TableLocation::parse("memory://state-reuse/t").unwrap(),
+            crate::TableOptions::default().with_state_reuse(std::time::Duration::from_secs(600)),
+        )
+        .await
+        .unwrap();
+        t.append([batch(vec![("id", ids(&[2]))])]).await.unwrap();
+        // Within the window the reusing handle still takes version 1 for the latest ...
+        assert_eq!(reusing.latest().await.unwrap().version(), 1);
+        // ... and its append, from that base, finds version 2 taken and lands after it.
+        let landed = reusing
+            .append([batch(vec![("id", ids(&[3]))])])
+            .await
+            .unwrap();
+        assert_eq!(landed.version, 3);
+        assert_eq!(reusing.latest().await.unwrap().version(), 3);
+        assert_eq!(t.latest().await.unwrap().record_count(), 3);
+        let all = rows(&t, None).await;
+        for id in ["| 1  |", "| 2  |", "| 3  |"] {
+            assert!(all.contains(id), "{all}");
+        }
+        // Without a window (the default) every latest() asks the store.
+        let strict = Table::open("memory://state-reuse/t").await.unwrap();
+        t.append([batch(vec![("id", ids(&[4]))])]).await.unwrap();
+        assert_eq!(strict.latest().await.unwrap().version(), 4);
+    }
 }
