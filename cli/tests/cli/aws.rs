@@ -303,7 +303,9 @@ fn the_latency_proxy_forwards_and_counts_round_trips() {
     else {
         return;
     };
-    let (proxy, port) = spawn_server(&python, "s3_proxy.py", &[&endpoint, "--delay-ms", "5"]);
+    // 40 ms per request: requests issued together overlap even on a loaded machine, so the
+    // sequential count is the operation's chain of round trips.
+    let (proxy, port) = spawn_server(&python, "s3_proxy.py", &[&endpoint, "--delay-ms", "40"]);
     let via_proxy = format!("http://127.0.0.1:{port}");
     let home = AwsHome::new();
     home.write_profiles(
@@ -327,7 +329,25 @@ fn the_latency_proxy_forwards_and_counts_round_trips() {
     assert_eq!(proxy_stats(port, "/__proxy/reset")["requests"], 0);
     let appended = home.run(&["append", &table, &csv, "-q"], &via_proxy, &[]);
     assert_eq!(appended.code, 0, "{appended:?}");
+    // Issue 17's targets: opening the latest version takes at most 3 sequential round trips
+    // (pointer, listing, then the commits at once) and a commit 2 (data file, commit file).
+    let stats = proxy_stats(port, "/__proxy/stats");
     proxy_stats(port, "/__proxy/reset");
+    assert!(
+        stats["sequential"].as_u64().unwrap() <= 5,
+        "append: {stats}"
+    );
+    assert_eq!(
+        stats["byMethod"]["PUT"].as_u64(),
+        Some(2),
+        "append: {stats}"
+    );
+    let scanned = home.run(&["scan", &table, "-o", "json"], &via_proxy, &[]);
+    assert_eq!(scanned.code, 0, "{scanned:?}");
+    // A file smaller than the footer read is fetched whole with its footer: open (3) + 1.
+    let stats = proxy_stats(port, "/__proxy/stats");
+    proxy_stats(port, "/__proxy/reset");
+    assert!(stats["sequential"].as_u64().unwrap() <= 4, "scan: {stats}");
     let counted = home.run(&["count", &table, "-o", "json"], &via_proxy, &[]);
     assert!(counted.stdout.contains("\"count\":3"), "{counted:?}");
     let stats = proxy_stats(port, "/__proxy/stats");
@@ -338,6 +358,7 @@ fn the_latency_proxy_forwards_and_counts_round_trips() {
         stats["sequential"].as_u64().unwrap() < requests,
         "nothing was read concurrently: {stats}"
     );
+    assert!(stats["sequential"].as_u64().unwrap() <= 3, "count: {stats}");
     drop(proxy);
 }
 

@@ -30,6 +30,10 @@ pub(crate) struct ObjectReader {
     /// Set when the store is a local file system: ranges are then read from the file a GET
     /// opens ([`read_file_ranges`]) into these buffers instead of through `get_ranges`.
     local: Option<Arc<ReadBuffers>>,
+    /// The end of the object as fetched with the footer (offset, bytes), from an object
+    /// store: later reads inside it are served without a request. A file no larger than
+    /// [`FOOTER_PREFETCH`] is then read in one round trip instead of two.
+    tail: Option<(u64, Bytes)>,
 }
 
 impl ObjectReader {
@@ -40,7 +44,32 @@ impl ObjectReader {
             size,
             fetched: None,
             local: None,
+            tail: None,
         }
+    }
+
+    /// The end of the object fetched with its footer, if any (see the field).
+    pub(crate) fn tail(&self) -> Option<(u64, Bytes)> {
+        self.tail.clone()
+    }
+
+    /// Serves reads inside `tail` (from [`ObjectReader::tail`] of a reader of the same
+    /// object) without a request.
+    pub(crate) fn with_tail(mut self, tail: Option<(u64, Bytes)>) -> Self {
+        self.tail = tail;
+        self
+    }
+
+    /// The bytes of `range` if the tail holds them.
+    fn from_tail(&self, range: &Range<u64>) -> Option<Bytes> {
+        let (start, bytes) = self.tail.as_ref()?;
+        let end = start + bytes.len() as u64;
+        if range.start < *start || range.end > end || range.start > range.end {
+            return None;
+        }
+        let from = usize::try_from(range.start - start).ok()?;
+        let to = usize::try_from(range.end - start).ok()?;
+        Some(bytes.slice(from..to))
     }
 
     /// Marks the store as a local file system whose reads go into `buffers` (see
@@ -202,16 +231,25 @@ fn read_exact_range(
 impl AsyncFileReader for ObjectReader {
     fn get_bytes(&mut self, range: Range<u64>) -> BoxFuture<'_, parquet::errors::Result<Bytes>> {
         async move {
+            if let Some(b) = self.from_tail(&range) {
+                return Ok(b);
+            }
             let b = if let Some(buffers) = &self.local {
                 read_file_ranges(self.store.as_ref(), &self.path, vec![range], buffers)
                     .await?
                     .pop()
                     .unwrap_or_default()
             } else {
-                self.store
-                    .get_range(&self.path, range)
+                let start = range.start;
+                let b = self
+                    .store
+                    .get_range(&self.path, range.clone())
                     .await
-                    .map_err(external)?
+                    .map_err(external)?;
+                if range.end == self.size && b.len() as u64 == range.end - start {
+                    self.tail = Some((start, b.clone()));
+                }
+                b
             };
             self.count(b.len());
             Ok(b)
@@ -224,6 +262,10 @@ impl AsyncFileReader for ObjectReader {
         ranges: Vec<Range<u64>>,
     ) -> BoxFuture<'_, parquet::errors::Result<Vec<Bytes>>> {
         async move {
+            let held: Option<Vec<Bytes>> = ranges.iter().map(|r| self.from_tail(r)).collect();
+            if let Some(parts) = held {
+                return Ok(parts);
+            }
             let parts = if let Some(buffers) = &self.local {
                 read_file_ranges(self.store.as_ref(), &self.path, ranges, buffers).await?
             } else {

@@ -66,6 +66,8 @@ struct OpenedFile {
     store: Arc<dyn ObjectStore>,
     path: Path,
     local: Option<Arc<ReadBuffers>>,
+    /// The end of the object fetched with the footer (see [`ObjectReader::tail`]).
+    tail: Option<(u64, bytes::Bytes)>,
     reader_metadata: ArrowReaderMetadata,
     mask: ProjectionMask,
     batch_size: usize,
@@ -114,6 +116,8 @@ pub(super) struct Footer {
     pub(super) store: Arc<dyn ObjectStore>,
     pub(super) path: Path,
     pub(super) local: Option<Arc<ReadBuffers>>,
+    /// The end of the object fetched with the footer (see [`ObjectReader::tail`]).
+    pub(super) tail: Option<(u64, bytes::Bytes)>,
     pub(super) reader_metadata: ArrowReaderMetadata,
     /// The scan's read columns in this file.
     pub(super) mask: ProjectionMask,
@@ -159,6 +163,7 @@ pub(super) async fn read_footer(
         store,
         path,
         local,
+        tail: reader.tail(),
         reader_metadata,
         mask,
     })
@@ -180,6 +185,7 @@ pub(super) async fn open_file(
         store,
         path,
         local,
+        tail,
         reader_metadata,
         mask,
     } = footer;
@@ -232,6 +238,7 @@ pub(super) async fn open_file(
         store,
         path,
         local,
+        tail,
         reader_metadata,
         mask,
         batch_size,
@@ -355,6 +362,7 @@ pub(super) fn decode_unit(
     let f = &unit.file;
     let reader = ObjectReader::new(f.store.clone(), f.path.clone(), f.file.size)
         .local(f.local.clone())
+        .with_tail(f.tail.clone())
         .counting(shared.metrics.bytes_scanned_counter.clone());
     let mut builder =
         ParquetRecordBatchStreamBuilder::new_with_metadata(reader, f.reader_metadata.clone())
