@@ -61,7 +61,7 @@ impl ObjectReader {
     }
 
     /// The bytes of `range` if the tail holds them.
-    fn from_tail(&self, range: &Range<u64>) -> Option<Bytes> {
+    fn held_in_tail(&self, range: &Range<u64>) -> Option<Bytes> {
         let (start, bytes) = self.tail.as_ref()?;
         let end = start + bytes.len() as u64;
         if range.start < *start || range.end > end || range.start > range.end {
@@ -231,7 +231,7 @@ fn read_exact_range(
 impl AsyncFileReader for ObjectReader {
     fn get_bytes(&mut self, range: Range<u64>) -> BoxFuture<'_, parquet::errors::Result<Bytes>> {
         async move {
-            if let Some(b) = self.from_tail(&range) {
+            if let Some(b) = self.held_in_tail(&range) {
                 return Ok(b);
             }
             let b = if let Some(buffers) = &self.local {
@@ -262,7 +262,7 @@ impl AsyncFileReader for ObjectReader {
         ranges: Vec<Range<u64>>,
     ) -> BoxFuture<'_, parquet::errors::Result<Vec<Bytes>>> {
         async move {
-            let held: Option<Vec<Bytes>> = ranges.iter().map(|r| self.from_tail(r)).collect();
+            let held: Option<Vec<Bytes>> = ranges.iter().map(|r| self.held_in_tail(r)).collect();
             if let Some(parts) = held {
                 return Ok(parts);
             }
