@@ -317,7 +317,17 @@ impl Table {
         sort_by: &[String],
     ) -> Result<Vec<AddFile>> {
         let files: Vec<AddFile> = bin.files.iter().map(|f| (*f).clone()).collect();
-        let scan = self.scan().at(base.clone()).plan().await?.of(files);
+        // Small inputs are read many at once, so that decoding keeps a core busy while the
+        // writer encodes: the bytes in flight stay about IN_FLIGHT_BYTES.
+        let mean = files.iter().map(|f| f.size).sum::<u64>() / (files.len() as u64).max(1);
+        let concurrency = (IN_FLIGHT_BYTES / mean.max(1)).clamp(4, 32) as usize;
+        let scan = self
+            .scan()
+            .at(base.clone())
+            .concurrency(concurrency)
+            .plan()
+            .await?
+            .of(files);
         let mut writer = PartitionedWriter::new(self, base)?.in_tier(tier);
         let written = async {
             let mut rows = scan.stream();
@@ -343,6 +353,9 @@ impl Table {
         }
     }
 }
+
+/// Bytes of input files a rewrite reads at once (at least 4 and at most 32 files).
+const IN_FLIGHT_BYTES: u64 = 64 * 1024 * 1024;
 
 /// The rows of `batches` in one batch sorted by `columns` (nulls last); `None` without rows.
 fn sorted(batches: &[RecordBatch], columns: &[String]) -> Result<Option<RecordBatch>> {
