@@ -92,6 +92,8 @@ pub(crate) async fn open(uri: &str) -> Result<(), BoxError> {
         files = t.latest().await?.files().len();
         opens.push(start.elapsed().as_secs_f64() * 1000.0);
     }
+    // The peak so far is that of opening (and holding) the latest state, before any plan.
+    let open_peak = peak_rss_mib();
     let t = Table::open(uri).await?;
     let mut full = Vec::new();
     let mut pruned = Vec::new();
@@ -132,6 +134,9 @@ pub(crate) async fn open(uri: &str) -> Result<(), BoxError> {
         large / small.max(f64::EPSILON),
         "x",
     );
+    if let Some(mib) = open_peak {
+        emit("w7", "strata", "peak_rss_open", mib, "MiB");
+    }
     if let Some(mib) = peak_rss_mib() {
         emit("w7", "strata", "peak_rss", mib, "MiB");
     }

@@ -545,15 +545,7 @@ impl Table {
         };
         let first = async {
             match base {
-                Some(b) => {
-                    let actions = log.read_checkpoint(b).await?;
-                    TableState::from_checkpoint(b, actions).map_err(|e| Error::CorruptCheckpoint {
-                        table: self.uri().to_string(),
-                        path: log.checkpoint_path(b).to_string(),
-                        version: b,
-                        message: e.to_string(),
-                    })
-                }
+                Some(b) => log.read_checkpoint_state(b).await,
                 None => {
                     let first = log.read_commit(0).await?;
                     TableState::from_first_commit(&first).map_err(|e| self.corrupt_commit(0, e))
@@ -785,10 +777,7 @@ impl Table {
     /// Writes a checkpoint of the latest version (if none exists yet) and returns its version.
     pub async fn checkpoint(&self) -> Result<u64> {
         let latest = self.load_latest().await?;
-        self.inner
-            .log
-            .write_checkpoint(latest.version(), &latest.checkpoint_actions())
-            .await?;
+        self.inner.log.write_checkpoint(&latest).await?;
         Ok(latest.version())
     }
 }

@@ -27,6 +27,12 @@ fn schema() -> Arc<Schema> {
 
 /// Encodes checkpoint actions as a Parquet file.
 pub fn encode(actions: &[Action]) -> Result<Vec<u8>, String> {
+    encode_rows(actions.iter().cloned()).map(|(bytes, _)| bytes)
+}
+
+/// Encodes checkpoint rows as a Parquet file, a batch at a time; returns the bytes and the
+/// number of rows.
+pub fn encode_rows(actions: impl Iterator<Item = Action>) -> Result<(Vec<u8>, u64), String> {
     let schema = schema();
     let props = WriterProperties::builder()
         .set_compression(Compression::ZSTD(
@@ -36,11 +42,15 @@ pub fn encode(actions: &[Action]) -> Result<Vec<u8>, String> {
     let mut out = Vec::new();
     let mut writer =
         ArrowWriter::try_new(&mut out, schema.clone(), Some(props)).map_err(|e| e.to_string())?;
-    for chunk in actions.chunks(BATCH_ROWS) {
+    let mut rows = 0u64;
+    let mut actions = actions.peekable();
+    while actions.peek().is_some() {
+        let chunk: Vec<Action> = actions.by_ref().take(BATCH_ROWS).collect();
+        rows += chunk.len() as u64;
         let mut kinds = Vec::with_capacity(chunk.len());
         let mut paths = Vec::with_capacity(chunk.len());
         let mut lines = Vec::with_capacity(chunk.len());
-        for a in chunk {
+        for a in &chunk {
             kinds.push(a.key());
             paths.push(a.path());
             lines.push(a.to_json_line().map_err(|e| e.to_string())?);
@@ -54,17 +64,37 @@ pub fn encode(actions: &[Action]) -> Result<Vec<u8>, String> {
         writer.write(&batch).map_err(|e| e.to_string())?;
     }
     writer.close().map_err(|e| e.to_string())?;
-    Ok(out)
+    Ok((out, rows))
 }
 
 /// Decodes a checkpoint file into its actions, in file order.
+pub fn decode(bytes: Bytes) -> Result<Vec<Action>, String> {
+    let mut out = Vec::new();
+    decode_each(bytes, &mut |a| {
+        out.push(a);
+        Ok(())
+    })?;
+    Ok(out)
+}
+
+/// Decodes a checkpoint file and hands its actions to `sink` in file order, a batch of rows at
+/// a time: the whole checkpoint is never held decoded. The first error (of the file or of
+/// `sink`) stops it.
 ///
 /// The Parquet reader panics on some corrupt files instead of returning an error (found by the
 /// `checkpoint` fuzz target: `offset + len out of bounds` in arrow-buffer while reading the
 /// definition levels of a damaged page). Such a panic is caught and reported as an error, so a
 /// corrupt checkpoint cannot take the process down (the workspace builds with `panic = unwind`).
-pub fn decode(bytes: Bytes) -> Result<Vec<Action>, String> {
-    std::panic::catch_unwind(move || decode_unguarded(bytes)).unwrap_or_else(|payload| {
+pub fn decode_each(
+    bytes: Bytes,
+    sink: &mut dyn FnMut(Action) -> Result<(), String>,
+) -> Result<(), String> {
+    // A panic mid-way leaves `sink` with part of the rows; the caller gets the error and
+    // discards what it built.
+    std::panic::catch_unwind(std::panic::AssertUnwindSafe(move || {
+        decode_unguarded(bytes, sink)
+    }))
+    .unwrap_or_else(|payload| {
         let what = payload
             .downcast_ref::<&str>()
             .map(|s| s.to_string())
@@ -76,13 +106,15 @@ pub fn decode(bytes: Bytes) -> Result<Vec<Action>, String> {
     })
 }
 
-fn decode_unguarded(bytes: Bytes) -> Result<Vec<Action>, String> {
+fn decode_unguarded(
+    bytes: Bytes,
+    sink: &mut dyn FnMut(Action) -> Result<(), String>,
+) -> Result<(), String> {
     let reader = ParquetRecordBatchReaderBuilder::try_new(bytes)
         .map_err(|e| format!("not a Parquet file: {e}"))?
         .with_batch_size(BATCH_ROWS)
         .build()
         .map_err(|e| e.to_string())?;
-    let mut out = Vec::new();
     let mut row = 0usize;
     for batch in reader {
         let batch = batch.map_err(|e| format!("row group unreadable: {e}"))?;
@@ -100,10 +132,12 @@ fn decode_unguarded(bytes: Bytes) -> Result<Vec<Action>, String> {
         };
         let kinds = col("kind")?;
         let lines = col("action")?;
-        out.extend(decode_rows(&kinds, &lines, row)?);
+        for a in decode_rows(&kinds, &lines, row)? {
+            sink(a)?;
+        }
         row += batch.num_rows();
     }
-    Ok(out)
+    Ok(())
 }
 
 /// Rows below which decoding stays on one thread (a thread costs more than it saves).

@@ -311,11 +311,7 @@ async fn maybe_checkpoint(table: &Table, state: &Arc<TableState>) {
     let interval = table.checkpoint_interval(state);
     if state.version() > 0
         && state.version().is_multiple_of(interval)
-        && let Err(e) = table
-            .inner
-            .log
-            .write_checkpoint(state.version(), &state.checkpoint_actions())
-            .await
+        && let Err(e) = table.inner.log.write_checkpoint(state).await
     {
         tracing::warn!(table = table.uri(), version = state.version(), error = %e,
                 "checkpoint failed; the commit is safe, readers replay more commits");

@@ -8,7 +8,8 @@ use strata_format::log::{
     self, Commit, LAST_CHECKPOINT, LOG_DIR, LastCheckpoint, LogFileKind, checkpoint_file_name,
     commit_file_name, parse_log_file_name,
 };
-use strata_format::{Action, CommitInfo, FormatError};
+use strata_format::state::CheckpointBuilder;
+use strata_format::{Action, CommitInfo, FormatError, TableState};
 
 use crate::error::{Error, Result};
 use crate::log::checkpoint;
@@ -255,42 +256,45 @@ impl LogStore {
         }
     }
 
-    /// Reads and decodes checkpoint `version`.
-    pub async fn read_checkpoint(&self, version: u64) -> Result<Vec<Action>> {
+    /// The state held by checkpoint `version`, built as its rows are decoded (SPEC §10.2).
+    pub async fn read_checkpoint_state(&self, version: u64) -> Result<TableState> {
         let path = self.checkpoint_path(version);
-        let bytes = self
-            .get_opt(&path)
-            .await?
-            .ok_or_else(|| Error::CorruptCheckpoint {
-                table: self.uri().to_string(),
-                path: path.to_string(),
-                version,
-                message: "the checkpoint object does not exist".into(),
-            })?;
-        checkpoint::decode(bytes).map_err(|message| Error::CorruptCheckpoint {
+        let corrupt = |message: String| Error::CorruptCheckpoint {
             table: self.uri().to_string(),
             path: path.to_string(),
             version,
             message,
-        })
+        };
+        let bytes = self
+            .get_opt(&path)
+            .await?
+            .ok_or_else(|| corrupt("the checkpoint object does not exist".into()))?;
+        let mut builder = CheckpointBuilder::new(version);
+        checkpoint::decode_each(bytes, &mut |a| builder.push(a).map_err(|e| e.to_string()))
+            .map_err(corrupt)?;
+        builder.finish().map_err(|e| corrupt(e.to_string()))
     }
 
     /// Writes checkpoint `version` and then moves `_last_checkpoint` to it.
-    pub async fn write_checkpoint(&self, version: u64, actions: &[Action]) -> Result<()> {
-        let pointer = self.put_checkpoint(version, actions).await?;
+    pub async fn write_checkpoint(&self, state: &TableState) -> Result<()> {
+        let pointer = self.put_checkpoint(state).await?;
         self.write_pointer(&pointer).await
     }
 
     /// Writes the checkpoint of `version` without touching `_last_checkpoint`; returns the
     /// pointer that names it.
-    pub async fn put_checkpoint(&self, version: u64, actions: &[Action]) -> Result<LastCheckpoint> {
+    pub async fn put_checkpoint(&self, state: &TableState) -> Result<LastCheckpoint> {
+        let version = state.version();
         let path = self.checkpoint_path(version);
-        let bytes = checkpoint::encode(actions).map_err(|message| Error::CorruptCheckpoint {
-            table: self.uri().to_string(),
-            path: path.to_string(),
-            version,
-            message,
-        })?;
+        let (bytes, rows) =
+            checkpoint::encode_rows(state.checkpoint_rows()).map_err(|message| {
+                Error::CorruptCheckpoint {
+                    table: self.uri().to_string(),
+                    path: path.to_string(),
+                    version,
+                    message,
+                }
+            })?;
         let size = bytes.len() as u64;
         self.loc
             .store()
@@ -299,7 +303,7 @@ impl LogStore {
             .map_err(|e| self.storage_err(&path, e))?;
         Ok(LastCheckpoint {
             version,
-            action_count: actions.len() as u64,
+            action_count: rows,
             size_in_bytes: size,
         })
     }

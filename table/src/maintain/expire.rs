@@ -119,7 +119,7 @@ impl Table {
         if let Some(n) = next {
             if !log.checkpoint_exists(n).await? {
                 let state = self.committed_state(n).await?;
-                let pointer = log.put_checkpoint(n, &state.checkpoint_actions()).await?;
+                let pointer = log.put_checkpoint(&state).await?;
                 report.checkpoint_written = true;
                 // Readers start from the pointer: it must not name a checkpoint that goes.
                 if log

@@ -12,6 +12,9 @@ use crate::log::Commit;
 use crate::path_map::PathMap;
 use crate::protocol::check_readable;
 
+mod checkpoint;
+pub use checkpoint::CheckpointBuilder;
+
 /// Where a data file physically is.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct FileLocation {
@@ -49,14 +52,6 @@ struct Totals {
 }
 
 impl Totals {
-    fn of<'a>(files: impl Iterator<Item = &'a AddFile>) -> Self {
-        let mut t = Totals::default();
-        for f in files {
-            t.add(f);
-        }
-        t
-    }
-
     fn add(&mut self, f: &AddFile) {
         self.rows += u128::from(f.record_count);
         self.live_rows += u128::from(crate::dv::live_rows(f));
@@ -167,122 +162,41 @@ impl TableState {
 
     /// Rebuilds the state stored in a checkpoint of `version` (SPEC §10.2).
     pub fn from_checkpoint(version: u64, actions: Vec<Action>) -> Result<Self> {
-        let mut info = None;
-        let mut protocol = None;
-        let mut metadata = None;
-        let mut files = PathMap::new();
-        let mut tombstones = PathMap::new();
-        let mut tags = BTreeMap::new();
-        let mut app_txns = BTreeMap::new();
+        let mut b = CheckpointBuilder::new(version);
         for a in actions {
-            match a {
-                Action::CommitInfo(c) => {
-                    if info.replace(c).is_some() {
-                        return Err(inconsistent(version, "checkpoint holds two commitInfo"));
-                    }
-                }
-                Action::Protocol(p) => {
-                    if protocol.replace(p).is_some() {
-                        return Err(inconsistent(version, "checkpoint holds two protocol rows"));
-                    }
-                }
-                Action::Metadata(m) => {
-                    if metadata.replace(*m).is_some() {
-                        return Err(inconsistent(version, "checkpoint holds two metadata rows"));
-                    }
-                }
-                Action::Add(a) => {
-                    let path = a.path.clone();
-                    if files.insert(path.clone(), *a).is_some() {
-                        return Err(inconsistent(
-                            version,
-                            format!("checkpoint adds `{path}` twice"),
-                        ));
-                    }
-                }
-                Action::Remove(r) => {
-                    let path = r.path.clone();
-                    if tombstones.insert(path.clone(), r).is_some() {
-                        return Err(inconsistent(
-                            version,
-                            format!("checkpoint removes `{path}` twice"),
-                        ));
-                    }
-                }
-                Action::Tag(t) => {
-                    if tags.insert(t.name.clone(), t.version).is_some() {
-                        return Err(inconsistent(
-                            version,
-                            format!("checkpoint holds tag `{}` twice", t.name),
-                        ));
-                    }
-                }
-                Action::Txn(t) => {
-                    let app = t.app_id.clone();
-                    if app_txns.insert(app.clone(), t).is_some() {
-                        return Err(inconsistent(
-                            version,
-                            format!("checkpoint holds the transaction of app `{app}` twice"),
-                        ));
-                    }
-                }
-                other => {
-                    return Err(inconsistent(
-                        version,
-                        format!("a checkpoint may not hold `{}` actions", other.key()),
-                    ));
-                }
-            }
+            b.push(a)?;
         }
-        let commit_info =
-            info.ok_or_else(|| inconsistent(version, "checkpoint has no commitInfo"))?;
-        let protocol =
-            protocol.ok_or_else(|| inconsistent(version, "checkpoint has no protocol"))?;
-        let metadata =
-            metadata.ok_or_else(|| inconsistent(version, "checkpoint has no metadata"))?;
-        check_readable(&protocol)?;
-        if let Some(p) = files.keys().find(|p| tombstones.contains_key(p)) {
-            return Err(inconsistent(
-                version,
-                format!("checkpoint both adds and removes `{p}`"),
-            ));
-        }
-        Ok(TableState {
-            version,
-            commit_info,
-            protocol,
-            metadata,
-            totals: Totals::of(files.values()),
-            files,
-            tombstones,
-            tags,
-            app_txns,
-        })
+        b.finish()
     }
 
     /// The actions of a checkpoint of this state, in the order SPEC §10.2 prescribes.
     pub fn checkpoint_actions(&self) -> Vec<Action> {
-        let mut out = Vec::with_capacity(
-            3 + self.app_txns.len() + self.tags.len() + self.files.len() + self.tombstones.len(),
-        );
-        out.push(Action::CommitInfo(self.commit_info.clone()));
-        out.push(Action::Protocol(self.protocol.clone()));
-        out.push(Action::Metadata(Box::new(self.metadata.clone())));
-        out.extend(self.app_txns.values().cloned().map(Action::Txn));
-        out.extend(self.tags.iter().map(|(name, v)| {
+        self.checkpoint_rows().collect()
+    }
+
+    /// The same rows as [`TableState::checkpoint_actions`], made one at a time (a writer of a
+    /// large checkpoint never holds them all).
+    pub fn checkpoint_rows(&self) -> impl Iterator<Item = Action> + '_ {
+        [
+            Action::CommitInfo(self.commit_info.clone()),
+            Action::Protocol(self.protocol.clone()),
+            Action::Metadata(Box::new(self.metadata.clone())),
+        ]
+        .into_iter()
+        .chain(self.app_txns.values().cloned().map(Action::Txn))
+        .chain(self.tags.iter().map(|(name, v)| {
             Action::Tag(crate::actions::Tag {
                 name: name.clone(),
                 version: *v,
             })
-        }));
-        out.extend(
+        }))
+        .chain(
             self.files
                 .values()
                 .cloned()
                 .map(|a| Action::Add(Box::new(a))),
-        );
-        out.extend(self.tombstones.values().cloned().map(Action::Remove));
-        out
+        )
+        .chain(self.tombstones.values().cloned().map(Action::Remove))
     }
 
     /// Applies the next commit.
