@@ -3,7 +3,7 @@
 //! updates and merges all plan with [`plan_files`]; catalogs decide with [`file_may_match`]
 //! whether a concurrently added file meets a transaction's read predicate (§8.2).
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 
 use super::{ColumnBounds, FileStatsView, may_match};
 use crate::actions::{AddFile, Metadata};
@@ -11,7 +11,7 @@ use crate::datum::{Datum, MICROS_PER_DAY, days_from_civil};
 use crate::expr::BoundExpr;
 use crate::partition::Transform;
 
-use crate::schema::{DataType, PrimitiveType, Schema};
+use crate::schema::{DataType, FieldId, FieldInfo, PrimitiveType, Schema};
 
 const MICROS_PER_HOUR: i64 = 3_600_000_000;
 
@@ -34,15 +34,40 @@ pub fn judge_file(
     metadata: &Metadata,
     schema: &Schema,
 ) -> FileVerdict {
-    if let Some(bounds) = partition_bounds(file, metadata, schema)
-        && !may_match(predicate, &bounds)
-    {
-        return FileVerdict::PrunedByPartition;
+    Judge::new(predicate, metadata, schema).verdict(file)
+}
+
+/// [`judge_file`] for many files of one snapshot: the schema's field index and the fields
+/// the predicate reads are worked out once, and only those fields' statistics are decoded.
+struct Judge<'a> {
+    predicate: &'a BoundExpr,
+    metadata: &'a Metadata,
+    index: BTreeMap<FieldId, FieldInfo<'a>>,
+    fields: BTreeSet<FieldId>,
+}
+
+impl<'a> Judge<'a> {
+    fn new(predicate: &'a BoundExpr, metadata: &'a Metadata, schema: &'a Schema) -> Self {
+        Self {
+            predicate,
+            metadata,
+            index: schema.field_index(),
+            fields: predicate.field_ids(),
+        }
     }
-    if !may_match(predicate, &FileStatsView::from_add_file(file, schema)) {
-        return FileVerdict::PrunedByStats;
+
+    fn verdict(&self, file: &AddFile) -> FileVerdict {
+        if let Some(bounds) = partition_bounds_with(file, self.metadata, &self.index)
+            && !may_match(self.predicate, &bounds)
+        {
+            return FileVerdict::PrunedByPartition;
+        }
+        let stats = FileStatsView::from_add_file_fields(file, &self.index, &self.fields);
+        if !may_match(self.predicate, &stats) {
+            return FileVerdict::PrunedByStats;
+        }
+        FileVerdict::Read
     }
-    FileVerdict::Read
 }
 
 /// Whether `file` may hold rows matching `predicate`.
@@ -75,9 +100,10 @@ pub fn plan_files<'a>(
     predicate: Option<&BoundExpr>,
 ) -> FilePlan<'a> {
     let mut plan = FilePlan::default();
+    let judge = predicate.map(|p| Judge::new(p, metadata, schema));
     for f in files {
-        let verdict = match predicate {
-            Some(p) => judge_file(p, f, metadata, schema),
+        let verdict = match &judge {
+            Some(j) => j.verdict(f),
             None => FileVerdict::Read,
         };
         match verdict {
@@ -96,8 +122,18 @@ pub fn partition_bounds(
     metadata: &Metadata,
     schema: &Schema,
 ) -> Option<FileStatsView> {
+    partition_bounds_with(add, metadata, &schema.field_index())
+}
+
+fn partition_bounds_with(
+    add: &AddFile,
+    metadata: &Metadata,
+    index: &BTreeMap<FieldId, FieldInfo<'_>>,
+) -> Option<FileStatsView> {
     let spec = metadata.spec(add.spec_id)?;
-    let index = schema.field_index();
+    if spec.fields.is_empty() {
+        return None;
+    }
     let mut columns = BTreeMap::new();
     for pf in &spec.fields {
         let Some(value) = add.partition_values.get(&pf.field_id) else {

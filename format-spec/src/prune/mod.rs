@@ -76,10 +76,28 @@ impl FileStatsView {
     /// and bounds that do not decode ([`Datum::from_json`]), are treated as unknown — never as
     /// an error, never used for pruning.
     pub fn from_add_file(add: &AddFile, schema: &Schema) -> Self {
-        let index = schema.field_index();
+        Self::decode(add, &schema.field_index(), |_| true)
+    }
+
+    /// [`FileStatsView::from_add_file`] with the schema's field index at hand, decoding only
+    /// the statistics of `fields` (those a predicate reads).
+    pub fn from_add_file_fields(
+        add: &AddFile,
+        index: &BTreeMap<FieldId, crate::schema::FieldInfo<'_>>,
+        fields: &std::collections::BTreeSet<FieldId>,
+    ) -> Self {
+        Self::decode(add, index, |id| fields.contains(&id))
+    }
+
+    fn decode(
+        add: &AddFile,
+        index: &BTreeMap<FieldId, crate::schema::FieldInfo<'_>>,
+        wanted: impl Fn(FieldId) -> bool,
+    ) -> Self {
         let columns = add
             .stats
             .iter()
+            .filter(|(id, _)| wanted(**id))
             .filter_map(|(id, s)| {
                 let DataType::Primitive(ty) = index.get(id)?.data_type else {
                     return None;
