@@ -70,7 +70,7 @@ pub fn encode_rows(actions: impl Iterator<Item = Action>) -> Result<(Vec<u8>, u6
 /// Decodes a checkpoint file into its actions, in file order.
 pub fn decode(bytes: Bytes) -> Result<Vec<Action>, String> {
     let mut out = Vec::new();
-    decode_each(bytes, &mut |a| {
+    decode_each(bytes, None, &mut |a| {
         out.push(a);
         Ok(())
     })?;
@@ -79,7 +79,9 @@ pub fn decode(bytes: Bytes) -> Result<Vec<Action>, String> {
 
 /// Decodes a checkpoint file and hands its actions to `sink` in file order, a batch of rows at
 /// a time: the whole checkpoint is never held decoded. The first error (of the file or of
-/// `sink`) stops it.
+/// `sink`) stops it. With `expected_rows` (the `actionCount` of `_last_checkpoint`, SPEC
+/// §10.3), a file whose footer counts other rows is rejected before any row is decoded: a
+/// checkpoint that lost or gained rows fails at once instead of after decoding, or silently.
 ///
 /// The Parquet reader panics on some corrupt files instead of returning an error (found by the
 /// `checkpoint` fuzz target: `offset + len out of bounds` in arrow-buffer while reading the
@@ -87,12 +89,13 @@ pub fn decode(bytes: Bytes) -> Result<Vec<Action>, String> {
 /// corrupt checkpoint cannot take the process down (the workspace builds with `panic = unwind`).
 pub fn decode_each(
     bytes: Bytes,
+    expected_rows: Option<u64>,
     sink: &mut dyn FnMut(Action) -> Result<(), String>,
 ) -> Result<(), String> {
     // A panic mid-way leaves `sink` with part of the rows; the caller gets the error and
     // discards what it built.
     std::panic::catch_unwind(std::panic::AssertUnwindSafe(move || {
-        decode_unguarded(bytes, sink)
+        decode_unguarded(bytes, expected_rows, sink)
     }))
     .unwrap_or_else(|payload| {
         let what = payload
@@ -108,10 +111,20 @@ pub fn decode_each(
 
 fn decode_unguarded(
     bytes: Bytes,
+    expected_rows: Option<u64>,
     sink: &mut dyn FnMut(Action) -> Result<(), String>,
 ) -> Result<(), String> {
-    let reader = ParquetRecordBatchReaderBuilder::try_new(bytes)
-        .map_err(|e| format!("not a Parquet file: {e}"))?
+    let builder = ParquetRecordBatchReaderBuilder::try_new(bytes)
+        .map_err(|e| format!("not a Parquet file: {e}"))?;
+    let rows = builder.metadata().file_metadata().num_rows();
+    if let Some(expected) = expected_rows
+        && u64::try_from(rows).ok() != Some(expected)
+    {
+        return Err(format!(
+            "it holds {rows} rows but `_last_checkpoint` says {expected} (actionCount)"
+        ));
+    }
+    let reader = builder
         .with_batch_size(BATCH_ROWS)
         .build()
         .map_err(|e| e.to_string())?;
@@ -239,6 +252,32 @@ mod tests {
         let bytes = encode(&actions).unwrap();
         assert_eq!(&bytes[..4], b"PAR1");
         assert_eq!(decode(Bytes::from(bytes)).unwrap(), actions);
+    }
+
+    #[test]
+    fn a_row_count_other_than_the_pointers_is_rejected_before_any_row() {
+        let mut actions = create_commit().actions;
+        actions.push(add("data/a.parquet", 3));
+        let (bytes, rows) = encode_rows(actions.iter().cloned()).unwrap();
+        assert_eq!(rows, actions.len() as u64);
+        let mut seen = 0;
+        let err = decode_each(Bytes::from(bytes.clone()), Some(rows + 1), &mut |_| {
+            seen += 1;
+            Ok(())
+        })
+        .unwrap_err();
+        assert!(
+            err.contains("actionCount") && err.contains(&rows.to_string()),
+            "{err}"
+        );
+        assert_eq!(seen, 0);
+        let mut all = Vec::new();
+        decode_each(Bytes::from(bytes), Some(rows), &mut |a| {
+            all.push(a);
+            Ok(())
+        })
+        .unwrap();
+        assert_eq!(all, actions);
     }
 
     #[test]

@@ -1,5 +1,7 @@
 //! Log I/O: reading, listing and writing the objects of `_strata_log/` (SPEC §2, §10).
 
+use std::sync::Arc;
+
 use bytes::Bytes;
 use futures::{StreamExt, TryStreamExt};
 use object_store::path::Path;
@@ -39,11 +41,17 @@ pub(crate) enum PutOutcome {
 #[derive(Debug, Clone)]
 pub(crate) struct LogStore {
     loc: TableLocation,
+    /// The `_last_checkpoint` read most recently: its `actionCount` checks the checkpoint it
+    /// names when that one is read.
+    pointer: Arc<std::sync::Mutex<Option<LastCheckpoint>>>,
 }
 
 impl LogStore {
     pub fn new(loc: TableLocation) -> Self {
-        Self { loc }
+        Self {
+            loc,
+            pointer: Arc::default(),
+        }
     }
 
     pub fn location(&self) -> &TableLocation {
@@ -234,7 +242,7 @@ impl LogStore {
         let Some(bytes) = self.get_opt(&path).await? else {
             return Ok(None);
         };
-        serde_json::from_slice(&bytes).map(Some).map_err(|e| {
+        let pointer: LastCheckpoint = serde_json::from_slice(&bytes).map_err(|e| {
             self.corrupt(
                 &path,
                 0,
@@ -243,7 +251,11 @@ impl LogStore {
                     message: e.to_string(),
                 },
             )
-        })
+        })?;
+        if let Ok(mut seen) = self.pointer.lock() {
+            *seen = Some(pointer.clone());
+        }
+        Ok(Some(pointer))
     }
 
     /// Whether checkpoint `version` exists (HEAD).
@@ -269,9 +281,16 @@ impl LogStore {
             .get_opt(&path)
             .await?
             .ok_or_else(|| corrupt("the checkpoint object does not exist".into()))?;
+        let expected_rows = self.pointer.lock().ok().and_then(|p| {
+            p.as_ref()
+                .filter(|p| p.version == version)
+                .map(|p| p.action_count)
+        });
         let mut builder = CheckpointBuilder::new(version);
-        checkpoint::decode_each(bytes, &mut |a| builder.push(a).map_err(|e| e.to_string()))
-            .map_err(corrupt)?;
+        checkpoint::decode_each(bytes, expected_rows, &mut |a| {
+            builder.push(a).map_err(|e| e.to_string())
+        })
+        .map_err(corrupt)?;
         builder.finish().map_err(|e| corrupt(e.to_string()))
     }
 
