@@ -324,10 +324,10 @@ impl Table {
         let scan = self
             .scan()
             .at(base.clone())
-            .concurrency(concurrency)
             .plan()
             .await?
-            .of(files);
+            .of(files)
+            .with_concurrency(concurrency);
         let mut writer = PartitionedWriter::new(self, base)?.in_tier(tier);
         let written = async {
             let mut rows = scan.stream();

@@ -552,6 +552,12 @@ impl Scan {
         }
     }
 
+    /// This scan with up to `units` files or row-group runs read at once.
+    pub(crate) fn with_concurrency(mut self, units: usize) -> Scan {
+        self.concurrency = units.max(1);
+        self
+    }
+
     /// Collects every matching row.
     pub async fn collect(self) -> Result<Vec<RecordBatch>> {
         self.stream().try_collect().await
