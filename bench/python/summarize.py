@@ -5,7 +5,10 @@
 Reads lines `{"workload","system","metric","value","unit","round"}`; prints one JSON line per
 (workload, metric, system) with the median over rounds (`"kind": "median"`), then one per
 (workload, metric, other system) that Strata also measured with the Strata/other ratio
-(`"kind": "ratio"`, system `"strata/<other>"`). With --table, a plain-text table instead.
+(`"kind": "ratio"`, system `"strata/<other>"`). A workload whose systems are Strata's own
+configurations (W12: catalog-sqlite and catalog-postgres against path-addressed commits) gets
+ratios against its baseline instead (`"catalog-sqlite/path"`). With --table, a plain-text table
+instead.
 
 For times (ms, s) a ratio below 1 means Strata is faster; for MB/s and commits, above 1 means
 Strata is ahead. `better` says which, per ratio line.
@@ -18,8 +21,11 @@ import sys
 from collections import defaultdict
 
 LOWER_IS_BETTER = {"ms", "s"}
-HIGHER_IS_BETTER = {"MB/s", "commits"}
-SYSTEM_ORDER = ["strata", "parquet-rs", "delta-rs", "pyiceberg", "duckdb", "pyarrow"]
+HIGHER_IS_BETTER = {"MB/s", "commits", "commits/s"}
+SYSTEM_ORDER = ["strata", "parquet-rs", "delta-rs", "pyiceberg", "duckdb", "pyarrow",
+                "path", "catalog-sqlite", "catalog-postgres"]
+# Workloads compared with one of their own systems rather than with Strata.
+BASELINE = {"w12": "path"}
 
 
 def median(v: list[float]) -> float:
@@ -61,22 +67,29 @@ def summarize(lines: list[dict]) -> list[dict]:
     for k in keys:
         w, metric, system = k
         unit = units[k]
-        strata = medians.get((w, metric, "strata"))
-        if system == "strata" or strata is None or unit not in LOWER_IS_BETTER | HIGHER_IS_BETTER or metric.endswith("_expected"):
-            continue
-        other = medians[k]
-        if other == 0:
-            continue
-        ratio = strata / other
-        if unit in LOWER_IS_BETTER:
-            better = "strata" if ratio < 1 else system if ratio > 1 else "same"
+        base = BASELINE.get(w)
+        if base is None:
+            # Strata against another system.
+            ours, theirs, skip = "strata", system, system == "strata"
+            num, den = medians.get((w, metric, "strata")), medians[k]
         else:
-            better = "strata" if ratio > 1 else system if ratio < 1 else "same"
+            # A system against the workload's baseline.
+            ours, theirs, skip = system, base, system == base
+            num, den = medians[k], medians.get((w, metric, base))
+        if skip or num is None or den is None or unit not in LOWER_IS_BETTER | HIGHER_IS_BETTER or metric.endswith("_expected"):
+            continue
+        if den == 0:
+            continue
+        ratio = num / den
+        if unit in LOWER_IS_BETTER:
+            better = ours if ratio < 1 else theirs if ratio > 1 else "same"
+        else:
+            better = ours if ratio > 1 else theirs if ratio < 1 else "same"
         out.append(
             {
                 "kind": "ratio",
                 "workload": w,
-                "system": f"strata/{system}",
+                "system": f"{ours}/{theirs}",
                 "metric": metric,
                 "value": round(ratio, 3),
                 "unit": "x",
@@ -107,15 +120,16 @@ def table(summary: list[dict]) -> str:
         if r["system"] not in systems:
             systems.append(r["system"])
         rows.setdefault((r["workload"], r["metric"], r["unit"]), {})[r["system"]] = r["value"]
-    ratios = {(r["workload"], r["metric"], r["system"].split("/", 1)[1]): r["value"] for r in summary if r["kind"] == "ratio"}
+    ratios = {(r["workload"], r["metric"], r["system"]): r["value"] for r in summary if r["kind"] == "ratio"}
     rank = {s: i for i, s in enumerate(SYSTEM_ORDER)}
     systems.sort(key=lambda s: (rank.get(s, 99), s))
-    others = [s for s in systems if s != "strata"]
-    head = ["workload", "metric", "unit"] + systems + [f"strata/{s}" for s in others]
+    pairs = sorted({name for (_, _, name) in ratios},
+                   key=lambda n: tuple((rank.get(s, 99), s) for s in reversed(n.split("/", 1))))
+    head = ["workload", "metric", "unit"] + systems + pairs
     body = []
     for (w, metric, unit), vals in rows.items():
         line = [w, metric, unit] + [fmt(vals[s]) if s in vals else "" for s in systems]
-        line += [fmt_ratio(ratios[(w, metric, s)]) if (w, metric, s) in ratios else "" for s in others]
+        line += [fmt_ratio(ratios[(w, metric, p)]) if (w, metric, p) in ratios else "" for p in pairs]
         body.append(line)
     out = ["| " + " | ".join(head) + " |", "|" + "---|" * len(head)]
     out += ["| " + " | ".join(line) + " |" for line in body]

@@ -54,6 +54,26 @@ class SummarizeTest(unittest.TestCase):
         self.assertIn("strata/delta-rs", t[0])
         self.assertTrue(t[2].endswith("| 0.50 |"), t[2])
 
+    def test_w12_systems_are_compared_with_path_not_strata(self):
+        raw = [line("path", "one_table_wall_s", v, "s", "w12", i) for i, v in enumerate([10.0, 12.0, 11.0])]
+        raw += [line("catalog-sqlite", "one_table_wall_s", v, "s", "w12", i) for i, v in enumerate([13.0, 11.0, 12.0])]
+        raw += [line("catalog-postgres", "one_table_commits_per_s", 50.0, "commits/s", "w12")]
+        raw += [line("path", "one_table_commits_per_s", 100.0, "commits/s", "w12")]
+        raw += [line("catalog-sqlite", "one_table_wall_over_path", 1.3, "x", "w12")]
+        out = summarize(raw)
+        ratios = {(r["metric"], r["system"]): r for r in out if r["kind"] == "ratio"}
+        self.assertEqual(set(ratios), {("one_table_wall_s", "catalog-sqlite/path"),
+                                       ("one_table_commits_per_s", "catalog-postgres/path")})
+        wall = ratios[("one_table_wall_s", "catalog-sqlite/path")]
+        self.assertAlmostEqual(wall["value"], 12.0 / 11.0, places=3)
+        self.assertEqual(wall["better"], "path")
+        rate = ratios[("one_table_commits_per_s", "catalog-postgres/path")]
+        self.assertAlmostEqual(rate["value"], 0.5)
+        self.assertEqual(rate["better"], "path")
+        head = table(out).splitlines()[0]
+        self.assertIn("catalog-sqlite/path", head)
+        self.assertNotIn("strata/", head)
+
 
 if __name__ == "__main__":
     unittest.main()

@@ -1,7 +1,8 @@
 //! `strata-bench`: runs named workloads on Strata and prints one JSON line per measurement:
 //! `{"workload","system","metric","value","unit"}`.
 //!
-//! `cargo run --release -p strata-bench -- w1 w2 w3 w4 w5 w6 w7 w8 w9 w10 w11` (no names: all).
+//! `cargo run --release -p strata-bench -- w1 w2 w3 w4 w5 w6 w7 w8 w9 w10 w11 w12` (no names:
+//! all; W12 also wants the `strata` binary built, see `catalog.rs`).
 //! Sizes scale with `STRATA_BENCH_ROWS` (W3/W4 rows, default 10,000,000),
 //! `STRATA_BENCH_COMMITS` (W2, default 2,000) and `STRATA_BENCH_W11_COMMITS`/`_ROWS` (W11,
 //! default 10,000 appends of 1,000 rows). Data is deterministic (seed 42). `strata-bench prepare
@@ -19,6 +20,7 @@ use strata_format::compact::{parse_partition_spec, parse_schema};
 use strata_table::arrow_schema::to_arrow_schema;
 use strata_table::{CreateTable, LocalStore, SnapshotSelector, Table, TableLocation, TableOptions};
 
+mod catalog;
 mod compare;
 mod concurrency;
 mod optimize;
@@ -323,6 +325,21 @@ fn main() -> ExitCode {
             }
         };
     }
+    if let [cmd, target, table, id, n] = &args[..]
+        && cmd == "w12-writer"
+    {
+        let (Ok(id), Ok(n)) = (id.parse(), n.parse()) else {
+            eprintln!("usage: strata-bench w12-writer TARGET TABLE ID N");
+            return ExitCode::FAILURE;
+        };
+        return match rt.block_on(catalog::writer(target, table, id, n)) {
+            Ok(()) => ExitCode::SUCCESS,
+            Err(e) => {
+                eprintln!("w12 writer {id}: {e}");
+                ExitCode::FAILURE
+            }
+        };
+    }
     if let [cmd, dir] = &args[..]
         && cmd == "prepare"
     {
@@ -386,6 +403,9 @@ fn main() -> ExitCode {
         }
         if want("w11") {
             optimize::w11().await?;
+        }
+        if want("w12") {
+            catalog::w12().await?;
         }
         Ok::<(), BoxError>(())
     });
