@@ -3,7 +3,8 @@
 //!
 //! A [`DataFileWriter`] streams batches (already made to fit the table schema with
 //! [`crate::arrow_schema::conform_batch`]) into Parquet files through a buffered multipart
-//! upload, so memory stays bounded by the row group being encoded plus the upload buffer.
+//! upload, so memory stays bounded by the two row groups being encoded (one taking input, one
+//! closing; see the `encode` module) plus the upload buffer.
 //!
 //! **File rolling.** Input batches are fed to the encoder in slices of at most
 //! [`WRITE_SLICE_ROWS`] rows. After each slice, when the bytes already written plus the encoded
