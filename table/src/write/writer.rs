@@ -25,6 +25,8 @@ mod encode;
 #[cfg(test)]
 mod fixtures;
 mod options;
+#[cfg(test)]
+mod readers;
 mod stats;
 
 pub use options::{
@@ -135,7 +137,7 @@ impl DataFileWriterBuilder {
             }
         }
         let arrow_schema = to_arrow_schema(&self.schema)?;
-        let props = self.options.writer_properties()?;
+        let props = self.options.writer_properties(&arrow_schema)?;
         let mut dir = String::from("data");
         for seg in &self.partition_path {
             dir.push('/');
