@@ -1,5 +1,6 @@
 """W1-W5 of the Strata benchmark on delta-rs (deltalake), pyiceberg, DuckDB and bare pyarrow;
-W8 on DuckDB; W9, W10 and W11 on delta-rs.
+W8 on DuckDB; W9, W10 and W11 on delta-rs; W13 (CSV and NDJSON files to Parquet) on DuckDB and
+pyarrow.
 
 Run by `bench/compare` once per (round, system):
 
@@ -663,6 +664,56 @@ def duckdb_w8(w: Work) -> None:
         emit("w8", f"{q['name']}_ms", median(ms), "ms")
 
 
+def w13_inputs(w: Work):
+    """W13's files (`strata-bench w13-prepare DIR/w13`): (format, path, MB, rows)."""
+    m = json.loads((w.dir / "w13" / "w13.json").read_text())
+    return [(fmt, m[fmt], m[f"{fmt}_bytes"] / 1e6, m["rows"]) for fmt in ("csv", "ndjson")]
+
+
+def w13_emit(fmt: str, s: float, mb: float, out: Path, rows: int) -> None:
+    n = pq.ParquetFile(out).metadata.num_rows
+    if n != rows:
+        raise SystemExit(f"w13 {fmt}: {n} rows written, expected {rows}")
+    emit("w13", f"{fmt}_seconds", s, "s")
+    emit("w13", f"{fmt}_throughput", mb / s, "MB/s")
+    emit("w13", f"{fmt}_rows", n, "rows")
+    emit("w13", f"{fmt}_parquet_mb", out.stat().st_size / 1e6, "MB")
+    out.unlink()
+
+
+def duckdb_w13(w: Work) -> None:
+    """COPY (SELECT * FROM read_csv / read_json(FILE)) TO ... (FORMAT parquet), zstd level 3."""
+    import duckdb
+
+    for fmt, path, mb, rows in w13_inputs(w):
+        con = duckdb.connect()
+        out = w.fresh(f"w13-duckdb-{fmt}.parquet")
+        reader = "read_csv" if fmt == "csv" else "read_json"
+        start = time.perf_counter()
+        con.execute(
+            f"COPY (SELECT * FROM {reader}('{path}')) TO '{out}' "
+            f"(FORMAT parquet, COMPRESSION zstd, COMPRESSION_LEVEL {ZSTD_LEVEL})"
+        )
+        s = time.perf_counter() - start
+        con.close()
+        w13_emit(fmt, s, mb, out, rows)
+
+
+def pyarrow_w13(w: Work) -> None:
+    """pyarrow.csv.read_csv / pyarrow.json.read_json, then pq.write_table, zstd level 3."""
+    import pyarrow.csv as pacsv
+    import pyarrow.json as pajson
+
+    for fmt, path, mb, rows in w13_inputs(w):
+        out = w.fresh(f"w13-pyarrow-{fmt}.parquet")
+        start = time.perf_counter()
+        t = pacsv.read_csv(path) if fmt == "csv" else pajson.read_json(path)
+        pq.write_table(t, out, compression="zstd", compression_level=ZSTD_LEVEL)
+        s = time.perf_counter() - start
+        del t
+        w13_emit(fmt, s, mb, out, rows)
+
+
 def pyarrow_w3(w: Work) -> None:
     data = w.full()
     out = w.fresh("w3-pyarrow.parquet")
@@ -764,8 +815,8 @@ def writer_main(w: Work, wid: int, target: str) -> None:
 RUNS = {
     "delta-rs": {"w1": delta_w1, "w2": delta_w2, "w3": delta_w3, "w4": delta_w4, "w5": delta_w5, "w9": delta_w9, "w10": delta_w10, "w11": delta_w11},
     "pyiceberg": {"w1": iceberg_w1, "w2": iceberg_w2, "w3": iceberg_w3, "w4": iceberg_w4, "w5": iceberg_w5},
-    "duckdb": {"w3": duckdb_w3, "w4": duckdb_w4, "w8": duckdb_w8},
-    "pyarrow": {"w3": pyarrow_w3, "w4": pyarrow_w4},
+    "duckdb": {"w3": duckdb_w3, "w4": duckdb_w4, "w8": duckdb_w8, "w13": duckdb_w13},
+    "pyarrow": {"w3": pyarrow_w3, "w4": pyarrow_w4, "w13": pyarrow_w13},
 }
 
 

@@ -3,6 +3,7 @@
 //!
 //! `cargo run --release -p strata-bench -- w1 w2 w3 w4 w5 w6 w7 w8 w9 w10 w11 w12` (no names:
 //! all; W12 also wants the `strata` binary built, see `catalog.rs`).
+//! `w13` runs only when named: it spawns the release `strata` CLI (see `ingest.rs`).
 //! Sizes scale with `STRATA_BENCH_ROWS` (W3/W4 rows, default 10,000,000),
 //! `STRATA_BENCH_COMMITS` (W2, default 2,000) and `STRATA_BENCH_W11_COMMITS`/`_ROWS` (W11,
 //! default 10,000 appends of 1,000 rows). Data is deterministic (seed 42). `strata-bench prepare
@@ -23,6 +24,7 @@ use strata_table::{CreateTable, LocalStore, SnapshotSelector, Table, TableLocati
 mod catalog;
 mod compare;
 mod concurrency;
+mod ingest;
 mod optimize;
 mod rows;
 mod scale;
@@ -279,6 +281,13 @@ async fn w3_w4(run_w4: bool) -> Result<(), BoxError> {
         strata_s.push(start.elapsed().as_secs_f64());
         table = Some(t);
     }
+    if let Some(t) = &table {
+        let data: u64 = t.latest().await?.files().values().map(|a| a.size).sum();
+        emit("w3", "strata", "data_mb", data as f64 / 1e6, "MB");
+    }
+    if env_u64("STRATA_BENCH_W3_ENCODINGS", 0) == 1 {
+        ingest::w3_encodings(&batches, dir.path(), reps)?;
+    }
     let bare = median(&mut bare_s);
     let took = median(&mut strata_s);
     emit("w3", "parquet-rs", "ingest_seconds", bare, "s");
@@ -362,6 +371,17 @@ fn main() -> ExitCode {
             }
         };
     }
+    if let [cmd, dir] = &args[..]
+        && cmd == "w13-prepare"
+    {
+        return match ingest::prepare(std::path::Path::new(dir)) {
+            Ok(()) => ExitCode::SUCCESS,
+            Err(e) => {
+                eprintln!("w13-prepare: {e}");
+                ExitCode::FAILURE
+            }
+        };
+    }
     if let [cmd, uri] = &args[..]
         && cmd == "w7-open"
     {
@@ -406,6 +426,10 @@ fn main() -> ExitCode {
         }
         if want("w12") {
             catalog::w12().await?;
+        }
+        // Only when named: it needs the `strata` binary.
+        if args.iter().any(|a| a == "w13") {
+            ingest::w13().await?;
         }
         Ok::<(), BoxError>(())
     });

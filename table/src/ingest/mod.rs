@@ -337,8 +337,9 @@ fn replace_at(
         .map_err(|e| e.to_string())
 }
 
-/// NDJSON decoding in chunks of lines; on an error, the chunk is decoded line by line to name
-/// the offending line. A row without a key for a column that has a `writeDefault` gets the
+/// NDJSON decoding in chunks of lines, read into one buffer kept across chunks and decoded in
+/// one pass; on an error, the chunk is decoded line by line to name the offending line. A row
+/// without a key for a column that has a `writeDefault` gets the
 /// default, as a CSV without that column does (an explicit `null` stays null).
 struct JsonLines<R> {
     reader: R,
@@ -347,6 +348,8 @@ struct JsonLines<R> {
     line: usize,
     done: bool,
     defaults: Vec<WriteDefault>,
+    /// The chunk's non-blank lines, each ending in a newline.
+    text: String,
 }
 
 impl<R: BufRead> JsonLines<R> {
@@ -358,20 +361,21 @@ impl<R: BufRead> JsonLines<R> {
             line: 0,
             done: false,
             defaults: Vec::new(),
+            text: String::new(),
         }
     }
 
     /// Fills the `writeDefault` of every column whose key a line lacks.
     fn fill_defaults(
         &self,
-        lines: &[String],
+        text: &str,
         batch: RecordBatch,
     ) -> std::result::Result<RecordBatch, String> {
         if self.defaults.is_empty() {
             return Ok(batch);
         }
-        let keys: Vec<serde_json::Map<String, serde_json::Value>> = lines
-            .iter()
+        let keys: Vec<serde_json::Map<String, serde_json::Value>> = text
+            .lines()
             .map(|l| serde_json::from_str(l).map_err(|e| e.to_string()))
             .collect::<std::result::Result<_, _>>()?;
         let mut columns = batch.columns().to_vec();
@@ -397,19 +401,24 @@ impl<R: BufRead> JsonLines<R> {
         RecordBatch::try_new(batch.schema(), columns).map_err(|e| e.to_string())
     }
 
-    fn decode(&self, lines: &[String]) -> std::result::Result<Option<RecordBatch>, String> {
+    /// Decodes `text`: whole lines, at most [`INGEST_BATCH_ROWS`] of them.
+    fn decode(&self, text: &str) -> std::result::Result<Option<RecordBatch>, String> {
         // Strict: a key the schema lacks is an error, never silently dropped.
         let mut decoder = arrow::json::ReaderBuilder::new(self.schema.clone())
             .with_batch_size(INGEST_BATCH_ROWS)
             .with_strict_mode(true)
             .build_decoder()
             .map_err(|e| e.to_string())?;
-        for l in lines {
-            decoder.decode(l.as_bytes()).map_err(|e| e.to_string())?;
-            decoder.decode(b"\n").map_err(|e| e.to_string())?;
+        let mut rest = text.as_bytes();
+        while !rest.is_empty() {
+            let n = decoder.decode(rest).map_err(|e| e.to_string())?;
+            if n == 0 {
+                break;
+            }
+            rest = rest.get(n..).unwrap_or_default();
         }
         match decoder.flush().map_err(|e| e.to_string())? {
-            Some(batch) => self.fill_defaults(lines, batch).map(Some),
+            Some(batch) => self.fill_defaults(text, batch).map(Some),
             None => Ok(None),
         }
     }
@@ -422,19 +431,24 @@ impl<R: BufRead> Iterator for JsonLines<R> {
         if self.done {
             return None;
         }
-        let mut lines = Vec::new();
+        let mut text = std::mem::take(&mut self.text);
+        text.clear();
         let mut numbers = Vec::new();
-        while lines.len() < INGEST_BATCH_ROWS {
-            let mut l = String::new();
-            match self.reader.read_line(&mut l) {
+        while numbers.len() < INGEST_BATCH_ROWS {
+            let start = text.len();
+            match self.reader.read_line(&mut text) {
                 Ok(0) => {
                     self.done = true;
                     break;
                 }
                 Ok(_) => {
                     self.line += 1;
-                    if !l.trim().is_empty() {
-                        lines.push(l);
+                    if text.get(start..).is_none_or(|l| l.trim().is_empty()) {
+                        text.truncate(start);
+                    } else {
+                        if !text.ends_with('\n') {
+                            text.push('\n');
+                        }
                         numbers.push(self.line);
                     }
                 }
@@ -447,24 +461,28 @@ impl<R: BufRead> Iterator for JsonLines<R> {
                 }
             }
         }
-        if lines.is_empty() {
+        if numbers.is_empty() {
+            self.text = text;
             return None;
         }
-        match self.decode(&lines) {
+        let decoded = self.decode(&text);
+        let out = match decoded {
             Ok(Some(b)) => Some(Ok(b)),
             Ok(None) => None,
             Err(chunk_err) => {
                 self.done = true;
                 // Find the first line that fails on its own.
-                for (l, n) in lines.iter().zip(&numbers) {
-                    if let Err(e) = self.decode(std::slice::from_ref(l)) {
+                for (l, n) in text.split_inclusive('\n').zip(&numbers) {
+                    if let Err(e) = self.decode(l) {
                         return Some(Err(bad(&self.path, format!("line {n}: {e}"))));
                     }
                 }
                 let last = numbers.last().copied().unwrap_or(self.line);
                 Some(Err(bad(&self.path, format!("by line {last}: {chunk_err}"))))
             }
-        }
+        };
+        self.text = text;
+        out
     }
 }
 

@@ -3,7 +3,8 @@
 //!
 //! A [`DataFileWriter`] streams batches (already made to fit the table schema with
 //! [`crate::arrow_schema::conform_batch`]) into Parquet files through a buffered multipart
-//! upload, so memory stays bounded by the row group being encoded plus the upload buffer.
+//! upload, so memory stays bounded by the two row groups being encoded (one taking input, one
+//! closing; see the `encode` module) plus the upload buffer.
 //!
 //! **File rolling.** Input batches are fed to the encoder in slices of at most
 //! [`WRITE_SLICE_ROWS`] rows. After each slice, when the bytes already written plus the encoded
@@ -24,6 +25,8 @@ mod encode;
 #[cfg(test)]
 mod fixtures;
 mod options;
+#[cfg(test)]
+mod readers;
 mod stats;
 
 pub use options::{
@@ -134,7 +137,7 @@ impl DataFileWriterBuilder {
             }
         }
         let arrow_schema = to_arrow_schema(&self.schema)?;
-        let props = self.options.writer_properties()?;
+        let props = self.options.writer_properties(&arrow_schema)?;
         let mut dir = String::from("data");
         for seg in &self.partition_path {
             dir.push('/');

@@ -1,22 +1,29 @@
-//! Column-parallel Parquet encoding of one data file.
+//! Pipelined, column-parallel Parquet encoding of one data file.
 //!
 //! The Arrow writer of the `parquet` crate encodes the columns of a row group one after the
 //! other on the calling thread. Encoding (dictionary, levels, compression) is where writes spend
-//! their time, and columns are independent, so this encoder gives each top-level column its own
-//! `ArrowColumnWriter` and encodes groups of columns on several threads at once: input is
-//! gathered into chunks of [`CHUNK_ROWS`] rows, each chunk's columns are encoded in parallel (on
-//! a blocking thread, so the async runtime is never stalled), and the encoded pages stay in
-//! memory until the row group closes and is spliced into the file. The output is an ordinary
-//! Parquet file (same encodings, statistics, page index and footer as the sequential writer's),
-//! written through the async upload as each row group completes.
+//! their time, and columns are independent, so this encoder hands each top-level column (or, for
+//! wide tables, a group of columns) to its own worker on the blocking pool for the duration of a
+//! row group. Input is gathered into chunks of [`CHUNK_ROWS`] rows and sent to every worker
+//! through a bounded channel; the caller does not wait for a chunk to be encoded, only for room
+//! in the channels, so reading the input (parsing a CSV file, say), encoding the columns and
+//! uploading run at the same time, and a column that encodes faster than another does not wait
+//! for it chunk by chunk. When a row group is full its workers close their writers while the next
+//! row group's workers already take input; the closed group is spliced into the file (in order)
+//! and uploaded as soon as it is complete. The output is an ordinary Parquet file (same
+//! encodings, statistics, page index and footer as the sequential writer's).
 //!
-//! Memory: the input chunk (at most [`CHUNK_ROWS`] rows) plus the encoded row group in progress
-//! (bounded by the row-group byte limit) plus one encoded row group waiting for upload.
+//! Memory: at most two row groups are being encoded at once (the one taking input and the one
+//! closing), each bounded by the row-group byte limit (checked after every chunk against the
+//! workers' estimates, input not yet encoded counted at its in-memory size); input chunks shared by the workers, at most [`CHANNEL_CHUNKS`] queued
+//! plus one being encoded per worker of each of the two groups; and one encoded row group being
+//! uploaded. The encoded bytes go through one buffer kept for the life of the file.
 
 use std::io::Write;
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 
-use arrow::array::RecordBatch;
+use arrow::array::{Array, ArrayRef, AsArray, RecordBatch};
 use arrow::datatypes::{DataType as ArrowType, SchemaRef};
 use object_store::buffered::BufWriter;
 use parquet::arrow::ArrowWriter;
@@ -29,6 +36,7 @@ use parquet::file::metadata::ParquetMetaData;
 use parquet::file::properties::WriterProperties;
 use parquet::file::writer::SerializedFileWriter;
 use tokio::io::AsyncWriteExt;
+use tokio::sync::{mpsc, oneshot};
 
 /// Rows gathered before a chunk of input is encoded (the unit of parallel work).
 pub(crate) const CHUNK_ROWS: usize = 65_536;
@@ -39,12 +47,14 @@ pub(crate) const CHUNK_ROWS: usize = 65_536;
 struct SharedBuf(Arc<Mutex<Vec<u8>>>);
 
 impl SharedBuf {
-    fn take(&self) -> std::io::Result<Vec<u8>> {
+    /// The bytes written so far, replaced by `empty` (an emptied buffer whose capacity is
+    /// reused).
+    fn swap(&self, empty: Vec<u8>) -> std::io::Result<Vec<u8>> {
         let mut guard = self
             .0
             .lock()
             .map_err(|_| std::io::Error::other("encoder buffer lock poisoned"))?;
-        Ok(std::mem::take(&mut *guard))
+        Ok(std::mem::replace(&mut *guard, empty))
     }
 }
 
@@ -63,24 +73,115 @@ impl Write for SharedBuf {
     }
 }
 
+/// Chunks queued per worker before the caller waits.
+pub(crate) const CHANNEL_CHUNKS: usize = 2;
+
 /// The column writers of one top-level field (one per Parquet leaf under it).
 type FieldWriters = Vec<ArrowColumnWriter>;
 
-/// Encodes one Parquet file with column-parallel encoding; see the module docs.
+/// What a worker hands back: per field it encoded, the field's index and its closed chunks.
+type Closed = Vec<(usize, Vec<ArrowColumnChunk>)>;
+
+/// A worker encoding some fields of one row group.
+struct Worker {
+    /// Input; `None` once the row group stopped taking it.
+    tx: Option<mpsc::Sender<Arc<Vec<RecordBatch>>>>,
+    /// The worker's thread, to see whether it finished.
+    thread: std::thread::JoinHandle<()>,
+    /// Its result once its input ended and its writers are closed.
+    result: oneshot::Receiver<PqResult<Closed>>,
+    /// The worker's estimate of its encoded bytes so far.
+    size: Arc<AtomicUsize>,
+    /// In-memory bytes of the input columns it has encoded.
+    consumed: Arc<AtomicUsize>,
+}
+
+/// A row group being encoded.
+struct Group {
+    workers: Vec<Worker>,
+    /// In-memory bytes of the input sent to the workers (every column).
+    sent: usize,
+}
+
+impl Group {
+    /// The workers' estimates of their encoded bytes, plus the input they have not encoded yet
+    /// at its in-memory size.
+    fn estimated_size(&self) -> usize {
+        let (encoded, consumed) = self.workers.iter().fold((0, 0), |(e, c), w| {
+            (
+                e + w.size.load(Ordering::Relaxed),
+                c + w.consumed.load(Ordering::Relaxed),
+            )
+        });
+        encoded + self.sent.saturating_sub(consumed)
+    }
+
+    /// Ends the workers' input: they close their writers.
+    fn stop(&mut self) {
+        for w in &mut self.workers {
+            w.tx = None;
+        }
+    }
+
+    /// Stops input and waits for every worker's closed chunks, in field order.
+    async fn close(mut self, fields: usize) -> PqResult<Vec<ArrowColumnChunk>> {
+        self.stop();
+        let mut by_field: Vec<Option<Vec<ArrowColumnChunk>>> = (0..fields).map(|_| None).collect();
+        let mut first_error = None;
+        for w in self.workers {
+            let result = w.result.await.unwrap_or_else(|_| {
+                Err(ParquetError::General("an encoder thread panicked".into()))
+            });
+            match result {
+                Ok(closed) => {
+                    for (i, chunks) in closed {
+                        if let Some(slot) = by_field.get_mut(i) {
+                            *slot = Some(chunks);
+                        }
+                    }
+                }
+                Err(e) => {
+                    first_error.get_or_insert(e);
+                }
+            }
+        }
+        if let Some(e) = first_error {
+            return Err(e);
+        }
+        let mut out = Vec::new();
+        for slot in by_field {
+            out.extend(
+                slot.ok_or_else(|| ParquetError::General("a column was not encoded".into()))?,
+            );
+        }
+        Ok(out)
+    }
+
+    /// Whether every worker has finished (after [`Self::stop`]).
+    fn is_done(&self) -> bool {
+        self.workers.iter().all(|w| w.thread.is_finished())
+    }
+}
+
+/// Encodes one Parquet file with pipelined column-parallel encoding; see the module docs.
 pub(crate) struct FileEncoder {
     file: SerializedFileWriter<SharedBuf>,
     factory: ArrowRowGroupWriterFactory,
     buf: SharedBuf,
+    /// The other half of the output buffer: swapped with `buf`'s contents to upload them.
+    spare: Vec<u8>,
     sink: BufWriter,
     /// Set once the upload's shutdown began: from then on `BufWriter::abort` panics.
     shut_down: bool,
     schema: SchemaRef,
     max_rows: usize,
     max_bytes: usize,
-    threads: usize,
-    /// Writers of the row group in progress (`None` before its first chunk).
-    writers: Option<Vec<FieldWriters>>,
-    row_groups: usize,
+    max_workers: usize,
+    /// The row group taking input (`None` before its first chunk).
+    group: Option<Group>,
+    /// The previous row group, input stopped, its workers closing their writers.
+    closing: Option<Group>,
+    row_groups_started: usize,
     group_rows: usize,
     pending: Vec<RecordBatch>,
     pending_rows: usize,
@@ -99,58 +200,50 @@ impl FileEncoder {
         let (file, factory) =
             ArrowWriter::try_new_with_options(buf.clone(), schema.clone(), options)?
                 .into_serialized_writer()?;
-        let threads = std::thread::available_parallelism()
+        // One worker per column up to a few per core (the OS shares the cores between them, so
+        // unequal columns balance themselves); wider tables group their columns.
+        let max_workers = std::thread::available_parallelism()
             .map(|n| n.get())
             .unwrap_or(1)
-            .min(schema.fields().len())
+            .saturating_mul(4)
             .max(1);
         Ok(Self {
             file,
             factory,
             buf,
+            spare: Vec::new(),
             sink,
             shut_down: false,
             schema,
             max_rows,
             max_bytes,
-            threads,
-            writers: None,
-            row_groups: 0,
+            max_workers,
+            group: None,
+            closing: None,
+            row_groups_started: 0,
             group_rows: 0,
             pending: Vec::new(),
             pending_rows: 0,
         })
     }
 
-    /// Bytes of the file already written out (closed row groups).
+    /// Bytes of the file already written out (row groups spliced into it).
     pub(crate) fn bytes_written(&self) -> usize {
         self.file.bytes_written()
     }
 
-    /// Estimated encoded size of the row group in progress plus the input not yet encoded.
+    /// Estimated encoded size of the row groups being encoded plus the input not yet sent.
     pub(crate) fn in_progress_size(&self) -> usize {
-        let encoded: usize = self
-            .writers
-            .iter()
-            .flatten()
-            .flatten()
-            .map(|w| w.get_estimated_total_bytes())
-            .sum();
-        let pending: usize = self
-            .pending
-            .iter()
-            .map(|b| {
-                b.columns()
-                    .iter()
-                    .map(|c| c.to_data().get_slice_memory_size().unwrap_or(0))
-                    .sum::<usize>()
-            })
+        let encoded = self.group.as_ref().map_or(0, Group::estimated_size)
+            + self.closing.as_ref().map_or(0, Group::estimated_size);
+        let pending: usize = (0..self.schema.fields().len())
+            .map(|i| input_size(&self.pending, i))
             .sum();
         encoded + pending
     }
 
-    /// Adds rows; encodes a chunk once enough rows are gathered, and closes the row group at
-    /// its row or byte limit.
+    /// Adds rows; sends a chunk to the workers once enough rows are gathered, and closes the
+    /// row group at its row or byte limit.
     pub(crate) async fn write(&mut self, batch: &RecordBatch) -> PqResult<()> {
         let mut offset = 0;
         while offset < batch.num_rows() {
@@ -161,73 +254,134 @@ impl FileEncoder {
             offset += n;
             let group_full = self.group_rows + self.pending_rows >= self.max_rows;
             if self.pending_rows >= CHUNK_ROWS || group_full {
-                self.encode_pending(false).await?;
-                let too_big = self.in_progress_size() >= self.max_bytes;
+                self.send_pending().await?;
+                let too_big = self
+                    .group
+                    .as_ref()
+                    .is_some_and(|g| g.estimated_size() >= self.max_bytes);
                 if group_full || too_big {
                     self.close_row_group().await?;
                 }
             }
+            self.splice_closed(false).await?;
         }
         Ok(())
     }
 
-    /// Encodes the gathered input (and closes the column writers when `close`).
-    async fn encode_pending(&mut self, close: bool) -> PqResult<Option<Vec<ArrowColumnChunk>>> {
-        let writers = match self.writers.take() {
-            Some(w) => w,
-            None => self.new_writers()?,
-        };
-        let batches = std::mem::take(&mut self.pending);
-        self.group_rows += self.pending_rows;
-        self.pending_rows = 0;
-        let schema = self.schema.clone();
-        let threads = self.threads;
-        let (writers, chunks) = tokio::task::spawn_blocking(move || {
-            encode_parallel(&schema, writers, &batches, threads, close)
-        })
-        .await
-        .map_err(|e| ParquetError::General(format!("encoder task failed: {e}")))??;
-        if close {
-            Ok(Some(chunks))
-        } else {
-            self.writers = Some(writers);
-            Ok(None)
-        }
-    }
-
-    fn new_writers(&self) -> PqResult<Vec<FieldWriters>> {
-        let mut all = self
-            .factory
-            .create_column_writers(self.row_groups)?
-            .into_iter();
-        let mut out = Vec::with_capacity(self.schema.fields().len());
-        for f in self.schema.fields() {
-            out.push(all.by_ref().take(leaf_count(f.data_type())).collect());
-        }
-        Ok(out)
-    }
-
-    /// Closes the row group in progress (if it has rows) and uploads it.
-    async fn close_row_group(&mut self) -> PqResult<()> {
-        if self.group_rows + self.pending_rows == 0 {
+    /// Sends the gathered input to the row group's workers (starting them for its first chunk).
+    async fn send_pending(&mut self) -> PqResult<()> {
+        if self.pending_rows == 0 {
             return Ok(());
         }
-        let chunks = self.encode_pending(true).await?.unwrap_or_default();
-        let mut group = self.file.next_row_group()?;
-        for chunk in chunks {
-            chunk.append_to_row_group(&mut group)?;
+        let chunk = Arc::new(std::mem::take(&mut self.pending));
+        let bytes: usize = (0..self.schema.fields().len())
+            .map(|i| input_size(&chunk, i))
+            .sum();
+        self.group_rows += self.pending_rows;
+        self.pending_rows = 0;
+        let group = match self.group.take() {
+            Some(g) => g,
+            None => self.start_group(&chunk)?,
+        };
+        let group = self.group.insert(group);
+        group.sent += bytes;
+        let mut failed = false;
+        for w in &group.workers {
+            let sent = match &w.tx {
+                Some(tx) => tx.send(chunk.clone()).await.is_ok(),
+                None => false,
+            };
+            if !sent {
+                // The worker stopped on an error: closing the group reports it.
+                failed = true;
+                break;
+            }
         }
-        group.close()?;
-        self.row_groups += 1;
+        if failed && let Some(g) = self.group.take() {
+            g.close(self.schema.fields().len()).await?;
+            return Err(ParquetError::General("an encoder stopped early".into()));
+        }
+        Ok(())
+    }
+
+    /// Starts the workers of a new row group, fields spread by the first chunk's sizes.
+    fn start_group(&mut self, first: &[RecordBatch]) -> PqResult<Group> {
+        let mut all = self
+            .factory
+            .create_column_writers(self.row_groups_started)?
+            .into_iter();
+        self.row_groups_started += 1;
+        let mut writers: Vec<Option<FieldWriters>> = Vec::with_capacity(self.schema.fields().len());
+        for f in self.schema.fields() {
+            writers.push(Some(all.by_ref().take(leaf_count(f.data_type())).collect()));
+        }
+        let fields = writers.len();
+        let workers = self.max_workers.min(fields).max(1);
+        let mut order: Vec<(usize, usize)> = (0..fields)
+            .map(|i| (input_size(first, i).max(1), i))
+            .collect();
+        order.sort_unstable_by(|a, b| b.cmp(a));
+        let mut assigned: Vec<(usize, Vec<(usize, FieldWriters)>)> =
+            (0..workers).map(|_| (0, Vec::new())).collect();
+        for (w, i) in order {
+            if let Some(g) = assigned.iter_mut().min_by_key(|g| g.0)
+                && let Some(ws) = writers.get_mut(i).and_then(Option::take)
+            {
+                g.0 += w;
+                g.1.push((i, ws));
+            }
+        }
+        let workers = assigned
+            .into_iter()
+            .filter(|(_, fields)| !fields.is_empty())
+            .map(|(_, fields)| spawn_worker(self.schema.clone(), fields))
+            .collect::<PqResult<_>>()?;
+        Ok(Group { workers, sent: 0 })
+    }
+
+    /// Stops input to the row group in progress (if it has rows); it is spliced into the file
+    /// once closed. A group still closing from before is spliced first.
+    async fn close_row_group(&mut self) -> PqResult<()> {
+        self.send_pending().await?;
+        let Some(mut group) = self.group.take() else {
+            return Ok(());
+        };
+        group.stop();
         self.group_rows = 0;
+        self.splice_closed(true).await?;
+        self.closing = Some(group);
+        Ok(())
+    }
+
+    /// Splices the closing row group into the file and uploads it: when `wait`, after waiting
+    /// for it; otherwise only if its workers are already done.
+    async fn splice_closed(&mut self, wait: bool) -> PqResult<()> {
+        let ready = match &self.closing {
+            Some(g) => wait || g.is_done(),
+            None => false,
+        };
+        if !ready {
+            return Ok(());
+        }
+        let Some(group) = self.closing.take() else {
+            return Ok(());
+        };
+        let chunks = group.close(self.schema.fields().len()).await?;
+        let mut rg = self.file.next_row_group()?;
+        for chunk in chunks {
+            chunk.append_to_row_group(&mut rg)?;
+        }
+        rg.close()?;
         self.upload().await
     }
 
     async fn upload(&mut self) -> PqResult<()> {
-        let bytes = self.buf.take()?;
+        let mut bytes = self.buf.swap(std::mem::take(&mut self.spare))?;
         if !bytes.is_empty() {
             self.sink.write_all(&bytes).await?;
         }
+        bytes.clear();
+        self.spare = bytes;
         Ok(())
     }
 
@@ -235,6 +389,7 @@ impl FileEncoder {
     /// metadata.
     pub(crate) async fn finish(&mut self) -> PqResult<ParquetMetaData> {
         self.close_row_group().await?;
+        self.splice_closed(true).await?;
         let metadata = self.file.finish()?;
         self.upload().await?;
         self.shut_down = true;
@@ -245,7 +400,7 @@ impl FileEncoder {
     /// Aborts the upload (best effort). After a failed [`finish`](Self::finish) whose
     /// shutdown had begun there is nothing left to abort here (`BufWriter::abort` would panic):
     /// the single put failed, or the multipart completion did, and an unfinished multipart
-    /// upload is reaped by store lifecycles.
+    /// upload is reaped by store lifecycles. Workers still running stop when their input ends.
     pub(crate) async fn abort(self) -> object_store::Result<()> {
         if self.shut_down {
             return Ok(());
@@ -253,6 +408,65 @@ impl FileEncoder {
         let mut sink = self.sink;
         sink.abort().await
     }
+}
+
+/// In-memory bytes of column `i` of `batches`.
+fn input_size(batches: &[RecordBatch], i: usize) -> usize {
+    batches
+        .iter()
+        .filter_map(|b| b.columns().get(i))
+        .map(|c| slice_size(c.as_ref()))
+        .sum()
+}
+
+/// Bytes of the values a (possibly sliced) array refers to. Arrow's `get_slice_memory_size`
+/// counts the whole child of a sliced list or map, so a column of lists sliced into many small
+/// pieces would count its values once per piece.
+fn slice_size(array: &dyn Array) -> usize {
+    let nulls = array.nulls().map_or(0, |n| n.len().div_ceil(8));
+    let (offsets, values): (usize, Option<ArrayRef>) = match array.data_type() {
+        ArrowType::List(_) => {
+            let l = array.as_list::<i32>();
+            let o = l.value_offsets();
+            let (start, end) = (o.first().copied(), o.last().copied());
+            let child = start
+                .zip(end)
+                .map(|(s, e)| l.values().slice(s.max(0) as usize, (e - s).max(0) as usize));
+            (o.len() * 4, child)
+        }
+        ArrowType::LargeList(_) => {
+            let l = array.as_list::<i64>();
+            let o = l.value_offsets();
+            let (start, end) = (o.first().copied(), o.last().copied());
+            let child = start
+                .zip(end)
+                .map(|(s, e)| l.values().slice(s.max(0) as usize, (e - s).max(0) as usize));
+            (o.len() * 8, child)
+        }
+        ArrowType::Map(..) => {
+            let m = array.as_map();
+            let o = m.value_offsets();
+            let (start, end) = (o.first().copied(), o.last().copied());
+            let child = start.zip(end).map(|(s, e)| {
+                Arc::new(
+                    m.entries()
+                        .slice(s.max(0) as usize, (e - s).max(0) as usize),
+                ) as ArrayRef
+            });
+            (o.len() * 4, child)
+        }
+        ArrowType::Struct(_) => {
+            let children: usize = array
+                .as_struct()
+                .columns()
+                .iter()
+                .map(|c| slice_size(c.as_ref()))
+                .sum();
+            return nulls + children;
+        }
+        _ => return array.to_data().get_slice_memory_size().unwrap_or(0),
+    };
+    nulls + offsets + values.map_or(0, |v| slice_size(v.as_ref()))
 }
 
 /// Parquet leaf columns under an Arrow type (the writers one top-level field needs).
@@ -269,93 +483,93 @@ fn leaf_count(t: &ArrowType) -> usize {
     }
 }
 
-/// Encodes `batches` into the writers, columns spread over `threads` threads (largest input
-/// first onto the least loaded thread), and closes them when `close`.
-fn encode_parallel(
-    schema: &SchemaRef,
-    writers: Vec<FieldWriters>,
-    batches: &[RecordBatch],
-    threads: usize,
-    close: bool,
-) -> PqResult<(Vec<FieldWriters>, Vec<ArrowColumnChunk>)> {
-    let fields = writers.len();
-    let weight = |i: usize| -> usize {
-        batches
-            .iter()
-            .filter_map(|b| b.columns().get(i))
-            .map(|c| c.to_data().get_slice_memory_size().unwrap_or(0))
-            .sum::<usize>()
-            .max(1)
-    };
-    let mut order: Vec<(usize, usize)> = (0..fields).map(|i| (weight(i), i)).collect();
-    order.sort_unstable_by(|a, b| b.cmp(a));
-    let mut groups: Vec<(usize, Vec<(usize, FieldWriters)>)> =
-        (0..threads.max(1)).map(|_| (0, Vec::new())).collect();
-    let mut slots: Vec<Option<FieldWriters>> = writers.into_iter().map(Some).collect();
-    for (w, i) in order {
-        if let Some(g) = groups.iter_mut().min_by_key(|g| g.0)
-            && let Some(ws) = slots.get_mut(i).and_then(Option::take)
-        {
-            g.0 += w;
-            g.1.push((i, ws));
+/// Starts a worker thread encoding `fields` (index and writers) from the chunks it is sent; it
+/// closes the writers when its input ends. After an error it stops taking input and returns the
+/// error. (Its own thread, not the runtime's blocking pool: a write keeping many files open
+/// could otherwise fill the pool with workers waiting for input from a writer that waits for a
+/// worker still queued.)
+fn spawn_worker(schema: SchemaRef, fields: Vec<(usize, FieldWriters)>) -> PqResult<Worker> {
+    let (tx, mut rx) = mpsc::channel::<Arc<Vec<RecordBatch>>>(CHANNEL_CHUNKS);
+    let (done, result) = oneshot::channel();
+    let size = Arc::new(AtomicUsize::new(0));
+    let consumed = Arc::new(AtomicUsize::new(0));
+    let (reported, progress) = (size.clone(), consumed.clone());
+    let encode = move || -> PqResult<Closed> {
+        let mut fields = fields;
+        while let Some(chunk) = rx.blocking_recv() {
+            let mut total = 0;
+            let mut input = 0;
+            for (i, ws) in &mut fields {
+                input += input_size(&chunk, *i);
+                let field = schema.field(*i);
+                for b in chunk.iter() {
+                    let leaves = compute_leaves(field, b.column(*i))?;
+                    for (w, leaf) in ws.iter_mut().zip(leaves.iter()) {
+                        w.write(leaf)?;
+                    }
+                }
+                total += ws
+                    .iter()
+                    .map(|w| w.get_estimated_total_bytes())
+                    .sum::<usize>();
+            }
+            reported.store(total, Ordering::Relaxed);
+            progress.fetch_add(input, Ordering::Relaxed);
         }
-    }
-    type Encoded = PqResult<Vec<(usize, FieldWriters, Vec<ArrowColumnChunk>)>>;
-    let work = |group: Vec<(usize, FieldWriters)>| -> Encoded {
-        let mut out = Vec::with_capacity(group.len());
-        for (i, mut ws) in group {
-            let field = schema.field(i);
-            for b in batches {
-                let leaves = compute_leaves(field, b.column(i))?;
-                for (w, leaf) in ws.iter_mut().zip(leaves.iter()) {
-                    w.write(leaf)?;
-                }
+        let mut out = Vec::with_capacity(fields.len());
+        for (i, ws) in fields {
+            let mut chunks = Vec::with_capacity(ws.len());
+            for w in ws {
+                chunks.push(w.close()?);
             }
-            let mut chunks = Vec::new();
-            if close {
-                for w in std::mem::take(&mut ws) {
-                    chunks.push(w.close()?);
-                }
-            }
-            out.push((i, ws, chunks));
+            out.push((i, chunks));
         }
         Ok(out)
     };
-    let mut results = Vec::with_capacity(groups.len());
-    std::thread::scope(|scope| {
-        let mut iter = groups.into_iter().map(|g| g.1);
-        let first = iter.next();
-        let handles: Vec<_> = iter
-            .filter(|g| !g.is_empty())
-            .map(|g| scope.spawn(|| work(g)))
-            .collect();
-        if let Some(g) = first {
-            results.push(work(g));
-        }
-        for h in handles {
-            results.push(
-                h.join().unwrap_or_else(|_| {
-                    Err(ParquetError::General("encoder thread panicked".into()))
-                }),
-            );
-        }
-    });
-    let mut by_field: Vec<Option<(FieldWriters, Vec<ArrowColumnChunk>)>> =
-        (0..fields).map(|_| None).collect();
-    for r in results {
-        for (i, ws, chunks) in r? {
-            if let Some(slot) = by_field.get_mut(i) {
-                *slot = Some((ws, chunks));
-            }
-        }
+    let thread = std::thread::Builder::new()
+        .name("strata-encode".into())
+        .spawn(move || {
+            // The receiver is gone only when the file was abandoned.
+            let _ = done.send(encode());
+        })
+        .map_err(|e| ParquetError::General(format!("cannot start an encoder thread: {e}")))?;
+    Ok(Worker {
+        tx: Some(tx),
+        thread,
+        result,
+        size,
+        consumed,
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use arrow::array::{Int64Array, ListArray};
+    use arrow::datatypes::Int64Type;
+
+    #[test]
+    fn a_sliced_list_counts_only_its_own_values() {
+        let rows = 100_000;
+        let lists = ListArray::from_iter_primitive::<Int64Type, _, _>(
+            (0..rows).map(|i| Some(vec![Some(i), None, Some(-i)])),
+        );
+        let whole = slice_size(&lists);
+        // Offsets (4 bytes a row plus one), 3 values of 8 bytes, the values' validity bits.
+        assert_eq!(
+            whole,
+            (rows as usize + 1) * 4 + rows as usize * 24 + rows as usize * 3 / 8
+        );
+        let pieces: usize = (0..rows as usize)
+            .step_by(8192)
+            .map(|start| slice_size(&lists.slice(start, 8192.min(rows as usize - start))))
+            .sum();
+        // Each piece counts its own offsets (one more than its rows) and values, nothing more.
+        assert!(
+            pieces >= whole && pieces <= whole + 13 * 8,
+            "{pieces} against {whole}"
+        );
+        let flat = Int64Array::from_iter_values(0..rows);
+        assert_eq!(slice_size(&flat.slice(10, 100)), 800);
     }
-    let mut writers = Vec::with_capacity(fields);
-    let mut chunks = Vec::new();
-    for slot in by_field {
-        let (ws, cs) =
-            slot.ok_or_else(|| ParquetError::General("a column was not encoded".into()))?;
-        writers.push(ws);
-        chunks.extend(cs);
-    }
-    Ok((writers, chunks))
 }

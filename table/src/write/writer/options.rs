@@ -3,7 +3,9 @@
 
 use std::collections::BTreeMap;
 
-use parquet::basic::{Compression, ZstdLevel};
+use arrow::datatypes::Schema as ArrowSchema;
+use parquet::arrow::ArrowSchemaConverter;
+use parquet::basic::{Compression, Encoding, Type as PhysicalType, ZstdLevel};
 use parquet::file::properties::{EnabledStatistics, WriterProperties};
 
 use crate::error::{Error, Result};
@@ -200,13 +202,35 @@ impl WriterOptions {
         })
     }
 
-    pub(crate) fn writer_properties(&self) -> Result<WriterProperties> {
+    /// The Parquet writer properties of files of `schema` (SPEC §4.6): the codec, row-group
+    /// limits and statistics of these options, and `BYTE_STREAM_SPLIT` as the encoding of every
+    /// FLOAT and DOUBLE column's pages that are not dictionary-encoded. Dictionary encoding is
+    /// tried first, as for every column: a column of few distinct values keeps it, and the writer
+    /// falls back to byte stream split once the dictionary outgrows its page limit.
+    pub(crate) fn writer_properties(&self, schema: &ArrowSchema) -> Result<WriterProperties> {
         let stats = if self.page_index {
             EnabledStatistics::Page
         } else {
             EnabledStatistics::Chunk
         };
-        Ok(WriterProperties::builder()
+        let descr =
+            ArrowSchemaConverter::new()
+                .convert(schema)
+                .map_err(|e| Error::SchemaMismatch {
+                    column: String::new(),
+                    message: format!("no Parquet schema for the table's Arrow schema: {e}"),
+                })?;
+        let mut builder = WriterProperties::builder();
+        for column in descr.columns() {
+            if matches!(
+                column.physical_type(),
+                PhysicalType::FLOAT | PhysicalType::DOUBLE
+            ) {
+                builder =
+                    builder.set_column_encoding(column.path().clone(), Encoding::BYTE_STREAM_SPLIT);
+            }
+        }
+        Ok(builder
             .set_compression(self.parquet_compression()?)
             .set_max_row_group_row_count(Some(self.row_group_max_rows))
             .set_max_row_group_bytes(Some(self.row_group_max_bytes))
