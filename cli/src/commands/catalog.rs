@@ -231,7 +231,6 @@ pub async fn open_committing_through(
     location: &str,
 ) -> CliResult<strata_table::Table> {
     let options = strata_table::TableOptions::default()
-        .with_state_reuse(super::STATE_REUSE)
         .with_commit_handler(Arc::new(CatalogCommitter::new(client, table)));
     let loc = strata_table::TableLocation::parse(location)?;
     Ok(strata_table::Table::open_with(loc, options).await?)
