@@ -208,6 +208,11 @@ impl TableOptions {
     /// object stores each refresh is a round trip. Writes stay safe with a state a little
     /// behind: the put of the next version fails when another writer took it, and the commit
     /// reads what it missed and rebases or reports the conflict (SPEC §8).
+    ///
+    /// Known limit: an operation that retries after losing a race (row changes by deletion
+    /// vector, catalog commits) asks for the latest state again and, inside the window, gets
+    /// the same one, so its retry fails. Until a lost race ends the window, use it only on
+    /// handles that read, or commit once without retrying.
     pub fn with_state_reuse(mut self, within: std::time::Duration) -> Self {
         self.state_reuse = within;
         self
