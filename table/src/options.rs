@@ -209,10 +209,11 @@ impl TableOptions {
     /// behind: the put of the next version fails when another writer took it, and the commit
     /// reads what it missed and rebases or reports the conflict (SPEC §8).
     ///
-    /// Known limit: an operation that retries after losing a race (row changes by deletion
-    /// vector, catalog commits) asks for the latest state again and, inside the window, gets
-    /// the same one, so its retry fails. Until a lost race ends the window, use it only on
-    /// handles that read, or commit once without retrying.
+    /// The window ends early whenever the handle learns its state may be behind: a commit
+    /// that loses the race for its version or is refused (a conflict, a storage failure), and
+    /// any commit made through a commit handler. A retry, a re-plan or a read after it asks
+    /// the store again, and a version or tag newer than the reused state is looked up in
+    /// the store rather than reported missing.
     pub fn with_state_reuse(mut self, within: std::time::Duration) -> Self {
         self.state_reuse = within;
         self

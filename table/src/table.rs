@@ -17,6 +17,11 @@ use crate::log::transaction::{CommitResult, Transaction};
 use crate::options::TableOptions;
 use crate::storage::TableLocation;
 
+mod latest;
+mod time_travel;
+
+use latest::Cached;
+
 /// Table property: checkpoint every N versions.
 pub const PROP_CHECKPOINT_INTERVAL: &str = "strata.checkpointInterval";
 /// Table property: default isolation level.
@@ -158,12 +163,6 @@ pub(crate) struct Inner {
     latest: Mutex<Option<Cached>>,
 }
 
-/// The newest state a handle knows and when it last learned it was the newest.
-struct Cached {
-    state: Arc<TableState>,
-    at: std::time::Instant,
-}
-
 /// A handle on a table. Cheap to clone; keeps the latest state cached and refreshes it
 /// incrementally (one LIST plus the new commits).
 #[derive(Clone)]
@@ -177,12 +176,6 @@ impl std::fmt::Debug for Table {
             .field("uri", &self.inner.uri)
             .finish()
     }
-}
-
-fn rfc3339(ms: i64) -> String {
-    chrono::DateTime::from_timestamp_millis(ms)
-        .map(|t| t.to_rfc3339_opts(chrono::SecondsFormat::Millis, true))
-        .unwrap_or_else(|| format!("{ms} ms"))
 }
 
 impl Table {
@@ -327,7 +320,12 @@ impl Table {
             SnapshotSelector::Version(v) => self.snapshot_at_version(*v).await,
             SnapshotSelector::Timestamp(t) => self.snapshot_at_timestamp(*t).await,
             SnapshotSelector::Tag(name) => {
-                let latest = self.latest().await?;
+                let mut latest = self.latest().await?;
+                if !latest.tags().contains_key(name) && !self.inner.options.state_reuse.is_zero() {
+                    // The tag may be newer than a reused state: ask the store.
+                    self.distrust_cached().await;
+                    latest = self.latest().await?;
+                }
                 let v = *latest.tags().get(name).ok_or_else(|| Error::TagNotFound {
                     table: self.uri().to_string(),
                     name: name.clone(),
@@ -342,225 +340,6 @@ impl Table {
         }
     }
 
-    pub(crate) async fn cached_latest(&self) -> Option<Arc<TableState>> {
-        self.inner
-            .latest
-            .lock()
-            .await
-            .as_ref()
-            .map(|c| c.state.clone())
-    }
-
-    /// The cached state, if it was learned within the handle's state reuse window.
-    async fn recent_latest(&self) -> Option<Arc<TableState>> {
-        let within = self.inner.options.state_reuse;
-        if within.is_zero() {
-            return None;
-        }
-        let guard = self.inner.latest.lock().await;
-        guard
-            .as_ref()
-            .filter(|c| c.at.elapsed() < within)
-            .map(|c| c.state.clone())
-    }
-
-    /// Records `state` as the newest known (read from the store or just committed).
-    pub(crate) async fn remember(&self, state: Arc<TableState>) {
-        let mut guard = self.inner.latest.lock().await;
-        match guard.as_mut() {
-            Some(c) if c.state.version() > state.version() => {}
-            Some(c) if c.state.version() == state.version() => c.at = std::time::Instant::now(),
-            _ => {
-                *guard = Some(Cached {
-                    state,
-                    at: std::time::Instant::now(),
-                })
-            }
-        }
-    }
-
-    /// Loads the newest state: incrementally from the cached state, else from the newest
-    /// checkpoint plus the commits after it (SPEC §10.3).
-    pub(crate) async fn load_latest(&self) -> Result<Arc<TableState>> {
-        if let Some(recent) = self.recent_latest().await {
-            return Ok(recent);
-        }
-        let log = &self.inner.log;
-        let state = match self.cached_latest().await {
-            Some(cached) => self.refresh(cached).await?,
-            None => {
-                let pointer = log.read_last_checkpoint().await?;
-                // On a local file system, reading the commits after the pointed checkpoint
-                // until one is missing finds the newest version without a LIST (commits are
-                // contiguous, SPEC §10.5). Elsewhere a LIST after the pointer is one request.
-                if let Some(p) = &pointer
-                    && self.location().is_local()
-                    && let Some(state) = self.replay_probing(p.version).await?
-                {
-                    self.remember(state.clone()).await;
-                    return Ok(state);
-                }
-                let listing = log.list(pointer.as_ref().map(|p| p.version)).await?;
-                let base = listing
-                    .checkpoints
-                    .last()
-                    .copied()
-                    .or(pointer.map(|p| p.version));
-                if base.is_none() && listing.commits.is_empty() {
-                    return Err(Error::TableNotFound {
-                        uri: self.uri().to_string(),
-                    });
-                }
-                let commits: Vec<u64> = listing
-                    .commits
-                    .iter()
-                    .copied()
-                    .filter(|&v| base.is_none_or(|b| v > b))
-                    .collect();
-                self.replay(base, &commits, log).await?
-            }
-        };
-        self.remember(state.clone()).await;
-        Ok(state)
-    }
-
-    /// The newest state from checkpoint `base` and the commits after it, read one by one until
-    /// one is missing; `None` when the checkpoint does not exist (the caller lists the log).
-    async fn replay_probing(&self, base: u64) -> Result<Option<Arc<TableState>>> {
-        let log = &self.inner.log;
-        if !log.checkpoint_exists(base).await? {
-            return Ok(None);
-        }
-        let mut state = Arc::unwrap_or_clone(self.replay(Some(base), &[], log).await?);
-        let mut next = base + 1;
-        while let Some(c) = log.read_commit_opt(next).await? {
-            state
-                .apply(&c)
-                .map_err(|e| self.corrupt_commit(c.version, e))?;
-            next += 1;
-        }
-        Ok(Some(Arc::new(state)))
-    }
-
-    /// Brings a cached state up to date. Commits are contiguous, so probing the next commit
-    /// files with GETs finds new ones without a LIST (whose cost grows with the log on some
-    /// stores); a handle far behind falls back to LIST and may jump to a newer checkpoint.
-    async fn refresh(&self, cached: Arc<TableState>) -> Result<Arc<TableState>> {
-        const PROBES: usize = 16;
-        let log = &self.inner.log;
-        let mut found = Vec::new();
-        let mut next = cached.version() + 1;
-        while found.len() < PROBES {
-            match log.read_commit_opt(next).await? {
-                Some(c) => {
-                    found.push(c);
-                    next += 1;
-                }
-                None => break,
-            }
-        }
-        if found.is_empty() {
-            return Ok(cached);
-        }
-        let mut state = Arc::unwrap_or_clone(cached);
-        for c in &found {
-            state
-                .apply(c)
-                .map_err(|e| self.corrupt_commit(c.version, e))?;
-        }
-        if found.len() < PROBES {
-            return Ok(Arc::new(state));
-        }
-        let listing = log.list(Some(state.version())).await?;
-        let Some(&last) = listing.commits.last() else {
-            return Ok(Arc::new(state));
-        };
-        let jump = listing.checkpoints.last().copied().filter(|&c| {
-            c > state.version() && last - state.version() > self.checkpoint_interval(&state)
-        });
-        if let Some(c) = jump {
-            return self.replay(Some(c), &listing.commits, log).await;
-        }
-        self.check_contiguous(state.version(), &listing.commits)?;
-        for c in log.read_commits(state.version() + 1, last).await? {
-            state
-                .apply(&c)
-                .map_err(|e| self.corrupt_commit(c.version, e))?;
-        }
-        Ok(Arc::new(state))
-    }
-
-    fn corrupt_commit(&self, version: u64, source: strata_format::FormatError) -> Error {
-        Error::Corrupt {
-            table: self.uri().to_string(),
-            path: self.inner.log.commit_path(version).to_string(),
-            version,
-            source,
-        }
-    }
-
-    /// Fails with [`Error::VersionExpired`] when `version` is before the oldest version the
-    /// log keeps (SPEC §11.5).
-    pub(crate) fn check_retained(&self, version: u64, latest: &TableState) -> Result<()> {
-        let oldest = strata_format::retention::oldest_version(latest.metadata());
-        if version < oldest {
-            return Err(Error::VersionExpired {
-                table: self.uri().to_string(),
-                version,
-                oldest,
-            });
-        }
-        Ok(())
-    }
-
-    fn check_contiguous(&self, base: u64, commits: &[u64]) -> Result<()> {
-        for (expected, &v) in (base + 1..).zip(commits.iter().filter(|&&v| v > base)) {
-            if v != expected {
-                return Err(Error::MissingVersion {
-                    table: self.uri().to_string(),
-                    path: self.inner.log.commit_path(expected).to_string(),
-                    version: expected,
-                });
-            }
-        }
-        Ok(())
-    }
-
-    /// State from checkpoint `base` (or from version 0) plus the listed commits after it.
-    async fn replay(
-        &self,
-        base: Option<u64>,
-        commits: &[u64],
-        log: &LogStore,
-    ) -> Result<Arc<TableState>> {
-        // The base (a checkpoint, or commit 0) and the commits after it are read at once: one
-        // round trip to the store instead of two.
-        let start = base.unwrap_or(0);
-        self.check_contiguous(start, commits)?;
-        let later = async {
-            match commits.last().filter(|&&l| l > start) {
-                Some(&last) => log.read_commits(start + 1, last).await,
-                None => Ok(Vec::new()),
-            }
-        };
-        let first = async {
-            match base {
-                Some(b) => log.read_checkpoint_state(b).await,
-                None => {
-                    let first = log.read_commit(0).await?;
-                    TableState::from_first_commit(&first).map_err(|e| self.corrupt_commit(0, e))
-                }
-            }
-        };
-        let (mut state, later) = futures::future::try_join(first, later).await?;
-        for c in later {
-            state
-                .apply(&c)
-                .map_err(|e| self.corrupt_commit(c.version, e))?;
-        }
-        Ok(Arc::new(state))
-    }
-
     pub(crate) fn checkpoint_interval(&self, state: &TableState) -> u64 {
         state
             .metadata()
@@ -569,106 +348,6 @@ impl Table {
             .and_then(|v| v.parse::<u64>().ok())
             .filter(|&n| n > 0)
             .unwrap_or(DEFAULT_CHECKPOINT_INTERVAL)
-    }
-
-    /// The snapshot at `version`, with file locations resolved as of the newest version.
-    pub async fn snapshot_at_version(&self, version: u64) -> Result<Snapshot> {
-        let latest = self.load_latest().await?;
-        if version == latest.version() {
-            return Ok(self.snapshot_of(latest));
-        }
-        let state = self.committed_state_with(version, &latest).await?;
-        let mut state = Arc::unwrap_or_clone(state);
-        state.overlay_locations(&latest);
-        Ok(self.snapshot_of(Arc::new(state)))
-    }
-
-    /// The state at `version` exactly as committed: file locations are those of that version,
-    /// not resolved with later relocations (for comparing versions, e.g. tier moves).
-    pub async fn committed_state(&self, version: u64) -> Result<Arc<TableState>> {
-        let latest = self.load_latest().await?;
-        self.committed_state_with(version, &latest).await
-    }
-
-    async fn committed_state_with(
-        &self,
-        version: u64,
-        latest: &Arc<TableState>,
-    ) -> Result<Arc<TableState>> {
-        if version > latest.version() {
-            return Err(Error::VersionNotFound {
-                table: self.uri().to_string(),
-                version,
-                latest: latest.version(),
-            });
-        }
-        if version == latest.version() {
-            return Ok(latest.clone());
-        }
-        self.check_retained(version, latest)?;
-        let log = &self.inner.log;
-        let interval = self.checkpoint_interval(latest);
-        let guess = version / interval * interval;
-        let base = if guess > 0 && log.checkpoint_exists(guess).await? {
-            Some(guess)
-        } else {
-            // The interval may have changed: find the newest checkpoint at or below `version`.
-            let listing = log.list(None).await?;
-            listing
-                .checkpoints
-                .iter()
-                .copied()
-                .filter(|&c| c <= version)
-                .max()
-        };
-        let start = base.unwrap_or(0);
-        let commits: Vec<u64> = (start + 1..=version).collect();
-        self.replay(base, &commits, log).await
-    }
-
-    /// The snapshot of the latest version committed at or before `timestamp_ms` (SPEC §11):
-    /// a binary search over in-commit timestamps reading O(log n) commit infos.
-    pub async fn snapshot_at_timestamp(&self, timestamp_ms: i64) -> Result<Snapshot> {
-        let latest = self.load_latest().await?;
-        if timestamp_ms >= latest.timestamp() {
-            return Ok(self.snapshot_of(latest));
-        }
-        let log = &self.inner.log;
-        let oldest = strata_format::retention::oldest_version(latest.metadata());
-        let first = log.read_commit_info(oldest).await?;
-        if timestamp_ms < first.timestamp && oldest > 0 {
-            return Err(Error::TimestampExpired {
-                table: self.uri().to_string(),
-                timestamp: rfc3339(timestamp_ms),
-                oldest,
-                oldest_time: rfc3339(first.timestamp),
-            });
-        }
-        if timestamp_ms < first.timestamp {
-            return Err(Error::TimestampBeforeTable {
-                table: self.uri().to_string(),
-                timestamp: rfc3339(timestamp_ms),
-                first: rfc3339(first.timestamp),
-            });
-        }
-        // Invariant: ts(lo) <= t < ts(hi). A 4-ary search: each round reads 3 commit infos at
-        // once, so latency is ~log4(n) reads instead of log2(n).
-        let (mut lo, mut hi) = (oldest, latest.version());
-        while hi - lo > 1 {
-            let probes = search_probes(lo, hi);
-            let infos =
-                futures::future::try_join_all(probes.iter().map(|&v| log.read_commit_info(v)))
-                    .await?;
-            for (&v, info) in probes.iter().zip(&infos) {
-                if info.timestamp <= timestamp_ms {
-                    lo = v;
-                } else {
-                    hi = v;
-                    break;
-                }
-            }
-        }
-        self.snapshot_at_version(lo).await
     }
 
     /// Whether the checkpoint of `version` exists (an arbiter checks it before accepting an
@@ -779,26 +458,5 @@ impl Table {
         let latest = self.load_latest().await?;
         self.inner.log.write_checkpoint(&latest).await?;
         Ok(latest.version())
-    }
-}
-
-/// Up to 3 versions strictly between `lo` and `hi` splitting the range in 4 (ascending).
-fn search_probes(lo: u64, hi: u64) -> Vec<u64> {
-    let mut probes: Vec<u64> = (1..4u64).map(|i| lo + (hi - lo) * i / 4).collect();
-    probes.retain(|&v| v > lo && v < hi);
-    probes.dedup();
-    probes
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn search_probes_split_the_open_range_in_order() {
-        assert_eq!(search_probes(0, 2000), vec![500, 1000, 1500]);
-        assert_eq!(search_probes(10, 12), vec![11]);
-        assert_eq!(search_probes(10, 13), vec![11, 12]);
-        assert!(search_probes(5, 6).is_empty());
     }
 }

@@ -221,16 +221,22 @@ pub async fn open_table(table: &str) -> CliResult<Option<strata_table::Table>> {
     let c = Client::new(&url, catalog_token()?).map_err(cerr)?;
     let t = table_ref(table)?;
     let info = c.load_table(&t).await.map_err(cerr)?;
-    Ok(Some(open_committing_through(c, t, &info.location).await?))
+    Ok(Some(
+        open_committing_through(c, t, &info.location, super::STATE_REUSE).await?,
+    ))
 }
 
-/// Opens the table at `location` with its commits sent to the catalog of `client` as `table`.
+/// Opens the table at `location` with its commits sent to the catalog of `client` as `table`,
+/// reusing the state it read for `state_reuse` (see [`super::STATE_REUSE`]; zero for handles
+/// that live longer than a command, e.g. a SQL session's).
 pub async fn open_committing_through(
     client: Client,
     table: TableRef,
     location: &str,
+    state_reuse: std::time::Duration,
 ) -> CliResult<strata_table::Table> {
     let options = strata_table::TableOptions::default()
+        .with_state_reuse(state_reuse)
         .with_commit_handler(Arc::new(CatalogCommitter::new(client, table)));
     let loc = strata_table::TableLocation::parse(location)?;
     Ok(strata_table::Table::open_with(loc, options).await?)
@@ -278,7 +284,7 @@ pub async fn create(
         eprintln!("created table {t} at {} (version 0)", info.location);
     }
     Ok(Some(
-        open_committing_through(client, t, &info.location).await?,
+        open_committing_through(client, t, &info.location, super::STATE_REUSE).await?,
     ))
 }
 

@@ -97,10 +97,15 @@ impl Catalog for ServedCatalog {
             table: table.to_string(),
         };
         match self.client.load_table(&t).await {
-            Ok(info) => open_committing_through(self.client.clone(), t, &info.location)
-                .await
-                .map(Some)
-                .map_err(sql_err),
+            Ok(info) => open_committing_through(
+                self.client.clone(),
+                t,
+                &info.location,
+                std::time::Duration::ZERO,
+            )
+            .await
+            .map(Some)
+            .map_err(sql_err),
             Err(strata_catalog::Error::Api { status: 404, .. }) => Ok(None),
             Err(e) => Err(sql_err(cerr(e))),
         }
@@ -131,9 +136,14 @@ impl Catalog for ServedCatalog {
             namespace: namespace.to_string(),
             table: table.to_string(),
         };
-        open_committing_through(self.client.clone(), t, &info.location)
-            .await
-            .map_err(sql_err)
+        open_committing_through(
+            self.client.clone(),
+            t,
+            &info.location,
+            std::time::Duration::ZERO,
+        )
+        .await
+        .map_err(sql_err)
     }
 }
 

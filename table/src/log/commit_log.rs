@@ -119,6 +119,15 @@ impl CommitLog {
     /// winners, rebases over them (or refuses with a typed conflict) and retries; on an
     /// ambiguous storage failure looks for its transaction id before retrying.
     pub async fn commit(&self, attempt: Attempt<'_>) -> Result<Landed> {
+        let landed = self.place(attempt).await;
+        if landed.is_err() {
+            // Whatever went wrong, the handle's state may be behind: a retry must read.
+            self.table.distrust_cached().await;
+        }
+        landed
+    }
+
+    async fn place(&self, attempt: Attempt<'_>) -> Result<Landed> {
         let table = &self.table;
         let log = &table.inner.log;
         let opts = &table.inner.options;
@@ -196,7 +205,8 @@ impl CommitLog {
                 }
             }
             // Lost the race for the version (or an earlier ambiguous put of ours landed
-            // there): read every commit from it on.
+            // there): read every commit from it on. The handle's state is behind.
+            table.distrust_cached().await;
             let new_winners = match read_from(table, commit.version, &txn_id, &mut failures).await?
             {
                 Scan::Found { ours, winners: w } => {

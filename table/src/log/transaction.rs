@@ -292,7 +292,11 @@ impl Transaction {
                 user_metadata: proposal.user_metadata,
                 metrics: proposal.metrics,
             };
-            let version = handler.commit(pending).await?;
+            let version = handler.commit(pending).await;
+            // The handler wrote the version (or refused it) without this handle: whatever
+            // this handle remembers as the latest is behind now.
+            table.distrust_cached().await;
+            let version = version?;
             return Ok(CommitResult {
                 version,
                 attempts: 1,
@@ -371,6 +375,14 @@ mod tests {
     }
 
     async fn tables(name: &str, refuse: bool) -> (Table, Table, Arc<Arbiter>) {
+        tables_with(name, refuse, std::time::Duration::ZERO).await
+    }
+
+    async fn tables_with(
+        name: &str,
+        refuse: bool,
+        state_reuse: std::time::Duration,
+    ) -> (Table, Table, Arc<Arbiter>) {
         let uri = format!("memory://commit-handler/{name}");
         let plain = Table::create(&uri, CreateTable::new(sample_schema()))
             .await
@@ -380,7 +392,9 @@ mod tests {
             seen: Mutex::new(Vec::new()),
             refuse,
         });
-        let options = TableOptions::default().with_commit_handler(arbiter.clone());
+        let options = TableOptions::default()
+            .with_commit_handler(arbiter.clone())
+            .with_state_reuse(state_reuse);
         let handled = Table::open_with(TableLocation::parse(&uri).unwrap(), options)
             .await
             .unwrap();
@@ -408,6 +422,23 @@ mod tests {
         assert!(!seen[0].read_whole_table);
         assert!(seen[0].read_files.contains("other.parquet"));
         assert_eq!(plain.latest().await.unwrap().version(), 1);
+    }
+
+    #[tokio::test]
+    async fn a_handle_reusing_its_state_sees_what_its_handler_committed() {
+        let (_, handled, _) =
+            tables_with("reuse", false, std::time::Duration::from_secs(600)).await;
+        let landed = handled
+            .transaction()
+            .await
+            .unwrap()
+            .action(add("a.parquet", 3))
+            .commit()
+            .await
+            .unwrap();
+        assert_eq!(landed.version, 1);
+        assert_eq!(landed.snapshot.version(), 1);
+        assert_eq!(handled.latest().await.unwrap().version(), 1);
     }
 
     #[tokio::test]

@@ -667,4 +667,60 @@ mod tests {
         t.append([batch(vec![("id", ids(&[4]))])]).await.unwrap();
         assert_eq!(strict.latest().await.unwrap().version(), 4);
     }
+
+    async fn reusing(uri: &str) -> Table {
+        Table::open_with(
+            crate::TableLocation::parse(uri).unwrap(),
+            crate::TableOptions::default().with_state_reuse(std::time::Duration::from_secs(600)),
+        )
+        .await
+        .unwrap()
+    }
+
+    #[tokio::test]
+    async fn a_refused_commit_ends_the_state_reuse_window() {
+        let t = table("reuse-conflict").await;
+        let stale = reusing("memory://reuse-conflict/t").await;
+        let other = strata_format::expr::Expr::parse("id = 1").unwrap();
+        t.delete_with(other, crate::DeleteMode::CopyOnWrite)
+            .await
+            .unwrap();
+        // The stale handle plans the same rewrite of a file that is gone: a conflict ...
+        let mine = strata_format::expr::Expr::parse("id = 1").unwrap();
+        let err = stale
+            .delete_with(mine, crate::DeleteMode::CopyOnWrite)
+            .await
+            .unwrap_err();
+        assert!(matches!(err, crate::Error::Conflict { .. }), "{err}");
+        // ... after which the handle reads the store again.
+        assert_eq!(stale.latest().await.unwrap().version(), 2);
+    }
+
+    #[tokio::test]
+    async fn a_vector_delete_from_a_reused_state_replans_on_the_new_one() {
+        let t = Table::create(
+            "memory://reuse-vectors/t",
+            CreateTable::new(parse_schema("id:int64,name:string?").unwrap())
+                .with_deletion_vectors(true),
+        )
+        .await
+        .unwrap();
+        t.append([batch(vec![("id", ids(&[1, 2, 3]))])])
+            .await
+            .unwrap();
+        let stale = reusing("memory://reuse-vectors/t").await;
+        t.delete(strata_format::expr::Expr::parse("id = 1").unwrap())
+            .await
+            .unwrap();
+        // The stale handle's vector for the same file loses the race; the re-plan must see
+        // the winner's vector (not the reused state again) and land the union.
+        let landed = stale
+            .delete(strata_format::expr::Expr::parse("id = 2").unwrap())
+            .await
+            .unwrap();
+        assert_eq!(landed.version, 3);
+        assert_eq!(t.latest().await.unwrap().record_count(), 1);
+        let left = rows(&t, None).await;
+        assert!(left.contains("| 3  |") && !left.contains("| 1  |") && !left.contains("| 2  |"));
+    }
 }
