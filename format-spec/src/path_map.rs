@@ -60,6 +60,17 @@ impl<V: Clone> PathMap<V> {
         self.inner.values().map(|v| v.as_ref())
     }
 
+    /// Entries in path order, as the shared pointers the map holds: a reader that keeps
+    /// entries (a scan's planned files) clones the pointer, never the entry.
+    pub fn shared_values(&self) -> impl DoubleEndedIterator<Item = &Arc<V>> + '_ {
+        self.inner.values()
+    }
+
+    /// The shared pointer to the entry of `path`.
+    pub fn get_shared(&self, path: &str) -> Option<&Arc<V>> {
+        self.inner.get(path)
+    }
+
     /// `(path, entry)` pairs in path order.
     pub fn iter(&self) -> Iter<'_, V> {
         Iter {

@@ -111,7 +111,7 @@ impl TableProvider for StrataTableProvider {
     }
 
     fn statistics(&self) -> Option<Statistics> {
-        let files: Vec<_> = self.snapshot.files().values().cloned().collect();
+        let files: Vec<_> = self.snapshot.files().shared_values().cloned().collect();
         Some(statistics(
             &files,
             self.snapshot.schema(),

@@ -6,6 +6,8 @@
 //! always `Inexact`: string bounds may be truncated prefixes, and a filter may drop the rows
 //! holding them.
 
+use std::sync::Arc;
+
 use arrow::datatypes::{DataType as ArrowType, SchemaRef};
 use datafusion::common::stats::Precision;
 use datafusion::common::{ColumnStatistics, ScalarValue, Statistics};
@@ -16,12 +18,12 @@ use strata_format::{AddFile, ColumnStats};
 /// Statistics of reading `files` into `output` (columns of the table's `schema`, by name);
 /// `whole` says whether every row of them is returned.
 pub fn statistics(
-    files: &[AddFile],
+    files: &[Arc<AddFile>],
     schema: &Schema,
     output: &SchemaRef,
     whole: bool,
 ) -> Statistics {
-    let rows: u64 = files.iter().map(strata_format::dv::live_rows).sum();
+    let rows: u64 = files.iter().map(|f| strata_format::dv::live_rows(f)).sum();
     let bytes: u64 = files.iter().map(|f| f.size).sum();
     let exact_or_not = |n: usize| {
         if whole {
@@ -46,7 +48,7 @@ pub fn statistics(
 }
 
 fn column(
-    files: &[AddFile],
+    files: &[Arc<AddFile>],
     id: i32,
     ty: &DataType,
     arrow: &ArrowType,

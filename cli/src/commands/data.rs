@@ -225,7 +225,11 @@ pub async fn scan(
     let scan = builder.plan().await?;
     let schema = scan.output_schema();
     // A progress bar when the rows go to a file or pipe and stderr is a terminal.
-    let total: u64 = scan.files().iter().map(strata_format::dv::live_rows).sum();
+    let total: u64 = scan
+        .files()
+        .iter()
+        .map(|f| strata_format::dv::live_rows(f))
+        .sum();
     let bar = crate::style::rows_bar(total, quiet, !std::io::stdout().is_terminal());
     let metrics = scan.metrics();
     let progress = bar.clone();

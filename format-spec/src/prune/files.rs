@@ -3,9 +3,11 @@
 //! updates and merges all plan with [`plan_files`]; catalogs decide with [`file_may_match`]
 //! whether a concurrently added file meets a transaction's read predicate (§8.2).
 
+use std::borrow::Borrow;
 use std::collections::{BTreeMap, BTreeSet};
 
 use super::{ColumnBounds, FileStatsView, may_match};
+
 use crate::actions::{AddFile, Metadata};
 use crate::datum::{Datum, MICROS_PER_DAY, days_from_civil};
 use crate::expr::BoundExpr;
@@ -81,10 +83,10 @@ pub fn file_may_match(
 }
 
 /// The files to read, and how many were skipped and why.
-#[derive(Debug, Clone, Default)]
-pub struct FilePlan<'a> {
+#[derive(Debug, Clone)]
+pub struct FilePlan<'a, F = AddFile> {
     /// Files that may hold matching rows, in the order given.
-    pub files: Vec<&'a AddFile>,
+    pub files: Vec<&'a F>,
     /// Files skipped on partition values.
     pub pruned_by_partition: u64,
     /// Files skipped on statistics.
@@ -93,17 +95,21 @@ pub struct FilePlan<'a> {
 
 /// Plans which of `files` (active files of a snapshot with `metadata` and `schema`) to read for
 /// `predicate`; every file without one.
-pub fn plan_files<'a>(
-    files: impl IntoIterator<Item = &'a AddFile>,
+pub fn plan_files<'a, F: Borrow<AddFile> + 'a>(
+    files: impl IntoIterator<Item = &'a F>,
     metadata: &Metadata,
     schema: &Schema,
     predicate: Option<&BoundExpr>,
-) -> FilePlan<'a> {
-    let mut plan = FilePlan::default();
+) -> FilePlan<'a, F> {
+    let mut plan = FilePlan {
+        files: Vec::new(),
+        pruned_by_partition: 0,
+        pruned_by_stats: 0,
+    };
     let judge = predicate.map(|p| Judge::new(p, metadata, schema));
     for f in files {
         let verdict = match &judge {
-            Some(j) => j.verdict(f),
+            Some(j) => j.verdict(f.borrow()),
             None => FileVerdict::Read,
         };
         match verdict {

@@ -6,6 +6,7 @@
 //! concurrent delete by vector of an input is re-planned (like deletes, SPEC §8.2).
 
 use std::collections::BTreeMap;
+use std::sync::Arc;
 
 use arrow::array::RecordBatch;
 use arrow::compute::{SortColumn, concat_batches, lexsort_to_indices, take_record_batch};
@@ -316,7 +317,14 @@ impl Table {
         tier: &str,
         sort_by: &[String],
     ) -> Result<Vec<AddFile>> {
-        let files: Vec<AddFile> = bin.files.iter().map(|f| (*f).clone()).collect();
+        let files: Vec<Arc<AddFile>> = bin
+            .files
+            .iter()
+            .map(|f| match base.files().get_shared(&f.path) {
+                Some(shared) => shared.clone(),
+                None => Arc::new((*f).clone()),
+            })
+            .collect();
         // Small inputs are read many at once, so that decoding keeps a core busy while the
         // writer encodes: the bytes in flight stay about IN_FLIGHT_BYTES.
         let mean = files.iter().map(|f| f.size).sum::<u64>() / (files.len() as u64).max(1);

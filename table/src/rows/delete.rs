@@ -25,9 +25,9 @@ use crate::write::{PartitionedWriter, WriteOptions, delete_files, unless_landed}
 
 /// The files of `snapshot` that may hold rows matching `bound` (every file without one): what a
 /// row-level change reads.
-pub(crate) fn candidate_files(snapshot: &Snapshot, bound: Option<&BoundExpr>) -> Vec<AddFile> {
+pub(crate) fn candidate_files(snapshot: &Snapshot, bound: Option<&BoundExpr>) -> Vec<Arc<AddFile>> {
     plan_files(
-        snapshot.files().values(),
+        snapshot.files().shared_values(),
         snapshot.metadata(),
         snapshot.schema(),
         bound,
@@ -173,7 +173,7 @@ impl Table {
             .filter(predicate.clone())
             .plan()
             .await?;
-        let marked: Vec<(AddFile, DeletionVector, u64)> =
+        let marked: Vec<(Arc<AddFile>, DeletionVector, u64)> =
             futures::stream::iter(candidates.into_iter().map(|file| {
                 let scan = &scan;
                 async move {

@@ -19,7 +19,7 @@ use crate::write::PartitionedWriter;
 
 /// What marking one file found.
 struct Marked {
-    file: AddFile,
+    file: Arc<AddFile>,
     vector: DeletionVector,
     new_rows: u64,
     mapped: Vec<RecordBatch>,
@@ -107,7 +107,7 @@ impl Table {
 
 /// Marks the rows of `file` the rewrite matches that its vector does not already mark; maps
 /// them when the rewrite is an update.
-async fn mark_file(scan: &Scan, file: AddFile, rewrite: &RowRewrite) -> Result<Marked> {
+async fn mark_file(scan: &Scan, file: Arc<AddFile>, rewrite: &RowRewrite) -> Result<Marked> {
     let old = scan.deletion_vector(&file).await?;
     let mut vector = old.clone().unwrap_or_default();
     let before = vector.cardinality();

@@ -300,18 +300,20 @@ impl ScanBuilder {
             add(&metrics.bytes_total, f.size);
         }
         let plan = plan_files(
-            snapshot.files().values(),
+            snapshot.files().shared_values(),
             snapshot.metadata(),
             &schema,
             predicate.as_ref(),
         );
         add(&metrics.files_pruned_by_partition, plan.pruned_by_partition);
         add(&metrics.files_pruned_by_stats, plan.pruned_by_stats);
-        let files: Vec<AddFile> = plan.files.into_iter().cloned().collect();
+        // The planned files share the snapshot's entries: a plan of a million files holds a
+        // million pointers, not a copy of every file's statistics.
+        let files: Vec<Arc<AddFile>> = plan.files.into_iter().cloned().collect();
         // SPEC §6.4: archived files are never skipped silently; only the files left after
         // pruning matter, so a scan that prunes the archive away never touches it.
         let now = self.table.inner.options.clock.now_ms();
-        let mut archived: Vec<&AddFile> = files
+        let mut archived: Vec<&Arc<AddFile>> = files
             .iter()
             .filter(|f| needs_restore(f.storage_class.as_deref(), f.restore.as_ref(), now))
             .collect();
@@ -380,7 +382,7 @@ fn top_level_of(
 pub struct Scan {
     shared: Arc<Shared>,
     snapshot: Snapshot,
-    files: Vec<AddFile>,
+    files: Vec<Arc<AddFile>>,
     concurrency: usize,
     limit: Option<u64>,
     preserve_order: bool,
@@ -424,7 +426,7 @@ impl Scan {
         &self.snapshot
     }
     /// The files that survived file-level pruning.
-    pub fn files(&self) -> &[AddFile] {
+    pub fn files(&self) -> &[Arc<AddFile>] {
         &self.files
     }
     /// Schema of the batches returned.
@@ -511,7 +513,7 @@ impl Scan {
         let parts = parts.clamp(1, self.files.len().max(1));
         let mut files = self.files;
         files.sort_by(|a, b| b.size.cmp(&a.size).then_with(|| a.path.cmp(&b.path)));
-        let mut buckets: Vec<(u64, Vec<AddFile>)> = vec![(0, Vec::new()); parts];
+        let mut buckets: Vec<(u64, Vec<Arc<AddFile>>)> = vec![(0, Vec::new()); parts];
         for f in files {
             if let Some(lightest) = buckets.iter_mut().min_by_key(|(size, _)| *size) {
                 lightest.0 += f.size;
@@ -536,12 +538,12 @@ impl Scan {
     }
 
     /// The same scan over one file of the snapshot only (used by copy-on-write rewrites).
-    pub(crate) fn only(&self, file: AddFile) -> Scan {
+    pub(crate) fn only(&self, file: Arc<AddFile>) -> Scan {
         self.of(vec![file])
     }
 
     /// This scan of `files` only (files of its snapshot), in their order.
-    pub(crate) fn of(&self, files: Vec<AddFile>) -> Scan {
+    pub(crate) fn of(&self, files: Vec<Arc<AddFile>>) -> Scan {
         Scan {
             shared: self.shared.clone(),
             snapshot: self.snapshot.clone(),

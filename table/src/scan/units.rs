@@ -62,7 +62,7 @@ pub(super) struct Shared {
 
 /// A data file whose footer has been read, shared by its units.
 struct OpenedFile {
-    file: AddFile,
+    file: Arc<AddFile>,
     store: Arc<dyn ObjectStore>,
     path: Path,
     local: Option<Arc<ReadBuffers>>,
@@ -173,7 +173,7 @@ pub(super) async fn read_footer(
 /// of at least `unit_rows` rows each (a row group is never split).
 pub(super) async fn open_file(
     shared: Arc<Shared>,
-    file: AddFile,
+    file: Arc<AddFile>,
     unit_rows: usize,
 ) -> Result<Vec<Unit>> {
     let page_index = shared.predicate.is_some();

@@ -156,7 +156,7 @@ pub struct MergeResult {
 
 /// What matching one target file found.
 struct FileMatch {
-    file: AddFile,
+    file: Arc<AddFile>,
     /// Old marks plus the rows this merge deletes or updates.
     vector: DeletionVector,
     /// Rows newly marked.
@@ -359,7 +359,7 @@ impl Table {
 async fn match_file(
     keys: &Scan,
     index: &SourceIndex,
-    file: AddFile,
+    file: Arc<AddFile>,
     merge: &Merge,
 ) -> Result<FileMatch> {
     let old = keys.deletion_vector(&file).await?;
