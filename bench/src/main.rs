@@ -115,8 +115,17 @@ fn percentile(v: &mut [f64], p: f64) -> f64 {
 }
 
 async fn create(dir: &std::path::Path, partitioned: bool) -> Result<Table, BoxError> {
+    create_with(dir, partitioned, true).await
+}
+
+/// [`create`], with or without typed checkpoints (SPEC §10.2.2).
+async fn create_with(
+    dir: &std::path::Path,
+    partitioned: bool,
+    typed_checkpoints: bool,
+) -> Result<Table, BoxError> {
     let schema = parse_schema(SCHEMA)?;
-    let mut c = CreateTable::new(schema.clone());
+    let mut c = CreateTable::new(schema.clone()).with_typed_checkpoints(typed_checkpoints);
     if partitioned {
         c = c.with_partition_spec(parse_partition_spec("day(ts)", &schema, 0, 1000)?);
     }

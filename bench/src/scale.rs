@@ -5,7 +5,8 @@
 //! commit's cost must follow its change, not the table. It reports medians and its peak
 //! resident memory. The commit files are written directly with the format crate's encoder
 //! (what the appends would leave, without spending minutes on them); the open, the plans and
-//! the appends are the engine's.
+//! the appends are the engine's. `STRATA_BENCH_W7_TYPED=0` builds the table without typed
+//! checkpoints (SPEC §10.2.1, system `strata-untyped`), for a side-by-side run.
 
 use std::time::Instant;
 
@@ -34,7 +35,7 @@ pub(crate) async fn w7() -> Result<(), BoxError> {
     let per_commit = env_u64("STRATA_BENCH_W7_FILES_PER_COMMIT", 10);
     let dir = tempfile::tempdir()?;
     let root = dir.path().join("w7");
-    create(&root, false).await?;
+    crate::create_with(&root, false, typed()).await?;
     let log = root.join("_strata_log");
     // In-commit timestamps must increase from version 0's (SPEC §3.2).
     let start_ms = i64::try_from(
@@ -71,7 +72,24 @@ pub(crate) async fn w7() -> Result<(), BoxError> {
         )?;
     }
     let uri = root.to_str().ok_or("path")?.to_string();
-    Table::open(&uri).await?.checkpoint().await?;
+    let table = Table::open(&uri).await?;
+    let start = Instant::now();
+    let at = table.checkpoint().await?;
+    emit(
+        "w7",
+        system(),
+        "checkpoint_write",
+        start.elapsed().as_secs_f64() * 1000.0,
+        "ms",
+    );
+    let size = std::fs::metadata(log.join(strata_format::log::checkpoint_file_name(at)))?.len();
+    emit(
+        "w7",
+        system(),
+        "checkpoint_size",
+        size as f64 / 1048576.0,
+        "MiB",
+    );
     let out = std::process::Command::new(std::env::current_exe()?)
         .args(["w7-open", &uri])
         .output()?;
@@ -80,6 +98,16 @@ pub(crate) async fn w7() -> Result<(), BoxError> {
     }
     print!("{}", String::from_utf8_lossy(&out.stdout));
     Ok(())
+}
+
+/// Whether the table gets typed checkpoints (`STRATA_BENCH_W7_TYPED`, default 1).
+fn typed() -> bool {
+    env_u64("STRATA_BENCH_W7_TYPED", 1) != 0
+}
+
+/// The system the figures are reported for.
+fn system() -> &'static str {
+    if typed() { "strata" } else { "strata-untyped" }
 }
 
 /// The measuring process: 5 fresh opens, then plans, then its peak memory.
@@ -114,31 +142,31 @@ pub(crate) async fn open(uri: &str) -> Result<(), BoxError> {
             return Err(format!("planned {planned} and {few} of {files} files").into());
         }
     }
-    emit("w7", "strata", "files", files as f64, "files");
-    emit("w7", "strata", "open_latest", median(&mut opens), "ms");
-    emit("w7", "strata", "plan_full_scan", median(&mut full), "ms");
+    emit("w7", system(), "files", files as f64, "files");
+    emit("w7", system(), "open_latest", median(&mut opens), "ms");
+    emit("w7", system(), "plan_full_scan", median(&mut full), "ms");
     emit(
         "w7",
-        "strata",
+        system(),
         "plan_pruned_scan",
         median(&mut pruned),
         "ms",
     );
     let (large, small) = append_costs(&t).await?;
-    emit("w7", "strata", "append_large_table", large, "ms");
-    emit("w7", "strata", "append_one_file_table", small, "ms");
+    emit("w7", system(), "append_large_table", large, "ms");
+    emit("w7", system(), "append_one_file_table", small, "ms");
     emit(
         "w7",
-        "strata",
+        system(),
         "append_cost_ratio",
         large / small.max(f64::EPSILON),
         "x",
     );
     if let Some(mib) = open_peak {
-        emit("w7", "strata", "peak_rss_open", mib, "MiB");
+        emit("w7", system(), "peak_rss_open", mib, "MiB");
     }
     if let Some(mib) = peak_rss_mib() {
-        emit("w7", "strata", "peak_rss", mib, "MiB");
+        emit("w7", system(), "peak_rss", mib, "MiB");
     }
     Ok(())
 }

@@ -489,7 +489,8 @@ pub enum Command {
         action: TagAction,
     },
     /// Show table properties, or set and remove some (one commit). Setting
-    /// strata.deletionVectors=true on an older table enables deletion vectors (SPEC §7).
+    /// strata.deletionVectors=true on an older table enables deletion vectors (SPEC §7),
+    /// strata.typedCheckpoints=true typed checkpoints (SPEC §10.2.2).
     ///
     /// Example: strata properties ./events --set strata.deletionVectors=true --unset owner
     Properties {

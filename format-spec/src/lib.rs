@@ -33,6 +33,7 @@ pub mod state;
 pub mod testing;
 pub mod tiering;
 pub mod transform;
+pub mod typed_checkpoint;
 
 pub use actions::{
     Action, AddFile, AppTransaction, ColumnStats, CommitInfo, IsolationLevel, Metadata, Protocol,

@@ -9,9 +9,14 @@ pub const MAX_READER_VERSION: u32 = 1;
 pub const MAX_WRITER_VERSION: u32 = 1;
 
 /// Reader features this implementation supports.
-pub const SUPPORTED_READER_FEATURES: &[&str] = &[crate::dv::FEATURE];
+pub const SUPPORTED_READER_FEATURES: &[&str] =
+    &[crate::dv::FEATURE, crate::typed_checkpoint::FEATURE];
 /// Writer features this implementation supports.
-pub const SUPPORTED_WRITER_FEATURES: &[&str] = &["appTransactions", crate::dv::FEATURE];
+pub const SUPPORTED_WRITER_FEATURES: &[&str] = &[
+    "appTransactions",
+    crate::dv::FEATURE,
+    crate::typed_checkpoint::FEATURE,
+];
 
 /// Refuses a table this implementation cannot read correctly.
 pub fn check_readable(p: &Protocol) -> Result<()> {

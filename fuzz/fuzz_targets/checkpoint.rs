@@ -1,12 +1,12 @@
 //! Fuzz target `checkpoint`: Parquet bytes -> checkpoint actions, with the decoder and its check
-//! compiled from `table/src/log/checkpoint.rs` (`fuzz_check`), the same code strata-table runs and
+//! compiled from `table/src/log/checkpoint/mod.rs` (`fuzz_check`), the same code strata-table runs and
 //! its replay unit test calls.
 #![no_main]
 
 use libfuzzer_sys::fuzz_target;
 
 #[allow(dead_code, unreachable_pub)]
-#[path = "../../table/src/log/checkpoint.rs"]
+#[path = "../../table/src/log/checkpoint/mod.rs"]
 mod checkpoint;
 
 fuzz_target!(

@@ -45,6 +45,9 @@ pub struct CreateTable {
     /// Whether the table lists the `deletionVectors` feature (default true; also false when
     /// the property `strata.deletionVectors` is `false`), SPEC §7.
     pub deletion_vectors: bool,
+    /// Whether the table lists the `typedCheckpoints` feature (default true; also false when
+    /// the property `strata.typedCheckpoints` is `false`), SPEC §10.2.2.
+    pub typed_checkpoints: bool,
 }
 
 impl CreateTable {
@@ -57,7 +60,15 @@ impl CreateTable {
             name: None,
             description: None,
             deletion_vectors: true,
+            typed_checkpoints: true,
         }
+    }
+
+    /// With or without the `typedCheckpoints` feature (SPEC §10.2.2). Without it, checkpoints
+    /// hold every action as a JSON line, readable by implementations without the feature.
+    pub fn with_typed_checkpoints(mut self, yes: bool) -> Self {
+        self.typed_checkpoints = yes;
+        self
     }
 
     /// With or without the `deletionVectors` feature (SPEC §7). Without it, the table can be
@@ -252,6 +263,17 @@ impl Table {
             protocol
                 .writer_features
                 .push(strata_format::dv::FEATURE.into());
+        }
+        // ... and typed checkpoints unless created with `strata.typedCheckpoints=false`.
+        if create.typed_checkpoints
+            && metadata
+                .properties
+                .get(strata_format::typed_checkpoint::PROP_TYPED_CHECKPOINTS)
+                .is_none_or(|v| v != "false")
+        {
+            let feature = strata_format::typed_checkpoint::FEATURE;
+            protocol.reader_features.push(feature.into());
+            protocol.writer_features.push(feature.into());
         }
         let actions = vec![
             Action::Protocol(protocol),

@@ -118,19 +118,27 @@ pub async fn properties(
     } else {
         let c = t.set_properties(set, unset).await?;
         let features = &c.snapshot.protocol().reader_features;
-        eprintln!(
-            "committed version {}{}",
-            c.version,
-            if features.iter().any(|f| f == "deletionVectors")
-                && set
-                    .get("strata.deletionVectors")
-                    .is_some_and(|v| v == "true")
-            {
-                " (deletion vectors enabled: readers need the feature `deletionVectors`)"
-            } else {
-                ""
-            }
-        );
+        let enabled: Vec<String> = [
+            (
+                "strata.deletionVectors",
+                "deletionVectors",
+                "deletion vectors",
+            ),
+            (
+                "strata.typedCheckpoints",
+                "typedCheckpoints",
+                "typed checkpoints",
+            ),
+        ]
+        .into_iter()
+        .filter(|(prop, feature, _)| {
+            features.iter().any(|f| f == feature) && set.get(*prop).is_some_and(|v| v == "true")
+        })
+        .map(|(_, feature, what)| {
+            format!(" ({what} enabled: readers need the feature `{feature}`)")
+        })
+        .collect();
+        eprintln!("committed version {}{}", c.version, enabled.concat());
         c.snapshot
     };
     let props = &s.metadata().properties;

@@ -106,7 +106,11 @@ fn deletion_vectors_can_be_enabled_on_a_table_without_them() {
     let a = scratch.write("a.csv", CSV_A);
     ok(&["append", &t, &a, "-q"]);
     let p = json(&["properties", &t]);
-    assert_eq!(p["readerFeatures"], serde_json::json!([]), "{p}");
+    assert_eq!(
+        p["readerFeatures"],
+        serde_json::json!(["typedCheckpoints"]),
+        "{p}"
+    );
     let err = ok_stderr(&["delete", &t, "--where", "id = 1"]);
     assert!(err.contains("written"), "copy-on-write: {err}");
 
@@ -124,7 +128,7 @@ fn deletion_vectors_can_be_enabled_on_a_table_without_them() {
     assert_eq!(p["properties"]["strata.deletionVectors"], "true", "{p}");
     assert_eq!(
         p["readerFeatures"],
-        serde_json::json!(["deletionVectors"]),
+        serde_json::json!(["typedCheckpoints", "deletionVectors"]),
         "{p}"
     );
     let err = ok_stderr(&["delete", &t, "--where", "id = 2"]);

@@ -32,6 +32,7 @@ pub async fn sorted_rows(
     Ok(lines)
 }
 
+pub mod checkpoints;
 pub mod concurrency;
 pub mod corruption;
 pub mod data;

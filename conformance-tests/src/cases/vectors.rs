@@ -187,8 +187,9 @@ pub async fn vectors_off_and_corrupt_vectors(b: &TestBackend) -> CaseResult {
     )
     .await?;
     check!(
-        off.latest().await?.protocol().reader_features.is_empty(),
-        "no feature"
+        !strata_format::dv::enabled_in(off.latest().await?.protocol()),
+        "no deletionVectors feature: {:?}",
+        off.latest().await?.protocol()
     );
     let batch = arrow::array::RecordBatch::try_new(
         strata_table::arrow_schema::to_arrow_schema(&schema)?,

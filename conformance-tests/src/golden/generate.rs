@@ -29,8 +29,11 @@ pub(super) async fn create_table(
 ) -> Result<Table, BoxError> {
     let path = dir.join(name);
     let location = TableLocation::parse(path_str(&path)?)?;
-    // The golden tables predate deletion vectors: they stay tables without the feature.
-    let create = create.with_deletion_vectors(false);
+    // The golden tables predate deletion vectors and typed checkpoints: they stay tables
+    // without either feature (`vectors` and `typed` are written with theirs).
+    let create = create
+        .with_deletion_vectors(false)
+        .with_typed_checkpoints(false);
     Ok(Table::create_with(location, create, options()).await?)
 }
 
@@ -44,6 +47,7 @@ pub async fn generate(dir: &Path) -> Result<(), BoxError> {
     generate_restored(dir).await?;
     generate_escaped(dir).await?;
     generate_vectors(dir).await?;
+    generate_typed(dir).await?;
     Ok(())
 }
 

@@ -204,7 +204,10 @@ pub(super) async fn generate_vectors(dir: &Path) -> Result<(), BoxError> {
     let location = TableLocation::parse(path_str(&path)?)?;
     let t = Table::create_with(
         location,
-        CreateTable::new(schema).with_property(PROP_CHECKPOINT_INTERVAL, "4"),
+        // Written before typed checkpoints: its checkpoint stays untyped.
+        CreateTable::new(schema)
+            .with_property(PROP_CHECKPOINT_INTERVAL, "4")
+            .with_typed_checkpoints(false),
         options(),
     )
     .await?;

@@ -18,6 +18,7 @@
 mod describe;
 mod generate;
 mod generate_escaped_restored;
+mod generate_typed;
 mod verify;
 
 #[allow(unused_imports)]
@@ -28,6 +29,8 @@ use generate::*;
 pub use generate::{generate, write_golden};
 #[allow(unused_imports)]
 use generate_escaped_restored::*;
+#[allow(unused_imports)]
+use generate_typed::*;
 pub use verify::*;
 
 use std::collections::{BTreeMap, BTreeSet};
@@ -60,6 +63,7 @@ pub const GOLDEN_TABLES: &[&str] = &[
     "restored",
     "escaped",
     "vectors",
+    "typed",
 ];
 /// Golden tables whose checked-in bytes an earlier version of the generator wrote, with what
 /// changed since: they must still read identically, but the generator no longer reproduces

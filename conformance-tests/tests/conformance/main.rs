@@ -6,8 +6,8 @@
 
 use strata_conformance::backends::{BackendKind, CaseResult, TestBackend};
 use strata_conformance::cases::{
-    concurrency, corruption, data, defaults, evolution, faults, keys, log, maintenance, merge,
-    model, tiering, vacuum, vectors, views,
+    checkpoints, concurrency, corruption, data, defaults, evolution, faults, keys, log,
+    maintenance, merge, model, tiering, vacuum, vectors, views,
 };
 
 mod fault_sequences;
@@ -75,6 +75,8 @@ suite!(
     log::time_travel,
     log::restore_to_older_version,
     log::checkpoint_then_reopen,
+    checkpoints::typed_checkpoints_read_by_an_independent_reader,
+    checkpoints::untyped_tables_stay_readable_and_upgrade,
     log::relocation_reaches_old_versions,
     log::uri_errors_are_clear,
     concurrency::threads_append_concurrently,

@@ -174,9 +174,10 @@ impl TableState {
         self.checkpoint_rows().collect()
     }
 
-    /// The same rows as [`TableState::checkpoint_actions`], made one at a time (a writer of a
-    /// large checkpoint never holds them all).
-    pub fn checkpoint_rows(&self) -> impl Iterator<Item = Action> + '_ {
+    /// The rows of a checkpoint before its `add` rows (SPEC §10.2): `commitInfo`, `protocol`,
+    /// `metadata`, then `txn` rows by application and `tag` rows by name. The `add` rows are
+    /// [`TableState::files`] and the `remove` rows [`TableState::tombstones`], in path order.
+    pub fn checkpoint_head(&self) -> Vec<Action> {
         [
             Action::CommitInfo(self.commit_info.clone()),
             Action::Protocol(self.protocol.clone()),
@@ -190,13 +191,21 @@ impl TableState {
                 version: *v,
             })
         }))
-        .chain(
-            self.files
-                .values()
-                .cloned()
-                .map(|a| Action::Add(Box::new(a))),
-        )
-        .chain(self.tombstones.values().cloned().map(Action::Remove))
+        .collect()
+    }
+
+    /// The same rows as [`TableState::checkpoint_actions`], made one at a time (a writer of a
+    /// large checkpoint never holds them all).
+    pub fn checkpoint_rows(&self) -> impl Iterator<Item = Action> + '_ {
+        self.checkpoint_head()
+            .into_iter()
+            .chain(
+                self.files
+                    .values()
+                    .cloned()
+                    .map(|a| Action::Add(Box::new(a))),
+            )
+            .chain(self.tombstones.values().cloned().map(Action::Remove))
     }
 
     /// Applies the next commit.

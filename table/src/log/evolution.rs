@@ -91,7 +91,7 @@ impl Table {
         set: &std::collections::BTreeMap<String, String>,
         unset: &[String],
     ) -> Result<CommitResult> {
-        use strata_format::dv;
+        use strata_format::{dv, typed_checkpoint};
         let invalid = |message: String| Error::InvalidOperation {
             table: self.uri().to_string(),
             message,
@@ -103,6 +103,15 @@ impl Table {
             return Err(invalid(format!(
                 "{} must be `true` or `false`, not `{v}`",
                 dv::PROP_DELETION_VECTORS
+            )));
+        }
+        let typed_prop = typed_checkpoint::PROP_TYPED_CHECKPOINTS;
+        if let Some(v) = set.get(typed_prop)
+            && v != "true"
+            && v != "false"
+        {
+            return Err(invalid(format!(
+                "{typed_prop} must be `true` or `false`, not `{v}`"
             )));
         }
         let reserved = strata_format::retention::PROP_OLDEST_VERSION;
@@ -122,6 +131,15 @@ impl Table {
         }
         let txn = self.transaction().await?;
         let base = txn.base().clone();
+        if set.get(typed_prop).is_some_and(|v| v == "false")
+            && typed_checkpoint::enabled_in(base.protocol())
+        {
+            return Err(invalid(format!(
+                "the table's protocol lists `{}`: a feature cannot be removed (SPEC §9.4), so \
+                 {typed_prop} cannot become `false`",
+                typed_checkpoint::FEATURE
+            )));
+        }
         let mut metadata = base.metadata().clone();
         for k in unset {
             metadata.properties.remove(k);
@@ -141,17 +159,24 @@ impl Table {
                 ),
             )
             .parameter("unset", Value::from(unset.to_vec()));
-        if set
-            .get(dv::PROP_DELETION_VECTORS)
-            .is_some_and(|v| v == "true")
-            && !dv::enabled_in(base.protocol())
-        {
-            let mut protocol = base.protocol().clone();
-            for list in [&mut protocol.reader_features, &mut protocol.writer_features] {
-                if !list.iter().any(|f| f == dv::FEATURE) {
-                    list.push(dv::FEATURE.to_string());
+        // `true` for a feature's property upgrades the protocol (SPEC §9.4).
+        let mut protocol = base.protocol().clone();
+        for (prop, feature) in [
+            (dv::PROP_DELETION_VECTORS, dv::FEATURE),
+            (
+                typed_checkpoint::PROP_TYPED_CHECKPOINTS,
+                typed_checkpoint::FEATURE,
+            ),
+        ] {
+            if set.get(prop).is_some_and(|v| v == "true") {
+                for list in [&mut protocol.reader_features, &mut protocol.writer_features] {
+                    if !list.iter().any(|f| f == feature) {
+                        list.push(feature.to_string());
+                    }
                 }
             }
+        }
+        if &protocol != base.protocol() {
             txn = txn.action(Action::Protocol(protocol));
         }
         txn.action(Action::Metadata(Box::new(metadata)))

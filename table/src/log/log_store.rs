@@ -306,13 +306,11 @@ impl LogStore {
         let version = state.version();
         let path = self.checkpoint_path(version);
         let (bytes, rows) =
-            checkpoint::encode_rows(state.checkpoint_rows()).map_err(|message| {
-                Error::CorruptCheckpoint {
-                    table: self.uri().to_string(),
-                    path: path.to_string(),
-                    version,
-                    message,
-                }
+            checkpoint::encode_state(state).map_err(|message| Error::CorruptCheckpoint {
+                table: self.uri().to_string(),
+                path: path.to_string(),
+                version,
+                message,
             })?;
         let size = bytes.len() as u64;
         self.loc
