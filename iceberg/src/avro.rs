@@ -6,6 +6,7 @@
 //! it, may differ between two writes of the same inputs.
 
 use apache_avro::types::Value as Avro;
+use apache_avro::schema::UnionSchema;
 use apache_avro::{Schema, Writer};
 use serde_json::{Value, json};
 
@@ -288,6 +289,41 @@ fn entry_value(e: &Entry, tuple: &[TupleField], content: Content) -> Avro {
     ])
 }
 
+/// Puts back `"logicalType": "map"` on the arrays of key-value records (Iceberg's encoding of
+/// maps with non-string keys), which `apache-avro`'s parser keeps out of an array's custom
+/// attributes; readers (pyiceberg) need it to see a map.
+fn mark_maps(schema: Schema) -> Result<Schema, String> {
+    Ok(match schema {
+        Schema::Record(mut r) => {
+            for f in &mut r.fields {
+                let inner = std::mem::replace(&mut f.schema, Schema::Null);
+                f.schema = mark_maps(inner)?;
+            }
+            Schema::Record(r)
+        }
+        Schema::Union(u) => {
+            let variants = u
+                .variants()
+                .iter()
+                .cloned()
+                .map(mark_maps)
+                .collect::<Result<Vec<_>, _>>()?;
+            Schema::Union(UnionSchema::new(variants).map_err(|e| e.to_string())?)
+        }
+        Schema::Array(mut a) => {
+            let items = std::mem::replace(&mut *a.items, Schema::Null);
+            let is_kv = matches!(&items, Schema::Record(r)
+                if r.name.name().starts_with('k') && r.name.name().contains("_v"));
+            *a.items = mark_maps(items)?;
+            if is_kv {
+                a.attributes.insert("logicalType".into(), json!("map"));
+            }
+            Schema::Array(a)
+        }
+        other => other,
+    })
+}
+
 fn write(
     schema: &Value,
     metadata: &[(&str, String)],
@@ -295,6 +331,7 @@ fn write(
     marker: [u8; 16],
 ) -> Result<Vec<u8>, String> {
     let schema = Schema::parse(schema).map_err(|e| format!("Avro schema: {e}"))?;
+    let schema = mark_maps(schema)?;
     let mut writer = Writer::builder()
         .schema(&schema)
         .writer(Vec::new())
@@ -462,6 +499,10 @@ mod tests {
         let reader = Reader::new(&bytes[..]).unwrap();
         let header = serde_json::to_value(reader.writer_schema()).unwrap();
         assert_eq!(header["fields"][4]["field-id"], 2);
+        // The written header marks key-value arrays as maps (the parser drops it on reading).
+        let text = String::from_utf8_lossy(&bytes);
+        assert!(text.contains(r#""name":"k119_v120""#), "no value_counts record");
+        assert_eq!(text.matches(r#""logicalType":"map""#).count(), 6);
         let partition = &header["fields"][4]["type"]["fields"][3]["type"]["fields"];
         assert_eq!(partition[0]["field-id"], 1000);
         assert_eq!(reader.user_metadata()["partition-spec-id"], b"1".to_vec());

@@ -95,6 +95,13 @@ pub async fn ensure_metadata(table: &Table, version: Option<u64>) -> Result<Meta
         .await
         .map_err(table_err(version.unwrap_or(0)))?;
     let target = version.unwrap_or(latest.version());
+    if target > latest.version() {
+        // The engine's error: the version does not exist (yet).
+        table
+            .snapshot_at_version(target)
+            .await
+            .map_err(table_err(target))?;
+    }
     let oldest = strata_format::retention::oldest_version(latest.metadata()).min(target);
     let now = now_ms();
 
