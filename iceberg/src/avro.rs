@@ -7,7 +7,7 @@
 
 use apache_avro::types::Value as Avro;
 use apache_avro::schema::UnionSchema;
-use apache_avro::{Schema, Writer};
+use apache_avro::{Codec, DeflateSettings, Schema, Writer};
 use serde_json::{Value, json};
 
 use crate::partition::TupleField;
@@ -336,6 +336,9 @@ fn write(
         .schema(&schema)
         .writer(Vec::new())
         .marker(marker)
+        // Deflate, named in the header: Iceberg's default, and pyiceberg takes a file without
+        // `avro.codec` for gzip, which it cannot read.
+        .codec(Codec::Deflate(DeflateSettings::default()))
         .build()
         .map_err(|e| e.to_string())?;
     for (k, v) in metadata {
