@@ -5,8 +5,8 @@
 //! name); the header's key-value metadata is a hash map in `apache-avro`, so its order, and only
 //! it, may differ between two writes of the same inputs.
 
-use apache_avro::types::Value as Avro;
 use apache_avro::schema::UnionSchema;
+use apache_avro::types::Value as Avro;
 use apache_avro::{Codec, DeflateSettings, Schema, Writer};
 use serde_json::{Value, json};
 
@@ -231,7 +231,10 @@ fn long_map(pairs: &[(i32, i64)]) -> Avro {
         pairs
             .iter()
             .map(|(k, v)| {
-                Avro::Record(vec![("key".into(), Avro::Int(*k)), ("value".into(), Avro::Long(*v))])
+                Avro::Record(vec![
+                    ("key".into(), Avro::Int(*k)),
+                    ("value".into(), Avro::Long(*v)),
+                ])
             })
             .collect(),
     ))
@@ -265,7 +268,10 @@ fn entry_value(e: &Entry, tuple: &[TupleField], content: Content) -> Avro {
         ("file_format".into(), Avro::String("PARQUET".into())),
         ("partition".into(), partition),
         ("record_count".into(), Avro::Long(e.record_count)),
-        ("file_size_in_bytes".into(), Avro::Long(e.file_size_in_bytes)),
+        (
+            "file_size_in_bytes".into(),
+            Avro::Long(e.file_size_in_bytes),
+        ),
         ("column_sizes".into(), null()),
         ("value_counts".into(), long_map(&e.value_counts)),
         ("null_value_counts".into(), long_map(&e.null_value_counts)),
@@ -280,7 +286,10 @@ fn entry_value(e: &Entry, tuple: &[TupleField], content: Content) -> Avro {
     Avro::Record(vec![
         ("status".into(), Avro::Int(e.status as i32)),
         ("snapshot_id".into(), some(Avro::Long(e.snapshot_id))),
-        ("sequence_number".into(), some(Avro::Long(e.sequence_number))),
+        (
+            "sequence_number".into(),
+            some(Avro::Long(e.sequence_number)),
+        ),
         (
             "file_sequence_number".into(),
             some(Avro::Long(e.file_sequence_number)),
@@ -422,12 +431,18 @@ pub fn write_manifest_list(
         .iter()
         .map(|e| {
             Avro::Record(vec![
-                ("manifest_path".into(), Avro::String(e.manifest_path.clone())),
+                (
+                    "manifest_path".into(),
+                    Avro::String(e.manifest_path.clone()),
+                ),
                 ("manifest_length".into(), Avro::Long(e.manifest_length)),
                 ("partition_spec_id".into(), Avro::Int(e.spec_id)),
                 ("content".into(), Avro::Int(e.content as i32)),
                 ("sequence_number".into(), Avro::Long(e.sequence_number)),
-                ("min_sequence_number".into(), Avro::Long(e.min_sequence_number)),
+                (
+                    "min_sequence_number".into(),
+                    Avro::Long(e.min_sequence_number),
+                ),
                 ("added_snapshot_id".into(), Avro::Long(e.added_snapshot_id)),
                 ("added_files_count".into(), Avro::Int(e.added.0)),
                 ("existing_files_count".into(), Avro::Int(e.existing.0)),
@@ -504,7 +519,10 @@ mod tests {
         assert_eq!(header["fields"][4]["field-id"], 2);
         // The written header marks key-value arrays as maps (the parser drops it on reading).
         let text = String::from_utf8_lossy(&bytes);
-        assert!(text.contains(r#""name":"k119_v120""#), "no value_counts record");
+        assert!(
+            text.contains(r#""name":"k119_v120""#),
+            "no value_counts record"
+        );
         assert_eq!(text.matches(r#""logicalType":"map""#).count(), 6);
         let partition = &header["fields"][4]["type"]["fields"][3]["type"]["fields"];
         assert_eq!(partition[0]["field-id"], 1000);

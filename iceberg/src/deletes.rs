@@ -34,7 +34,8 @@ pub fn position_delete_parquet(data_uri: &str, positions: &[u64]) -> Result<Vec<
         .map(|p| i64::try_from(*p).map_err(|_| format!("position {p} exceeds a long")))
         .collect::<Result<Vec<_>, _>>()?;
     let pos: ArrayRef = Arc::new(Int64Array::from(pos));
-    let batch = RecordBatch::try_new(schema.clone(), vec![paths, pos]).map_err(|e| e.to_string())?;
+    let batch =
+        RecordBatch::try_new(schema.clone(), vec![paths, pos]).map_err(|e| e.to_string())?;
     let mut out = Vec::new();
     let mut writer = ArrowWriter::try_new(&mut out, schema, None).map_err(|e| e.to_string())?;
     writer.write(&batch).map_err(|e| e.to_string())?;
@@ -53,7 +54,10 @@ mod tests {
         let reader = ParquetRecordBatchReaderBuilder::try_new(bytes::Bytes::from(bytes)).unwrap();
         let fields = reader.schema().fields().clone();
         assert_eq!(
-            fields[0].metadata().get("PARQUET:field_id").map(String::as_str),
+            fields[0]
+                .metadata()
+                .get("PARQUET:field_id")
+                .map(String::as_str),
             Some("2147483546")
         );
         let batches: Vec<_> = reader.build().unwrap().collect::<Result<_, _>>().unwrap();

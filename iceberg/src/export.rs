@@ -225,7 +225,11 @@ async fn write_deletes(
             }
             let data_uri = s.physical_location(add);
             let mut h = Sha256::new();
-            for part in [data_uri.as_bytes(), dv.path.as_bytes(), &dv.offset.to_le_bytes()] {
+            for part in [
+                data_uri.as_bytes(),
+                dv.path.as_bytes(),
+                &dv.offset.to_le_bytes(),
+            ] {
                 h.update((part.len() as u64).to_le_bytes());
                 h.update(part);
             }

@@ -21,7 +21,9 @@ use strata_format::location::location_uri;
 use strata_format::schema::{DataType, Schema};
 use strata_table::Snapshot;
 
-use crate::avro::{Content, Entry, ListEntry, ManifestMeta, Status, write_manifest, write_manifest_list};
+use crate::avro::{
+    Content, Entry, ListEntry, ManifestMeta, Status, write_manifest, write_manifest_list,
+};
 use crate::error::MapError;
 use crate::partition::{TupleField, field_types, fields_json, spec_json, tuple_type};
 use crate::schema::{once_per_row_ids, schema_json};
@@ -160,7 +162,10 @@ pub(crate) fn build(
     // Every retained schema, in order of first appearance, the exported one last-wins.
     let mut schemas: Vec<&Schema> = Vec::new();
     for s in snapshots {
-        if !schemas.iter().any(|x| x.schema_id() == s.schema().schema_id()) {
+        if !schemas
+            .iter()
+            .any(|x| x.schema_id() == s.schema().schema_id())
+        {
             schemas.push(s.schema());
         }
     }
@@ -206,21 +211,22 @@ pub(crate) fn build(
             })?;
             let spec = meta.spec(add.spec_id);
             let partition = match spec {
-                Some(spec) => spec
-                    .fields
-                    .iter()
-                    .zip(tuple)
-                    .map(|(f, t)| {
-                        partition_avro(&t.result, add.partition_values.get(&f.field_id))
-                            .map_err(|e| match e {
-                                MapError::Invalid(m) => MapError::Invalid(format!(
-                                    "data file `{path}`, partition field `{}`: {m}",
-                                    f.name
-                                )),
-                                other => other,
-                            })
-                    })
-                    .collect::<Result<Vec<_>, _>>()?,
+                Some(spec) => {
+                    spec.fields
+                        .iter()
+                        .zip(tuple)
+                        .map(|(f, t)| {
+                            partition_avro(&t.result, add.partition_values.get(&f.field_id))
+                                .map_err(|e| match e {
+                                    MapError::Invalid(m) => MapError::Invalid(format!(
+                                        "data file `{path}`, partition field `{}`: {m}",
+                                        f.name
+                                    )),
+                                    other => other,
+                                })
+                        })
+                        .collect::<Result<Vec<_>, _>>()?
+                }
                 None => Vec::new(),
             };
             let (status, seq) = match data_seq.get(path) {
@@ -341,7 +347,11 @@ pub(crate) fn build(
                 spec_id: *spec_id,
                 content,
                 sequence_number: id,
-                min_sequence_number: entries.iter().map(|e| e.sequence_number).min().unwrap_or(id),
+                min_sequence_number: entries
+                    .iter()
+                    .map(|e| e.sequence_number)
+                    .min()
+                    .unwrap_or(id),
                 added_snapshot_id: id,
                 added: count(Status::Added),
                 existing: count(Status::Existing),

@@ -44,7 +44,9 @@ pub fn fields_json(spec: &PartitionSpec) -> Value {
 
 /// Primitive type of every field id, taken from the newest of `schemas` that has it (a spec
 /// may use a column that a later schema dropped).
-pub fn field_types<'a>(schemas: impl IntoIterator<Item = &'a Schema>) -> BTreeMap<FieldId, PrimitiveType> {
+pub fn field_types<'a>(
+    schemas: impl IntoIterator<Item = &'a Schema>,
+) -> BTreeMap<FieldId, PrimitiveType> {
     let mut out = BTreeMap::new();
     for schema in schemas {
         for (id, info) in schema.field_index() {

@@ -57,7 +57,11 @@ async fn writes_metadata_once_per_input_and_survives_vacuum() {
     assert!(loc.written);
     assert_eq!(loc.version, 3);
     assert!(loc.uri.starts_with("file:///"), "{}", loc.uri);
-    assert!(loc.key.starts_with(&format!("{ICEBERG_DIR}/v3-")), "{}", loc.key);
+    assert!(
+        loc.key.starts_with(&format!("{ICEBERG_DIR}/v3-")),
+        "{}",
+        loc.key
+    );
     let root = tmp.path().join("t");
     let m = read_json(&root, &loc.key);
     assert_eq!(m["format-version"], 2);
