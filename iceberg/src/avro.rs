@@ -513,7 +513,7 @@ mod tests {
             spec_fields: json!([]),
             content: Content::Data,
         };
-        let bytes = write_manifest(&meta, &tuple, &[entry.clone()], [7; 16]).unwrap();
+        let bytes = write_manifest(&meta, &tuple, std::slice::from_ref(&entry), [7; 16]).unwrap();
         let reader = Reader::new(&bytes[..]).unwrap();
         let header = serde_json::to_value(reader.writer_schema()).unwrap();
         assert_eq!(header["fields"][4]["field-id"], 2);
