@@ -32,10 +32,23 @@ def result(columns, rows):
     return {"columns": columns, "rows": rows}
 
 
+def s3_endpoint():
+    """The S3 endpoint of the tests (moto), from AWS_ENDPOINT_URL, or None."""
+    return os.environ.get("AWS_ENDPOINT_URL")
+
+
 def read_pyiceberg(path, snapshots, row_filter, tag):
     from pyiceberg.table import StaticTable
 
-    table = StaticTable.from_metadata(path)
+    props = {}
+    if path.startswith("s3://") and s3_endpoint():
+        props = {
+            "s3.endpoint": s3_endpoint(),
+            "s3.access-key-id": os.environ.get("AWS_ACCESS_KEY_ID", "testing"),
+            "s3.secret-access-key": os.environ.get("AWS_SECRET_ACCESS_KEY", "testing"),
+            "s3.region": os.environ.get("AWS_REGION", "us-east-1"),
+        }
+    table = StaticTable.from_metadata(path, properties=props)
     out = {}
     if tag:
         ref = table.snapshot_by_name(tag)
@@ -60,11 +73,29 @@ def read_duckdb(path, snapshots):
     import duckdb_ext
 
     base = list(duckdb_ext.__path__)[0]
-    for name in ("avro", "iceberg"):
+    names = ["avro", "iceberg"]
+    if path.startswith("s3://"):
+        names.append("httpfs")
+    for name in names:
         found = glob.glob(os.path.join(base, "extensions", "*", "*", f"{name}.duckdb_extension"))
         if not found:
             sys.exit(f"the DuckDB extension {name} is not installed under {base}")
         con.execute(f"LOAD '{found[0]}'")
+    if path.startswith("s3://") and s3_endpoint():
+        from urllib.parse import urlparse
+
+        ep = urlparse(s3_endpoint())
+        con.execute(
+            "CREATE SECRET moto (TYPE s3, KEY_ID ?, SECRET ?, REGION ?, ENDPOINT ?, "
+            "URL_STYLE 'path', USE_SSL ?)",
+            [
+                os.environ.get("AWS_ACCESS_KEY_ID", "testing"),
+                os.environ.get("AWS_SECRET_ACCESS_KEY", "testing"),
+                os.environ.get("AWS_REGION", "us-east-1"),
+                ep.netloc,
+                ep.scheme == "https",
+            ],
+        )
     out = {}
     for sid in snapshots:
         cur = con.execute(

@@ -13,7 +13,7 @@ use std::process::Command;
 
 use serde_json::{Value, json};
 
-use crate::common::{Scratch, fails, json, ndjson, ok};
+use crate::common::{Scratch, fails, json, ndjson, ok, s3_base};
 
 /// The Python interpreter and the DuckDB folder, or `None` (after a notice) outside CI.
 fn readers() -> Option<(String, String)> {
@@ -107,8 +107,37 @@ fn check_every_version(readers: &(String, String), table: &str, metadata: &str, 
 fn iceberg_readers_see_strata_rows_at_every_version() {
     let Some(readers) = readers() else { return };
     let scratch = Scratch::new();
-    let t = scratch.file("events");
-    let t = t.as_str();
+    let cold = scratch.path().join("cold");
+    let cold_uri = format!("file://{}", cold.to_string_lossy());
+    scenario(&readers, &scratch, &scratch.file("events"), &cold_uri);
+    assert!(
+        cold.join("data").exists(),
+        "the move put no file under {}",
+        cold.display()
+    );
+}
+
+/// The same on S3 (moto): data, metadata and manifests are `s3://` objects, read by pyiceberg
+/// (pyarrow's S3) and DuckDB (httpfs).
+#[test]
+fn iceberg_readers_see_strata_rows_on_s3() {
+    let Some(readers) = readers() else { return };
+    let Some(base) = s3_base("iceberg") else {
+        return;
+    };
+    let scratch = Scratch::new();
+    scenario(
+        &readers,
+        &scratch,
+        &format!("{base}/events"),
+        &format!("{base}/cold"),
+    );
+}
+
+/// Appends, a delete, schema and partition evolution, a tag and a tier move of the table
+/// `t` (tier `cold` at `cold_uri`), each version compared across the readers.
+fn scenario(readers: &(String, String), scratch: &Scratch, t: &str, cold_uri: &str) {
+    let readers = readers.clone();
     let csv = |name: &str, rows: &str| scratch.write(name, rows);
     // v0: bucketed by id.
     ok(&[
@@ -156,7 +185,12 @@ fn iceberg_readers_see_strata_rows_at_every_version() {
         .as_str()
         .expect("metadata URI")
         .to_string();
-    assert!(metadata.starts_with("file:///"), "{metadata}");
+    let scheme = if t.starts_with("s3://") {
+        "s3://"
+    } else {
+        "file:///"
+    };
+    assert!(metadata.starts_with(scheme), "{metadata}");
     assert!(metadata.contains("/_strata_iceberg/v11-"), "{metadata}");
     // Text output: the URI alone; a second export reuses the metadata.
     assert_eq!(ok(&["iceberg", "export", t]).trim(), metadata);
@@ -177,8 +211,6 @@ fn iceberg_readers_see_strata_rows_at_every_version() {
 
     // v12, v13: a tier move. The old metadata names the old locations; the next export is
     // new metadata with the current ones, and every version still reads the same.
-    let cold = scratch.path().join("cold");
-    let cold_uri = format!("file://{}", cold.to_string_lossy());
     ok(&[
         "tier",
         "set",
@@ -202,11 +234,6 @@ fn iceberg_readers_see_strata_rows_at_every_version() {
     check_every_version(&readers, t, &moved, 13);
     let listing = read(&readers, "pyiceberg", &moved, &["14"]);
     assert_eq!(listing["14"], strata_rows(t, 13, None));
-    assert!(
-        cold.join("data").exists(),
-        "the move put no file under {}",
-        cold.display()
-    );
 
     // An older version exports on its own.
     let v3 = json(&["iceberg", "export", t, "--version", "3"]);
