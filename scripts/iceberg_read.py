@@ -22,7 +22,9 @@ def plain(v):
     if isinstance(v, bytes):
         return v.hex()
     if hasattr(v, "isoformat"):
-        return v.isoformat()
+        text = v.isoformat()
+        # UTC instants as `strata scan` writes them.
+        return text[: -len("+00:00")] + "Z" if text.endswith("+00:00") else text
     return v
 
 
@@ -101,8 +103,9 @@ def read_duckdb(path, snapshots):
         cur = con.execute(
             "SELECT * FROM iceberg_scan(?, snapshot_from_id => ?)", [path, int(sid)]
         )
-        cols = [d[0] for d in cur.description]
-        out[str(sid)] = result(cols, [list(r) for r in cur.fetchall()])
+        # Through Arrow: DuckDB's own conversion of timestamptz needs pytz.
+        t = cur.fetch_arrow_table()
+        out[str(sid)] = result(t.column_names, [list(r.values()) for r in t.to_pylist()])
     return out
 
 

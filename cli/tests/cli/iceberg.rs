@@ -243,6 +243,70 @@ fn scenario(readers: &(String, String), scratch: &Scratch, t: &str, cold_uri: &s
     assert_eq!(py["4"], strata_rows(t, 3, None));
 }
 
+/// Every primitive type Strata has, partitioned by `day`, `identity` of a date and
+/// `truncate` of a string: both readers read the rows, and pyiceberg's filters, which prune
+/// with the exported bounds and partition values, return what `strata scan --where` returns.
+#[test]
+fn iceberg_readers_read_every_type_and_prune_with_bounds() {
+    let Some(readers) = readers() else { return };
+    let scratch = Scratch::new();
+    let t = scratch.file("types");
+    let t = t.as_str();
+    ok(&[
+        "create",
+        t,
+        "--schema",
+        "id:int64,s:int16?,i:int32?,f:float64?,g:float32?,d:date?,ts:timestamptz?,\
+         lt:timestamp?,p:decimal(10,2)?,b:boolean?,name:string?",
+        "--partition-by",
+        "day(ts), identity(d), truncate(2, name)",
+        "-q",
+    ]);
+    let a = scratch.write(
+        "a.csv",
+        "id,s,i,f,g,d,ts,lt,p,b,name\n\
+         1,5,7,1.5,0.25,2024-01-01,2024-01-01T10:00:00Z,2024-01-01T10:00:00,12.34,true,alpha\n\
+         2,-3,-9,-2.5,-4.5,2024-01-02,2024-01-02T11:00:00Z,2024-01-02T11:00:00,-0.50,false,beta\n\
+         3,,,,,,,,,,\n",
+    );
+    ok(&["append", t, &a, "-q"]);
+    let b = scratch.write(
+        "b.csv",
+        "id,s,i,f,g,d,ts,lt,p,b,name\n\
+         4,100,1000,10.0,8.0,2024-02-01,2024-02-01T00:00:00Z,2024-02-01T00:00:00,99.99,true,gamma\n",
+    );
+    ok(&["append", t, &b, "-q"]);
+    let metadata = export(t)["metadata"]
+        .as_str()
+        .expect("metadata URI")
+        .to_string();
+    check_every_version(&readers, t, &metadata, 2);
+    for (pyiceberg, strata) in [
+        ("id >= 2", "id >= 2"),
+        ("s > 0", "s > 0"),
+        ("i < 0", "i < 0"),
+        ("f < 0", "f < 0"),
+        ("p > 50", "p > 50"),
+        ("name = 'beta'", "name = 'beta'"),
+        ("name >= 'b'", "name >= 'b'"),
+        ("d >= '2024-01-02'", "d >= DATE '2024-01-02'"),
+        ("b = true", "b = true"),
+        ("name is null", "name IS NULL"),
+    ] {
+        let got = read(
+            &readers,
+            "pyiceberg",
+            &metadata,
+            &["3", "--filter", pyiceberg],
+        );
+        assert_eq!(
+            got["3"],
+            strata_rows(t, 2, Some(strata)),
+            "filter {pyiceberg}"
+        );
+    }
+}
+
 #[test]
 fn iceberg_export_refuses_a_version_with_archived_files() {
     let scratch = Scratch::new();
