@@ -17,8 +17,17 @@
 //! The `metadata.json` is written last: when it exists, everything it names exists, so a
 //! second call finds it and returns at once (the operation is idempotent, and concurrent
 //! exports of the same version write the same content).
+//!
+//! Cost: computing the key replays every retained version (each from its nearest checkpoint,
+//! eight at a time), and a new key writes manifests for every snapshot (O(versions × files)).
+//! A process-wide memo keyed by (table, latest version, exported version) answers repeated
+//! calls with one LIST and one HEAD, which suits a catalog server; the memo does not notice a
+//! restore (SPEC §6.4.1) expiring, which is no commit, until the next commit.
 
 use std::collections::HashMap;
+use std::sync::{Mutex, OnceLock};
+
+use futures::{StreamExt, TryStreamExt};
 
 use object_store::{ObjectStoreExt, PutPayload};
 use sha2::{Digest, Sha256};
@@ -105,18 +114,40 @@ pub async fn ensure_metadata(table: &Table, version: Option<u64>) -> Result<Meta
     let oldest = strata_format::retention::oldest_version(latest.metadata()).min(target);
     let now = now_ms();
 
-    let mut snapshots = Vec::new();
-    for v in oldest..=target {
-        let s = if v == latest.version() {
-            latest.clone()
-        } else {
-            table.snapshot_at_version(v).await.map_err(table_err(v))?
-        };
+    // A process-wide memo: the same latest version means the same log, hence the same
+    // inputs (a tier move is a commit). The object is checked, so a deleted folder is
+    // written again.
+    let memo_key = (uri.clone(), latest.version(), target);
+    let memoized = memo().lock().ok().and_then(|m| m.get(&memo_key).cloned());
+    if let Some(mut hit) = memoized {
+        if exists(table, &hit.key).await? {
+            hit.written = false;
+            return Ok(hit);
+        }
+    }
+
+    let loaded: Vec<Snapshot> = futures::stream::iter(oldest..=target)
+        .map(|v| {
+            let latest = latest.clone();
+            let err = table_err(v);
+            async move {
+                if v == latest.version() {
+                    Ok(latest)
+                } else {
+                    table.snapshot_at_version(v).await.map_err(err)
+                }
+            }
+        })
+        .buffered(LOAD_CONCURRENCY)
+        .try_collect()
+        .await?;
+    let mut snapshots = Vec::with_capacity(loaded.len());
+    for s in loaded {
         match archived(&s, now) {
-            Some((path, location, storage_class)) if v == target => {
+            Some((path, location, storage_class)) if s.version() == target => {
                 return Err(Error::ArchivedFile {
                     table: uri,
-                    version: v,
+                    version: target,
                     path,
                     location,
                     storage_class,
@@ -130,25 +161,16 @@ pub async fn ensure_metadata(table: &Table, version: Option<u64>) -> Result<Meta
     let key = cache_key(&uri, &snapshots);
     let dir = format!("{ICEBERG_DIR}/v{target}-{key}");
     let metadata_key = format!("{dir}.metadata.json");
-    let location = table.location();
-    let store = location.store();
-    let metadata_path = location.child(&metadata_key);
     let result = |written| MetadataLocation {
         version: target,
         key: metadata_key.clone(),
         uri: location_uri(&uri, &metadata_key),
         written,
     };
-    match store.head(&metadata_path).await {
-        Ok(_) => return Ok(result(false)),
-        Err(object_store::Error::NotFound { .. }) => {}
-        Err(e) => {
-            return Err(Error::Storage {
-                table: uri,
-                path: metadata_key,
-                source: Box::new(e),
-            });
-        }
+    if exists(table, &metadata_key).await? {
+        let found = result(false);
+        remember(memo_key, &found);
+        return Ok(found);
     }
 
     let deletes = write_deletes(table, target, &snapshots).await?;
@@ -163,7 +185,44 @@ pub async fn ensure_metadata(table: &Table, version: Option<u64>) -> Result<Meta
         message: e.to_string(),
     })?;
     put(table, &metadata_key, json).await?;
-    Ok(result(true))
+    let written = result(true);
+    remember(memo_key, &written);
+    Ok(written)
+}
+
+/// Versions replayed at once while loading the retained snapshots.
+const LOAD_CONCURRENCY: usize = 8;
+
+type MemoKey = (String, u64, u64);
+
+/// Metadata locations by (table URI, latest version, exported version).
+fn memo() -> &'static Mutex<HashMap<MemoKey, MetadataLocation>> {
+    static MEMO: OnceLock<Mutex<HashMap<MemoKey, MetadataLocation>>> = OnceLock::new();
+    MEMO.get_or_init(|| Mutex::new(HashMap::new()))
+}
+
+fn remember(key: MemoKey, location: &MetadataLocation) {
+    if let Ok(mut m) = memo().lock() {
+        // Bounded: a long-running server forgets everything now and then.
+        if m.len() >= 4096 {
+            m.clear();
+        }
+        m.insert(key, location.clone());
+    }
+}
+
+/// Whether the object `key` (relative to the table root) exists.
+async fn exists(table: &Table, key: &str) -> Result<bool> {
+    let location = table.location();
+    match location.store().head(&location.child(key)).await {
+        Ok(_) => Ok(true),
+        Err(object_store::Error::NotFound { .. }) => Ok(false),
+        Err(e) => Err(Error::Storage {
+            table: table.uri().to_string(),
+            path: key.to_string(),
+            source: Box::new(e),
+        }),
+    }
 }
 
 /// The start (16 hex digits) of a SHA-256 over every input of the metadata.

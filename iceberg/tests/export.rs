@@ -98,6 +98,13 @@ async fn writes_metadata_once_per_input_and_survives_vacuum() {
     let after = ensure_metadata(&t, None).await.unwrap();
     assert!(!after.written);
 
+    // Deleting the folder by hand is safe: the next call writes it again.
+    std::fs::remove_dir_all(root.join(ICEBERG_DIR)).unwrap();
+    let rewritten = ensure_metadata(&t, None).await.unwrap();
+    assert!(rewritten.written);
+    assert_eq!(rewritten.key, loc.key);
+    assert!(root.join(&loc.key).exists());
+
     // A new commit is a new version with a new file.
     t.append([batch(&[6])]).await.unwrap();
     let v4 = ensure_metadata(&t, None).await.unwrap();
