@@ -119,11 +119,11 @@ pub async fn ensure_metadata(table: &Table, version: Option<u64>) -> Result<Meta
     // written again.
     let memo_key = (uri.clone(), latest.version(), target);
     let memoized = memo().lock().ok().and_then(|m| m.get(&memo_key).cloned());
-    if let Some(mut hit) = memoized {
-        if exists(table, &hit.key).await? {
-            hit.written = false;
-            return Ok(hit);
-        }
+    if let Some(mut hit) = memoized
+        && exists(table, &hit.key).await?
+    {
+        hit.written = false;
+        return Ok(hit);
     }
 
     let loaded: Vec<Snapshot> = futures::stream::iter(oldest..=target)
