@@ -409,6 +409,131 @@ pub struct ListEntry {
     pub added: (i32, i64),
     /// Existing files and their rows.
     pub existing: (i32, i64),
+    /// Per partition field: nulls, NaNs and bounds of the manifest's partition values.
+    pub partitions: Vec<FieldSummary>,
+}
+
+/// The `field_summary` of one partition field over a manifest's files, so that readers skip
+/// whole manifests.
+#[derive(Debug, Clone, PartialEq)]
+pub struct FieldSummary {
+    /// Some file has a null value.
+    pub contains_null: bool,
+    /// Some file has a NaN value (`None`: not a floating-point field).
+    pub contains_nan: Option<bool>,
+    /// Lower bound of the non-null, non-NaN values (single-value serialization).
+    pub lower_bound: Option<Vec<u8>>,
+    /// Upper bound.
+    pub upper_bound: Option<Vec<u8>>,
+}
+
+/// A partition value in a form that orders like its Iceberg type, with its serialization.
+#[derive(Debug, Clone, PartialEq, PartialOrd)]
+enum Ordered {
+    Int(i64),
+    Float(f64),
+    Decimal(i128),
+    Bytes(Vec<u8>),
+}
+
+/// Orderable form and single-value bytes of a non-null partition value; `None` for a NaN.
+fn ordered(v: &Avro) -> Option<(Ordered, Vec<u8>)> {
+    Some(match v {
+        Avro::Boolean(b) => (Ordered::Int(i64::from(*b)), vec![u8::from(*b)]),
+        Avro::Int(i) => (Ordered::Int(i64::from(*i)), i.to_le_bytes().to_vec()),
+        Avro::Long(i) => (Ordered::Int(*i), i.to_le_bytes().to_vec()),
+        Avro::Float(f) if !f.is_nan() => (Ordered::Float(f64::from(*f)), f.to_le_bytes().to_vec()),
+        Avro::Double(f) if !f.is_nan() => (Ordered::Float(*f), f.to_le_bytes().to_vec()),
+        Avro::String(t) => (Ordered::Bytes(t.as_bytes().to_vec()), t.as_bytes().to_vec()),
+        Avro::Bytes(b) => (Ordered::Bytes(b.clone()), b.clone()),
+        Avro::Fixed(_, b) => {
+            let fill = if b.first().is_some_and(|x| x & 0x80 != 0) {
+                0xff
+            } else {
+                0
+            };
+            let mut all = [fill; 16];
+            let n = b.len().min(16);
+            all[16 - n..].copy_from_slice(&b[b.len() - n..]);
+            let unscaled = i128::from_be_bytes(all);
+            (
+                Ordered::Decimal(unscaled),
+                crate::values::decimal_bytes(unscaled),
+            )
+        }
+        _ => return None,
+    })
+}
+
+/// The field summaries of a manifest whose files have the partition tuples `tuples`.
+pub fn summaries(tuple: &[TupleField], tuples: &[&[Avro]]) -> Vec<FieldSummary> {
+    (0..tuple.len())
+        .map(|i| {
+            let floating = matches!(
+                tuple[i].result,
+                strata_format::schema::PrimitiveType::Float32
+                    | strata_format::schema::PrimitiveType::Float64
+            );
+            let mut s = FieldSummary {
+                contains_null: false,
+                contains_nan: floating.then_some(false),
+                lower_bound: None,
+                upper_bound: None,
+            };
+            let mut lower: Option<(Ordered, Vec<u8>)> = None;
+            let mut upper: Option<(Ordered, Vec<u8>)> = None;
+            for t in tuples {
+                let v = match t.get(i) {
+                    Some(Avro::Union(_, inner)) => inner.as_ref(),
+                    Some(other) => other,
+                    None => continue,
+                };
+                if matches!(v, Avro::Null) {
+                    s.contains_null = true;
+                    continue;
+                }
+                let Some((key, bytes)) = ordered(v) else {
+                    s.contains_nan = Some(true);
+                    continue;
+                };
+                if lower.as_ref().is_none_or(|(l, _)| key < *l) {
+                    lower = Some((key.clone(), bytes.clone()));
+                }
+                if upper.as_ref().is_none_or(|(u, _)| key > *u) {
+                    upper = Some((key, bytes));
+                }
+            }
+            s.lower_bound = lower.map(|(_, b)| b);
+            s.upper_bound = upper.map(|(_, b)| b);
+            s
+        })
+        .collect()
+}
+
+fn summaries_value(partitions: &[FieldSummary]) -> Avro {
+    let opt_bytes = |b: &Option<Vec<u8>>| match b {
+        Some(b) => some(Avro::Bytes(b.clone())),
+        None => null(),
+    };
+    some(Avro::Array(
+        partitions
+            .iter()
+            .map(|p| {
+                Avro::Record(vec![
+                    ("contains_null".into(), Avro::Boolean(p.contains_null)),
+                    (
+                        "contains_nan".into(),
+                        match p.contains_nan {
+                            Some(b) => some(Avro::Boolean(b)),
+                            None => null(),
+                        },
+                    ),
+                    ("lower_bound".into(), opt_bytes(&p.lower_bound)),
+                    ("upper_bound".into(), opt_bytes(&p.upper_bound)),
+                ])
+            })
+            .collect(),
+    ))
 }
 
 /// Writes a manifest list: the Avro bytes.
@@ -450,7 +575,7 @@ pub fn write_manifest_list(
                 ("added_rows_count".into(), Avro::Long(e.added.1)),
                 ("existing_rows_count".into(), Avro::Long(e.existing.1)),
                 ("deleted_rows_count".into(), Avro::Long(0)),
-                ("partitions".into(), null()),
+                ("partitions".into(), summaries_value(&e.partitions)),
                 ("key_metadata".into(), null()),
             ])
         })
@@ -463,6 +588,38 @@ mod tests {
     use super::*;
     use apache_avro::Reader;
     use strata_format::schema::PrimitiveType;
+
+    #[test]
+    fn summaries_bound_partition_values() {
+        let tuple = vec![
+            TupleField {
+                name: "a".into(),
+                field_id: 1000,
+                result: PrimitiveType::Int32,
+            },
+            TupleField {
+                name: "s".into(),
+                field_id: 1001,
+                result: PrimitiveType::String,
+            },
+        ];
+        let v = |a: Avro, s: Avro| vec![a, s];
+        let t1 = v(
+            Avro::Union(1, Box::new(Avro::Int(-5))),
+            Avro::Union(1, Box::new(Avro::String("b".into()))),
+        );
+        let t2 = v(
+            Avro::Union(1, Box::new(Avro::Int(7))),
+            Avro::Union(0, Box::new(Avro::Null)),
+        );
+        let out = summaries(&tuple, &[&t1, &t2]);
+        assert!(!out[0].contains_null);
+        assert_eq!(out[0].lower_bound, Some((-5i32).to_le_bytes().to_vec()));
+        assert_eq!(out[0].upper_bound, Some(7i32.to_le_bytes().to_vec()));
+        assert!(out[1].contains_null);
+        assert_eq!(out[1].lower_bound, Some(b"b".to_vec()));
+        assert_eq!(out[1].contains_nan, None);
+    }
 
     #[test]
     fn names_are_sanitized() {

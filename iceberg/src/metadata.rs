@@ -22,7 +22,7 @@ use strata_format::schema::{DataType, Schema};
 use strata_table::Snapshot;
 
 use crate::avro::{
-    Content, Entry, ListEntry, ManifestMeta, Status, write_manifest, write_manifest_list,
+    Content, Entry, ListEntry, ManifestMeta, Status, summaries, write_manifest, write_manifest_list,
 };
 use crate::error::MapError;
 use crate::partition::{TupleField, field_types, fields_json, spec_json, tuple_type};
@@ -355,6 +355,13 @@ pub(crate) fn build(
                 added_snapshot_id: id,
                 added: count(Status::Added),
                 existing: count(Status::Existing),
+                partitions: summaries(
+                    tuple,
+                    &entries
+                        .iter()
+                        .map(|e| e.partition.as_slice())
+                        .collect::<Vec<_>>(),
+                ),
             });
             files.push((key, bytes));
         }
