@@ -25,7 +25,8 @@
 //!   partition spec, listing every live file at its **current** physical location (SPEC §6.2,
 //!   as an absolute URI), with its partition tuple, record count, size, value counts (for
 //!   columns outside lists and maps), null and NaN counts and lower and upper bounds in
-//!   Iceberg's single-value binary form.
+//!   Iceberg's single-value binary form; manifest lists carry partition summaries (nulls,
+//!   NaNs, bounds) so readers skip whole manifests.
 //! * **Deletes**: a deletion vector (SPEC §7) becomes a v2 position-delete file (Parquet,
 //!   `file_path` and `pos`) of its data file, so Iceberg readers never see a deleted row.
 //! * Sort order: unsorted (order id 0). Properties: the table's.
@@ -41,9 +42,11 @@
 //!   files written before the widening.
 //! * `truncate[W]` of an `int32` within `W` of its minimum: Strata's result does not fit an
 //!   Iceberg `int`, and the export fails with [`Error::Invalid`].
-//! * `timestamptz` partition values of `identity` fields lose the `adjust-to-utc` Avro
-//!   attribute (the Avro crate keeps no attributes on logical types); readers that use it
-//!   read them as `timestamp`.
+//! * `timestamptz` partition values of `identity` fields are written without the Avro
+//!   `adjust-to-utc` attribute (the Avro crate keeps no attributes on logical types); readers
+//!   take the type from the partition spec (pyiceberg and DuckDB are tested with it).
+//! * Cost: each new export replays every retained version and writes the manifests of every
+//!   snapshot anew (O(versions × files)); sharing manifests between exports is future work.
 
 mod avro;
 mod deletes;

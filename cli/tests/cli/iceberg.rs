@@ -243,8 +243,8 @@ fn scenario(readers: &(String, String), scratch: &Scratch, t: &str, cold_uri: &s
     assert_eq!(py["4"], strata_rows(t, 3, None));
 }
 
-/// Every primitive type Strata has, partitioned by `day`, `identity` of a date and
-/// `truncate` of a string: both readers read the rows, and pyiceberg's filters, which prune
+/// Every primitive type Strata has, partitioned by `day`, `identity` of a date and of a
+/// `timestamptz` and `truncate` of a string: both readers read the rows, and pyiceberg's filters, which prune
 /// with the exported bounds and partition values, return what `strata scan --where` returns.
 #[test]
 fn iceberg_readers_read_every_type_and_prune_with_bounds() {
@@ -259,7 +259,7 @@ fn iceberg_readers_read_every_type_and_prune_with_bounds() {
         "id:int64,s:int16?,i:int32?,f:float64?,g:float32?,d:date?,ts:timestamptz?,\
          lt:timestamp?,p:decimal(10,2)?,b:boolean?,name:string?",
         "--partition-by",
-        "day(ts), identity(d), truncate(2, name)",
+        "day(ts), identity(d), truncate(2, name), identity(ts)",
         "-q",
     ]);
     let a = scratch.write(
