@@ -474,6 +474,10 @@ pub enum Command {
     ///
     /// Example: strata tier plan ./events --now '2027-01-01T00:00:00Z'
     Tier(crate::commands::tier::TierArgs),
+    /// Apache Iceberg metadata of a table, for engines that read Iceberg.
+    ///
+    /// Example: strata iceberg export ./events --version 3
+    Iceberg(crate::commands::iceberg::IcebergArgs),
     /// Apply the tier policies of every table of a catalog (for cron): one line per table.
     ///
     /// Example: strata lifecycle run --catalog http://127.0.0.1:8181 --grace 1h

@@ -143,6 +143,34 @@ impl From<strata_table::Error> for CliError {
     }
 }
 
+impl From<strata_iceberg::Error> for CliError {
+    fn from(e: strata_iceberg::Error) -> Self {
+        if let strata_iceberg::Error::Table { source, .. } = &e {
+            let (code, hint) = table_code_hint(source);
+            return Self {
+                message: e.to_string(),
+                hint,
+                code,
+                broken_pipe: false,
+                source: Some(Box::new(e)),
+            };
+        }
+        let hint = match &e {
+            strata_iceberg::Error::ArchivedFile { .. } => {
+                Some("restore it with `strata tier restore`, or export an older version".into())
+            }
+            _ => None,
+        };
+        Self {
+            message: e.to_string(),
+            hint,
+            code: EXIT_USER,
+            broken_pipe: false,
+            source: Some(Box::new(e)),
+        }
+    }
+}
+
 impl From<strata_format::FormatError> for CliError {
     fn from(e: strata_format::FormatError) -> Self {
         Self {

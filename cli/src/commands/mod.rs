@@ -12,6 +12,7 @@ pub mod catalog;
 mod data;
 mod demo;
 mod diff;
+pub mod iceberg;
 mod inspect;
 pub mod lifecycle;
 mod maintain;
@@ -260,6 +261,7 @@ pub async fn run(cli: Cli) -> CliResult {
         Command::Namespace(args) => catalog::namespace(args, format, &mut out).await,
         Command::Table(args) => catalog::table(args, format, &mut out).await,
         Command::Tier(args) => tier::tier(args, format, cli.quiet, &mut out).await,
+        Command::Iceberg(args) => iceberg::iceberg(args, format, &mut out).await,
         Command::Lifecycle(args) => lifecycle::lifecycle(args, format, &mut out).await,
         Command::Tag { table, action } => {
             manage::tag(&open(&table).await?, action, format, &mut out).await

@@ -17,6 +17,7 @@ mod durability;
 mod errors;
 mod golden;
 mod help;
+mod iceberg;
 mod lifecycle;
 mod maintain;
 mod rows;
