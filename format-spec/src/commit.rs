@@ -25,6 +25,8 @@ pub const PROP_ISOLATION_LEVEL: &str = "strata.isolationLevel";
 
 /// Folder of the tier-move journal (SPEC §6.6); no data file lives there.
 pub const TIER_DIR: &str = "_strata_tier";
+/// First segment of the generated Iceberg metadata of a table (SPEC §8.7).
+pub const ICEBERG_DIR: &str = "_strata_iceberg";
 
 /// A change a writer proposes, before it is placed at a version.
 #[derive(Debug, Clone, Default)]
@@ -153,7 +155,7 @@ fn check_action(i: usize, a: &Action) -> Result<()> {
         .map_err(|m| field(format!("actions[{i}]"), m))?;
     if let Some(p) = a.path() {
         let first = p.split('/').next().unwrap_or_default();
-        if first == LOG_DIR || first == TIER_DIR || first == crate::dv::DV_DIR {
+        if [LOG_DIR, TIER_DIR, crate::dv::DV_DIR, ICEBERG_DIR].contains(&first) {
             return Err(field(
                 format!("actions[{i}].path"),
                 format!("`{p}` lies under `{first}/`, where no data file may be (§2.3)"),

@@ -41,7 +41,7 @@ use crate::error::{Error, Result};
 use crate::metadata::{DeleteFile, DeleteKey, build};
 
 /// The folder of the table root that holds the generated Iceberg metadata (SPEC §8.7).
-pub const ICEBERG_DIR: &str = "_strata_iceberg";
+pub const ICEBERG_DIR: &str = strata_format::commit::ICEBERG_DIR;
 
 /// Version of the generator: part of every cache key, so a change in what is generated never
 /// returns metadata written by an older generator.

@@ -124,6 +124,8 @@ fn data_files_never_lie_in_the_log_or_journal_folders() {
     for path in [
         "_strata_log/00000000000000000009.json",
         "_strata_tier/moves/x.json",
+        "_strata_dv/x.bin",
+        "_strata_iceberg/v1-abc.metadata.json",
     ] {
         let e = refused(vec![add(path, 1)]);
         assert!(e.contains("actions[0].path"), "{e}");
