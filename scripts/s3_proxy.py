@@ -136,7 +136,10 @@ def make_handler(upstream: str, region, delay_s: float, accounting: Accounting):
             for k, v in response.getheaders():
                 if k.lower() not in HOP_BY_HOP:
                     self.send_header(k, v)
-            self.send_header("Content-Length", str(len(data)))
+            # A HEAD answer has no body but tells the object's length: pass that on (pyarrow's
+            # S3 filesystem, which pyiceberg reads through, sizes its reads by it).
+            length = response.getheader("Content-Length") if self.command == "HEAD" else None
+            self.send_header("Content-Length", length if length is not None else str(len(data)))
             self.end_headers()
             if self.command != "HEAD":
                 self.wfile.write(data)
