@@ -50,6 +50,7 @@ import os
 import subprocess
 import sys
 import time
+import urllib.parse
 import urllib.request
 from pathlib import Path
 
@@ -376,7 +377,7 @@ def main() -> int:
     failed = 0
     for op in OPS:
         next_id = run.commits + st["extra"]
-        proxy_call(run.proxy, "/__proxy/reset", post=True)
+        proxy_call(run.proxy, "/__proxy/reset?" + urllib.parse.urlencode({"label": f"{run.system} {op}"}), post=True)
         try:
             if run.system == "strata":
                 wall, value = strata_op(run, st, op, next_id)
