@@ -38,6 +38,7 @@ Per operation it prints JSON lines `{"workload": "w14", "system", "metric", "val
                    again, start-up included, so Strata's figure is an upper bound)
   <op>_sequential  round trips: the proxy's longest chain of non-overlapping requests
   <op>_requests    requests: every request the proxy forwarded
+  commit_write_requests  requests: the commit's PUT, POST and DELETE requests
 and `process_start_wall` (ms): a fresh process that only starts (`strata --version`; the
 interpreter importing what the operations import), the floor under every `_wall` figure.
 """
@@ -404,6 +405,10 @@ def main() -> int:
         emit(run.system, f"{op}_op", op_ms, "ms")
         emit(run.system, f"{op}_sequential", stats["sequential"], "round trips")
         emit(run.system, f"{op}_requests", stats["requests"], "requests")
+        if op == "commit":
+            # The writes alone (PUT, and POST: pyarrow's multipart uploads under pyiceberg).
+            by = stats.get("byMethod", {})
+            emit(run.system, "commit_write_requests", sum(by.get(m, 0) for m in ("PUT", "POST", "DELETE")), "requests")
     emit(run.system, "table_versions", run.commits + st["extra"], "versions")
     return 1 if failed else 0
 
