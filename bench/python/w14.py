@@ -323,8 +323,13 @@ def python_op(run: Run, st: dict, op: str, next_id: int) -> tuple[float, float, 
                        env=run.env, capture_output=True, text=True, timeout=600)
     wall = (time.perf_counter() - start) * 1000.0
     lines = [s for s in p.stdout.splitlines() if s.startswith("{")]
-    if p.returncode != 0 or not lines:
+    if not lines:
         raise RuntimeError(f"{run.system} {op}: exit {p.returncode}: {p.stderr.strip()[-800:]}")
+    if p.returncode != 0:
+        # deltalake has aborted while the interpreter exits, after the operation succeeded and
+        # printed its answer (others.py met it too): the answer counts, the abort is reported.
+        warn(f"{run.system} {op}: the process exited with status {p.returncode} after printing its answer "
+             f"({p.stderr.strip()[-200:]}); figures kept")
     r = json.loads(lines[-1])
     return wall, r["op_ms"], int(r["value"])
 
