@@ -1,7 +1,8 @@
 #!/usr/bin/env python3
 """A loopback proxy in front of moto: S3's region check, request latency, request accounting.
 
-Usage: s3_proxy.py PORT_FILE UPSTREAM [--region REGION] [--delay-ms N] [--exit-with-pid PID]
+Usage: s3_proxy.py PORT_FILE UPSTREAM [--region REGION] [--delay-ms N] [--log FILE]
+                   [--exit-with-pid PID]
 
 --region REGION   every bucket behind the proxy is in REGION: a request signed (SigV4) for
                   another region gets the answer S3 gives (400 AuthorizationHeaderMalformed,
@@ -10,6 +11,8 @@ Usage: s3_proxy.py PORT_FILE UPSTREAM [--region REGION] [--delay-ms N] [--exit-w
 --delay-ms N      every forwarded request waits N ms before it is forwarded: one round trip to
                   a distant S3 (20-60 ms in a region), on loopback. Concurrent requests wait
                   concurrently, so the cost of an operation is its *sequential* round trips.
+--log FILE        append one line per forwarded request: start and end (s, monotonic clock),
+                  method, path and query, status; where an operation's round trips go.
 
 Requests are forwarded to UPSTREAM (moto) unchanged (a chunked body is forwarded with its
 length) and the answers returned unchanged.
@@ -19,7 +22,7 @@ Accounting, for benchmarks and tests (never forwarded; no S3 bucket name starts 
                           since the last reset; `sequential` is the longest chain of requests
                           each of which started after the previous one ended, i.e. the round
                           trips an operation could not overlap.
-  POST /__proxy/reset  -> starts counting again.
+  POST /__proxy/reset  -> starts counting again (`?label=TEXT`: TEXT goes into the --log file).
 
 The chosen port is written to PORT_FILE once listening (atomically, via rename). With
 --exit-with-pid the proxy exits once process PID is gone.
@@ -42,20 +45,27 @@ HOP_BY_HOP = ("connection", "keep-alive", "transfer-encoding", "content-length")
 class Accounting:
     """The (start, end) times of forwarded requests since the last reset."""
 
-    def __init__(self):
+    def __init__(self, log=None):
+        self.log = log
         self.lock = threading.Lock()
         self.spans = []
         self.methods = {}
 
-    def record(self, method: str, start: float, end: float) -> None:
+    def record(self, method: str, start: float, end: float, path: str = "", status: int = 0) -> None:
         with self.lock:
             self.spans.append((start, end))
             self.methods[method] = self.methods.get(method, 0) + 1
+            if self.log is not None:
+                self.log.write(f"{start:.4f} {end:.4f} {method} {path} {status}\n")
+                self.log.flush()
 
-    def reset(self) -> None:
+    def reset(self, label: str = "") -> None:
         with self.lock:
             self.spans = []
             self.methods = {}
+            if self.log is not None:
+                self.log.write(f"reset {label}".rstrip() + "\n")
+                self.log.flush()
 
     def stats(self) -> dict:
         with self.lock:
@@ -105,8 +115,10 @@ def make_handler(upstream: str, region, delay_s: float, accounting: Accounting):
         def _handle(self):
             body = read_body(self)
             if self.path.startswith("/__proxy/"):
-                if self.path == "/__proxy/reset":
-                    accounting.reset()
+                url = urllib.parse.urlsplit(self.path)
+                if url.path == "/__proxy/reset":
+                    label = urllib.parse.parse_qs(url.query).get("label", [""])[0]
+                    accounting.reset(label)
                 self._reply(200, "application/json", json.dumps(accounting.stats()).encode())
                 return
             signed = SCOPE.search(self.headers.get("Authorization") or "")
@@ -131,12 +143,15 @@ def make_handler(upstream: str, region, delay_s: float, accounting: Accounting):
             response = conn.getresponse()
             data = response.read()
             conn.close()
-            accounting.record(self.command, start, time.monotonic())
+            accounting.record(self.command, start, time.monotonic(), self.path, response.status)
             self.send_response(response.status, response.reason)
             for k, v in response.getheaders():
                 if k.lower() not in HOP_BY_HOP:
                     self.send_header(k, v)
-            self.send_header("Content-Length", str(len(data)))
+            # A HEAD answer has no body but tells the object's length: pass that on (pyarrow's
+            # S3 filesystem, which pyiceberg reads through, sizes its reads by it).
+            length = response.getheader("Content-Length") if self.command == "HEAD" else None
+            self.send_header("Content-Length", length if length is not None else str(len(data)))
             self.end_headers()
             if self.command != "HEAD":
                 self.wfile.write(data)
@@ -163,9 +178,11 @@ def main() -> None:
     parser.add_argument("upstream")
     parser.add_argument("--region")
     parser.add_argument("--delay-ms", type=float, default=0.0)
+    parser.add_argument("--log")
     parser.add_argument("--exit-with-pid", type=int)
     args = parser.parse_args()
-    handler = make_handler(args.upstream, args.region, args.delay_ms / 1000.0, Accounting())
+    log = open(args.log, "a", buffering=1) if args.log else None
+    handler = make_handler(args.upstream, args.region, args.delay_ms / 1000.0, Accounting(log))
     server = ThreadingHTTPServer(("127.0.0.1", 0), handler)
     server.daemon_threads = True
     if args.exit_with_pid:

@@ -74,6 +74,24 @@ class SummarizeTest(unittest.TestCase):
         self.assertIn("catalog-sqlite/path", head)
         self.assertNotIn("strata/", head)
 
+    def test_w14_round_trips_and_requests_are_lower_is_better(self):
+        raw = [line("strata", "commit_sequential", v, "round trips", "w14", i) for i, v in enumerate([5.0, 6.0, 5.0])]
+        raw += [line("delta-rs", "commit_sequential", v, "round trips", "w14", i) for i, v in enumerate([12.0, 11.0, 12.0])]
+        raw += [line("strata", "commit_requests", 15.0, "requests", "w14")]
+        raw += [line("pyiceberg", "commit_requests", 10.0, "requests", "w14")]
+        raw += [line("strata", "table_versions", 53.0, "versions", "w14")]
+        raw += [line("delta-rs", "table_versions", 53.0, "versions", "w14")]
+        out = summarize(raw)
+        ratios = {(r["metric"], r["system"]): r for r in out if r["kind"] == "ratio"}
+        self.assertEqual(set(ratios), {("commit_sequential", "strata/delta-rs"),
+                                       ("commit_requests", "strata/pyiceberg")})
+        seq = ratios[("commit_sequential", "strata/delta-rs")]
+        self.assertAlmostEqual(seq["value"], 5.0 / 12.0, places=3)
+        self.assertEqual(seq["better"], "strata")
+        req = ratios[("commit_requests", "strata/pyiceberg")]
+        self.assertAlmostEqual(req["value"], 1.5)
+        self.assertEqual(req["better"], "pyiceberg")
+
 
 if __name__ == "__main__":
     unittest.main()
