@@ -161,14 +161,16 @@ impl LogStore {
             })
     }
 
-    /// Reads commits `from..=to` with bounded concurrency, in order.
+    /// Reads commits `from..=to` with bounded concurrency (64 at once: on an object store
+    /// each wave is a round trip, and the commits after a checkpoint are at most an interval,
+    /// 100 by default), in order.
     pub async fn read_commits(&self, from: u64, to: u64) -> Result<Vec<Commit>> {
         if from > to {
             return Ok(Vec::new());
         }
         futures::stream::iter(from..=to)
             .map(|v| self.read_commit(v))
-            .buffered(16)
+            .buffered(64)
             .try_collect()
             .await
     }
@@ -270,6 +272,19 @@ impl LogStore {
 
     /// The state held by checkpoint `version`, built as its rows are decoded (SPEC §10.2).
     pub async fn read_checkpoint_state(&self, version: u64) -> Result<TableState> {
+        self.read_checkpoint_state_opt(version)
+            .await?
+            .ok_or_else(|| Error::CorruptCheckpoint {
+                table: self.uri().to_string(),
+                path: self.checkpoint_path(version).to_string(),
+                version,
+                message: "the checkpoint object does not exist".into(),
+            })
+    }
+
+    /// [`Self::read_checkpoint_state`], `None` when the checkpoint does not exist (one GET
+    /// instead of a HEAD and a GET when the caller only guesses it exists).
+    pub async fn read_checkpoint_state_opt(&self, version: u64) -> Result<Option<TableState>> {
         let path = self.checkpoint_path(version);
         let corrupt = |message: String| Error::CorruptCheckpoint {
             table: self.uri().to_string(),
@@ -277,10 +292,9 @@ impl LogStore {
             version,
             message,
         };
-        let bytes = self
-            .get_opt(&path)
-            .await?
-            .ok_or_else(|| corrupt("the checkpoint object does not exist".into()))?;
+        let Some(bytes) = self.get_opt(&path).await? else {
+            return Ok(None);
+        };
         let expected_rows = self.pointer.lock().ok().and_then(|p| {
             p.as_ref()
                 .filter(|p| p.version == version)
@@ -291,7 +305,10 @@ impl LogStore {
             builder.push(a).map_err(|e| e.to_string())
         })
         .map_err(corrupt)?;
-        builder.finish().map_err(|e| corrupt(e.to_string()))
+        builder
+            .finish()
+            .map(Some)
+            .map_err(|e| corrupt(e.to_string()))
     }
 
     /// Writes checkpoint `version` and then moves `_last_checkpoint` to it.

@@ -176,7 +176,7 @@ impl Table {
         Ok(Arc::new(state))
     }
 
-    fn corrupt_commit(&self, version: u64, source: strata_format::FormatError) -> Error {
+    pub(super) fn corrupt_commit(&self, version: u64, source: strata_format::FormatError) -> Error {
         Error::Corrupt {
             table: self.uri().to_string(),
             path: self.inner.log.commit_path(version).to_string(),

@@ -63,19 +63,40 @@ impl Table {
         self.check_retained(version, latest)?;
         let log = &self.inner.log;
         let interval = self.checkpoint_interval(latest);
-        let guess = version / interval * interval;
-        let base = if guess > 0 && log.checkpoint_exists(guess).await? {
-            Some(guess)
-        } else {
-            // The interval may have changed: find the newest checkpoint at or below `version`.
-            let listing = log.list(None).await?;
-            listing
-                .checkpoints
-                .iter()
-                .copied()
-                .filter(|&c| c <= version)
-                .max()
-        };
+        // The checkpoint the interval puts at or below `version`, or the one an expiry left at
+        // the oldest retained version (SPEC §11.5), whose commits before it may be gone.
+        let oldest = strata_format::retention::oldest_version(latest.metadata());
+        let guess = (version / interval * interval).max(oldest);
+        if guess == 0 {
+            // Before the first checkpoint of the interval, nothing expired: at most an interval
+            // of commits from version 0, read at once (no listing for a checkpoint an older
+            // interval left).
+            let commits: Vec<u64> = (1..=version).collect();
+            return self.replay(None, &commits, log).await;
+        }
+        // That checkpoint is read with the commits after it (all retained) in one round trip;
+        // only when it is missing is the log listed.
+        let (checkpoint, later) = futures::future::try_join(
+            log.read_checkpoint_state_opt(guess),
+            log.read_commits(guess + 1, version),
+        )
+        .await?;
+        if let Some(mut state) = checkpoint {
+            for c in later {
+                state
+                    .apply(&c)
+                    .map_err(|e| self.corrupt_commit(c.version, e))?;
+            }
+            return Ok(Arc::new(state));
+        }
+        // The interval may have changed: find the newest checkpoint at or below `version`.
+        let listing = log.list(None).await?;
+        let base = listing
+            .checkpoints
+            .iter()
+            .copied()
+            .filter(|&c| c <= version)
+            .max();
         let start = base.unwrap_or(0);
         let commits: Vec<u64> = (start + 1..=version).collect();
         self.replay(base, &commits, log).await
