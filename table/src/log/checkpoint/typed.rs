@@ -335,8 +335,11 @@ impl AddColumns {
         };
         let mut stats = FileStats::new();
         if !self.stats.is_null(i) {
-            let range =
-                self.stats.value_offsets()[i] as usize..self.stats.value_offsets()[i + 1] as usize;
+            let offsets = self.stats.value_offsets();
+            let range = offsets[i] as usize..offsets[i + 1] as usize;
+            // Built at its exact size: a million files' statistics are most of an open
+            // table's memory.
+            let mut columns = Vec::with_capacity(range.len());
             for j in range {
                 if self.ids.is_null(j) {
                     return Err("`add.stats[].fieldId` is null".into());
@@ -357,17 +360,24 @@ impl AddColumns {
                         })
                         .transpose()
                 };
-                let id = self.ids.value(j);
-                let column = ColumnStats {
-                    min: bound(&self.mins, s::MIN)?,
-                    max: bound(&self.maxs, s::MAX)?,
-                    null_count: count(&self.nulls, s::NULL_COUNT)?,
-                    nan_count: count(&self.nans, s::NAN_COUNT)?,
-                };
-                if stats.insert(id, column).is_some() {
-                    return Err(format!("`add.stats` holds field id {id} twice"));
+                columns.push((
+                    self.ids.value(j),
+                    ColumnStats {
+                        min: bound(&self.mins, s::MIN)?,
+                        max: bound(&self.maxs, s::MAX)?,
+                        null_count: count(&self.nulls, s::NULL_COUNT)?,
+                        nan_count: count(&self.nans, s::NAN_COUNT)?,
+                    },
+                ));
+            }
+            if !columns.windows(2).all(|w| w[0].0 < w[1].0) {
+                let mut ids: Vec<i32> = columns.iter().map(|(id, _)| *id).collect();
+                ids.sort_unstable();
+                if let Some(w) = ids.windows(2).find(|w| w[0] == w[1]) {
+                    return Err(format!("`add.stats` holds field id {} twice", w[0]));
                 }
             }
+            stats = columns.into_iter().collect();
         }
         Ok(AddFile {
             path: path.to_string(),
