@@ -88,6 +88,9 @@ pub enum Error {
     /// The engine failed (storage, corrupt log...).
     #[error(transparent)]
     Table(#[from] strata_table::Error),
+    /// Generating a table's Iceberg metadata failed (the Iceberg REST view).
+    #[error(transparent)]
+    Iceberg(#[from] strata_iceberg::Error),
     /// Object storage failed outside the engine.
     #[error("storage: {0}")]
     Storage(#[from] object_store::Error),

@@ -13,6 +13,7 @@ mod client;
 mod commit;
 mod committer;
 mod error;
+mod iceberg_view;
 pub mod locations;
 pub mod maintenance;
 pub mod model;
@@ -26,6 +27,7 @@ pub use client::{Client, TableRef};
 pub use commit::ENGINE;
 pub use committer::CatalogCommitter;
 pub use error::{Error, Result};
+pub use iceberg_view::IcebergView;
 pub use service::Catalog;
 pub use store::{Store, open_store};
 

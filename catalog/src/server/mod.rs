@@ -20,6 +20,7 @@ mod audit;
 mod auth;
 mod commits;
 pub mod error;
+pub mod iceberg;
 mod maintenance;
 mod metrics;
 mod namespaces;
@@ -117,6 +118,7 @@ pub fn router(catalog: Arc<Catalog>, options: &ServerOptions) -> Router {
         .route("/v1/tokens/{id}", delete(tokens::revoke_token))
         .route("/v1/audit", get(tokens::audit))
         .route("/healthz", get(commits::health))
+        .nest("/iceberg", iceberg::routes(state.clone()))
         .with_state(state.clone());
     // Router::layer wraps outermost last: request id, trace, envelope, timeout, metrics,
     // audit, body limit. Metrics sit outside the body limit and apply to the fallback too, so that 413s

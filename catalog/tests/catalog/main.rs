@@ -12,6 +12,7 @@ mod confinement;
 mod fuzz;
 mod harness;
 mod hostile;
+mod iceberg_rest;
 mod property;
 mod tiers;
 mod tokens;
