@@ -2,6 +2,12 @@
 
     python scripts/iceberg_read.py pyiceberg METADATA_JSON SNAPSHOT_ID[,...] [--filter EXPR] [--tag NAME]
     python scripts/iceberg_read.py duckdb METADATA_JSON SNAPSHOT_ID[,...]
+    python scripts/iceberg_read.py ENGINE NAMESPACE.TABLE SNAPSHOT_ID[,...] --rest URL --token T
+
+With --rest, the table is loaded from an Iceberg REST catalog (`strata serve`'s `/iceberg`):
+pyiceberg's RestCatalog, or DuckDB's `ATTACH ... (TYPE iceberg, ENDPOINT ...)` with a bearer
+token secret; the output then also holds "tables" (every table the catalog lists, as
+"namespace.table") and, for pyiceberg, "metadata-location".
 
 Prints one JSON object: {"<snapshot id>": {"columns": [...], "rows": [[...], ...]}, ...},
 rows sorted, values as JSON scalars. For `duckdb`, the Iceberg and Avro extensions are loaded
@@ -39,19 +45,35 @@ def s3_endpoint():
     return os.environ.get("AWS_ENDPOINT_URL")
 
 
-def read_pyiceberg(path, snapshots, row_filter, tag):
-    from pyiceberg.table import StaticTable
+def s3_props():
+    if not s3_endpoint():
+        return {}
+    return {
+        "s3.endpoint": s3_endpoint(),
+        "s3.access-key-id": os.environ.get("AWS_ACCESS_KEY_ID", "testing"),
+        "s3.secret-access-key": os.environ.get("AWS_SECRET_ACCESS_KEY", "testing"),
+        "s3.region": os.environ.get("AWS_REGION", "us-east-1"),
+    }
 
-    props = {}
-    if path.startswith("s3://") and s3_endpoint():
-        props = {
-            "s3.endpoint": s3_endpoint(),
-            "s3.access-key-id": os.environ.get("AWS_ACCESS_KEY_ID", "testing"),
-            "s3.secret-access-key": os.environ.get("AWS_SECRET_ACCESS_KEY", "testing"),
-            "s3.region": os.environ.get("AWS_REGION", "us-east-1"),
-        }
-    table = StaticTable.from_metadata(path, properties=props)
+
+def read_pyiceberg(path, snapshots, row_filter, tag, rest=None, token=None):
     out = {}
+    if rest:
+        from pyiceberg.catalog.rest import RestCatalog
+
+        catalog = RestCatalog("strata", uri=rest, token=token, **s3_props())
+        out["tables"] = sorted(
+            ".".join(ident)
+            for ns in catalog.list_namespaces()
+            for ident in catalog.list_tables(ns)
+        )
+        table = catalog.load_table(path)
+        out["metadata-location"] = table.metadata_location
+    else:
+        from pyiceberg.table import StaticTable
+
+        props = s3_props() if path.startswith("s3://") else {}
+        table = StaticTable.from_metadata(path, properties=props)
     if tag:
         ref = table.snapshot_by_name(tag)
         if ref is None:
@@ -68,7 +90,7 @@ def read_pyiceberg(path, snapshots, row_filter, tag):
     return out
 
 
-def read_duckdb(path, snapshots):
+def read_duckdb(path, snapshots, rest=None, token=None):
     import duckdb
 
     con = duckdb.connect()
@@ -76,14 +98,15 @@ def read_duckdb(path, snapshots):
 
     base = list(duckdb_ext.__path__)[0]
     names = ["avro", "iceberg"]
-    if path.startswith("s3://"):
+    # A REST catalog is reached over HTTP (httpfs), whatever the warehouse.
+    if path.startswith("s3://") or rest:
         names.append("httpfs")
     for name in names:
         found = glob.glob(os.path.join(base, "extensions", "*", "*", f"{name}.duckdb_extension"))
         if not found:
             sys.exit(f"the DuckDB extension {name} is not installed under {base}")
         con.execute(f"LOAD '{found[0]}'")
-    if path.startswith("s3://") and s3_endpoint():
+    if (path.startswith("s3://") or rest) and s3_endpoint():
         from urllib.parse import urlparse
 
         ep = urlparse(s3_endpoint())
@@ -99,10 +122,26 @@ def read_duckdb(path, snapshots):
             ],
         )
     out = {}
-    for sid in snapshots:
-        cur = con.execute(
-            "SELECT * FROM iceberg_scan(?, snapshot_from_id => ?)", [path, int(sid)]
+    if rest:
+        con.execute("CREATE SECRET strata (TYPE iceberg, TOKEN ?)", [token])
+        con.execute(
+            "ATTACH 'strata' AS strata (TYPE iceberg, SECRET strata, ENDPOINT ?)", [rest]
         )
+        out["tables"] = sorted(
+            f"{schema}.{name}"
+            for (db, schema, name, *_rest) in con.execute("SHOW ALL TABLES").fetchall()
+            if db == "strata"
+        )
+        ns, table = path.split(".", 1)
+    for sid in snapshots:
+        if rest:
+            cur = con.execute(
+                f'SELECT * FROM strata."{ns}"."{table}" AT (VERSION => {int(sid)})'
+            )
+        else:
+            cur = con.execute(
+                "SELECT * FROM iceberg_scan(?, snapshot_from_id => ?)", [path, int(sid)]
+            )
         # Through Arrow: DuckDB's own conversion of timestamptz needs pytz.
         t = cur.fetch_arrow_table()
         out[str(sid)] = result(t.column_names, [list(r.values()) for r in t.to_pylist()])
@@ -116,12 +155,14 @@ def main():
     p.add_argument("snapshots")
     p.add_argument("--filter")
     p.add_argument("--tag")
+    p.add_argument("--rest", help="Iceberg REST catalog URL; METADATA is then NAMESPACE.TABLE")
+    p.add_argument("--token", help="bearer token of the REST catalog")
     a = p.parse_args()
     snapshots = [int(s) for s in a.snapshots.split(",") if s]
     if a.engine == "pyiceberg":
-        out = read_pyiceberg(a.metadata, snapshots, a.filter, a.tag)
+        out = read_pyiceberg(a.metadata, snapshots, a.filter, a.tag, a.rest, a.token)
     else:
-        out = read_duckdb(a.metadata, snapshots)
+        out = read_duckdb(a.metadata, snapshots, a.rest, a.token)
     json.dump(out, sys.stdout)
 
 

@@ -16,7 +16,7 @@ use serde_json::{Value, json};
 use crate::common::{Scratch, fails, json, ndjson, ok, s3_base};
 
 /// The Python interpreter and the DuckDB folder, or `None` (after a notice) outside CI.
-fn readers() -> Option<(String, String)> {
+pub fn readers() -> Option<(String, String)> {
     let python = std::env::var("STRATA_TEST_PYTHON").ok();
     let duckdb = std::env::var("STRATA_TEST_DUCKDB_ICEBERG").ok();
     match (python, duckdb) {
@@ -43,7 +43,7 @@ fn script() -> String {
 }
 
 /// Runs the reader script; its JSON output.
-fn read(readers: &(String, String), engine: &str, metadata: &str, extra: &[&str]) -> Value {
+pub fn read(readers: &(String, String), engine: &str, metadata: &str, extra: &[&str]) -> Value {
     let (python, duckdb) = readers;
     let mut cmd = Command::new(python);
     cmd.arg(script()).arg(engine).arg(metadata).args(extra);
@@ -60,7 +60,7 @@ fn read(readers: &(String, String), engine: &str, metadata: &str, extra: &[&str]
 }
 
 /// `strata scan` at a version as {columns, rows}, rows sorted like the reader script sorts.
-fn strata_rows(table: &str, version: u64, filter: Option<&str>) -> Value {
+pub fn strata_rows(table: &str, version: u64, filter: Option<&str>) -> Value {
     let v = version.to_string();
     let mut args = vec!["scan", table, "--version", &v];
     if let Some(f) = filter {
@@ -138,6 +138,64 @@ fn iceberg_readers_see_strata_rows_on_s3() {
 /// `t` (tier `cold` at `cold_uri`), each version compared across the readers.
 fn scenario(readers: &(String, String), scratch: &Scratch, t: &str, cold_uri: &str) {
     let readers = readers.clone();
+    build_history(scratch, t);
+
+    let before = export(t);
+    assert_eq!(before["version"], 11);
+    assert_eq!(before["written"], true);
+    let metadata = before["metadata"]
+        .as_str()
+        .expect("metadata URI")
+        .to_string();
+    let scheme = if t.starts_with("s3://") {
+        "s3://"
+    } else {
+        "file:///"
+    };
+    assert!(metadata.starts_with(scheme), "{metadata}");
+    assert!(metadata.contains("/_strata_iceberg/v11-"), "{metadata}");
+    // Text output: the URI alone; a second export reuses the metadata.
+    assert_eq!(ok(&["iceberg", "export", t]).trim(), metadata);
+    assert_eq!(export(t)["written"], false);
+    check_every_version(&readers, t, &metadata, 11);
+
+    // Time travel by tag, and a filtered scan that prunes with the exported bounds.
+    let tag = read(&readers, "pyiceberg", &metadata, &["", "--tag", "release"]);
+    assert_eq!(tag["tag"], 6);
+    assert_eq!(tag["6"], strata_rows(t, 5, None));
+    let filtered = read(
+        &readers,
+        "pyiceberg",
+        &metadata,
+        &["12", "--filter", "id >= 6"],
+    );
+    assert_eq!(filtered["12"], strata_rows(t, 11, Some("id >= 6")));
+
+    // v12, v13: a tier move. The old metadata names the old locations; the next export is
+    // new metadata with the current ones, and every version still reads the same.
+    move_to_cold(t, cold_uri);
+    let after = export(t);
+    assert_eq!(after["written"], true);
+    let moved = after["metadata"]
+        .as_str()
+        .expect("metadata URI")
+        .to_string();
+    assert_ne!(moved, metadata);
+    check_every_version(&readers, t, &moved, 13);
+    let listing = read(&readers, "pyiceberg", &moved, &["14"]);
+    assert_eq!(listing["14"], strata_rows(t, 13, None));
+
+    // An older version exports on its own.
+    let v3 = json(&["iceberg", "export", t, "--version", "3"]);
+    assert_eq!(v3["snapshotId"], 4);
+    let m3 = v3["metadata"].as_str().expect("metadata URI").to_string();
+    let py = read(&readers, "pyiceberg", &m3, &["4"]);
+    assert_eq!(py["4"], strata_rows(t, 3, None));
+}
+
+/// Versions 0-11 of the table `t`: appends, a delete (a deletion vector), schema evolution
+/// (add, rename, widen, drop), partition evolution and a tag of version 5.
+pub fn build_history(scratch: &Scratch, t: &str) {
     let csv = |name: &str, rows: &str| scratch.write(name, rows);
     // v0: bucketed by id.
     ok(&[
@@ -177,40 +235,11 @@ fn scenario(readers: &(String, String), scratch: &Scratch, t: &str, cold_uri: &s
     ok(&["append", t, &d, "-q"]);
     // v11: a tag of version 5.
     ok(&["tag", t, "create", "release", "--version", "5", "-q"]);
+}
 
-    let before = export(t);
-    assert_eq!(before["version"], 11);
-    assert_eq!(before["written"], true);
-    let metadata = before["metadata"]
-        .as_str()
-        .expect("metadata URI")
-        .to_string();
-    let scheme = if t.starts_with("s3://") {
-        "s3://"
-    } else {
-        "file:///"
-    };
-    assert!(metadata.starts_with(scheme), "{metadata}");
-    assert!(metadata.contains("/_strata_iceberg/v11-"), "{metadata}");
-    // Text output: the URI alone; a second export reuses the metadata.
-    assert_eq!(ok(&["iceberg", "export", t]).trim(), metadata);
-    assert_eq!(export(t)["written"], false);
-    check_every_version(&readers, t, &metadata, 11);
-
-    // Time travel by tag, and a filtered scan that prunes with the exported bounds.
-    let tag = read(&readers, "pyiceberg", &metadata, &["", "--tag", "release"]);
-    assert_eq!(tag["tag"], 6);
-    assert_eq!(tag["6"], strata_rows(t, 5, None));
-    let filtered = read(
-        &readers,
-        "pyiceberg",
-        &metadata,
-        &["12", "--filter", "id >= 6"],
-    );
-    assert_eq!(filtered["12"], strata_rows(t, 11, Some("id >= 6")));
-
-    // v12, v13: a tier move. The old metadata names the old locations; the next export is
-    // new metadata with the current ones, and every version still reads the same.
+/// Versions 12 and 13 of the table `t`: tier `cold` at `cold_uri`, and the rows `id <= 5`
+/// moved there.
+pub fn move_to_cold(t: &str, cold_uri: &str) {
     ok(&[
         "tier",
         "set",
@@ -224,23 +253,6 @@ fn scenario(readers: &(String, String), scratch: &Scratch, t: &str, cold_uri: &s
     ok(&[
         "tier", "move", t, "--where", "id <= 5", "--to", "cold", "--grace", "0s", "-q",
     ]);
-    let after = export(t);
-    assert_eq!(after["written"], true);
-    let moved = after["metadata"]
-        .as_str()
-        .expect("metadata URI")
-        .to_string();
-    assert_ne!(moved, metadata);
-    check_every_version(&readers, t, &moved, 13);
-    let listing = read(&readers, "pyiceberg", &moved, &["14"]);
-    assert_eq!(listing["14"], strata_rows(t, 13, None));
-
-    // An older version exports on its own.
-    let v3 = json(&["iceberg", "export", t, "--version", "3"]);
-    assert_eq!(v3["snapshotId"], 4);
-    let m3 = v3["metadata"].as_str().expect("metadata URI").to_string();
-    let py = read(&readers, "pyiceberg", &m3, &["4"]);
-    assert_eq!(py["4"], strata_rows(t, 3, None));
 }
 
 /// Every primitive type Strata has, partitioned by `day`, `identity` of a date and of a

@@ -18,6 +18,7 @@ mod errors;
 mod golden;
 mod help;
 mod iceberg;
+mod iceberg_rest;
 mod lifecycle;
 mod maintain;
 mod rows;

@@ -15,11 +15,18 @@ pub struct Served {
     runtime: tokio::runtime::Runtime,
     server: Option<RunningServer>,
     token: String,
+    warehouse: String,
     dir: tempfile::TempDir,
 }
 
 impl Served {
     pub fn start() -> Self {
+        Self::start_in(None)
+    }
+
+    /// A server whose warehouse is `warehouse` (a URI such as `s3://bucket/prefix`), or a
+    /// local folder of its own.
+    pub fn start_in(warehouse: Option<&str>) -> Self {
         let dir = tempfile::tempdir().unwrap();
         let runtime = tokio::runtime::Builder::new_multi_thread()
             .worker_threads(2)
@@ -27,8 +34,14 @@ impl Served {
             .build()
             .unwrap();
         let db = format!("sqlite://{}", dir.path().join("catalog.db").display());
-        let warehouse = dir.path().join("warehouse");
-        std::fs::create_dir_all(&warehouse).unwrap();
+        let warehouse = match warehouse {
+            Some(w) => w.to_string(),
+            None => {
+                let w = dir.path().join("warehouse");
+                std::fs::create_dir_all(&w).unwrap();
+                w.to_string_lossy().into_owned()
+            }
+        };
         // Tier locations are allowed in this folder only (`strata serve --allow-location`).
         let archive_uri = format!("file://{}", dir.path().join("archive").display());
         let (server, token) = runtime.block_on(async {
@@ -45,7 +58,7 @@ impl Served {
             .await
             .unwrap()
             .token;
-            let catalog = Catalog::new(store, warehouse.to_string_lossy())
+            let catalog = Catalog::new(store, warehouse.as_str())
                 .and_then(|c| c.allow_locations(&[archive_uri]))
                 .unwrap();
             let catalog = Arc::new(catalog);
@@ -58,8 +71,14 @@ impl Served {
             runtime,
             server: Some(server),
             token,
+            warehouse,
             dir,
         }
+    }
+
+    /// The warehouse root.
+    pub fn warehouse(&self) -> &str {
+        &self.warehouse
     }
 
     /// A folder in the allowed archive.
