@@ -39,6 +39,18 @@ fn policy(id: &str, to: &str, older_than_ms: i64) -> PolicySpec {
     }
 }
 
+/// `GET /iceberg/v1/namespaces/{ns}/tables/t` as the admin: status and body.
+async fn iceberg_load(cat: &TestCatalog, ns: &str) -> (u16, serde_json::Value) {
+    let resp = reqwest::Client::new()
+        .get(format!("{}/iceberg/v1/namespaces/{ns}/tables/t", cat.url()))
+        .bearer_auth(&cat.admin_token)
+        .send()
+        .await
+        .unwrap();
+    let status = resp.status().as_u16();
+    (status, resp.json().await.unwrap())
+}
+
 async fn suite(backend: Backend) {
     let cat = TestCatalog::start(&backend).await;
     let c = &cat.admin;
@@ -194,6 +206,16 @@ async fn suite(backend: Backend) {
         .await
         .unwrap();
     assert!(snap.files().values().all(|f| f.tier == "cold"));
+    // The Iceberg REST view cannot serve a version whose files are archived: a clear 422
+    // naming a file and its class, in Iceberg's error shape.
+    let (status422, body) = iceberg_load(&cat, &ns).await;
+    assert_eq!(status422, 422, "{body}");
+    assert_eq!(body["error"]["type"], "ArchivedFileException", "{body}");
+    let message = body["error"]["message"].as_str().unwrap();
+    assert!(
+        message.contains("GLACIER") && message.contains(".parquet"),
+        "{message}"
+    );
     let history = c.history(&t, 1).await.unwrap();
     assert_eq!(history[0].version, 5);
 
@@ -214,6 +236,10 @@ async fn suite(backend: Backend) {
     assert_eq!(history_op(c, &t).await, "TIER RESTORE");
     let again = c.tier_restore(&t, &restore).await.unwrap();
     assert_eq!((again.version, again.readable), (None, 2));
+    // Restored files are readable, so the Iceberg view serves the table again.
+    let (status200, body) = iceberg_load(&cat, &ns).await;
+    assert_eq!(status200, 200, "{body}");
+    assert_eq!(body["metadata"]["current-snapshot-id"], 7);
     for bad in [
         RestoreRequest {
             filter: Some("nope = 1".into()),

@@ -7,7 +7,10 @@
 //! Implemented, and advertised by `GET /v1/config` (exactly these): list, load and check
 //! namespaces; list tables; load and check a table. A table's metadata is the one
 //! `strata-iceberg` generates from its log (every retained version a snapshot, tags as refs),
-//! with an `ETag` (`If-None-Match` answers 304 when nothing changed).
+//! with an `ETag` (`If-None-Match` answers 304 when nothing changed). A table whose latest
+//! version has a live file in an archive storage class that is not restored answers 422
+//! `ArchivedFileException` naming the file (an Iceberg reader would fail reading it);
+//! older versions with such files are left out of the snapshot list (`strata-iceberg`).
 //!
 //! The write endpoints of the protocol (creating, committing, renaming, dropping) are not
 //! advertised and answer 406 `UnsupportedOperationException`: Strata tables change through
