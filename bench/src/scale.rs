@@ -7,6 +7,11 @@
 //! (what the appends would leave, without spending minutes on them); the open, the plans and
 //! the appends are the engine's. `STRATA_BENCH_W7_TYPED=0` builds the table without typed
 //! checkpoints (SPEC §10.2.1, system `strata-untyped`), for a side-by-side run.
+//!
+//! `STRATA_BENCH_W7_REAL=1` builds the table with real commits instead: each version is one
+//! transaction through the engine's commit path (the same adds, checkpoints every 100
+//! versions as writers do by default), and the build reports its time and the median commit
+//! of the first and of the last 1,000 versions: a commit's cost must not grow with the table.
 
 use std::time::Instant;
 
@@ -37,41 +42,25 @@ pub(crate) async fn w7() -> Result<(), BoxError> {
     let root = dir.path().join("w7");
     crate::create_with(&root, false, typed()).await?;
     let log = root.join("_strata_log");
-    // In-commit timestamps must increase from version 0's (SPEC §3.2).
-    let start_ms = i64::try_from(
-        std::time::SystemTime::now()
-            .duration_since(std::time::UNIX_EPOCH)?
-            .as_millis(),
-    )?;
-    for v in 1..=commits {
-        let mut actions = Vec::new();
-        for k in 0..per_commit {
-            let n = (v - 1) * per_commit + k;
-            let Action::Add(mut add) =
-                strata_format::testing::add(&format!("data/f{n:08}.parquet"), 1000)
-            else {
-                return Err("fixture".into());
-            };
-            let lo = (n * 1000) as i64;
-            add.stats.insert(
-                1,
-                ColumnStats {
-                    min: Some(lo.into()),
-                    max: Some((lo + 999).into()),
-                    null_count: Some(0),
-                    ..Default::default()
-                },
-            );
-            actions.push(Action::Add(add));
-        }
-        let mut info = commit_info(start_ms + v as i64 * 1000, "APPEND");
-        info.read_version = Some(v - 1);
-        std::fs::write(
-            log.join(commit_file_name(v)),
-            encode_commit(info, &actions)?,
-        )?;
-    }
     let uri = root.to_str().ok_or("path")?.to_string();
+    if env_u64("STRATA_BENCH_W7_REAL", 0) != 0 {
+        build_by_commits(&uri, commits, per_commit).await?;
+    } else {
+        // In-commit timestamps must increase from version 0's (SPEC §3.2).
+        let start_ms = i64::try_from(
+            std::time::SystemTime::now()
+                .duration_since(std::time::UNIX_EPOCH)?
+                .as_millis(),
+        )?;
+        for v in 1..=commits {
+            let mut info = commit_info(start_ms + v as i64 * 1000, "APPEND");
+            info.read_version = Some(v - 1);
+            std::fs::write(
+                log.join(commit_file_name(v)),
+                encode_commit(info, &adds(v, per_commit)?)?,
+            )?;
+        }
+    }
     let table = Table::open(&uri).await?;
     let start = Instant::now();
     let at = table.checkpoint().await?;
@@ -97,6 +86,72 @@ pub(crate) async fn w7() -> Result<(), BoxError> {
         return Err(format!("w7-open failed: {}", String::from_utf8_lossy(&out.stderr)).into());
     }
     print!("{}", String::from_utf8_lossy(&out.stdout));
+    Ok(())
+}
+
+/// The adds of version `v`: `per_commit` files of 1,000 rows with disjoint `id` ranges.
+fn adds(v: u64, per_commit: u64) -> Result<Vec<Action>, BoxError> {
+    let mut actions = Vec::new();
+    for k in 0..per_commit {
+        let n = (v - 1) * per_commit + k;
+        let Action::Add(mut add) =
+            strata_format::testing::add(&format!("data/f{n:08}.parquet"), 1000)
+        else {
+            return Err("fixture".into());
+        };
+        let lo = (n * 1000) as i64;
+        add.stats.insert(
+            1,
+            ColumnStats {
+                min: Some(lo.into()),
+                max: Some((lo + 999).into()),
+                null_count: Some(0),
+                ..Default::default()
+            },
+        );
+        actions.push(Action::Add(add));
+    }
+    Ok(actions)
+}
+
+/// Versions 1..=`commits`, each one engine transaction on one open handle (as a long-running
+/// writer does): build time and the median commit of the first and last 1,000 versions.
+async fn build_by_commits(uri: &str, commits: u64, per_commit: u64) -> Result<(), BoxError> {
+    let table = Table::open(uri).await?;
+    let start = Instant::now();
+    let mut each = Vec::with_capacity(commits as usize);
+    for v in 1..=commits {
+        let actions = adds(v, per_commit)?;
+        let t0 = Instant::now();
+        let done = table
+            .transaction()
+            .await?
+            .operation("APPEND")
+            .actions(actions)
+            .commit()
+            .await?;
+        each.push(t0.elapsed().as_secs_f64() * 1000.0);
+        if done.version != v {
+            return Err(format!("commit {v} landed as version {}", done.version).into());
+        }
+    }
+    let build = start.elapsed().as_secs_f64();
+    let window = each.len().min(1000);
+    let mut first = each[..window].to_vec();
+    let mut last = each[each.len() - window..].to_vec();
+    let (first, last) = (median(&mut first), median(&mut last));
+    emit("w7", system(), "build_real_commits_s", build, "s");
+    emit("w7", system(), "commit_first_1000", first, "ms");
+    emit("w7", system(), "commit_last_1000", last, "ms");
+    emit(
+        "w7",
+        system(),
+        "commit_last_over_first",
+        last / first.max(f64::EPSILON),
+        "x",
+    );
+    let mut all = each;
+    emit("w7", system(), "commit_p50", median(&mut all), "ms");
     Ok(())
 }
 
