@@ -12,7 +12,6 @@ use sha2::{Digest, Sha256};
 
 use super::{ENDPOINTS, IcebergError};
 use crate::auth::{Principal, Role};
-use crate::error::Error;
 use crate::names::{validate_namespace, validate_table};
 use crate::server::AppState;
 use crate::server::error::ApiError;
@@ -60,8 +59,7 @@ pub async fn list_namespaces(
         .catalog
         .store()
         .list_namespaces()
-        .await
-        .map_err(Error::from)?
+        .await?
         .into_iter()
         .filter(|n| p.sees(&n.name))
         .map(|n| json!([n.name]))
