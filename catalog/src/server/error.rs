@@ -177,31 +177,39 @@ pub async fn normalize(resp: Response) -> Response {
     if !(status.is_client_error() || status.is_server_error()) {
         return resp;
     }
-    let is_json = resp
-        .headers()
-        .get(header::CONTENT_TYPE)
-        .is_some_and(|v| v.as_bytes().starts_with(b"application/json"));
-    if is_json {
+    if is_json(&resp) {
         return resp;
     }
     let code = code_for(status);
     if status.is_server_error() {
         return internal(status, code, "the request could not be served", &status);
     }
+    envelope(status, code, plain_message(resp).await, None, None)
+}
+
+/// Whether a response already has a JSON body (an error shape of its own).
+pub fn is_json(resp: &Response) -> bool {
+    resp.headers()
+        .get(header::CONTENT_TYPE)
+        .is_some_and(|v| v.as_bytes().starts_with(b"application/json"))
+}
+
+/// The text of a plain error response (an extractor's rejection), or its status's reason.
+pub async fn plain_message(resp: Response) -> String {
+    let status = resp.status();
     let (_, body) = resp.into_parts();
     let text = axum::body::to_bytes(Body::new(body), 16 * 1024)
         .await
         .map(|b| String::from_utf8_lossy(&b).trim().to_string())
         .unwrap_or_default();
-    let message = if text.is_empty() {
+    if text.is_empty() {
         status
             .canonical_reason()
             .unwrap_or("request refused")
             .to_string()
     } else {
         text
-    };
-    envelope(status, code, message, None, None)
+    }
 }
 
 #[cfg(test)]

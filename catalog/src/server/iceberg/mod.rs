@@ -19,12 +19,12 @@
 //! `{"error": {"message", "type", "code"}}`; a 5xx hides its cause behind an error id.
 
 use axum::Router;
-use axum::body::Body;
-use axum::http::{StatusCode, header};
+use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 
 use super::AppState;
+use crate::server::error as api_error;
 
 mod error;
 mod handlers;
@@ -82,29 +82,13 @@ async fn iceberg_shape(resp: Response) -> Response {
     if !(status.is_client_error() || status.is_server_error()) {
         return resp;
     }
-    let is_json = resp
-        .headers()
-        .get(header::CONTENT_TYPE)
-        .is_some_and(|v| v.as_bytes().starts_with(b"application/json"));
-    if is_json {
+    if api_error::is_json(&resp) {
         return resp;
     }
     if status.is_server_error() {
         return IcebergError::internal(status, &status).into_response();
     }
-    let (_, body) = resp.into_parts();
-    let text = axum::body::to_bytes(Body::new(body), 16 * 1024)
-        .await
-        .map(|b| String::from_utf8_lossy(&b).trim().to_string())
-        .unwrap_or_default();
-    let message = if text.is_empty() {
-        status
-            .canonical_reason()
-            .unwrap_or("request refused")
-            .to_string()
-    } else {
-        text
-    };
+    let message = api_error::plain_message(resp).await;
     let kind = match status {
         StatusCode::NOT_FOUND => "NoSuchEndpointException",
         StatusCode::METHOD_NOT_ALLOWED => "MethodNotAllowedException",
