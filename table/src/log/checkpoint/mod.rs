@@ -546,6 +546,93 @@ mod tests {
         assert_eq!(json_rows.len(), create_commit().actions.len() + 2);
     }
 
+    /// A typed checkpoint whose `add.stats` list names a field id twice (no writer produces
+    /// one: the statistics are a map) is refused, naming the row and the id.
+    #[test]
+    fn typed_stats_with_a_field_id_twice_are_refused() {
+        use arrow_array::{Int32Array, ListArray, StructArray};
+        use parquet::arrow::ArrowWriter;
+        use std::sync::Arc;
+
+        let actions = typed_actions(8);
+        let bytes = Bytes::from(encode(&actions).unwrap());
+        let batch = ParquetRecordBatchReaderBuilder::try_new(bytes)
+            .unwrap()
+            .build()
+            .unwrap()
+            .next()
+            .unwrap()
+            .unwrap();
+        let (index, _) = batch.schema().column_with_name("add").unwrap();
+        let add = batch
+            .column(index)
+            .as_any()
+            .downcast_ref::<StructArray>()
+            .unwrap()
+            .clone();
+        let (add_fields, mut add_columns, add_nulls) = add.into_parts();
+        let (stats_index, _) = add_fields.find("stats").unwrap();
+        let stats = add_columns[stats_index]
+            .as_any()
+            .downcast_ref::<ListArray>()
+            .unwrap()
+            .clone();
+        let (list_field, offsets, values, list_nulls) = stats.into_parts();
+        let entries = values
+            .as_any()
+            .downcast_ref::<StructArray>()
+            .unwrap()
+            .clone();
+        let (entry_fields, mut entry_columns, entry_nulls) = entries.into_parts();
+        let (id_index, _) = entry_fields.find("fieldId").unwrap();
+        // Every entry of a list takes the list's first id.
+        let ids = entry_columns[id_index]
+            .as_any()
+            .downcast_ref::<Int32Array>()
+            .unwrap()
+            .clone();
+        let mut same = ids.values().to_vec();
+        let mut twice = None;
+        for w in offsets.windows(2) {
+            let (start, end) = (w[0] as usize, w[1] as usize);
+            if end == start {
+                continue;
+            }
+            let first = ids.value(start);
+            same[start..end].fill(first);
+            if end - start >= 2 && twice.is_none() {
+                twice = Some(ids.value(start));
+            }
+        }
+        let twice = twice.expect("an add with two statistics");
+        entry_columns[id_index] = Arc::new(Int32Array::new(same.into(), ids.nulls().cloned()));
+        let entries = StructArray::new(entry_fields, entry_columns, entry_nulls);
+        add_columns[stats_index] = Arc::new(ListArray::new(
+            list_field,
+            offsets,
+            Arc::new(entries),
+            list_nulls,
+        ));
+        let mut columns = batch.columns().to_vec();
+        columns[index] = Arc::new(StructArray::new(add_fields, add_columns, add_nulls));
+        let broken = RecordBatch::try_new(batch.schema(), columns).unwrap();
+        let mut out = Vec::new();
+        let mut writer = ArrowWriter::try_new(&mut out, broken.schema(), None).unwrap();
+        writer.write(&broken).unwrap();
+        writer.close().unwrap();
+
+        let err = decode(Bytes::from(out)).unwrap_err();
+        // Rows are numbered from 1.
+        let row = 1 + actions
+            .iter()
+            .position(|a| matches!(a, Action::Add(f) if f.stats.len() >= 2))
+            .unwrap();
+        assert_eq!(
+            err,
+            format!("row {row}: `add.stats` holds field id {twice} twice")
+        );
+    }
+
     #[test]
     fn untyped_tables_keep_three_columns() {
         let mut actions = create_commit().actions;
