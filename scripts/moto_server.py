@@ -9,8 +9,12 @@ check-then-write that is not atomic when requests are served concurrently,
 so a threaded server would let two "put-if-absent" calls both succeed. With a
 single thread every request runs to completion before the next one starts.
 A non-threaded werkzeug server also speaks HTTP/1.0 and closes each
-connection after one response, so a client's idle keep-alive connection can
-never block the other clients.
+connection after one response, so no keep-alive connection stays open. A
+connection a client opens but does not use (connection pools connect ahead of
+need: iceberg-rust's opendal left one idle for minutes) would still hold the
+one thread, waiting for a request line, while every other client queued
+behind it: the server therefore gives each read on a connection IDLE_TIMEOUT_S
+seconds and then drops that connection and serves the next.
 
 With ``--port 0`` (the default) the OS picks a free port. Once the socket is
 listening, the chosen port is written to PORT_FILE (atomically, via rename),
@@ -18,15 +22,21 @@ so a caller can poll for that file and then for an HTTP answer.
 
 With ``--exit-with-pid PID`` the server also exits by itself once process PID
 is gone, so it cannot outlive a test run that was killed with SIGKILL (where
-the caller's cleanup trap never ran). SIGTERM/SIGINT stop it cleanly.
+the caller's cleanup trap never ran). SIGTERM/SIGINT stop it cleanly; SIGUSR1
+prints every thread's stack to stderr (the log), to see where a hung run waits.
 """
 
 import argparse
+import faulthandler
 import os
 import signal
 import sys
 import threading
 import time
+
+# Seconds a connection may stay silent (before or within a request) before the
+# server drops it; see the module documentation.
+IDLE_TIMEOUT_S = 5
 
 
 def exit_when_gone(pid: int) -> None:
@@ -63,6 +73,12 @@ def main() -> None:
 
     app = DomainDispatcherApplication(create_backend_app)
 
+    class Handler(MotoRequestHandler):
+        # socketserver.StreamRequestHandler applies it to every accepted socket:
+        # a silent connection raises socket.timeout, which werkzeug treats as a
+        # dropped connection.
+        timeout = IDLE_TIMEOUT_S
+
     # make_server() is exactly what werkzeug.serving.run_simple() calls
     # internally; calling it directly lets us learn the real port before
     # serving when port 0 was requested. threaded=False, processes=1 gives a
@@ -73,7 +89,7 @@ def main() -> None:
         app,
         threaded=False,
         processes=1,
-        request_handler=MotoRequestHandler,
+        request_handler=Handler,
     )
     assert not server.multithread and not server.multiprocess
     port = server.server_port
@@ -86,6 +102,8 @@ def main() -> None:
 
     signal.signal(signal.SIGTERM, stop)
     signal.signal(signal.SIGINT, stop)
+    # `kill -USR1 <pid>` prints every thread's stack to the log: where a hung run waits.
+    faulthandler.register(signal.SIGUSR1, all_threads=True)
     if args.exit_with_pid:
         threading.Thread(
             target=exit_when_gone, args=(args.exit_with_pid,), daemon=True
