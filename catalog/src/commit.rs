@@ -320,7 +320,8 @@ impl Catalog {
         txn_id: &str,
         change: &Change,
     ) -> Result<Outcome> {
-        let table = self.handle(lock.table()).await?;
+        // The latest state is read once, under the lock (also the check of the table id).
+        let (table, latest) = self.handle_latest(lock.table()).await?;
         let log = table.commit_log();
         if let Some(v) = lock.find_commit(txn_id).await? {
             let written = log.read_range(v, v).await?;
@@ -333,7 +334,6 @@ impl Catalog {
                 }),
             };
         }
-        let latest = table.latest().await?;
         let latest_v = latest.version();
         if change.base_version > latest_v {
             return Err(Error::BadRequest(format!(
@@ -505,7 +505,7 @@ impl Catalog {
     /// Creates tag `name` at `version` through the catalog's commit path.
     pub async fn create_tag(&self, ident: &TableIdent, name: &str, version: u64) -> Result<u64> {
         let record = self.table_record(ident).await?;
-        let latest = self.handle(&record).await?.latest().await?;
+        let (_, latest) = self.handle_latest(&record).await?;
         if latest.tags().contains_key(name) {
             return Err(Error::BadRequest(format!(
                 "tag `{name}` already exists; delete it first"
@@ -545,7 +545,7 @@ impl Catalog {
     /// Deletes tag `name` through the catalog's commit path.
     pub async fn delete_tag(&self, ident: &TableIdent, name: &str) -> Result<u64> {
         let record = self.table_record(ident).await?;
-        let latest = self.handle(&record).await?.latest().await?;
+        let (_, latest) = self.handle_latest(&record).await?;
         if !latest.tags().contains_key(name) {
             return Err(Error::TagNotFound(format!("{ident}: no tag `{name}`")));
         }

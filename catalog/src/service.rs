@@ -7,7 +7,7 @@ use std::sync::{Arc, Mutex};
 use futures::TryStreamExt;
 use object_store::ObjectStoreExt;
 use strata_format::{PartitionSpec, Schema};
-use strata_table::{CreateTable, StoreResolver, Table, TableLocation, TableOptions};
+use strata_table::{CreateTable, Snapshot, StoreResolver, Table, TableLocation, TableOptions};
 
 use crate::error::{Error, Result};
 use crate::locations::{Confinement, Place};
@@ -104,19 +104,27 @@ impl Catalog {
     /// table id is not the record's (the location was dropped and reused, perhaps by another
     /// catalog process) is reopened.
     pub(crate) async fn handle(&self, record: &TableRecord) -> Result<Table> {
+        Ok(self.handle_latest(record).await?.0)
+    }
+
+    /// [`Catalog::handle`] with the latest snapshot it read from storage (to check the table
+    /// id), so that a caller does not read the log again.
+    pub(crate) async fn handle_latest(&self, record: &TableRecord) -> Result<(Table, Snapshot)> {
         if let Some(t) = self.cached(&record.location) {
-            if t.latest().await?.metadata().table_id == record.table_id {
-                return Ok(t);
+            let latest = t.latest().await?;
+            if latest.metadata().table_id == record.table_id {
+                return Ok((t, latest));
             }
             self.forget(&record.location);
         }
         let loc = TableLocation::parse(&record.location)?;
         let t = Table::open_with(loc, TableOptions::default()).await?;
+        let latest = t.latest().await?;
         self.handles
             .lock()
             .unwrap_or_else(|e| e.into_inner())
             .insert(record.location.clone(), t.clone());
-        Ok(t)
+        Ok((t, latest))
     }
 
     fn cached(&self, location: &str) -> Option<Table> {
@@ -307,8 +315,7 @@ impl Catalog {
     }
 
     async fn info(&self, record: &TableRecord) -> Result<TableInfo> {
-        let table = self.handle(record).await?;
-        let snap = table.latest().await?;
+        let (_, snap) = self.handle_latest(record).await?;
         let meta = snap.metadata();
         let spec = meta
             .partition_specs
@@ -398,10 +405,7 @@ impl Catalog {
         record: &TableRecord,
         root: &Place,
     ) -> Vec<(String, String)> {
-        let Ok(table) = self.handle(record).await else {
-            return Vec::new();
-        };
-        let Ok(snap) = table.latest().await else {
+        let Ok((_, snap)) = self.handle_latest(record).await else {
             return Vec::new();
         };
         let state = snap.state_arc();
@@ -454,10 +458,8 @@ impl Catalog {
     /// Tags of the latest version.
     pub async fn tags(&self, ident: &TableIdent) -> Result<Vec<TagEntry>> {
         let record = self.table_record(ident).await?;
-        let table = self.handle(&record).await?;
-        Ok(table
-            .latest()
-            .await?
+        let (_, latest) = self.handle_latest(&record).await?;
+        Ok(latest
             .tags()
             .iter()
             .map(|(name, version)| TagEntry {

@@ -20,6 +20,8 @@ use crate::error::{Error, Result};
 #[derive(Debug, Clone)]
 pub struct PostgresStore {
     pool: PgPool,
+    /// The same pool: PostgreSQL's row locks need no single writer (see the SQLite store).
+    writer: PgPool,
 }
 
 fn table_row(r: &PgRow) -> Result<TableRecord> {
@@ -52,7 +54,10 @@ impl PostgresStore {
             .connect(url)
             .await?;
         sqlx::migrate!("migrations/postgres").run(&pool).await?;
-        Ok(Self { pool })
+        Ok(Self {
+            writer: pool.clone(),
+            pool,
+        })
     }
 }
 

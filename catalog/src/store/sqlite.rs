@@ -1,6 +1,9 @@
 //! SQLite store (embedded, the default). Writes take the database write lock with
 //! `BEGIN IMMEDIATE`, which serializes them across connections and processes, for as long as
-//! a few statements take. A commit's table lock is a **lease** instead (a `table_leases` row
+//! a few statements take. Within one process every write goes through one connection of its
+//! own, so concurrent requests queue for it instead of meeting SQLite's lock, whose busy
+//! handler sleeps between retries; reads use a pool of their own (WAL: they never wait for
+//! the writer). A commit's table lock is a **lease** instead (a `table_leases` row
 //! with its holder and expiry, taken and given back in short transactions), so that the
 //! storage write between them does not hold SQLite's database-wide lock: commits to other
 //! tables, and every other write, go on meanwhile. Within one process, writers of one table
@@ -28,7 +31,12 @@ use crate::error::{Error, Result};
 /// The SQLite store.
 #[derive(Debug, Clone)]
 pub struct SqliteStore {
+    /// Reads (several connections: WAL readers do not wait for the writer).
     pool: SqlitePool,
+    /// Writes: one connection, so that this process's writers queue here in order instead of
+    /// colliding on SQLite's lock, whose busy handler sleeps milliseconds between retries.
+    /// Other processes still meet the lock (and the busy timeout).
+    writer: SqlitePool,
     /// Per table id: the mutex writers of this process queue on before taking the lease.
     queues: Arc<Mutex<HashMap<String, Arc<tokio::sync::Mutex<()>>>>>,
 }
@@ -57,6 +65,7 @@ const LEASE_WAIT: Duration = Duration::from_secs(60);
 /// The lease of one table's lock (see the module documentation).
 struct SqliteLock {
     pool: SqlitePool,
+    writer: SqlitePool,
     table: TableRecord,
     owner: String,
     /// Given back (finished or released): nothing left to clean up on drop.
@@ -73,7 +82,7 @@ impl Drop for SqliteLock {
         }
         if let Ok(rt) = tokio::runtime::Handle::try_current() {
             let (pool, id, owner) = (
-                self.pool.clone(),
+                self.writer.clone(),
                 self.table.table_id.clone(),
                 self.owner.clone(),
             );
@@ -156,11 +165,21 @@ impl SqliteStore {
             // An in-memory database exists once per connection: keep exactly one.
             .max_connections(if memory { 1 } else { 8 })
             .acquire_timeout(Duration::from_secs(60))
-            .connect_with(opts)
+            .connect_with(opts.clone())
             .await?;
         sqlx::migrate!("migrations/sqlite").run(&pool).await?;
+        let writer = if memory {
+            pool.clone()
+        } else {
+            SqlitePoolOptions::new()
+                .max_connections(1)
+                .acquire_timeout(Duration::from_secs(60))
+                .connect_with(opts)
+                .await?
+        };
         Ok(Self {
             pool,
+            writer,
             queues: Arc::default(),
         })
     }
@@ -184,7 +203,7 @@ impl SqliteStore {
         let started = std::time::Instant::now();
         let mut attempt = 0;
         loop {
-            let mut tx = self.pool.begin_with("BEGIN IMMEDIATE").await?;
+            let mut tx = self.writer.begin_with("BEGIN IMMEDIATE").await?;
             let table = read_table(&mut *tx, ident).await?;
             if !leased(&mut tx, &table.table_id).await? {
                 return Ok((tx, table));
@@ -215,7 +234,7 @@ impl TableLock for SqliteLock {
 
     async fn finish(mut self: Box<Self>, txn_id: &str, version: u64) -> Result<()> {
         let v = version_to_db(version)?;
-        let mut tx = self.pool.begin_with("BEGIN IMMEDIATE").await?;
+        let mut tx = self.writer.begin_with("BEGIN IMMEDIATE").await?;
         sqlx::query(
             "INSERT INTO commits (table_id, txn_id, version, committed_at_ms) VALUES (?, ?, ?, ?)",
         )
@@ -243,7 +262,7 @@ impl TableLock for SqliteLock {
     }
 
     async fn release(mut self: Box<Self>) -> Result<()> {
-        give_back(&self.pool, &self.table.table_id, &self.owner).await?;
+        give_back(&self.writer, &self.table.table_id, &self.owner).await?;
         self.done = true;
         Ok(())
     }
@@ -267,7 +286,7 @@ impl Store for SqliteStore {
         .bind(&ns.name)
         .bind(props_to_json(&ns.properties)?)
         .bind(now_ms())
-        .execute(&self.pool)
+        .execute(&self.writer)
         .await;
         match r {
             Ok(_) => Ok(()),
@@ -296,7 +315,7 @@ impl Store for SqliteStore {
     }
 
     async fn drop_namespace(&self, name: &str) -> Result<()> {
-        let mut tx = self.pool.begin_with("BEGIN IMMEDIATE").await?;
+        let mut tx = self.writer.begin_with("BEGIN IMMEDIATE").await?;
         let tables: i64 = sqlx::query("SELECT COUNT(*) AS n FROM tables WHERE namespace = ?")
             .bind(name)
             .fetch_one(&mut *tx)
@@ -322,7 +341,7 @@ impl Store for SqliteStore {
         set: &BTreeMap<String, String>,
         remove: &[String],
     ) -> Result<NamespaceRecord> {
-        let mut tx = self.pool.begin_with("BEGIN IMMEDIATE").await?;
+        let mut tx = self.writer.begin_with("BEGIN IMMEDIATE").await?;
         let row = sqlx::query("SELECT name, properties FROM namespaces WHERE name = ?")
             .bind(name)
             .fetch_optional(&mut *tx)
@@ -344,7 +363,7 @@ impl Store for SqliteStore {
     }
 
     async fn create_table(&self, t: &TableRecord) -> Result<()> {
-        let mut tx = self.pool.begin_with("BEGIN IMMEDIATE").await?;
+        let mut tx = self.writer.begin_with("BEGIN IMMEDIATE").await?;
         let ns = sqlx::query("SELECT name FROM namespaces WHERE name = ?")
             .bind(&t.ident.namespace)
             .fetch_optional(&mut *tx)
@@ -457,7 +476,7 @@ impl Store for SqliteStore {
         let started = std::time::Instant::now();
         let mut attempt = 0;
         loop {
-            let mut tx = self.pool.begin_with("BEGIN IMMEDIATE").await?;
+            let mut tx = self.writer.begin_with("BEGIN IMMEDIATE").await?;
             // Read again under the write lock: the table may have been dropped or renamed.
             let table = read_table(&mut *tx, ident).await?;
             let now = now_ms();
@@ -478,6 +497,7 @@ impl Store for SqliteStore {
             if taken {
                 return Ok(Box::new(SqliteLock {
                     pool: self.pool.clone(),
+                    writer: self.writer.clone(),
                     table,
                     owner,
                     done: false,

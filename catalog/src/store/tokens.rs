@@ -155,8 +155,9 @@ macro_rules! audit_from_row {
 
 pub(crate) use {audit_from_row, token_from_row};
 
-/// The [`TokenStore`] and [`AuditStore`] implementations of a backend whose pool is
-/// `self.pool`, with the shared SQL spelled by `$dialect` (`&str -> String`).
+/// The [`TokenStore`] and [`AuditStore`] implementations of a backend that reads through
+/// `self.pool` and writes through `self.writer`, with the shared SQL spelled by `$dialect`
+/// (`&str -> String`).
 macro_rules! token_and_audit_stores {
     ($store:ty, $dialect:path) => {
         #[async_trait]
@@ -170,7 +171,7 @@ macro_rules! token_and_audit_stores {
                     .bind(&t.description)
                     .bind(t.created_at_ms)
                     .bind(t.expires_at_ms)
-                    .execute(&self.pool)
+                    .execute(&self.writer)
                     .await?;
                 Ok(())
             }
@@ -211,7 +212,7 @@ macro_rules! token_and_audit_stores {
                 let done = sqlx::query(&$dialect(sql::REVOKE_TOKEN))
                     .bind(id)
                     .bind(at_ms)
-                    .execute(&self.pool)
+                    .execute(&self.writer)
                     .await?;
                 Ok(done.rows_affected() > 0)
             }
@@ -220,7 +221,7 @@ macro_rules! token_and_audit_stores {
                 sqlx::query(&$dialect(sql::TOUCH_TOKEN))
                     .bind(id)
                     .bind(at_ms)
-                    .execute(&self.pool)
+                    .execute(&self.writer)
                     .await?;
                 Ok(())
             }
@@ -237,7 +238,7 @@ macro_rules! token_and_audit_stores {
                     .bind(&e.target)
                     .bind(i64::from(e.status))
                     .bind(&e.detail)
-                    .execute(&self.pool)
+                    .execute(&self.writer)
                     .await?;
                 Ok(())
             }

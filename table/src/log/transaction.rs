@@ -297,11 +297,12 @@ impl Transaction {
             // this handle remembers as the latest is behind now.
             table.distrust_cached().await;
             let version = version?;
+            let state = table.state_after_handler(&base_state, version).await?;
             return Ok(CommitResult {
                 version,
                 attempts: 1,
                 txn_id,
-                snapshot: table.snapshot_at_version(version).await?,
+                snapshot: table.snapshot_of(state),
             });
         }
         let read = ReadSet {
@@ -352,6 +353,15 @@ mod tests {
         plain: Table,
         seen: Mutex<Vec<PendingCommit>>,
         refuse: bool,
+        /// Other writers land a commit just before the handed one and just after it.
+        around: bool,
+    }
+
+    impl Arbiter {
+        async fn other_writer(&self, path: &str) -> Result<u64> {
+            let txn = self.plain.transaction().await?.action(add(path, 1));
+            Ok(txn.commit().await?.version)
+        }
     }
 
     impl CommitHandler for Arbiter {
@@ -367,20 +377,28 @@ mod tests {
                         message: "refused".into(),
                     });
                 }
+                if self.around {
+                    self.other_writer("before.parquet").await?;
+                }
                 let mut txn = self.plain.transaction().await?.operation(commit.operation);
                 txn = txn.actions(commit.actions);
-                Ok(txn.commit().await?.version)
+                let version = txn.commit().await?.version;
+                if self.around {
+                    self.other_writer("after.parquet").await?;
+                }
+                Ok(version)
             })
         }
     }
 
     async fn tables(name: &str, refuse: bool) -> (Table, Table, Arc<Arbiter>) {
-        tables_with(name, refuse, std::time::Duration::ZERO).await
+        tables_with(name, refuse, false, std::time::Duration::ZERO).await
     }
 
     async fn tables_with(
         name: &str,
         refuse: bool,
+        around: bool,
         state_reuse: std::time::Duration,
     ) -> (Table, Table, Arc<Arbiter>) {
         let uri = format!("memory://commit-handler/{name}");
@@ -391,6 +409,7 @@ mod tests {
             plain: plain.clone(),
             seen: Mutex::new(Vec::new()),
             refuse,
+            around,
         });
         let options = TableOptions::default()
             .with_commit_handler(arbiter.clone())
@@ -427,7 +446,7 @@ mod tests {
     #[tokio::test]
     async fn a_handle_reusing_its_state_sees_what_its_handler_committed() {
         let (_, handled, _) =
-            tables_with("reuse", false, std::time::Duration::from_secs(600)).await;
+            tables_with("reuse", false, false, std::time::Duration::from_secs(600)).await;
         let landed = handled
             .transaction()
             .await
@@ -439,6 +458,36 @@ mod tests {
         assert_eq!(landed.version, 1);
         assert_eq!(landed.snapshot.version(), 1);
         assert_eq!(handled.latest().await.unwrap().version(), 1);
+    }
+
+    #[tokio::test]
+    async fn a_handler_commit_answers_the_state_at_its_version_between_other_writers() {
+        for reuse in [0, 600] {
+            let name = format!("around-{reuse}");
+            let reuse = std::time::Duration::from_secs(reuse);
+            let (plain, handled, _) = tables_with(&name, false, true, reuse).await;
+            let landed = handled
+                .transaction()
+                .await
+                .unwrap()
+                .action(add("ours.parquet", 3))
+                .commit()
+                .await
+                .unwrap();
+            // Version 1 is the other writer's, 2 ours, 3 the other writer's again.
+            assert_eq!(landed.version, 2);
+            let snapshot = &landed.snapshot;
+            assert_eq!(snapshot.version(), 2);
+            let mut files: Vec<&String> = snapshot.files().keys().collect();
+            files.sort();
+            assert_eq!(files, ["before.parquet", "ours.parquet"]);
+            let want = plain.snapshot_at_version(2).await.unwrap();
+            assert_eq!(snapshot.state_arc().as_ref(), want.state_arc().as_ref());
+            // The handle does not take its version for the latest: it reads on.
+            let latest = handled.latest().await.unwrap();
+            assert_eq!(latest.version(), 3);
+            assert!(latest.files().contains_key("after.parquet"));
+        }
     }
 
     #[tokio::test]

@@ -65,6 +65,35 @@ impl Table {
         }
     }
 
+    /// The state at `version`, which a commit handler (e.g. a catalog) wrote on top of `base`:
+    /// `base` with the commits after it read at once and applied, not the probing refresh and
+    /// time travel of [`Table::snapshot_at_version`]. It is remembered as the newest known but
+    /// not trusted: the next `latest()` looks for commits after it.
+    pub(crate) async fn state_after_handler(
+        &self,
+        base: &Arc<TableState>,
+        version: u64,
+    ) -> Result<Arc<TableState>> {
+        if version <= base.version() {
+            return Ok(self.snapshot_at_version(version).await?.state_arc().clone());
+        }
+        let commits = self
+            .inner
+            .log
+            .read_commits(base.version() + 1, version)
+            .await?;
+        let mut state = Arc::unwrap_or_clone(base.clone());
+        for c in &commits {
+            state
+                .apply(c)
+                .map_err(|e| self.corrupt_commit(c.version, e))?;
+        }
+        let state = Arc::new(state);
+        self.remember(state.clone()).await;
+        self.distrust_cached().await;
+        Ok(state)
+    }
+
     /// Loads the newest state: incrementally from the cached state, else from the newest
     /// checkpoint plus the commits after it (SPEC §10.3).
     pub(crate) async fn load_latest(&self) -> Result<Arc<TableState>> {
