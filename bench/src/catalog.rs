@@ -14,7 +14,9 @@
 //! `ready`, and starts on `go`: the clock runs from `go` to the last writer's exit. Afterwards
 //! every table's log must hold every commit and every row (and the catalog's pointer the
 //! latest version), or the workload fails. Metrics per system and shape: commits/s, wall
-//! seconds, and for the catalog systems the wall time over `path`'s in the same round (the
+//! seconds, CPU milliseconds per commit of the writer processes (start-up included) and, for
+//! the catalog systems, of the `strata serve` process (PostgreSQL's own processes are not
+//! counted), and for the catalog systems the wall time over `path`'s in the same round (the
 //! issue's target: at most 1.2).
 //!
 //! `strata serve` is the `strata` binary next to this one (the same profile's folder), or
@@ -45,12 +47,43 @@ const TOKEN_ENV: &str = "STRATA_BENCH_W12_TOKEN";
 enum Target {
     /// Table folders, committed to directly.
     Path(Vec<String>),
-    /// Tables of a catalog: its URL, its token, `ns.table` per table, and their locations.
+    /// Tables of a catalog: its URL, its token, `ns.table` per table, their locations, and
+    /// the server's process id (for its CPU time).
     Catalog {
         url: String,
         token: String,
         tables: Vec<(TableRef, String)>,
+        server_pid: u32,
     },
+}
+
+/// CPU seconds (user + system) from a `/proc/.../stat` line: fields `first` and `first + 1`
+/// (1-based, counted after the command name), in clock ticks of 1/100 s (Linux's `USER_HZ`).
+fn stat_cpu_s(path: &str, first: usize) -> Option<f64> {
+    let text = std::fs::read_to_string(path).ok()?;
+    // The command name is in parentheses and may hold spaces: count fields after it.
+    let rest = &text[text.rfind(')')? + 1..];
+    let fields: Vec<&str> = rest.split_whitespace().collect();
+    // `rest` starts at field 3 (state).
+    let at = |n: usize| fields.get(n - 3)?.parse::<u64>().ok();
+    Some((at(first)? + at(first + 1)?) as f64 / 100.0)
+}
+
+/// CPU seconds of this process's waited-for children (`cutime + cstime`).
+fn children_cpu_s() -> Option<f64> {
+    stat_cpu_s("/proc/self/stat", 16)
+}
+
+/// CPU seconds of process `pid` itself (`utime + stime`).
+fn process_cpu_s(pid: u32) -> Option<f64> {
+    stat_cpu_s(&format!("/proc/{pid}/stat"), 14)
+}
+
+/// Where one run's time went: wall seconds, and CPU seconds of the writers and the server.
+struct RunTimes {
+    wall: f64,
+    writers_cpu: Option<f64>,
+    server_cpu: Option<f64>,
 }
 
 /// One writer process: `n` appends of 1,000 rows after `go`; prints how many committed.
@@ -95,8 +128,14 @@ pub(crate) async fn writer(target: &str, table: &str, id: u64, n: u64) -> Result
 }
 
 /// Runs `WRITERS` writer processes on `target` (writer `i` on table `i % tables`); returns the
-/// wall seconds from `go` to the last exit.
-fn run_writers(target: &Target, n: u64) -> Result<f64, BoxError> {
+/// wall seconds from `go` to the last exit, with the CPU time of the writers (start-up
+/// included) and of the server over the same span.
+fn run_writers(target: &Target, n: u64) -> Result<RunTimes, BoxError> {
+    let server_pid = match target {
+        Target::Catalog { server_pid, .. } => Some(*server_pid),
+        Target::Path(_) => None,
+    };
+    let writers_before = children_cpu_s();
     let exe = std::env::current_exe()?;
     let mut children: Vec<(Child, BufReader<std::process::ChildStdout>)> = Vec::new();
     for id in 0..WRITERS {
@@ -105,7 +144,9 @@ fn run_writers(target: &Target, n: u64) -> Result<f64, BoxError> {
             Target::Path(uris) => {
                 cmd.args(["w12-writer", &uris[id as usize % uris.len()], "-"]);
             }
-            Target::Catalog { url, token, tables } => {
+            Target::Catalog {
+                url, token, tables, ..
+            } => {
                 let (name, _) = &tables[id as usize % tables.len()];
                 cmd.args(["w12-writer", url, &name.to_string()])
                     .env(TOKEN_ENV, token);
@@ -126,6 +167,7 @@ fn run_writers(target: &Target, n: u64) -> Result<f64, BoxError> {
             return Err(format!("writer {i} did not get ready (said {line:?})").into());
         }
     }
+    let server_before = server_pid.and_then(process_cpu_s);
     let start = Instant::now();
     for (child, _) in &mut children {
         let mut stdin = child.stdin.take().ok_or("writer stdin")?;
@@ -144,7 +186,12 @@ fn run_writers(target: &Target, n: u64) -> Result<f64, BoxError> {
     if !failed.is_empty() {
         return Err(format!("w12: {}", failed.join("; ")).into());
     }
-    Ok(wall)
+    let delta = |before: Option<f64>, after: Option<f64>| Some(after? - before?);
+    Ok(RunTimes {
+        wall,
+        writers_cpu: delta(writers_before, children_cpu_s()),
+        server_cpu: delta(server_before, server_pid.and_then(process_cpu_s)),
+    })
 }
 
 /// Every table's log holds `commits` commits of `ROWS` rows after its version 0.
@@ -441,11 +488,12 @@ async fn catalog_tables(serve: &Serve, tag: &str, tables: u64) -> Result<Target,
         url: serve.url.clone(),
         token: serve.token.clone(),
         tables: out,
+        server_pid: serve.child.id(),
     })
 }
 
-/// One run of one system and shape: wall seconds, after checking that everything landed.
-async fn run(target: Target, n: u64) -> Result<f64, BoxError> {
+/// One run of one system and shape: its times, after checking that everything landed.
+async fn run(target: Target, n: u64) -> Result<RunTimes, BoxError> {
     let tables = match &target {
         Target::Path(uris) => uris.len() as u64,
         Target::Catalog { tables, .. } => tables.len() as u64,
@@ -453,17 +501,19 @@ async fn run(target: Target, n: u64) -> Result<f64, BoxError> {
     let per_table = WRITERS / tables * n;
     let target = Arc::new(target);
     let t = Arc::clone(&target);
-    let wall = tokio::task::spawn_blocking(move || run_writers(&t, n)).await??;
+    let times = tokio::task::spawn_blocking(move || run_writers(&t, n)).await??;
     match target.as_ref() {
         Target::Path(uris) => check_tables(uris, per_table).await?,
-        Target::Catalog { url, token, tables } => {
+        Target::Catalog {
+            url, token, tables, ..
+        } => {
             let locations: Vec<String> = tables.iter().map(|(_, l)| l.clone()).collect();
             check_tables(&locations, per_table).await?;
             let client = Client::new(url, Some(token.clone()))?;
             check_catalog(&client, tables, per_table).await?;
         }
     }
-    Ok(wall)
+    Ok(times)
 }
 
 pub(crate) async fn w12() -> Result<(), BoxError> {
@@ -502,7 +552,17 @@ pub(crate) async fn w12() -> Result<(), BoxError> {
                     None => continue,
                 },
             };
-            let wall = run(target, n).await?;
+            let times = run(target, n).await?;
+            let wall = times.wall;
+            for (metric, cpu) in [
+                ("writers_cpu_ms_per_commit", times.writers_cpu),
+                ("server_cpu_ms_per_commit", times.server_cpu),
+            ] {
+                if let Some(cpu) = cpu {
+                    let name = format!("{shape}_{metric}");
+                    emit("w12", system, &name, cpu * 1000.0 / commits, "ms");
+                }
+            }
             eprintln!("w12: {shape} {system}: {commits} commits in {wall:.2} s");
             emit(
                 "w12",
