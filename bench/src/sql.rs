@@ -204,6 +204,10 @@ pub(crate) async fn w8() -> Result<(), BoxError> {
         }
     };
     let strata = SqlSession::new(SqlOptions::default()).await?;
+    // The same provider with Strata's own batch sizing (by the projected columns' width)
+    // instead of the session's `batch_size`: both measured in the same run.
+    let strata_auto = SqlSession::new(SqlOptions::default()).await?;
+    strata_auto.sql("SET strata.batch_rows = 0").await?;
     let df = SessionContext::new();
     listing(
         &df,
@@ -235,7 +239,10 @@ pub(crate) async fn w8() -> Result<(), BoxError> {
         if a != b {
             return Err(format!("w8 {name}: strata and datafusion disagree:\n{a:?}\n{b:?}").into());
         }
-        let (mut ms_strata, mut ms_df) = (Vec::new(), Vec::new());
+        if canonical(&strata_auto.query(&strata_sql).await?)? != a {
+            return Err(format!("w8 {name}: automatic batch sizing changes the rows").into());
+        }
+        let (mut ms_strata, mut ms_auto, mut ms_df) = (Vec::new(), Vec::new(), Vec::new());
         for _ in 0..reps {
             let start = Instant::now();
             strata.query(&strata_sql).await?;
@@ -243,11 +250,23 @@ pub(crate) async fn w8() -> Result<(), BoxError> {
             let start = Instant::now();
             df.sql(&df_sql).await?.collect().await?;
             ms_df.push(start.elapsed().as_secs_f64() * 1000.0);
+            let start = Instant::now();
+            strata_auto.query(&strata_sql).await?;
+            ms_auto.push(start.elapsed().as_secs_f64() * 1000.0);
         }
         let (s, d) = (median(&mut ms_strata), median(&mut ms_df));
+        let auto = median(&mut ms_auto);
         emit("w8", "strata", &format!("{name}_ms"), s, "ms");
         emit("w8", "datafusion-listing", &format!("{name}_ms"), d, "ms");
         emit("w8", "strata", &format!("{name}_vs_listing"), s / d, "x");
+        emit("w8", "strata-auto-batch", &format!("{name}_ms"), auto, "ms");
+        emit(
+            "w8",
+            "strata-auto-batch",
+            &format!("{name}_vs_listing"),
+            auto / d,
+            "x",
+        );
         if selective {
             emit("w8", "strata", &format!("{name}_selective"), 1.0, "flag");
         }

@@ -14,6 +14,10 @@ extensions_options! {
         pub app_id: String, default = String::new()
         /// Batch number of the application.
         pub batch: Option<u64>, default = None
+        /// Rows per batch a Strata scan hands to the plan: unset follows
+        /// `datafusion.execution.batch_size` (the size DataFusion's operators are tuned for);
+        /// `0` lets Strata size each file's batches by the width of the projected columns.
+        pub batch_rows: Option<usize>, default = None
     }
 }
 
@@ -28,6 +32,19 @@ impl StrataOptions {
         match (o.app_id.is_empty(), o.batch) {
             (false, Some(b)) => Some((o.app_id.clone(), b)),
             _ => None,
+        }
+    }
+
+    /// Rows per scan batch for the session: `None` when Strata sizes them per file.
+    pub fn scan_batch_rows(options: &ConfigOptions) -> Option<usize> {
+        let set = options
+            .extensions
+            .get::<StrataOptions>()
+            .and_then(|o| o.batch_rows);
+        match set {
+            Some(0) => None,
+            Some(n) => Some(n),
+            None => Some(usize::from(options.execution.batch_size)),
         }
     }
 }

@@ -18,6 +18,7 @@ use strata_table::{Snapshot, SnapshotSelector, Table};
 use crate::dml::{self, StrataSink};
 use crate::error::table_err;
 use crate::filters;
+use crate::options::StrataOptions;
 use crate::scan_exec::{ScanSummary, StrataScanExec};
 use crate::stats::statistics;
 
@@ -156,6 +157,9 @@ impl TableProvider for StrataTableProvider {
             .columns(columns)
             .concurrency(SCAN_CONCURRENCY)
             .string_views(true);
+        if let Some(rows) = StrataOptions::scan_batch_rows(state.config_options()) {
+            builder = builder.batch_size(rows);
+        }
         if let Some(p) = &pushed {
             builder = builder.filter(p.clone());
         }

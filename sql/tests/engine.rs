@@ -348,3 +348,32 @@ async fn explain_shows_pushdown_pruning_and_statistics() {
     let p = plan(format!("SELECT count(*) FROM '{uri}' WHERE id > 1")).await;
     assert!(p.contains("StrataScanExec"), "{p}");
 }
+
+/// Scan batches follow the session: `datafusion.execution.batch_size` unless
+/// `strata.batch_rows` is set (`0`: Strata sizes them by the projected columns' width).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn scan_batches_follow_the_session_batch_size() {
+    let b = TestBackend::new(BackendKind::Memory).unwrap();
+    let uri = b.table_uri("wide");
+    let s = session().await;
+    s.sql(&format!(
+        "CREATE TABLE '{uri}' AS SELECT value AS id FROM range(0, 20000)"
+    ))
+    .await
+    .unwrap();
+    let largest = |setting: &'static str| {
+        let (s, uri) = (&s, &uri);
+        async move {
+            s.sql(setting).await.unwrap();
+            let batches = s.query(&format!("SELECT id FROM '{uri}'")).await.unwrap();
+            let rows: usize = batches.iter().map(RecordBatch::num_rows).sum();
+            assert_eq!(rows, 20_000, "{setting}");
+            batches.iter().map(RecordBatch::num_rows).max().unwrap()
+        }
+    };
+    assert!(largest("SET datafusion.execution.batch_size = 8192").await <= 8192);
+    assert!(largest("SET datafusion.execution.batch_size = 1000").await <= 1000);
+    // Automatic: one 20,000-row row group of one narrow column is one batch.
+    assert!(largest("SET strata.batch_rows = 0").await > 8192);
+    assert!(largest("SET strata.batch_rows = 300").await <= 300);
+}
