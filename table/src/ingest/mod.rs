@@ -5,23 +5,28 @@
 //! the write that consumes these batches commits only at the end.
 
 mod csv;
+mod json;
 
 use std::fs::File;
-use std::io::{BufRead, BufReader};
+use std::io::BufReader;
 use std::path::Path;
 use std::sync::Arc;
 
-use arrow::array::{Array, ArrayRef, BooleanArray, RecordBatch, Scalar, StructArray};
-use arrow::compute::kernels::zip::zip;
+use arrow::array::RecordBatch;
 use arrow::datatypes::{Field, Schema as ArrowSchema, SchemaRef};
 use parquet::arrow::arrow_reader::ParquetRecordBatchReaderBuilder;
-use strata_format::{DataType, PrimitiveType, Schema};
+use strata_format::Schema;
 
-use crate::arrow_schema::{default_array, to_arrow_schema};
+use crate::arrow_schema::to_arrow_schema;
 use crate::error::{Error, Result};
 
 /// Rows per batch read from input files.
 pub const INGEST_BATCH_ROWS: usize = 8192;
+
+/// Threads that decode NDJSON: the machine's cores (reading lines is not what costs).
+fn decode_threads() -> usize {
+    std::thread::available_parallelism().map_or(1, usize::from)
+}
 
 /// Input file formats.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -218,9 +223,13 @@ pub fn read_file_with(
                 None
             };
             let target = with_inferred(parse_schema(schema)?, inferred.as_ref());
-            let mut lines = JsonLines::new(BufReader::new(file), target, owned);
-            lines.defaults = write_defaults(schema);
-            Ok(Box::new(lines))
+            Ok(json::batches(
+                BufReader::new(file),
+                target,
+                owned,
+                json::write_defaults(schema),
+                decode_threads(),
+            ))
         }
         InputFormat::Parquet => {
             let reader = ParquetRecordBatchReaderBuilder::try_new(file)
@@ -272,224 +281,12 @@ fn csv_message(msg: &str, schema: &ArrowSchema) -> String {
     out
 }
 
-/// A top-level column with a `writeDefault` (SPEC §4.1): its name, type and value.
-type WriteDefault = (Vec<String>, PrimitiveType, serde_json::Value);
-
-/// The primitive fields of `schema` that have a `writeDefault`, at any depth of structs, by
-/// their path of names.
-fn write_defaults(schema: &Schema) -> Vec<WriteDefault> {
-    fn walk(fields: &[strata_format::StructField], prefix: &[String], out: &mut Vec<WriteDefault>) {
-        for f in fields {
-            let mut path = prefix.to_vec();
-            path.push(f.name.clone());
-            match (&f.write_default, &f.data_type) {
-                (Some(v), DataType::Primitive(p)) => out.push((path, *p, v.clone())),
-                (_, DataType::Struct(s)) => walk(&s.fields, &path, out),
-                _ => {}
-            }
-        }
-    }
-    let mut out = Vec::new();
-    walk(schema.fields(), &[], &mut out);
-    out
-}
-
-/// Whether `row` has an object at every step of `path` but the last, and no key for the last
-/// (a value the input does not provide; under a missing or null parent, nothing to fill).
-fn lacks(row: &serde_json::Map<String, serde_json::Value>, path: &[String]) -> bool {
-    let Some((leaf, parents)) = path.split_last() else {
-        return false;
-    };
-    let mut object = row;
-    for p in parents {
-        match object.get(p) {
-            Some(serde_json::Value::Object(o)) => object = o,
-            _ => return false,
-        }
-    }
-    !object.contains_key(leaf)
-}
-
-/// `array` with the column at `path` (through struct children) replaced by `f` of it.
-fn replace_at(
-    array: &ArrayRef,
-    path: &[String],
-    f: &dyn Fn(&ArrayRef) -> std::result::Result<ArrayRef, String>,
-) -> std::result::Result<ArrayRef, String> {
-    let Some((head, rest)) = path.split_first() else {
-        return f(array);
-    };
-    let s = array
-        .as_any()
-        .downcast_ref::<StructArray>()
-        .ok_or_else(|| format!("`{head}` is not inside a struct"))?;
-    let arrow::datatypes::DataType::Struct(fields) = s.data_type() else {
-        return Err(format!("`{head}` is not inside a struct"));
-    };
-    let i = fields
-        .iter()
-        .position(|c| c.name() == head)
-        .ok_or_else(|| format!("no field `{head}`"))?;
-    let mut children = s.columns().to_vec();
-    children[i] = replace_at(&children[i], rest, f)?;
-    StructArray::try_new(fields.clone(), children, s.nulls().cloned())
-        .map(|a| Arc::new(a) as ArrayRef)
-        .map_err(|e| e.to_string())
-}
-
-/// NDJSON decoding in chunks of lines, read into one buffer kept across chunks and decoded in
-/// one pass; on an error, the chunk is decoded line by line to name the offending line. A row
-/// without a key for a column that has a `writeDefault` gets the
-/// default, as a CSV without that column does (an explicit `null` stays null).
-struct JsonLines<R> {
-    reader: R,
-    schema: SchemaRef,
-    path: std::path::PathBuf,
-    line: usize,
-    done: bool,
-    defaults: Vec<WriteDefault>,
-    /// The chunk's non-blank lines, each ending in a newline.
-    text: String,
-}
-
-impl<R: BufRead> JsonLines<R> {
-    fn new(reader: R, schema: SchemaRef, path: std::path::PathBuf) -> Self {
-        Self {
-            reader,
-            schema,
-            path,
-            line: 0,
-            done: false,
-            defaults: Vec::new(),
-            text: String::new(),
-        }
-    }
-
-    /// Fills the `writeDefault` of every column whose key a line lacks.
-    fn fill_defaults(
-        &self,
-        text: &str,
-        batch: RecordBatch,
-    ) -> std::result::Result<RecordBatch, String> {
-        if self.defaults.is_empty() {
-            return Ok(batch);
-        }
-        let keys: Vec<serde_json::Map<String, serde_json::Value>> = text
-            .lines()
-            .map(|l| serde_json::from_str(l).map_err(|e| e.to_string()))
-            .collect::<std::result::Result<_, _>>()?;
-        let mut columns = batch.columns().to_vec();
-        for (path, p, v) in &self.defaults {
-            let Some((top, rest)) = path.split_first() else {
-                continue;
-            };
-            let Ok(i) = batch.schema().index_of(top) else {
-                continue;
-            };
-            let absent: BooleanArray = keys.iter().map(|k| Some(lacks(k, path))).collect();
-            if absent.true_count() == 0 {
-                continue;
-            }
-            let name = path.join(".");
-            let fill = |column: &ArrayRef| {
-                let one = default_array(p, v, column.data_type(), 1)
-                    .map_err(|m| format!("column `{name}`: writeDefault {v}: {m}"))?;
-                zip(&absent, &Scalar::new(one), column).map_err(|e| e.to_string())
-            };
-            columns[i] = replace_at(&columns[i], rest, &fill)?;
-        }
-        RecordBatch::try_new(batch.schema(), columns).map_err(|e| e.to_string())
-    }
-
-    /// Decodes `text`: whole lines, at most [`INGEST_BATCH_ROWS`] of them.
-    fn decode(&self, text: &str) -> std::result::Result<Option<RecordBatch>, String> {
-        // Strict: a key the schema lacks is an error, never silently dropped.
-        let mut decoder = arrow::json::ReaderBuilder::new(self.schema.clone())
-            .with_batch_size(INGEST_BATCH_ROWS)
-            .with_strict_mode(true)
-            .build_decoder()
-            .map_err(|e| e.to_string())?;
-        let mut rest = text.as_bytes();
-        while !rest.is_empty() {
-            let n = decoder.decode(rest).map_err(|e| e.to_string())?;
-            if n == 0 {
-                break;
-            }
-            rest = rest.get(n..).unwrap_or_default();
-        }
-        match decoder.flush().map_err(|e| e.to_string())? {
-            Some(batch) => self.fill_defaults(text, batch).map(Some),
-            None => Ok(None),
-        }
-    }
-}
-
-impl<R: BufRead> Iterator for JsonLines<R> {
-    type Item = Result<RecordBatch>;
-
-    fn next(&mut self) -> Option<Self::Item> {
-        if self.done {
-            return None;
-        }
-        let mut text = std::mem::take(&mut self.text);
-        text.clear();
-        let mut numbers = Vec::new();
-        while numbers.len() < INGEST_BATCH_ROWS {
-            let start = text.len();
-            match self.reader.read_line(&mut text) {
-                Ok(0) => {
-                    self.done = true;
-                    break;
-                }
-                Ok(_) => {
-                    self.line += 1;
-                    if text.get(start..).is_none_or(|l| l.trim().is_empty()) {
-                        text.truncate(start);
-                    } else {
-                        if !text.ends_with('\n') {
-                            text.push('\n');
-                        }
-                        numbers.push(self.line);
-                    }
-                }
-                Err(e) => {
-                    self.done = true;
-                    return Some(Err(bad(
-                        &self.path,
-                        format!("line {}: cannot read: {e}", self.line + 1),
-                    )));
-                }
-            }
-        }
-        if numbers.is_empty() {
-            self.text = text;
-            return None;
-        }
-        let decoded = self.decode(&text);
-        let out = match decoded {
-            Ok(Some(b)) => Some(Ok(b)),
-            Ok(None) => None,
-            Err(chunk_err) => {
-                self.done = true;
-                // Find the first line that fails on its own.
-                for (l, n) in text.split_inclusive('\n').zip(&numbers) {
-                    if let Err(e) = self.decode(l) {
-                        return Some(Err(bad(&self.path, format!("line {n}: {e}"))));
-                    }
-                }
-                let last = numbers.last().copied().unwrap_or(self.line);
-                Some(Err(bad(&self.path, format!("by line {last}: {chunk_err}"))))
-            }
-        };
-        self.text = text;
-        out
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
+    use arrow::array::Array;
     use strata_format::compact::parse_schema as compact;
+    use strata_format::{DataType, PrimitiveType};
 
     fn write(dir: &tempfile::TempDir, name: &str, text: &str) -> std::path::PathBuf {
         let p = dir.path().join(name);

@@ -1,0 +1,438 @@
+//! NDJSON: lines read in chunks on one thread, decoded on several, batches in file order.
+
+use std::io::BufRead;
+use std::path::PathBuf;
+use std::sync::{Arc, Mutex, mpsc};
+
+use arrow::array::{Array, ArrayRef, BooleanArray, RecordBatch, Scalar, StructArray};
+use arrow::compute::kernels::zip::zip;
+use arrow::datatypes::SchemaRef;
+use strata_format::{DataType, PrimitiveType, Schema};
+
+use super::{INGEST_BATCH_ROWS, bad};
+use crate::arrow_schema::default_array;
+use crate::error::Result;
+
+/// A top-level column with a `writeDefault` (SPEC §4.1): its name, type and value.
+pub(super) type WriteDefault = (Vec<String>, PrimitiveType, serde_json::Value);
+
+/// The primitive fields of `schema` that have a `writeDefault`, at any depth of structs, by
+/// their path of names.
+pub(super) fn write_defaults(schema: &Schema) -> Vec<WriteDefault> {
+    fn walk(fields: &[strata_format::StructField], prefix: &[String], out: &mut Vec<WriteDefault>) {
+        for f in fields {
+            let mut path = prefix.to_vec();
+            path.push(f.name.clone());
+            match (&f.write_default, &f.data_type) {
+                (Some(v), DataType::Primitive(p)) => out.push((path, *p, v.clone())),
+                (_, DataType::Struct(s)) => walk(&s.fields, &path, out),
+                _ => {}
+            }
+        }
+    }
+    let mut out = Vec::new();
+    walk(schema.fields(), &[], &mut out);
+    out
+}
+
+/// Whether `row` has an object at every step of `path` but the last, and no key for the last
+/// (a value the input does not provide; under a missing or null parent, nothing to fill).
+fn lacks(row: &serde_json::Map<String, serde_json::Value>, path: &[String]) -> bool {
+    let Some((leaf, parents)) = path.split_last() else {
+        return false;
+    };
+    let mut object = row;
+    for p in parents {
+        match object.get(p) {
+            Some(serde_json::Value::Object(o)) => object = o,
+            _ => return false,
+        }
+    }
+    !object.contains_key(leaf)
+}
+
+/// `array` with the column at `path` (through struct children) replaced by `f` of it.
+fn replace_at(
+    array: &ArrayRef,
+    path: &[String],
+    f: &dyn Fn(&ArrayRef) -> std::result::Result<ArrayRef, String>,
+) -> std::result::Result<ArrayRef, String> {
+    let Some((head, rest)) = path.split_first() else {
+        return f(array);
+    };
+    let s = array
+        .as_any()
+        .downcast_ref::<StructArray>()
+        .ok_or_else(|| format!("`{head}` is not inside a struct"))?;
+    let arrow::datatypes::DataType::Struct(fields) = s.data_type() else {
+        return Err(format!("`{head}` is not inside a struct"));
+    };
+    let i = fields
+        .iter()
+        .position(|c| c.name() == head)
+        .ok_or_else(|| format!("no field `{head}`"))?;
+    let mut children = s.columns().to_vec();
+    children[i] = replace_at(&children[i], rest, f)?;
+    StructArray::try_new(fields.clone(), children, s.nulls().cloned())
+        .map(|a| Arc::new(a) as ArrayRef)
+        .map_err(|e| e.to_string())
+}
+
+/// A chunk of NDJSON: its non-blank lines, each ending in a newline, and their line numbers.
+struct Chunk {
+    text: String,
+    numbers: Vec<usize>,
+}
+
+/// Reads a file's lines in chunks of at most [`INGEST_BATCH_ROWS`] non-blank lines.
+struct LineChunks<R> {
+    reader: R,
+    path: PathBuf,
+    line: usize,
+    done: bool,
+    /// Capacity of the last chunk's text, to size the next one.
+    capacity: usize,
+}
+
+impl<R: BufRead> Iterator for LineChunks<R> {
+    type Item = Result<Chunk>;
+
+    fn next(&mut self) -> Option<Self::Item> {
+        if self.done {
+            return None;
+        }
+        let mut text = String::with_capacity(self.capacity);
+        let mut numbers = Vec::new();
+        while numbers.len() < INGEST_BATCH_ROWS {
+            let start = text.len();
+            match self.reader.read_line(&mut text) {
+                Ok(0) => {
+                    self.done = true;
+                    break;
+                }
+                Ok(_) => {
+                    self.line += 1;
+                    if text.get(start..).is_none_or(|l| l.trim().is_empty()) {
+                        text.truncate(start);
+                    } else {
+                        if !text.ends_with('\n') {
+                            text.push('\n');
+                        }
+                        numbers.push(self.line);
+                    }
+                }
+                Err(e) => {
+                    self.done = true;
+                    return Some(Err(bad(
+                        &self.path,
+                        format!("line {}: cannot read: {e}", self.line + 1),
+                    )));
+                }
+            }
+        }
+        if numbers.is_empty() {
+            return None;
+        }
+        self.capacity = self.capacity.max(text.len());
+        Some(Ok(Chunk { text, numbers }))
+    }
+}
+
+/// Decodes chunks of NDJSON into batches of the target schema. A row without a key for a
+/// column that has a `writeDefault` gets the default, as a CSV without that column does (an
+/// explicit `null` stays null).
+struct ChunkDecoder {
+    schema: SchemaRef,
+    path: PathBuf,
+    defaults: Vec<WriteDefault>,
+}
+
+impl ChunkDecoder {
+    /// The chunk's rows; on an error, the chunk is decoded line by line to name the first line
+    /// that fails on its own.
+    fn decode_chunk(&self, chunk: &Chunk) -> Option<Result<RecordBatch>> {
+        match self.decode(&chunk.text) {
+            Ok(b) => b.map(Ok),
+            Err(chunk_err) => {
+                for (l, n) in chunk.text.split_inclusive('\n').zip(&chunk.numbers) {
+                    if let Err(e) = self.decode(l) {
+                        return Some(Err(bad(&self.path, format!("line {n}: {e}"))));
+                    }
+                }
+                let last = chunk.numbers.last().copied().unwrap_or(0);
+                Some(Err(bad(&self.path, format!("by line {last}: {chunk_err}"))))
+            }
+        }
+    }
+
+    /// Fills the `writeDefault` of every column whose key a line lacks.
+    fn fill_defaults(
+        &self,
+        text: &str,
+        batch: RecordBatch,
+    ) -> std::result::Result<RecordBatch, String> {
+        if self.defaults.is_empty() {
+            return Ok(batch);
+        }
+        let keys: Vec<serde_json::Map<String, serde_json::Value>> = text
+            .lines()
+            .map(|l| serde_json::from_str(l).map_err(|e| e.to_string()))
+            .collect::<std::result::Result<_, _>>()?;
+        let mut columns = batch.columns().to_vec();
+        for (path, p, v) in &self.defaults {
+            let Some((top, rest)) = path.split_first() else {
+                continue;
+            };
+            let Ok(i) = batch.schema().index_of(top) else {
+                continue;
+            };
+            let absent: BooleanArray = keys.iter().map(|k| Some(lacks(k, path))).collect();
+            if absent.true_count() == 0 {
+                continue;
+            }
+            let name = path.join(".");
+            let fill = |column: &ArrayRef| {
+                let one = default_array(p, v, column.data_type(), 1)
+                    .map_err(|m| format!("column `{name}`: writeDefault {v}: {m}"))?;
+                zip(&absent, &Scalar::new(one), column).map_err(|e| e.to_string())
+            };
+            columns[i] = replace_at(&columns[i], rest, &fill)?;
+        }
+        RecordBatch::try_new(batch.schema(), columns).map_err(|e| e.to_string())
+    }
+
+    /// Decodes `text`: whole lines, at most [`INGEST_BATCH_ROWS`] of them.
+    fn decode(&self, text: &str) -> std::result::Result<Option<RecordBatch>, String> {
+        // Strict: a key the schema lacks is an error, never silently dropped.
+        let mut decoder = arrow::json::ReaderBuilder::new(self.schema.clone())
+            .with_batch_size(INGEST_BATCH_ROWS)
+            .with_strict_mode(true)
+            .build_decoder()
+            .map_err(|e| e.to_string())?;
+        let mut rest = text.as_bytes();
+        while !rest.is_empty() {
+            let n = decoder.decode(rest).map_err(|e| e.to_string())?;
+            if n == 0 {
+                break;
+            }
+            rest = rest.get(n..).unwrap_or_default();
+        }
+        match decoder.flush().map_err(|e| e.to_string())? {
+            Some(batch) => self.fill_defaults(text, batch).map(Some),
+            None => Ok(None),
+        }
+    }
+}
+
+/// One chunk's result, received in the file's order.
+type Pending = mpsc::Receiver<Option<Result<RecordBatch>>>;
+
+/// The batches of an NDJSON file, in the file's order. One thread reads lines; chunks are
+/// decoded on `threads` threads (JSON decoding, not reading, is what costs), at most
+/// `2 × threads` chunks ahead of the consumer, so memory stays bounded. With one thread, the
+/// chunks are decoded in the consumer's thread. The first error, in file order, ends the
+/// batches; dropping the iterator stops the threads.
+pub(super) fn batches<R: BufRead + Send + 'static>(
+    reader: R,
+    schema: SchemaRef,
+    path: PathBuf,
+    defaults: Vec<WriteDefault>,
+    threads: usize,
+) -> Box<dyn Iterator<Item = Result<RecordBatch>> + Send> {
+    let chunks = LineChunks {
+        reader,
+        path: path.clone(),
+        line: 0,
+        done: false,
+        capacity: 0,
+    };
+    let decoder = Arc::new(ChunkDecoder {
+        schema,
+        path,
+        defaults,
+    });
+    if threads <= 1 {
+        return Box::new(Ordered::Inline {
+            chunks: Box::new(chunks),
+            decoder,
+            done: false,
+        });
+    }
+    let (order_tx, order_rx) = mpsc::sync_channel::<Pending>(2 * threads);
+    let (job_tx, job_rx) = mpsc::channel::<(Chunk, mpsc::SyncSender<_>)>();
+    let job_rx = Arc::new(Mutex::new(job_rx));
+    for _ in 0..threads {
+        let (jobs, decoder) = (job_rx.clone(), decoder.clone());
+        std::thread::spawn(move || {
+            loop {
+                // The lock is held only to take the next job, not while decoding it.
+                let job = match jobs.lock() {
+                    Ok(rx) => rx.recv(),
+                    Err(_) => return,
+                };
+                let Ok((chunk, reply)) = job else { return };
+                // A consumer that stopped early has dropped the receiver: nothing to do.
+                let _ = reply.send(decoder.decode_chunk(&chunk));
+            }
+        });
+    }
+    std::thread::spawn(move || {
+        for chunk in chunks {
+            let (reply, pending) = mpsc::sync_channel(1);
+            if order_tx.send(pending).is_err() {
+                return;
+            }
+            match chunk {
+                Ok(chunk) => {
+                    if job_tx.send((chunk, reply)).is_err() {
+                        return;
+                    }
+                }
+                Err(e) => {
+                    let _ = reply.send(Some(Err(e)));
+                    return;
+                }
+            }
+        }
+    });
+    Box::new(Ordered::Threads {
+        pending: order_rx,
+        path: decoder.path.clone(),
+        done: false,
+    })
+}
+
+/// The consumer's side: results in the file's order.
+enum Ordered {
+    Inline {
+        chunks: Box<dyn Iterator<Item = Result<Chunk>> + Send>,
+        decoder: Arc<ChunkDecoder>,
+        done: bool,
+    },
+    Threads {
+        pending: mpsc::Receiver<Pending>,
+        path: PathBuf,
+        done: bool,
+    },
+}
+
+impl Iterator for Ordered {
+    type Item = Result<RecordBatch>;
+
+    fn next(&mut self) -> Option<Self::Item> {
+        loop {
+            let (result, done) = match self {
+                Self::Inline { done: true, .. } | Self::Threads { done: true, .. } => return None,
+                Self::Inline {
+                    chunks,
+                    decoder,
+                    done,
+                } => (
+                    match chunks.next()? {
+                        Ok(chunk) => decoder.decode_chunk(&chunk),
+                        Err(e) => Some(Err(e)),
+                    },
+                    done,
+                ),
+                Self::Threads {
+                    pending,
+                    path,
+                    done,
+                } => {
+                    // The reader has finished (or stopped at an error) when the queue closes.
+                    let chunk = pending.recv().ok()?;
+                    let result = chunk.recv().unwrap_or_else(|_| {
+                        Some(Err(bad(
+                            path,
+                            "a decoding thread stopped without an answer",
+                        )))
+                    });
+                    (result, done)
+                }
+            };
+            match result {
+                // A chunk of lines that decodes to no rows: go on to the next.
+                None => continue,
+                Some(Err(e)) => {
+                    *done = true;
+                    return Some(Err(e));
+                }
+                Some(Ok(b)) => return Some(Ok(b)),
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use arrow::array::AsArray;
+    use arrow::datatypes::Int64Type;
+    use strata_format::compact::parse_schema;
+
+    fn lines(n: usize, bad: &[usize]) -> String {
+        let mut text = String::new();
+        for i in 1..=n {
+            if bad.contains(&i) {
+                text.push_str("{\"id\": \"not a number\"}\n");
+            } else if i % 1000 == 0 {
+                // Blank lines count as lines but give no row.
+                text.push_str("   \n");
+            } else {
+                text.push_str(&format!("{{\"id\": {i}, \"name\": \"n{i}\"}}\n"));
+            }
+        }
+        text
+    }
+
+    fn decode(text: String, threads: usize) -> Vec<Result<RecordBatch>> {
+        let schema = parse_schema("id:int64,name:string?").unwrap();
+        let arrow = crate::arrow_schema::to_arrow_schema(&schema).unwrap();
+        batches(
+            std::io::Cursor::new(text.into_bytes()),
+            arrow,
+            PathBuf::from("in.ndjson"),
+            write_defaults(&schema),
+            threads,
+        )
+        .collect()
+    }
+
+    fn ids(batches: Vec<Result<RecordBatch>>) -> Vec<i64> {
+        batches
+            .into_iter()
+            .flat_map(|b| {
+                let b = b.unwrap();
+                b.column(0).as_primitive::<Int64Type>().values().to_vec()
+            })
+            .collect()
+    }
+
+    #[test]
+    fn chunks_decoded_on_several_threads_come_back_in_file_order() {
+        let n = 3 * INGEST_BATCH_ROWS + 4321;
+        let expected: Vec<i64> = (1..=n as i64).filter(|i| i % 1000 != 0).collect();
+        let one = ids(decode(lines(n, &[]), 1));
+        assert_eq!(one, expected);
+        for threads in [2, 3, 8] {
+            assert_eq!(ids(decode(lines(n, &[]), threads)), expected, "{threads}");
+        }
+    }
+
+    #[test]
+    fn the_first_bad_line_in_file_order_is_the_error_whatever_the_threads() {
+        let n = 3 * INGEST_BATCH_ROWS;
+        // Lines 9,000 and 20,000 are in the second and third chunks; the third may well be
+        // decoded first, yet the second's line is reported, after the first chunk's rows.
+        for threads in [1, 3] {
+            let out = decode(lines(n, &[9_000, 20_000]), threads);
+            assert_eq!(out.len(), 2, "{threads}");
+            assert_eq!(out[0].as_ref().unwrap().num_rows(), INGEST_BATCH_ROWS);
+            let err = out[1].as_ref().unwrap_err().to_string();
+            assert!(
+                err.contains("in.ndjson") && err.contains("line 9000"),
+                "{threads}: {err}"
+            );
+        }
+    }
+}
