@@ -458,12 +458,14 @@ impl Catalog {
                 for t in &m.tiers {
                     let known = state.metadata().tiers.iter().any(|k| k == t);
                     if let (Some(loc), false) = (&t.location, known) {
-                        self.confinement.tier_location(&root, loc).map_err(|e| {
-                            Error::Unprocessable(format!(
-                                "{}: metadata.tiers `{}`: {e}",
-                                change.ident, t.name
-                            ))
-                        })?;
+                        self.confinement
+                            .tier_location(&change.ident.namespace, &root, loc)
+                            .map_err(|e| {
+                                Error::Unprocessable(format!(
+                                    "{}: metadata.tiers `{}`: {e}",
+                                    change.ident, t.name
+                                ))
+                            })?;
                     }
                 }
             }

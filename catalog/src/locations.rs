@@ -205,30 +205,37 @@ impl Confinement {
         Ok(place)
     }
 
-    /// Checks a tier location of the table at `root`: inside the root or an allowed place.
-    pub fn tier_location(&self, root: &Place, location: &str) -> Result<Place> {
+    /// Checks a tier location of a table of `namespace` whose root is `root`: inside the root,
+    /// or inside the namespace's folder of a place the administrator allowed
+    /// (`<allowed>/<namespace>/…`), so that tables of different namespaces never share one.
+    pub fn tier_location(&self, namespace: &str, root: &Place, location: &str) -> Result<Place> {
         let place = Place::parse(location)?;
         self.check_memory(location, &place)?;
-        if root.contains(&place)
-            || self
-                .allowed
-                .iter()
-                .any(|a| a.contains(&place) || a == &place)
-        {
+        if root.contains(&place) || self.in_allowed(namespace, &place) {
             Ok(place)
         } else {
             Err(bad(
                 location,
-                "a tier location lies inside the table's folder or under a location the \
-                 administrator allowed (strata serve --allow-location)",
+                format!(
+                    "a tier location lies inside the table's folder or, under a location the \
+                     administrator allowed (strata serve --allow-location), inside its folder \
+                     of the table's namespace (`<allowed>/{namespace}/…`)"
+                ),
             ))
         }
     }
 
-    /// Whether a file's `place` is one purge may delete for the table at `root`: inside the
-    /// root or an allowed place.
-    pub fn purgeable(&self, root: &Place, place: &Place) -> bool {
-        root.contains(place) || self.allowed.iter().any(|a| a.contains(place))
+    /// Whether `place` lies inside the folder of `namespace` of an allowed place.
+    fn in_allowed(&self, namespace: &str, place: &Place) -> bool {
+        self.allowed
+            .iter()
+            .any(|a| a.child(namespace).contains(place))
+    }
+
+    /// Whether a file's `place` is one purge may delete for the table of `namespace` at
+    /// `root`: inside the root or inside the namespace's folder of an allowed place.
+    pub fn purgeable(&self, namespace: &str, root: &Place, place: &Place) -> bool {
+        root.contains(place) || self.in_allowed(namespace, place)
     }
 }
 
@@ -273,15 +280,33 @@ mod tests {
             assert!(c.table_root("ns", bad).is_err(), "{bad}");
         }
         let root = Place::parse("s3://b/wh/ns/t").unwrap();
-        c.tier_location(&root, "s3://b/wh/ns/t/cold").unwrap();
-        c.tier_location(&root, "s3://archive/ns/t").unwrap();
+        c.tier_location("ns", &root, "s3://b/wh/ns/t/cold").unwrap();
+        c.tier_location("ns", &root, "s3://archive/ns/t").unwrap();
+        c.tier_location("ns", &root, "s3://archive/n%73/t/cold")
+            .unwrap();
         for bad in [
             "s3://b/wh/ns/u",
             "s3://b/wh",
             "file:///tmp",
             "s3://archive2/x",
+            // The allowed place itself, its namespace folder, another namespace's folder.
+            "s3://archive",
+            "s3://archive/ns",
+            "s3://archive/other/t",
+            "s3://archive/t",
+            "s3://archive/ns2/t",
         ] {
-            assert!(c.tier_location(&root, bad).is_err(), "{bad}");
+            assert!(c.tier_location("ns", &root, bad).is_err(), "{bad}");
+        }
+        let place = |l: &str| Place::parse(l).unwrap();
+        assert!(c.purgeable("ns", &root, &place("s3://archive/ns/t/data/a.parquet")));
+        assert!(c.purgeable("ns", &root, &place("s3://b/wh/ns/t/data/a.parquet")));
+        for other in [
+            "s3://archive/other/t/data/a.parquet",
+            "s3://archive/a.parquet",
+            "s3://b/wh/ns/u/a.parquet",
+        ] {
+            assert!(!c.purgeable("ns", &root, &place(other)), "{other}");
         }
     }
 

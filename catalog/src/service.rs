@@ -84,7 +84,8 @@ impl Catalog {
         })
     }
 
-    /// Also allows tier locations under each of `locations` (URIs or absolute paths).
+    /// Also allows tier locations under each of `locations` (URIs or absolute paths), in the
+    /// folder of the table's namespace (`<location>/<namespace>/…`).
     pub fn allow_locations(mut self, locations: &[String]) -> Result<Self> {
         self.confinement = Confinement::new(&self.warehouse, locations)?;
         Ok(self)
@@ -339,8 +340,35 @@ impl Catalog {
     pub async fn rename_table(&self, from: &TableIdent, to: &TableIdent) -> Result<()> {
         validate_namespace(&to.namespace)?;
         validate_table(&to.name)?;
-        self.table_record(from).await?;
+        let record = self.table_record(from).await?;
+        if from.namespace != to.namespace {
+            self.check_tiers_move_with(&record, to).await?;
+        }
         self.store.rename_table(from, to).await
+    }
+
+    /// A table's tier locations outside its root lie in its namespace's folder of an allowed
+    /// place (`<allowed>/<namespace>/…`); renamed into another namespace, they would stay in
+    /// the old one's folder, where that namespace's writers could reach them. Such a rename
+    /// is refused until those tiers are gone.
+    async fn check_tiers_move_with(&self, record: &TableRecord, to: &TableIdent) -> Result<()> {
+        let root = Place::parse(&record.location)?;
+        let (_, snap) = self.handle_latest(record).await?;
+        for tier in &snap.metadata().tiers {
+            let Some(location) = &tier.location else {
+                continue;
+            };
+            if !root.contains(&Place::parse(location)?) {
+                return Err(Error::Unprocessable(format!(
+                    "cannot rename `{}` to `{to}`: its tier `{}` lives at `{location}`, in the \
+                     folder of namespace `{}` of an allowed location; move its files to a tier \
+                     inside the table's folder and drop that tier first, or rename it within \
+                     `{}`",
+                    record.ident, tier.name, record.ident.namespace, record.ident.namespace
+                )));
+            }
+        }
+        Ok(())
     }
 
     /// Drops a table; with `purge`, deletes every object under its root and every file its
@@ -423,8 +451,11 @@ impl Catalog {
             .filter_map(|(path, location)| {
                 let location = location?;
                 let place = Place::parse(location).ok()?;
-                (!root.contains(&place) && self.confinement.purgeable(root, &place))
-                    .then(|| (path.clone(), location.clone()))
+                (!root.contains(&place)
+                    && self
+                        .confinement
+                        .purgeable(&record.ident.namespace, root, &place))
+                .then(|| (path.clone(), location.clone()))
             })
             .collect()
     }

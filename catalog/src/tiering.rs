@@ -588,9 +588,11 @@ impl Catalog {
                         loc.escape_default()
                     )));
                 }
-                self.confinement.tier_location(&root, loc).map_err(|e| {
-                    Error::BadRequest(format!("tier `{}`: {e}", t.name.escape_default()))
-                })?;
+                self.confinement
+                    .tier_location(&ident.namespace, &root, loc)
+                    .map_err(|e| {
+                        Error::BadRequest(format!("tier `{}`: {e}", t.name.escape_default()))
+                    })?;
             }
         }
         let defs = req.tiers.into_iter().map(TierDef::from).collect();

@@ -136,7 +136,7 @@ async fn tier_move_through_the_catalog_loses_a_concurrently_deleted_file() {
         txn = txn.action(add(name, 1));
     }
     txn.commit().await.unwrap();
-    let cold_uri = cat.archive_uri("mv-cold");
+    let cold_uri = cat.archive_uri(&format!("{ns}/mv-cold"));
     let cold = std::path::PathBuf::from(cold_uri.trim_start_matches("file://"));
     let tiers = vec![
         TierDef {

@@ -71,6 +71,12 @@ async fn suite(backend: Backend, u: Universe) {
     u.put(&format!("wh/{victim_ns}/t/data/theirs.bin"), b"theirs")
         .await;
     u.put(&format!("wh/{ns}/afile"), b"not a folder").await;
+    // The victim's archived file in the allowed place, in its namespace's folder.
+    u.put(
+        &format!("archive/{victim_ns}/t/data/archived.bin"),
+        b"archived",
+    )
+    .await;
     let outside = format!("{}/outside", u.uri);
     // Symbolic links inside the warehouse that point outside (local only).
     if let Some(dir) = &u.dir {
@@ -155,6 +161,14 @@ async fn suite(backend: Backend, u: Universe) {
         format!("{}/%2e%2e/{victim_ns}/t", own.location),
         format!("{archive}/%2E%2E/outside"),
         format!("{archive}/../outside"),
+        // In the allowed place, only the namespace's own folder: not the place itself, not
+        // the namespace folder as a whole, not another namespace's folder (whose files a
+        // purge of this table would otherwise delete).
+        archive.clone(),
+        format!("{archive}/t"),
+        format!("{archive}/{ns}"),
+        format!("{archive}/{victim_ns}/t"),
+        format!("{archive}/{ns}/%2E%2E/{victim_ns}/t"),
         "memory://x/cold".to_string(),
     ];
     if u.dir.is_some() {
@@ -220,6 +234,12 @@ async fn suite(backend: Backend, u: Universe) {
         .await
         .unwrap();
     u.put(&format!("archive/{ns}/neighbour.bin"), b"n").await;
+    // Renamed into another namespace, the tier would stay in this one's folder: refused.
+    let away = TableRef::parse(&format!("{victim_ns}.moved")).unwrap();
+    let e = admin.rename_table(&own_ref, &away).await.unwrap_err();
+    assert_eq!(status(&e), 422, "{e}");
+    assert!(e.to_string().contains("tier `cold`"), "{e}");
+    writer.load_table(&own_ref).await.unwrap();
     let keep = u.snapshot().await;
     writer.drop_table(&own_ref, true).await.unwrap();
     let after = u.snapshot().await;

@@ -101,7 +101,8 @@ impl TestCatalog {
         }
     }
 
-    /// A fresh folder inside the allowed archive, as a `file://` URI.
+    /// A fresh folder inside the allowed archive, as a `file://` URI (a tier location of a
+    /// table of namespace `ns` lies under `ns/`).
     pub fn archive_uri(&self, name: &str) -> String {
         let dir = self.archive.path().join(name);
         std::fs::create_dir_all(&dir).unwrap();

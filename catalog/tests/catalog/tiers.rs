@@ -88,7 +88,7 @@ async fn suite(backend: Backend) {
     assert_eq!(r.usage[0].bytes, 20);
 
     // Tiers: a cold tier in the allowed archive; refusals are 400s and change nothing.
-    let cold_uri = cat.archive_uri(&unique("cold"));
+    let cold_uri = cat.archive_uri(&format!("{ns}/{}", unique("cold")));
     let cold_dir = std::path::PathBuf::from(cold_uri.trim_start_matches("file://"));
     // GLACIER on a local folder: the class is recorded, so reads need a restore (SPEC §6.4).
     let glacier = TierSpec {

@@ -40,7 +40,8 @@ pub struct ServeArgs {
     #[arg(long)]
     pub warehouse: Option<String>,
     /// Also allow tier locations under this place (repeatable), e.g. an archive bucket:
-    /// `--allow-location s3://archive/`. Tables themselves always live in the warehouse.
+    /// `--allow-location s3://archive/`; a table of namespace `ns` puts its tiers there under
+    /// `s3://archive/ns/`. Tables themselves always live in the warehouse.
     #[arg(long = "allow-location", value_name = "URI")]
     pub allow_locations: Vec<String>,
     /// Largest request body in bytes.

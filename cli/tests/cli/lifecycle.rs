@@ -42,8 +42,8 @@ fn lifecycle_run_moves_every_table_and_reports_the_broken_one() {
     let scratch = Scratch::new();
     let csv = scratch.write("a.csv", CSV_A);
     cat.ok(&["namespace", "create", "life"]);
-    let cold_a = cat.archive("cold-a");
-    let cold_b = cat.archive("cold-b");
+    let cold_a = cat.archive("life/cold-a");
+    let cold_b = cat.archive("life/cold-b");
     let loc_a = tiered_table(&cat, "life.good", &csv, &cold_a);
     let loc_b = tiered_table(&cat, "life.broken", &csv, &cold_b);
     let later = (chrono::Utc::now() + chrono::Duration::days(10)).to_rfc3339();
