@@ -261,9 +261,10 @@ pub(super) fn batches<R: BufRead + Send + 'static>(
     let (order_tx, order_rx) = mpsc::sync_channel::<Pending>(2 * threads);
     let (job_tx, job_rx) = mpsc::channel::<(Chunk, mpsc::SyncSender<_>)>();
     let job_rx = Arc::new(Mutex::new(job_rx));
+    let mut started = 0;
     for _ in 0..threads {
         let (jobs, decoder) = (job_rx.clone(), decoder.clone());
-        std::thread::spawn(move || {
+        let worker = thread("strata-ndjson-decode").spawn(move || {
             loop {
                 // The lock is held only to take the next job, not while decoding it.
                 let job = match jobs.lock() {
@@ -275,8 +276,9 @@ pub(super) fn batches<R: BufRead + Send + 'static>(
                 let _ = reply.send(decoder.decode_chunk(&chunk));
             }
         });
+        started += usize::from(worker.is_ok());
     }
-    std::thread::spawn(move || {
+    let reader = thread("strata-ndjson-read").spawn(move || {
         for chunk in chunks {
             let (reply, pending) = mpsc::sync_channel(1);
             if order_tx.send(pending).is_err() {
@@ -295,11 +297,25 @@ pub(super) fn batches<R: BufRead + Send + 'static>(
             }
         }
     });
+    let failed = match reader {
+        Err(e) => Some(e.to_string()),
+        Ok(_) if started == 0 => Some("none started".to_string()),
+        Ok(_) => None,
+    };
+    if let Some(e) = failed {
+        // No thread to read or decode (the system's limit is reached): one error says so.
+        let message = format!("cannot start the NDJSON decoding threads: {e}");
+        return Box::new(std::iter::once(Err(bad(&decoder.path, message))));
+    }
     Box::new(Ordered::Threads {
         pending: order_rx,
         path: decoder.path.clone(),
         done: false,
     })
+}
+
+fn thread(name: &str) -> std::thread::Builder {
+    std::thread::Builder::new().name(name.to_string())
 }
 
 /// The consumer's side: results in the file's order.
