@@ -9,7 +9,9 @@
 //! listing table gets version 1's files). Every query's rows are checked to agree between the
 //! two systems before anything is timed. `strata-bench w8-prepare DIR` writes the same tables
 //! and a manifest (queries, file lists) for `bench/compare w8`'s DuckDB side; `w8` then reads
-//! the tables in `STRATA_BENCH_W8_DIR` when it is set.
+//! the tables in `STRATA_BENCH_W8_DIR` when it is set. `STRATA_BENCH_W8_SETTINGS` (`SET`
+//! statements separated by `;`) adds a third system, `strata-variant`: the provider under those
+//! session settings, timed in the same rounds.
 
 use std::path::Path;
 use std::sync::Arc;
@@ -204,10 +206,20 @@ pub(crate) async fn w8() -> Result<(), BoxError> {
         }
     };
     let strata = SqlSession::new(SqlOptions::default()).await?;
-    // The same provider with Strata's own batch sizing (by the projected columns' width)
-    // instead of the session's `batch_size`: both measured in the same run.
-    let strata_auto = SqlSession::new(SqlOptions::default()).await?;
-    strata_auto.sql("SET strata.batch_rows = 0").await?;
+    // A variant of the provider, measured in the same run: the session settings of
+    // `STRATA_BENCH_W8_SETTINGS` (`;`-separated `SET` statements, e.g.
+    // `SET strata.batch_rows = 0`), reported as system `strata-variant`.
+    let settings = std::env::var("STRATA_BENCH_W8_SETTINGS").unwrap_or_default();
+    let variant = if settings.trim().is_empty() {
+        None
+    } else {
+        let v = SqlSession::new(SqlOptions::default()).await?;
+        for set in settings.split(';').filter(|s| !s.trim().is_empty()) {
+            v.sql(set).await?;
+        }
+        eprintln!("w8: strata-variant is strata with `{settings}`");
+        Some(v)
+    };
     let df = SessionContext::new();
     listing(
         &df,
@@ -239,10 +251,12 @@ pub(crate) async fn w8() -> Result<(), BoxError> {
         if a != b {
             return Err(format!("w8 {name}: strata and datafusion disagree:\n{a:?}\n{b:?}").into());
         }
-        if canonical(&strata_auto.query(&strata_sql).await?)? != a {
-            return Err(format!("w8 {name}: automatic batch sizing changes the rows").into());
+        if let Some(v) = &variant
+            && canonical(&v.query(&strata_sql).await?)? != a
+        {
+            return Err(format!("w8 {name}: the variant's settings change the rows").into());
         }
-        let (mut ms_strata, mut ms_auto, mut ms_df) = (Vec::new(), Vec::new(), Vec::new());
+        let (mut ms_strata, mut ms_variant, mut ms_df) = (Vec::new(), Vec::new(), Vec::new());
         for _ in 0..reps {
             let start = Instant::now();
             strata.query(&strata_sql).await?;
@@ -250,23 +264,27 @@ pub(crate) async fn w8() -> Result<(), BoxError> {
             let start = Instant::now();
             df.sql(&df_sql).await?.collect().await?;
             ms_df.push(start.elapsed().as_secs_f64() * 1000.0);
-            let start = Instant::now();
-            strata_auto.query(&strata_sql).await?;
-            ms_auto.push(start.elapsed().as_secs_f64() * 1000.0);
+            if let Some(v) = &variant {
+                let start = Instant::now();
+                v.query(&strata_sql).await?;
+                ms_variant.push(start.elapsed().as_secs_f64() * 1000.0);
+            }
         }
         let (s, d) = (median(&mut ms_strata), median(&mut ms_df));
-        let auto = median(&mut ms_auto);
         emit("w8", "strata", &format!("{name}_ms"), s, "ms");
         emit("w8", "datafusion-listing", &format!("{name}_ms"), d, "ms");
         emit("w8", "strata", &format!("{name}_vs_listing"), s / d, "x");
-        emit("w8", "strata-auto-batch", &format!("{name}_ms"), auto, "ms");
-        emit(
-            "w8",
-            "strata-auto-batch",
-            &format!("{name}_vs_listing"),
-            auto / d,
-            "x",
-        );
+        if variant.is_some() {
+            let v = median(&mut ms_variant);
+            emit("w8", "strata-variant", &format!("{name}_ms"), v, "ms");
+            emit(
+                "w8",
+                "strata-variant",
+                &format!("{name}_vs_listing"),
+                v / d,
+                "x",
+            );
+        }
         if selective {
             emit("w8", "strata", &format!("{name}_selective"), 1.0, "flag");
         }

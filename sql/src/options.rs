@@ -18,6 +18,9 @@ extensions_options! {
         /// `datafusion.execution.batch_size` (the size DataFusion's operators are tuned for);
         /// `0` lets Strata size each file's batches by the width of the projected columns.
         pub batch_rows: Option<usize>, default = None
+        /// Row-group units a scan decodes at once, over all its partitions (unset: 8, enough
+        /// to hide an object store's latency).
+        pub scan_concurrency: Option<usize>, default = None
     }
 }
 
@@ -33,6 +36,15 @@ impl StrataOptions {
             (false, Some(b)) => Some((o.app_id.clone(), b)),
             _ => None,
         }
+    }
+
+    /// Units a scan decodes at once for the session, if set.
+    pub fn scan_concurrency(options: &ConfigOptions) -> Option<usize> {
+        options
+            .extensions
+            .get::<StrataOptions>()
+            .and_then(|o| o.scan_concurrency)
+            .filter(|&n| n > 0)
     }
 
     /// Rows per scan batch for the session: `None` when Strata sizes them per file.

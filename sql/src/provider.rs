@@ -155,7 +155,9 @@ impl TableProvider for StrataTableProvider {
             .scan()
             .at(self.snapshot.clone())
             .columns(columns)
-            .concurrency(SCAN_CONCURRENCY)
+            .concurrency(
+                StrataOptions::scan_concurrency(state.config_options()).unwrap_or(SCAN_CONCURRENCY),
+            )
             .string_views(true);
         if let Some(rows) = StrataOptions::scan_batch_rows(state.config_options()) {
             builder = builder.batch_size(rows);

@@ -376,4 +376,11 @@ async fn scan_batches_follow_the_session_batch_size() {
     // Automatic: one 20,000-row row group of one narrow column is one batch.
     assert!(largest("SET strata.batch_rows = 0").await > 8192);
     assert!(largest("SET strata.batch_rows = 300").await <= 300);
+    // Decoding one unit at a time gives the same rows.
+    assert!(largest("SET strata.scan_concurrency = 1").await <= 300);
+    let e = s
+        .sql("SET strata.scan_concurrency = 'many'")
+        .await
+        .unwrap_err();
+    assert!(e.to_string().contains("scan_concurrency"), "{e}");
 }
