@@ -382,5 +382,5 @@ async fn scan_batches_follow_the_session_batch_size() {
         .sql("SET strata.scan_concurrency = 'many'")
         .await
         .unwrap_err();
-    assert!(e.to_string().contains("scan_concurrency"), "{e}");
+    assert!(e.to_string().contains("'many' as usize"), "{e}");
 }
