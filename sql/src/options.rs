@@ -21,6 +21,9 @@ extensions_options! {
         /// Row-group units a scan decodes at once, over all its partitions (unset: 8, enough
         /// to hide an object store's latency).
         pub scan_concurrency: Option<usize>, default = None
+        /// Whether scans take parsed Parquet footers from the session's footer cache and
+        /// keep there the ones they read (`false`: every scan reads every footer).
+        pub footer_cache: bool, default = true
     }
 }
 
@@ -45,6 +48,14 @@ impl StrataOptions {
             .get::<StrataOptions>()
             .and_then(|o| o.scan_concurrency)
             .filter(|&n| n > 0)
+    }
+
+    /// Whether scans use the session's footer cache.
+    pub fn footer_cache(options: &ConfigOptions) -> bool {
+        options
+            .extensions
+            .get::<StrataOptions>()
+            .is_none_or(|o| o.footer_cache)
     }
 
     /// Rows per scan batch for the session: `None` when Strata sizes them per file.

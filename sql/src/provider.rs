@@ -13,7 +13,7 @@ use datafusion::logical_expr::dml::InsertOp;
 use datafusion::logical_expr::{Expr as DfExpr, TableProviderFilterPushDown, TableType};
 use datafusion::physical_plan::ExecutionPlan;
 use strata_table::arrow_schema::{to_arrow_schema, with_string_views};
-use strata_table::{Snapshot, SnapshotSelector, Table};
+use strata_table::{FooterCache, Snapshot, SnapshotSelector, Table};
 
 use crate::dml::{self, StrataSink};
 use crate::error::table_err;
@@ -159,6 +159,11 @@ impl TableProvider for StrataTableProvider {
                 StrataOptions::scan_concurrency(state.config_options()).unwrap_or(SCAN_CONCURRENCY),
             )
             .string_views(true);
+        if StrataOptions::footer_cache(state.config_options())
+            && let Some(cache) = state.config().get_extension::<FooterCache>()
+        {
+            builder = builder.footer_cache(cache);
+        }
         if let Some(rows) = StrataOptions::scan_batch_rows(state.config_options()) {
             builder = builder.batch_size(rows);
         }

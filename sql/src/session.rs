@@ -31,7 +31,10 @@ use futures::TryStreamExt;
 use strata_format::PartitionSpec;
 use strata_format::compact::parse_partition_spec;
 use strata_format::partition::FIRST_PARTITION_FIELD_ID;
-use strata_table::{CreateTable, SnapshotSelector, Table, WriteOptions, schema_from_arrow};
+use strata_table::{
+    CreateTable, DEFAULT_FOOTER_CACHE_BYTES, FooterCache, SnapshotSelector, Table, WriteOptions,
+    schema_from_arrow,
+};
 
 use crate::dml::count_schema;
 use crate::error::{Result, SqlError, table_err};
@@ -59,6 +62,10 @@ pub struct SqlOptions {
     pub catalog: Option<Arc<dyn Catalog>>,
     /// Partitions of a scan (default: the number of CPUs).
     pub target_partitions: Option<usize>,
+    /// Bytes of parsed Parquet footers the session keeps across queries (default
+    /// [`DEFAULT_FOOTER_CACHE_BYTES`]; `Some(0)` keeps none). `SET strata.footer_cache =
+    /// false` stops scans from using it.
+    pub footer_cache_bytes: Option<usize>,
 }
 
 /// A DataFusion session over Strata tables.
@@ -85,7 +92,12 @@ impl SqlSession {
     pub async fn new(options: SqlOptions) -> Result<Self> {
         let mut config = SessionConfig::new()
             .with_information_schema(true)
-            .with_option_extension(crate::options::StrataOptions::default());
+            .with_option_extension(crate::options::StrataOptions::default())
+            .with_extension(Arc::new(FooterCache::new(
+                options
+                    .footer_cache_bytes
+                    .unwrap_or(DEFAULT_FOOTER_CACHE_BYTES),
+            )));
         if let Some(n) = options.target_partitions {
             config = config.with_target_partitions(n.max(1));
         }
@@ -124,6 +136,11 @@ impl SqlSession {
             ctx,
             catalog: options.catalog,
         })
+    }
+
+    /// The footer cache the session's scans share.
+    pub fn footer_cache(&self) -> Option<Arc<FooterCache>> {
+        self.ctx.state().config().get_extension::<FooterCache>()
     }
 
     /// The DataFusion context (to register functions, tables, object stores).

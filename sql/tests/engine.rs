@@ -349,6 +349,58 @@ async fn explain_shows_pushdown_pruning_and_statistics() {
     assert!(p.contains("StrataScanExec"), "{p}");
 }
 
+/// Queries of one session share parsed footers: the second query reads none, a write adds
+/// files whose footers are read once, and `SET strata.footer_cache = false` reads them all.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn queries_of_a_session_share_footers() {
+    let b = TestBackend::new(BackendKind::Memory).unwrap();
+    let uri = b.table_uri("cached");
+    let s = session().await;
+    s.sql(&format!(
+        "CREATE TABLE '{uri}' AS SELECT value AS id FROM range(0, 1000)"
+    ))
+    .await
+    .unwrap();
+    s.sql(&format!(
+        "INSERT INTO '{uri}' SELECT value FROM range(1000, 1500)"
+    ))
+    .await
+    .unwrap();
+    let cache = s.footer_cache().unwrap();
+    let sum = || {
+        let (s, uri) = (&s, &uri);
+        async move {
+            text(
+                &s.query(&format!("SELECT sum(id) AS s FROM '{uri}'"))
+                    .await
+                    .unwrap(),
+            )
+        }
+    };
+    let before = cache.stats();
+    let first = sum().await;
+    assert!(first.contains("| 1124250 |"), "{first}");
+    let read = cache.stats();
+    assert_eq!(read.misses - before.misses, 2, "{read:?}");
+    assert_eq!(read.hits, before.hits, "{read:?}");
+    assert_eq!(sum().await, first);
+    let second = cache.stats();
+    assert_eq!((second.hits - read.hits, second.misses), (2, read.misses));
+
+    // A write adds a file: its footer is read, the others come from the cache.
+    s.sql(&format!("INSERT INTO '{uri}' VALUES (5000)"))
+        .await
+        .unwrap();
+    assert!(sum().await.contains("| 1129250 |"));
+    let third = cache.stats();
+    assert_eq!(third.hits - second.hits, 2, "{third:?}");
+    assert_eq!(third.misses - second.misses, 1, "{third:?}");
+
+    s.sql("SET strata.footer_cache = false").await.unwrap();
+    assert!(sum().await.contains("| 1129250 |"));
+    assert_eq!(cache.stats(), third);
+}
+
 /// Scan batches follow the session: `datafusion.execution.batch_size` unless
 /// `strata.batch_rows` is set (`0`: Strata sizes them by the projected columns' width).
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

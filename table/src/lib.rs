@@ -52,7 +52,10 @@ pub use options::{
 pub use rows::delete::{DeleteMode, DeleteOptions, read_predicate};
 pub use rows::merge::{Merge, MergeResult, WhenMatched, WhenNotMatched, WhenNotMatchedBySource};
 pub use rows::rewrite::{RewriteResult, RowMapper, RowMatcher, RowRewrite};
-pub use scan::{OnArchived, Scan, ScanBuilder, ScanMetrics, ScanReport, UNIT_MIN_ROWS};
+pub use scan::{
+    DEFAULT_FOOTER_CACHE_BYTES, FooterCache, FooterCacheStats, OnArchived, Scan, ScanBuilder,
+    ScanMetrics, ScanReport, UNIT_MIN_ROWS,
+};
 pub use storage::aws::{CredentialsUnavailable, set_profile as set_aws_profile};
 pub use storage::resolve::StoreResolver;
 pub use storage::{

@@ -157,7 +157,7 @@ pub(crate) async fn session() -> CliResult<SqlSession> {
     };
     Ok(SqlSession::new(SqlOptions {
         catalog,
-        target_partitions: None,
+        ..SqlOptions::default()
     })
     .await?)
 }

@@ -13,7 +13,7 @@ use strata_format::expr::Expr;
 use strata_format::schema::{ListType, MapType, StructType};
 use strata_format::{DataType, PrimitiveType, Schema, StructField};
 use strata_table::arrow_schema::to_arrow_schema;
-use strata_table::{CreateTable, DeleteMode, SnapshotSelector, Table, TableOptions};
+use strata_table::{CreateTable, DeleteMode, FooterCache, SnapshotSelector, Table, TableOptions};
 
 use crate::backends::{CaseResult, TestBackend};
 use crate::{check, check_eq};
@@ -626,5 +626,89 @@ print(json.dumps(res))
             .collect();
         check_eq!(ids, expected_ids);
     }
+    Ok(())
+}
+
+/// A footer cache shared by scans: the second scan of a table reads no footer and returns the
+/// same rows; a scan that needs the page index reads the footers again once; another table
+/// (another `tableId`, other objects) never gets this table's footers.
+pub async fn footer_cache_serves_repeated_scans(b: &TestBackend) -> CaseResult {
+    let (t, target) = three_file_table(b).await?;
+    let cache = Arc::new(FooterCache::default());
+    let scan = |filter: Option<&'static str>, cache: Option<&Arc<FooterCache>>| {
+        let mut s = t.scan().preserve_order(true);
+        if let Some(c) = cache {
+            s = s.footer_cache(c.clone());
+        }
+        async move {
+            if let Some(f) = filter {
+                s = s.filter(Expr::parse(f)?);
+            }
+            let scan = s.plan().await?;
+            let metrics = scan.metrics();
+            let ids = ids_of(&scan.collect().await?)?;
+            Ok::<_, Box<dyn std::error::Error + Send + Sync>>((ids, metrics.report()))
+        }
+    };
+    let (plain, plain_report) = scan(None, None).await?;
+    check_eq!(plain, (0..30).collect::<Vec<i64>>());
+
+    let (first, first_report) = scan(None, Some(&cache)).await?;
+    check_eq!(first, plain);
+    check_eq!(first_report.bytes_scanned, plain_report.bytes_scanned);
+    let s = cache.stats();
+    check_eq!((s.hits, s.misses, s.entries), (0, 3, 3));
+    check!(s.bytes > 0 && s.bytes <= s.capacity, "{s:?}");
+
+    let (second, second_report) = scan(None, Some(&cache)).await?;
+    check_eq!(second, plain);
+    check_eq!(cache.stats().hits, 3);
+    // Only the footers were left unread: the pages are fetched as before.
+    check!(
+        second_report.bytes_scanned < first_report.bytes_scanned,
+        "{second_report:?} {first_report:?}"
+    );
+
+    // A filter reads the page index: the footers read without it do not serve; the scan
+    // after does. Files pruned by their statistics are not opened at all.
+    let filter = "id >= 12 AND id < 25";
+    let (want, _) = scan(Some(filter), None).await?;
+    check_eq!(want, (12..25).collect::<Vec<i64>>());
+    let (filtered, _) = scan(Some(filter), Some(&cache)).await?;
+    check_eq!(filtered, want);
+    check_eq!((cache.stats().hits, cache.stats().misses), (3, 5));
+    let (again, _) = scan(Some(filter), Some(&cache)).await?;
+    check_eq!(again, want);
+    check_eq!((cache.stats().hits, cache.stats().misses), (5, 5));
+    check_eq!(cache.stats().entries, 3);
+
+    // Another table with the same rows shares the cache but none of its entries.
+    let other = Table::create_with(
+        b.location("other")?,
+        CreateTable::new(t.latest().await?.schema().clone()),
+        TableOptions::default(),
+    )
+    .await?;
+    let batches = t
+        .scan()
+        .preserve_order(true)
+        .plan()
+        .await?
+        .collect()
+        .await?;
+    let batch = concat_batches(&target, &batches)?;
+    other.append([batch]).await?;
+    let rows = other
+        .scan()
+        .footer_cache(cache.clone())
+        .plan()
+        .await?
+        .collect()
+        .await?;
+    let mut ids = ids_of(&rows)?;
+    ids.sort_unstable();
+    check_eq!(ids, plain);
+    check_eq!((cache.stats().hits, cache.stats().misses), (5, 6));
+    check_eq!(cache.stats().entries, 4);
     Ok(())
 }

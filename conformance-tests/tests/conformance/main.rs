@@ -95,6 +95,7 @@ suite!(
     data::scans_time_travel,
     data::pruned_scan_matches_brute_force,
     data::row_groups_of_one_file_scan_in_order,
+    data::footer_cache_serves_repeated_scans,
     data::delete_where_is_copy_on_write,
     data::concurrent_overwrites_cannot_both_win,
     vectors::delete_by_vectors_marks_rows_and_keeps_files,

@@ -26,10 +26,12 @@ use crate::storage::resolve::StoreResolver;
 use crate::table::Table;
 use crate::tier::RestoreOptions;
 
+mod footer_cache;
 pub(crate) mod parquet_io;
 mod positions;
 pub mod read;
 pub(crate) mod stats;
+pub use footer_cache::{DEFAULT_FOOTER_CACHE_BYTES, FooterCache, FooterCacheStats};
 pub(crate) use positions::true_indices;
 mod units;
 mod vectors;
@@ -146,6 +148,7 @@ pub struct ScanBuilder {
     preserve_order: bool,
     on_archived: OnArchived,
     string_views: bool,
+    footer_cache: Option<Arc<FooterCache>>,
 }
 
 impl Table {
@@ -163,6 +166,7 @@ impl Table {
             preserve_order: false,
             on_archived: OnArchived::Fail,
             string_views: false,
+            footer_cache: None,
         }
     }
 }
@@ -222,6 +226,15 @@ impl ScanBuilder {
     /// form DataFusion works in. See [`with_string_views`](crate::arrow_schema::with_string_views).
     pub fn string_views(mut self, yes: bool) -> Self {
         self.string_views = yes;
+        self
+    }
+
+    /// Takes parsed footers from `cache` and keeps there the ones it reads (default: none,
+    /// every footer is read from its file). One cache can serve any number of scans of any
+    /// tables at once: a query engine running many queries over the same tables reads each
+    /// footer once.
+    pub fn footer_cache(mut self, cache: Arc<FooterCache>) -> Self {
+        self.footer_cache = Some(cache);
         self
     }
 
@@ -346,6 +359,8 @@ impl ScanBuilder {
             shared: Arc::new(Shared {
                 resolver: StoreResolver::new(self.table.location().clone()),
                 table_uri: self.table.uri().to_string(),
+                table_id: snapshot.metadata().table_id.clone(),
+                footer_cache: self.footer_cache.take(),
                 schema,
                 read_fields,
                 read_arrow,

@@ -24,6 +24,7 @@ use strata_format::expr::BoundExpr;
 use strata_format::schema::{FieldId, StructField};
 use strata_format::{AddFile, Schema};
 
+use super::footer_cache::{FooterCache, FooterKey};
 use super::{ScanMetrics, add};
 use crate::arrow_schema::{field_id, with_string_views};
 use crate::error::{Error, Result};
@@ -45,6 +46,10 @@ const AUTO_BATCH_MAX_ROWS: usize = 65536;
 pub(super) struct Shared {
     pub(super) resolver: StoreResolver,
     pub(super) table_uri: String,
+    /// The table's `tableId`, part of a footer's cache key.
+    pub(super) table_id: String,
+    /// Parsed footers shared with other scans ([`crate::ScanBuilder::footer_cache`]).
+    pub(super) footer_cache: Option<Arc<FooterCache>>,
     pub(super) schema: Schema,
     pub(super) read_fields: Vec<StructField>,
     pub(super) read_arrow: SchemaRef,
@@ -136,18 +141,36 @@ pub(super) async fn read_footer(
         .resolver
         .is_local(file.location.as_deref())
         .then(|| shared.read_buffers.clone());
-    // Bytes scanned = bytes actually requested: footer, page index and the selected pages.
-    let mut reader = ObjectReader::new(store.clone(), path.clone(), file.size)
-        .local(local.clone())
-        .counting(shared.metrics.bytes_scanned_counter.clone());
-    let options = ArrowReaderOptions::new().with_page_index_policy(if page_index {
-        PageIndexPolicy::Optional
-    } else {
-        PageIndexPolicy::Skip
-    });
-    let reader_metadata = ArrowReaderMetadata::load_async(&mut reader, options)
-        .await
-        .map_err(|e| archived_or_parquet_err(shared, file, path.as_ref(), e))?;
+    let key = match &shared.footer_cache {
+        Some(_) => Some(footer_key(shared, file)?),
+        None => None,
+    };
+    let cached = match (&shared.footer_cache, &key) {
+        (Some(cache), Some(key)) => cache.get(key, page_index),
+        _ => None,
+    };
+    let (reader_metadata, tail) = match cached {
+        Some(m) => (m, None),
+        None => {
+            // Bytes scanned = bytes actually requested: footer, page index and the selected
+            // pages.
+            let mut reader = ObjectReader::new(store.clone(), path.clone(), file.size)
+                .local(local.clone())
+                .counting(shared.metrics.bytes_scanned_counter.clone());
+            let options = ArrowReaderOptions::new().with_page_index_policy(if page_index {
+                PageIndexPolicy::Optional
+            } else {
+                PageIndexPolicy::Skip
+            });
+            let m = ArrowReaderMetadata::load_async(&mut reader, options)
+                .await
+                .map_err(|e| archived_or_parquet_err(shared, file, path.as_ref(), e))?;
+            if let (Some(cache), Some(key)) = (&shared.footer_cache, key) {
+                cache.insert(key, m.clone(), page_index);
+            }
+            (m, reader.tail())
+        }
+    };
     let file_arrow = reader_metadata.schema();
     let parquet_schema = reader_metadata.metadata().file_metadata().schema_descr();
     let read_ids: BTreeSet<FieldId> = shared.read_fields.iter().map(|f| f.id).collect();
@@ -163,9 +186,26 @@ pub(super) async fn read_footer(
         store,
         path,
         local,
-        tail: reader.tail(),
+        tail,
         reader_metadata,
         mask,
+    })
+}
+
+/// The cache key of `file`'s object: two locations naming the same object get the same key.
+fn footer_key(shared: &Shared, file: &AddFile) -> Result<FooterKey> {
+    let (store, _, key, _) = shared
+        .resolver
+        .object_keys(&file.path, file.location.as_deref())?;
+    Ok(FooterKey {
+        table_id: shared.table_id.clone(),
+        store: if store.is_empty() {
+            shared.table_uri.clone()
+        } else {
+            store
+        },
+        key: key.to_string(),
+        size: file.size,
     })
 }
 
