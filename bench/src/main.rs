@@ -391,6 +391,17 @@ fn main() -> ExitCode {
             }
         };
     }
+    if let [cmd, uri, variant] = &args[..]
+        && cmd == "w7-corrupt"
+    {
+        return match rt.block_on(scale::open_corrupt(uri, variant)) {
+            Ok(()) => ExitCode::SUCCESS,
+            Err(e) => {
+                eprintln!("w7-corrupt: {e}");
+                ExitCode::FAILURE
+            }
+        };
+    }
     if let [cmd, uri] = &args[..]
         && cmd == "w7-open"
     {

@@ -8,6 +8,10 @@
 //! the appends are the engine's. `STRATA_BENCH_W7_TYPED=0` builds the table without typed
 //! checkpoints (SPEC §10.2.1, system `strata-untyped`), for a side-by-side run.
 //!
+//! Then it damages the checkpoint four ways (truncated; bytes flipped in the footer, in the
+//! middle, in the last row group) and times how long a fresh process takes to refuse the
+//! table each time (`corrupt_<how>_refused`, or `corrupt_<how>_undetected` if it does not).
+//!
 //! `STRATA_BENCH_W7_REAL=1` builds the table with real commits instead: each version is one
 //! transaction through the engine's commit path (the same adds, checkpoints every 100
 //! versions as writers do by default), and the build reports its time and the median commit
@@ -86,6 +90,87 @@ pub(crate) async fn w7() -> Result<(), BoxError> {
         return Err(format!("w7-open failed: {}", String::from_utf8_lossy(&out.stderr)).into());
     }
     print!("{}", String::from_utf8_lossy(&out.stdout));
+    corrupt_checkpoints(
+        &uri,
+        &log.join(strata_format::log::checkpoint_file_name(at)),
+    )?;
+    Ok(())
+}
+
+/// How long a fresh process takes to refuse the table when its checkpoint is damaged, for
+/// damage at the footer, in the middle and in the last row group, and for a truncated file
+/// (`strata-bench w7-corrupt URI VARIANT` each; the checkpoint is put back after).
+fn corrupt_checkpoints(uri: &str, checkpoint: &std::path::Path) -> Result<(), BoxError> {
+    let good = std::fs::read(checkpoint)?;
+    let n = good.len();
+    // The footer's length is stored in the 4 bytes before the closing `PAR1`.
+    let footer_len = u32::from_le_bytes(good[n - 8..n - 4].try_into()?) as usize;
+    let data_end = n.saturating_sub(8 + footer_len);
+    let flip = |at: usize, len: usize| {
+        let mut bad = good.clone();
+        for b in &mut bad[at..(at + len).min(n)] {
+            *b ^= 0xFF;
+        }
+        bad
+    };
+    let variants: [(&str, Vec<u8>); 4] = [
+        ("truncated", good[..n / 2].to_vec()),
+        ("footer", flip(n - 8 - footer_len / 2, 64)),
+        ("middle", flip(n / 2, 256)),
+        (
+            "last_row_group",
+            flip(data_end.saturating_sub(4096).max(4), 256),
+        ),
+    ];
+    for (name, bytes) in variants {
+        std::fs::write(checkpoint, &bytes)?;
+        let out = std::process::Command::new(std::env::current_exe()?)
+            .args(["w7-corrupt", uri, name])
+            .output();
+        std::fs::write(checkpoint, &good)?;
+        let out = out?;
+        eprint!("{}", String::from_utf8_lossy(&out.stderr));
+        if !out.status.success() {
+            return Err(format!("w7-corrupt {name} failed").into());
+        }
+        print!("{}", String::from_utf8_lossy(&out.stdout));
+    }
+    Ok(())
+}
+
+/// The measuring process of one damaged checkpoint: 3 opens, each of which must be refused.
+pub(crate) async fn open_corrupt(uri: &str, variant: &str) -> Result<(), BoxError> {
+    let mut times = Vec::new();
+    for _ in 0..3 {
+        let start = Instant::now();
+        let opened = match Table::open(uri).await {
+            Ok(t) => t.latest().await.map(|s| s.files().len()),
+            Err(e) => Err(e),
+        };
+        times.push(start.elapsed().as_secs_f64() * 1000.0);
+        match opened {
+            Ok(files) => {
+                eprintln!("w7: damage `{variant}` went unnoticed: the open read {files} files");
+                emit(
+                    "w7",
+                    system(),
+                    &format!("corrupt_{variant}_undetected"),
+                    1.0,
+                    "flag",
+                );
+                return Ok(());
+            }
+            Err(e) if times.len() == 1 => eprintln!("w7: damage `{variant}`: {e}"),
+            Err(_) => {}
+        }
+    }
+    emit(
+        "w7",
+        system(),
+        &format!("corrupt_{variant}_refused"),
+        median(&mut times),
+        "ms",
+    );
     Ok(())
 }
 
