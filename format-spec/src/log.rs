@@ -22,6 +22,48 @@ pub fn checkpoint_file_name(version: u64) -> String {
     format!("{version:020}.checkpoint.parquet")
 }
 
+/// Key of the checkpoint's Parquet footer key-value entry holding its checksum (SPEC §10.2.5).
+pub const CHECKPOINT_CHECKSUM_KEY: &str = "strata.checksum";
+
+/// The value of [`CHECKPOINT_CHECKSUM_KEY`] for a checkpoint whose bytes before its footer
+/// metadata are `data` (SPEC §10.2.5): `crc32:` and the CRC-32 in 8 lowercase hex digits.
+pub fn checkpoint_checksum(data: &[u8]) -> String {
+    format!("crc32:{:08x}", crc32fast::hash(data))
+}
+
+/// Checks the checksum `recorded` in the footer of the checkpoint object `object` (SPEC
+/// §10.2.5) against the object's bytes before its footer metadata.
+pub fn verify_checkpoint_checksum(object: &[u8], recorded: &str) -> Result<(), String> {
+    let n = object.len();
+    let footer = n
+        .checked_sub(8)
+        .and_then(|at| object.get(at..at + 4))
+        .and_then(|b| <[u8; 4]>::try_from(b).ok())
+        .map(|b| u32::from_le_bytes(b) as usize)
+        .ok_or("too short for a Parquet file")?;
+    let end = n
+        .checked_sub(8 + footer)
+        .ok_or("its footer length exceeds its size")?;
+    let valid = recorded.len() == 14
+        && recorded.starts_with("crc32:")
+        && recorded[6..]
+            .bytes()
+            .all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b));
+    if !valid {
+        return Err(format!(
+            "its `{CHECKPOINT_CHECKSUM_KEY}` is `{recorded}`, not `crc32:` and 8 lowercase hex digits"
+        ));
+    }
+    let actual = checkpoint_checksum(&object[..end]);
+    if actual != recorded {
+        return Err(format!(
+            "its bytes do not match its checksum (`{CHECKPOINT_CHECKSUM_KEY}` says {recorded}, \
+             the {end} bytes before the footer give {actual}): the object is damaged"
+        ));
+    }
+    Ok(())
+}
+
 /// What a log object is.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
 pub enum LogFileKind {
@@ -230,5 +272,50 @@ mod tests {
     fn first_line_must_be_commit_info() {
         let err = decode_commit(5, b"{\"untag\":{\"name\":\"x\"}}\n").unwrap_err();
         assert!(err.to_string().contains("first line must be a commitInfo"));
+    }
+
+    /// An object laid out as Parquet: `PAR1`, data, footer, footer length, `PAR1`.
+    fn object(data: &[u8], footer: &[u8]) -> Vec<u8> {
+        let mut o = b"PAR1".to_vec();
+        o.extend_from_slice(data);
+        o.extend_from_slice(footer);
+        o.extend_from_slice(&(footer.len() as u32).to_le_bytes());
+        o.extend_from_slice(b"PAR1");
+        o
+    }
+
+    #[test]
+    fn checkpoint_checksum_is_the_zlib_crc32_of_the_bytes_before_the_footer() {
+        // The check value of CRC-32/ISO-HDLC, as SPEC §10.2.5 gives it.
+        assert_eq!(checkpoint_checksum(b"123456789"), "crc32:cbf43926");
+        let good = object(b"pages", b"footer");
+        let sum = checkpoint_checksum(&good[..4 + 5]);
+        verify_checkpoint_checksum(&good, &sum).unwrap();
+        // The footer is not covered; any byte before it is.
+        let mut footer_changed = good.clone();
+        footer_changed[10] ^= 1;
+        verify_checkpoint_checksum(&footer_changed, &sum).unwrap();
+        for at in 0..9 {
+            let mut bad = good.clone();
+            bad[at] ^= 0x10;
+            let e = verify_checkpoint_checksum(&bad, &sum).unwrap_err();
+            assert!(e.contains("do not match its checksum"), "{e}");
+        }
+        for malformed in [
+            "",
+            "crc32:",
+            "crc32:CBF43926",
+            "md5:cbf43926",
+            "crc32:cbf4392g",
+        ] {
+            let e = verify_checkpoint_checksum(&good, malformed).unwrap_err();
+            assert!(e.contains("8 lowercase hex digits"), "{malformed}: {e}");
+        }
+        assert!(verify_checkpoint_checksum(b"PAR1", &sum).is_err());
+        let mut long_footer = good.clone();
+        let n = long_footer.len();
+        long_footer[n - 8..n - 4].copy_from_slice(&1000u32.to_le_bytes());
+        let e = verify_checkpoint_checksum(&long_footer, &sum).unwrap_err();
+        assert!(e.contains("footer length exceeds"), "{e}");
     }
 }

@@ -116,13 +116,41 @@ pub async fn corrupt_checkpoint_is_reported(b: &TestBackend) -> CaseResult {
     .await?;
     append_n(&t, "a", 3).await?;
     let (store, root) = b.raw("t")?;
+    let p = log_object(&root, &checkpoint_file_name(2));
+    let good = store.get(&p).await?.bytes().await?;
+    // Bytes flipped in a page, before the footer: a valid Parquet file whose values may still
+    // decode; the checksum (SPEC §10.2.5) finds it.
+    let n = good.len();
+    let footer = u32::from_le_bytes(good[n - 8..n - 4].try_into()?) as usize;
+    let mut flipped = good.to_vec();
+    for b in &mut flipped[(n - 8 - footer) / 2..][..8] {
+        *b ^= 0x5A;
+    }
+    store.put(&p, PutPayload::from(flipped)).await?;
+    assert_refused(
+        b,
+        &[
+            "00000000000000000002.checkpoint.parquet",
+            "version 2",
+            "checksum",
+        ],
+    )
+    .await?;
     store
-        .put(
-            &log_object(&root, &checkpoint_file_name(2)),
-            PutPayload::from_static(b"PAR1garbagePAR1"),
-        )
+        .put(&p, PutPayload::from_static(b"PAR1garbagePAR1"))
         .await?;
-    assert_refused(b, &["00000000000000000002.checkpoint.parquet", "version 2"]).await
+    assert_refused(b, &["00000000000000000002.checkpoint.parquet", "version 2"]).await?;
+    // Put back, the table opens again: the refusals came from the damage alone.
+    store.put(&p, PutPayload::from(good)).await?;
+    check_eq!(
+        Table::open(&b.table_uri("t"))
+            .await?
+            .latest()
+            .await?
+            .version(),
+        3
+    );
+    Ok(())
 }
 
 /// Removing a file the snapshot does not have is refused before anything is written.

@@ -47,7 +47,8 @@ pub async fn generate(dir: &Path) -> Result<(), BoxError> {
     generate_restored(dir).await?;
     generate_escaped(dir).await?;
     generate_vectors(dir).await?;
-    generate_typed(dir).await?;
+    generate_typed(dir, "typed").await?;
+    generate_typed(dir, "checksummed").await?;
     Ok(())
 }
 

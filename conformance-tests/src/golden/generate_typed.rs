@@ -8,7 +8,10 @@ use super::*;
 /// bound kind (integers, a negative one, strings with escapes, floats, booleans), null and
 /// non-null partition values, a file in another tier with a storage class, and a file whose
 /// size does not fit the typed columns (kept as a JSON line); commits after the last one.
-pub(super) async fn generate_typed(dir: &Path) -> Result<(), BoxError> {
+///
+/// `checksummed` (added 2026-12-07) is the same table written since checkpoints carry their
+/// checksum (SPEC §10.2.5); `typed` keeps the checkpoints written before, without one.
+pub(super) async fn generate_typed(dir: &Path, name: &str) -> Result<(), BoxError> {
     use strata_format::StatValue;
     let schema = Schema::new(
         0,
@@ -33,8 +36,8 @@ pub(super) async fn generate_typed(dir: &Path) -> Result<(), BoxError> {
         .with_partition_spec(spec)
         .with_property(PROP_CHECKPOINT_INTERVAL, "3")
         .with_deletion_vectors(false);
-    create.name = Some("typed".into());
-    let path = dir.join("typed");
+    create.name = Some(name.into());
+    let path = dir.join(name);
     let location = TableLocation::parse(path_str(&path)?)?;
     let t = Table::create_with(location, create, options()).await?;
     let file = |name: &str, region: Option<&str>, first: i64, rows: u64| {

@@ -64,6 +64,7 @@ pub const GOLDEN_TABLES: &[&str] = &[
     "escaped",
     "vectors",
     "typed",
+    "checksummed",
 ];
 /// Golden tables whose checked-in bytes an earlier version of the generator wrote, with what
 /// changed since: they must still read identically, but the generator no longer reproduces
@@ -79,6 +80,16 @@ pub const WRITTEN_BY_EARLIER_VERSIONS: &[(&str, &str)] = &[
         "its Parquet checkpoints were encoded by parquet-rs 60; the workspace moved to parquet-rs \
          59 (DataFusion's version) on 2026-12-03, whose encoder writes other bytes (its \
          `created_by` among them) for the same checkpoint content",
+    ),
+    (
+        "vectors",
+        "its checkpoint was written before checkpoints carried their checksum (SPEC §10.2.5, \
+         2026-12-07): it reads the same without one",
+    ),
+    (
+        "typed",
+        "its checkpoints were written before checkpoints carried their checksum (SPEC §10.2.5, \
+         2026-12-07); `checksummed` is the same table with them",
     ),
 ];
 /// Name of the checksum file in each golden table directory.

@@ -12,7 +12,9 @@ use parquet::arrow::arrow_writer::{
     ArrowColumnChunk, ArrowColumnWriter, ArrowWriterOptions, compute_leaves,
 };
 use parquet::basic::{Compression, ZstdLevel};
-use parquet::file::properties::WriterProperties;
+use parquet::file::metadata::KeyValue;
+use parquet::file::properties::{EnabledStatistics, WriterProperties};
+use strata_format::log::{CHECKPOINT_CHECKSUM_KEY, checkpoint_checksum};
 use strata_format::typed_checkpoint::{ADD_COLUMN, ROW_GROUP_ROWS, typeable};
 use strata_format::{Action, AddFile, RemoveFile};
 
@@ -142,6 +144,10 @@ pub(super) fn encode(rows: &[Row<'_>], typed: bool) -> Result<Vec<u8>, String> {
             ZstdLevel::try_new(3).map_err(|e| e.to_string())?,
         ))
         .set_max_row_group_row_count(Some(ROW_GROUP_ROWS))
+        // SPEC §10.2.5: nothing between the column chunks and the footer (no page indexes,
+        // no bloom filters), so the checksummed bytes are the column chunks.
+        .set_statistics_enabled(EnabledStatistics::Chunk)
+        .set_offset_index_disabled(true)
         .build();
     let mut out = Vec::new();
     let (mut file, factory) = ArrowWriter::try_new_with_options(
@@ -203,6 +209,14 @@ pub(super) fn encode(rows: &[Row<'_>], typed: bool) -> Result<Vec<u8>, String> {
         }
         rg.close().map_err(|e| e.to_string())?;
     }
+    // SPEC §10.2.5: the checksum of every byte before the footer, kept in the footer.
+    file.flush().map_err(|e| e.to_string())?;
+    let data: &[u8] = file.inner();
+    if data.len() != file.bytes_written() {
+        return Err("the checkpoint's bytes were not all flushed before its checksum".into());
+    }
+    let checksum = checkpoint_checksum(data);
+    file.append_key_value_metadata(KeyValue::new(CHECKPOINT_CHECKSUM_KEY.to_string(), checksum));
     file.close().map_err(|e| e.to_string())?;
     Ok(out)
 }

@@ -14,6 +14,7 @@ use bytes::Bytes;
 use parquet::arrow::arrow_reader::{
     ArrowReaderMetadata, ArrowReaderOptions, ParquetRecordBatchReaderBuilder,
 };
+use strata_format::log::{CHECKPOINT_CHECKSUM_KEY, verify_checkpoint_checksum};
 use strata_format::{Action, TableState};
 
 use encode::Row;
@@ -96,6 +97,16 @@ fn decode_unguarded(
 ) -> Result<(), String> {
     let meta = ArrowReaderMetadata::load(&bytes, ArrowReaderOptions::default())
         .map_err(|e| format!("not a Parquet file: {e}"))?;
+    // SPEC §10.2.5: a damaged byte anywhere before the footer is found before any row is
+    // decoded (a flipped byte in a page can decode to a wrong but valid value).
+    let recorded = meta
+        .metadata()
+        .file_metadata()
+        .key_value_metadata()
+        .and_then(|kv| kv.iter().find(|e| e.key == CHECKPOINT_CHECKSUM_KEY));
+    if let Some(entry) = recorded {
+        verify_checkpoint_checksum(&bytes, entry.value.as_deref().unwrap_or_default())?;
+    }
     let rows = meta.metadata().file_metadata().num_rows();
     if let Some(expected) = expected_rows
         && u64::try_from(rows).ok() != Some(expected)
