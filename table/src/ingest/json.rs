@@ -78,49 +78,104 @@ fn replace_at(
         .map_err(|e| e.to_string())
 }
 
-/// A chunk of NDJSON: its non-blank lines, each ending in a newline, and their line numbers.
+/// A chunk of NDJSON: whole lines, each ending in a newline, at most [`INGEST_BATCH_ROWS`] of
+/// them not blank. Blank lines stay, overwritten with spaces (JSON whitespace), so that line
+/// numbers can be counted again from `first_line` when a line must be named.
 struct Chunk {
-    text: String,
-    numbers: Vec<usize>,
+    text: Vec<u8>,
+    first_line: usize,
 }
 
-/// Reads a file's lines in chunks of at most [`INGEST_BATCH_ROWS`] non-blank lines.
+impl Chunk {
+    /// The chunk's non-blank lines (newline included) and their line numbers.
+    fn lines(&self) -> impl Iterator<Item = (usize, &[u8])> {
+        self.text
+            .split_inclusive(|b| *b == b'\n')
+            .zip(self.first_line..)
+            .filter(|(l, _)| !is_blank(l))
+            .map(|(l, n)| (n, l))
+    }
+}
+
+/// Whether a line holds nothing but whitespace (as `str::trim` sees it).
+fn is_blank(line: &[u8]) -> bool {
+    if line.iter().all(u8::is_ascii_whitespace) {
+        return true;
+    }
+    // Only a line starting with a non-ASCII byte can be Unicode whitespace.
+    line.first().is_some_and(|b| *b >= 0x80)
+        && std::str::from_utf8(line).is_ok_and(|s| s.trim().is_empty())
+}
+
+/// Bytes taken from the reader's buffer at a time (and the size of that buffer): bounds what a
+/// chunk reads past its end (the start of the next chunk, carried over).
+pub(super) const READ_BLOCK: usize = 256 * 1024;
+
+/// Reads a file in chunks of whole lines, at most [`INGEST_BATCH_ROWS`] non-blank ones: blocks
+/// of bytes cut after the newline that completes the chunk. Bytes are not checked here: the
+/// JSON decoder checks them (UTF-8 included).
 struct LineChunks<R> {
     reader: R,
     path: PathBuf,
+    /// Lines handed out in chunks so far.
     line: usize,
+    /// The reader is exhausted.
     done: bool,
-    /// Capacity of the last chunk's text, to size the next one.
+    /// Length of the last chunk's text, to size the next one.
     capacity: usize,
+    /// Bytes read past the end of the last chunk: the start of the next.
+    carry: Vec<u8>,
 }
 
 impl<R: BufRead> Iterator for LineChunks<R> {
     type Item = Result<Chunk>;
 
     fn next(&mut self) -> Option<Self::Item> {
-        if self.done {
+        if self.done && self.carry.is_empty() {
             return None;
         }
-        let mut text = String::with_capacity(self.capacity);
-        let mut numbers = Vec::new();
-        while numbers.len() < INGEST_BATCH_ROWS {
-            let start = text.len();
-            match self.reader.read_line(&mut text) {
-                Ok(0) => {
-                    self.done = true;
-                    break;
+        let mut text = std::mem::take(&mut self.carry);
+        text.reserve(self.capacity.saturating_sub(text.len()));
+        let first_line = self.line + 1;
+        let (mut rows, mut line_start) = (0, 0);
+        loop {
+            while let Some(end) = text
+                .get(line_start..)
+                .and_then(|rest| memchr::memchr(b'\n', rest))
+                .map(|at| line_start + at + 1)
+            {
+                self.line += 1;
+                if let Some(line) = text.get_mut(line_start..end - 1)
+                    && is_blank(line)
+                {
+                    line.fill(b' ');
+                } else {
+                    rows += 1;
                 }
-                Ok(_) => {
-                    self.line += 1;
-                    if text.get(start..).is_none_or(|l| l.trim().is_empty()) {
-                        text.truncate(start);
-                    } else {
-                        if !text.ends_with('\n') {
-                            text.push('\n');
-                        }
-                        numbers.push(self.line);
+                line_start = end;
+                if rows == INGEST_BATCH_ROWS {
+                    self.carry = text.split_off(end);
+                    self.capacity = self.capacity.max(text.len());
+                    return Some(Ok(Chunk { text, first_line }));
+                }
+            }
+            if self.done {
+                break;
+            }
+            match self.reader.fill_buf() {
+                Ok([]) => {
+                    self.done = true;
+                    if line_start < text.len() {
+                        // The last line lacks its newline.
+                        text.push(b'\n');
                     }
                 }
+                Ok(buf) => {
+                    let n = buf.len().min(READ_BLOCK);
+                    text.extend_from_slice(buf.get(..n).unwrap_or_default());
+                    self.reader.consume(n);
+                }
+                Err(e) if e.kind() == std::io::ErrorKind::Interrupted => {}
                 Err(e) => {
                     self.done = true;
                     return Some(Err(bad(
@@ -130,11 +185,10 @@ impl<R: BufRead> Iterator for LineChunks<R> {
                 }
             }
         }
-        if numbers.is_empty() {
+        if rows == 0 {
             return None;
         }
-        self.capacity = self.capacity.max(text.len());
-        Some(Ok(Chunk { text, numbers }))
+        Some(Ok(Chunk { text, first_line }))
     }
 }
 
@@ -154,12 +208,13 @@ impl ChunkDecoder {
         match self.decode(&chunk.text) {
             Ok(b) => b.map(Ok),
             Err(chunk_err) => {
-                for (l, n) in chunk.text.split_inclusive('\n').zip(&chunk.numbers) {
+                let mut last = chunk.first_line;
+                for (n, l) in chunk.lines() {
                     if let Err(e) = self.decode(l) {
                         return Some(Err(bad(&self.path, format!("line {n}: {e}"))));
                     }
+                    last = n;
                 }
-                let last = chunk.numbers.last().copied().unwrap_or(0);
                 Some(Err(bad(&self.path, format!("by line {last}: {chunk_err}"))))
             }
         }
@@ -168,15 +223,16 @@ impl ChunkDecoder {
     /// Fills the `writeDefault` of every column whose key a line lacks.
     fn fill_defaults(
         &self,
-        text: &str,
+        text: &[u8],
         batch: RecordBatch,
     ) -> std::result::Result<RecordBatch, String> {
         if self.defaults.is_empty() {
             return Ok(batch);
         }
         let keys: Vec<serde_json::Map<String, serde_json::Value>> = text
-            .lines()
-            .map(|l| serde_json::from_str(l).map_err(|e| e.to_string()))
+            .split(|b| *b == b'\n')
+            .filter(|l| !is_blank(l))
+            .map(|l| serde_json::from_slice(l).map_err(|e| e.to_string()))
             .collect::<std::result::Result<_, _>>()?;
         let mut columns = batch.columns().to_vec();
         for (path, p, v) in &self.defaults {
@@ -202,14 +258,14 @@ impl ChunkDecoder {
     }
 
     /// Decodes `text`: whole lines, at most [`INGEST_BATCH_ROWS`] of them.
-    fn decode(&self, text: &str) -> std::result::Result<Option<RecordBatch>, String> {
+    fn decode(&self, text: &[u8]) -> std::result::Result<Option<RecordBatch>, String> {
         // Strict: a key the schema lacks is an error, never silently dropped.
         let mut decoder = arrow::json::ReaderBuilder::new(self.schema.clone())
             .with_batch_size(INGEST_BATCH_ROWS)
             .with_strict_mode(true)
             .build_decoder()
             .map_err(|e| e.to_string())?;
-        let mut rest = text.as_bytes();
+        let mut rest = text;
         while !rest.is_empty() {
             let n = decoder.decode(rest).map_err(|e| e.to_string())?;
             if n == 0 {
@@ -245,6 +301,7 @@ pub(super) fn batches<R: BufRead + Send + 'static>(
         line: 0,
         done: false,
         capacity: 0,
+        carry: Vec::new(),
     };
     let decoder = Arc::new(ChunkDecoder {
         schema,
@@ -402,10 +459,15 @@ mod tests {
     }
 
     fn decode(text: String, threads: usize) -> Vec<Result<RecordBatch>> {
+        decode_bytes(text.into_bytes(), threads, READ_BLOCK)
+    }
+
+    /// Decodes `bytes` read through a buffer of `buffer` bytes.
+    fn decode_bytes(bytes: Vec<u8>, threads: usize, buffer: usize) -> Vec<Result<RecordBatch>> {
         let schema = parse_schema("id:int64,name:string?").unwrap();
         let arrow = crate::arrow_schema::to_arrow_schema(&schema).unwrap();
         batches(
-            std::io::Cursor::new(text.into_bytes()),
+            std::io::BufReader::with_capacity(buffer, std::io::Cursor::new(bytes)),
             arrow,
             PathBuf::from("in.ndjson"),
             write_defaults(&schema),
@@ -448,6 +510,58 @@ mod tests {
             assert!(
                 err.contains("in.ndjson") && err.contains("line 9000"),
                 "{threads}: {err}"
+            );
+        }
+    }
+
+    #[test]
+    fn lines_cut_across_reads_keep_their_rows_and_numbers() {
+        // Buffers of a few bytes cut lines (and chunks) anywhere; blank lines, Unicode
+        // whitespace, CRLF and a last line without its newline are all lines.
+        let n = 2 * INGEST_BATCH_ROWS + 17;
+        let mut text = String::new();
+        for i in 1..=n {
+            match i % 997 {
+                0 => text.push_str("\u{a0}\t \r\n"),
+                1 => text.push_str(&format!("{{\"id\": {i}}}\r\n")),
+                _ => text.push_str(&format!("{{\"id\": {i}, \"name\": \"é{i}\"}}\n")),
+            }
+        }
+        text.push_str(&format!("{{\"id\": {}}}", n + 1));
+        let expected: Vec<i64> = (1..=n as i64 + 1).filter(|i| i % 997 != 0).collect();
+        for (threads, buffer) in [(1, 7), (3, 64), (2, READ_BLOCK)] {
+            let out = decode_bytes(text.clone().into_bytes(), threads, buffer);
+            assert_eq!(ids(out), expected, "{threads} threads, buffer {buffer}");
+        }
+        // A bad line after the blank ones is named by its number in the file.
+        let bad_line = INGEST_BATCH_ROWS + 1000;
+        let mut lines: Vec<&str> = text.split_inclusive('\n').collect();
+        lines[bad_line - 1] = "{\"id\": [1]}\n";
+        let out = decode_bytes(lines.concat().into_bytes(), 1, 5);
+        let err = out.last().unwrap().as_ref().unwrap_err().to_string();
+        assert!(err.contains(&format!("line {bad_line}:")), "{err}");
+    }
+
+    #[test]
+    fn a_line_that_is_not_utf8_is_named() {
+        let mut bytes = lines(10, &[]).into_bytes();
+        let mut third = b"{\"id\": 3, \"name\": \"\xff\xfe\"}\n".to_vec();
+        let at = bytes
+            .iter()
+            .enumerate()
+            .filter(|(_, b)| **b == b'\n')
+            .nth(1)
+            .unwrap()
+            .0
+            + 1;
+        let end = at + bytes[at..].iter().position(|b| *b == b'\n').unwrap() + 1;
+        bytes.splice(at..end, third.drain(..));
+        for threads in [1, 2] {
+            let out = decode_bytes(bytes.clone(), threads, 16);
+            let err = out.last().unwrap().as_ref().unwrap_err().to_string();
+            assert!(
+                err.contains("in.ndjson") && err.contains("line 3:"),
+                "{err}"
             );
         }
     }

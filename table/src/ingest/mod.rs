@@ -224,7 +224,7 @@ pub fn read_file_with(
             };
             let target = with_inferred(parse_schema(schema)?, inferred.as_ref());
             Ok(json::batches(
-                BufReader::new(file),
+                BufReader::with_capacity(json::READ_BLOCK, file),
                 target,
                 owned,
                 json::write_defaults(schema),

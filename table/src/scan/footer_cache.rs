@@ -146,13 +146,17 @@ impl FooterCache {
     }
 
     /// Keeps the footer of `key`, read with the page index if `page_index`, evicting the
-    /// least recently used footers beyond the capacity.
+    /// least recently used footers beyond the capacity. A footer held with its page index is
+    /// not replaced by one read without (two scans may read the same footer at once).
     pub(crate) fn insert(&self, key: FooterKey, metadata: ArrowReaderMetadata, page_index: bool) {
         let bytes = metadata.metadata().memory_size();
         if bytes > self.capacity {
             return;
         }
         let mut s = self.lock();
+        if !page_index && s.entries.get(&key).is_some_and(|e| e.page_index) {
+            return;
+        }
         if let Some(old) = s.entries.remove(&key) {
             s.order.remove(&old.tick);
             s.bytes -= old.bytes;
@@ -241,6 +245,10 @@ mod tests {
         cache.insert(key("a"), footer(10), true);
         assert!(cache.get(&key("a"), true).is_some());
         assert!(cache.get(&key("a"), false).is_some());
+        assert_eq!(cache.stats().entries, 1);
+        // A scan without the page index that read the footer meanwhile does not replace it.
+        cache.insert(key("a"), footer(10), false);
+        assert!(cache.get(&key("a"), true).is_some());
         assert_eq!(cache.stats().entries, 1);
     }
 

@@ -134,21 +134,22 @@ pub(super) async fn read_footer(
     file: &AddFile,
     page_index: bool,
 ) -> Result<Footer> {
-    let (store, path) = shared
+    let (identity, store, path) = shared
         .resolver
-        .resolve(&file.path, file.location.as_deref())?;
+        .resolve_with_identity(&file.path, file.location.as_deref())?;
     let local = shared
         .resolver
         .is_local(file.location.as_deref())
         .then(|| shared.read_buffers.clone());
-    let key = match &shared.footer_cache {
-        Some(_) => Some(footer_key(shared, file)?),
-        None => None,
-    };
-    let cached = match (&shared.footer_cache, &key) {
-        (Some(cache), Some(key)) => cache.get(key, page_index),
-        _ => None,
-    };
+    let key = shared
+        .footer_cache
+        .as_ref()
+        .map(|_| footer_key(shared, file, identity, &path));
+    let cached = shared
+        .footer_cache
+        .as_ref()
+        .zip(key.as_ref())
+        .and_then(|(cache, key)| cache.get(key, page_index));
     let (reader_metadata, tail) = match cached {
         Some(m) => (m, None),
         None => {
@@ -192,21 +193,19 @@ pub(super) async fn read_footer(
     })
 }
 
-/// The cache key of `file`'s object: two locations naming the same object get the same key.
-fn footer_key(shared: &Shared, file: &AddFile) -> Result<FooterKey> {
-    let (store, _, key, _) = shared
-        .resolver
-        .object_keys(&file.path, file.location.as_deref())?;
-    Ok(FooterKey {
+/// The cache key of `file`'s object, in the store of `identity` under `key`: two locations
+/// naming the same object get the same key.
+fn footer_key(shared: &Shared, file: &AddFile, identity: String, key: &Path) -> FooterKey {
+    FooterKey {
         table_id: shared.table_id.clone(),
-        store: if store.is_empty() {
+        store: if identity.is_empty() {
             shared.table_uri.clone()
         } else {
-            store
+            identity
         },
         key: key.to_string(),
         size: file.size,
-    })
+    }
 }
 
 /// Reads one file's footer, prunes its row groups and pages, and splits the rest into units

@@ -57,10 +57,25 @@ impl StoreResolver {
         path: &str,
         location: Option<&str>,
     ) -> Result<(Arc<dyn ObjectStore>, Path)> {
-        let (_, store, object, legacy) = self.object_keys(path, location)?;
+        let (_, store, object) = self.resolve_with_identity(path, location)?;
+        Ok((store, object))
+    }
+
+    /// [`StoreResolver::resolve`], with the store's identity as [`StoreResolver::object_keys`]
+    /// gives it.
+    pub(crate) fn resolve_with_identity(
+        &self,
+        path: &str,
+        location: Option<&str>,
+    ) -> Result<(String, Arc<dyn ObjectStore>, Path)> {
+        let (identity, store, object, legacy) = self.object_keys(path, location)?;
         Ok(match legacy {
-            Some(old) => (LegacyKey::wrap(store, object.clone(), old), object),
-            None => (store, object),
+            Some(old) => (
+                identity,
+                LegacyKey::wrap(store, object.clone(), old),
+                object,
+            ),
+            None => (identity, store, object),
         })
     }
 

@@ -13,11 +13,21 @@
 //! and uploaded as soon as it is complete. The output is an ordinary Parquet file (same
 //! encodings, statistics, page index and footer as the sequential writer's).
 //!
+//! **Input budget.** One column often costs most of the encoding (a long string column: more
+//! than half of W3's CPU). The row group cannot close before that column has taken all of its
+//! input, so with little input queued the next row group could not start while it works, and
+//! the other columns' threads, done early, would leave a core idle. Input is therefore queued
+//! up to a budget of bytes (the row-group byte limit, at least two chunks) rather than a number
+//! of chunks: the fast columns run ahead, the row group stops taking input early, and the next
+//! row group's heavy column encodes beside the previous one's. A chunk holds its share of the
+//! budget until every worker is done with it.
+//!
 //! Memory: at most two row groups are being encoded at once (the one taking input and the one
 //! closing), each bounded by the row-group byte limit (checked after every chunk against the
-//! workers' estimates, input not yet encoded counted at its in-memory size); input chunks shared by the workers, at most [`CHANNEL_CHUNKS`] queued
-//! plus one being encoded per worker of each of the two groups; and one encoded row group being
-//! uploaded. The encoded bytes go through one buffer kept for the life of the file.
+//! workers' estimates; input a worker has not encoded yet is counted at the ratio of encoded to
+//! input bytes that worker has shown so far); input chunks shared by the workers, bounded by
+//! the input budget; and one encoded row group being uploaded. The encoded bytes go through one
+//! buffer kept for the life of the file.
 
 use std::io::Write;
 use std::sync::atomic::{AtomicUsize, Ordering};
@@ -36,7 +46,7 @@ use parquet::file::metadata::ParquetMetaData;
 use parquet::file::properties::WriterProperties;
 use parquet::file::writer::SerializedFileWriter;
 use tokio::io::AsyncWriteExt;
-use tokio::sync::{mpsc, oneshot};
+use tokio::sync::{OwnedSemaphorePermit, Semaphore, mpsc, oneshot};
 
 /// Rows gathered before a chunk of input is encoded (the unit of parallel work).
 pub(crate) const CHUNK_ROWS: usize = 65_536;
@@ -73,8 +83,15 @@ impl Write for SharedBuf {
     }
 }
 
-/// Chunks queued per worker before the caller waits.
-pub(crate) const CHANNEL_CHUNKS: usize = 2;
+/// Unit of the input budget's permits (a semaphore counts `u32` permits).
+const BUDGET_UNIT: usize = 1024;
+
+/// A chunk of input shared by the workers of a row group; its share of the input budget is
+/// returned when the last worker drops it.
+struct Chunk {
+    batches: Vec<RecordBatch>,
+    _budget: OwnedSemaphorePermit,
+}
 
 /// The column writers of one top-level field (one per Parquet leaf under it).
 type FieldWriters = Vec<ArrowColumnWriter>;
@@ -85,7 +102,11 @@ type Closed = Vec<(usize, Vec<ArrowColumnChunk>)>;
 /// A worker encoding some fields of one row group.
 struct Worker {
     /// Input; `None` once the row group stopped taking it.
-    tx: Option<mpsc::Sender<Arc<Vec<RecordBatch>>>>,
+    tx: Option<mpsc::UnboundedSender<Arc<Chunk>>>,
+    /// In-memory bytes of the input columns sent to it.
+    sent: usize,
+    /// The fields it encodes.
+    fields: Vec<usize>,
     /// The worker's thread, to see whether it finished.
     thread: std::thread::JoinHandle<()>,
     /// Its result once its input ended and its writers are closed.
@@ -96,24 +117,38 @@ struct Worker {
     consumed: Arc<AtomicUsize>,
 }
 
+impl Worker {
+    /// Its estimate of its encoded bytes, plus the input it has not encoded yet.
+    fn estimated_size(&self) -> usize {
+        estimate(
+            self.size.load(Ordering::Relaxed),
+            self.consumed.load(Ordering::Relaxed),
+            self.sent,
+        )
+    }
+}
+
+/// Encoded size of a worker's row group so far: `encoded` bytes for the `consumed` input bytes
+/// it has encoded, plus the `sent` input it has not encoded yet at the same ratio (at its
+/// in-memory size before the worker has encoded anything).
+fn estimate(encoded: usize, consumed: usize, sent: usize) -> usize {
+    let waiting = sent.saturating_sub(consumed);
+    if consumed == 0 || waiting == 0 {
+        return encoded + waiting;
+    }
+    let ratio = encoded as f64 / consumed as f64;
+    encoded + (waiting as f64 * ratio).ceil() as usize
+}
+
 /// A row group being encoded.
 struct Group {
     workers: Vec<Worker>,
-    /// In-memory bytes of the input sent to the workers (every column).
-    sent: usize,
 }
 
 impl Group {
-    /// The workers' estimates of their encoded bytes, plus the input they have not encoded yet
-    /// at its in-memory size.
+    /// The workers' estimates of their encoded bytes, input not encoded yet included.
     fn estimated_size(&self) -> usize {
-        let (encoded, consumed) = self.workers.iter().fold((0, 0), |(e, c), w| {
-            (
-                e + w.size.load(Ordering::Relaxed),
-                c + w.consumed.load(Ordering::Relaxed),
-            )
-        });
-        encoded + self.sent.saturating_sub(consumed)
+        self.workers.iter().map(Worker::estimated_size).sum()
     }
 
     /// Ends the workers' input: they close their writers.
@@ -177,6 +212,10 @@ pub(crate) struct FileEncoder {
     max_rows: usize,
     max_bytes: usize,
     max_workers: usize,
+    /// Input queued for the workers and not yet encoded by all of them, in [`BUDGET_UNIT`]s.
+    budget: Arc<Semaphore>,
+    /// The budget's size, in units.
+    budget_units: u32,
     /// The row group taking input (`None` before its first chunk).
     group: Option<Group>,
     /// The previous row group, input stopped, its workers closing their writers.
@@ -195,6 +234,9 @@ impl FileEncoder {
     ) -> PqResult<Self> {
         let max_rows = props.max_row_group_row_count().unwrap_or(usize::MAX).max(1);
         let max_bytes = props.max_row_group_bytes().unwrap_or(usize::MAX).max(1);
+        let budget_units = u32::try_from(max_bytes.div_ceil(BUDGET_UNIT))
+            .unwrap_or(u32::MAX)
+            .clamp(1, Semaphore::MAX_PERMITS as u32);
         let buf = SharedBuf::default();
         let options = ArrowWriterOptions::new().with_properties(props);
         let (file, factory) =
@@ -218,6 +260,8 @@ impl FileEncoder {
             max_rows,
             max_bytes,
             max_workers,
+            budget: Arc::new(Semaphore::new(budget_units as usize)),
+            budget_units,
             group: None,
             closing: None,
             row_groups_started: 0,
@@ -268,27 +312,43 @@ impl FileEncoder {
         Ok(())
     }
 
-    /// Sends the gathered input to the row group's workers (starting them for its first chunk).
+    /// Sends the gathered input to the row group's workers (starting them for its first chunk),
+    /// once the input budget has room for it.
     async fn send_pending(&mut self) -> PqResult<()> {
         if self.pending_rows == 0 {
             return Ok(());
         }
-        let chunk = Arc::new(std::mem::take(&mut self.pending));
-        let bytes: usize = (0..self.schema.fields().len())
-            .map(|i| input_size(&chunk, i))
-            .sum();
+        let batches = std::mem::take(&mut self.pending);
+        let sizes: Vec<usize> = (0..self.schema.fields().len())
+            .map(|i| input_size(&batches, i))
+            .collect();
+        let bytes: usize = sizes.iter().sum();
+        // A chunk larger than the whole budget takes all of it (and waits for an empty queue).
+        let units = u32::try_from(bytes.div_ceil(BUDGET_UNIT))
+            .unwrap_or(u32::MAX)
+            .clamp(1, self.budget_units);
+        let permit = self
+            .budget
+            .clone()
+            .acquire_many_owned(units)
+            .await
+            .map_err(|_| ParquetError::General("the encoder's input budget was closed".into()))?;
+        let chunk = Arc::new(Chunk {
+            batches,
+            _budget: permit,
+        });
         self.group_rows += self.pending_rows;
         self.pending_rows = 0;
         let group = match self.group.take() {
             Some(g) => g,
-            None => self.start_group(&chunk)?,
+            None => self.start_group(&chunk.batches)?,
         };
         let group = self.group.insert(group);
-        group.sent += bytes;
         let mut failed = false;
-        for w in &group.workers {
+        for w in &mut group.workers {
+            w.sent += w.fields.iter().filter_map(|i| sizes.get(*i)).sum::<usize>();
             let sent = match &w.tx {
-                Some(tx) => tx.send(chunk.clone()).await.is_ok(),
+                Some(tx) => tx.send(chunk.clone()).is_ok(),
                 None => false,
             };
             if !sent {
@@ -336,7 +396,7 @@ impl FileEncoder {
             .filter(|(_, fields)| !fields.is_empty())
             .map(|(_, fields)| spawn_worker(self.schema.clone(), fields))
             .collect::<PqResult<_>>()?;
-        Ok(Group { workers, sent: 0 })
+        Ok(Group { workers })
     }
 
     /// Stops input to the row group in progress (if it has rows); it is spliced into the file
@@ -489,7 +549,8 @@ fn leaf_count(t: &ArrowType) -> usize {
 /// could otherwise fill the pool with workers waiting for input from a writer that waits for a
 /// worker still queued.)
 fn spawn_worker(schema: SchemaRef, fields: Vec<(usize, FieldWriters)>) -> PqResult<Worker> {
-    let (tx, mut rx) = mpsc::channel::<Arc<Vec<RecordBatch>>>(CHANNEL_CHUNKS);
+    let (tx, mut rx) = mpsc::unbounded_channel::<Arc<Chunk>>();
+    let indices = fields.iter().map(|(i, _)| *i).collect();
     let (done, result) = oneshot::channel();
     let size = Arc::new(AtomicUsize::new(0));
     let consumed = Arc::new(AtomicUsize::new(0));
@@ -500,9 +561,9 @@ fn spawn_worker(schema: SchemaRef, fields: Vec<(usize, FieldWriters)>) -> PqResu
             let mut total = 0;
             let mut input = 0;
             for (i, ws) in &mut fields {
-                input += input_size(&chunk, *i);
+                input += input_size(&chunk.batches, *i);
                 let field = schema.field(*i);
-                for b in chunk.iter() {
+                for b in chunk.batches.iter() {
                     let leaves = compute_leaves(field, b.column(*i))?;
                     for (w, leaf) in ws.iter_mut().zip(leaves.iter()) {
                         w.write(leaf)?;
@@ -535,6 +596,8 @@ fn spawn_worker(schema: SchemaRef, fields: Vec<(usize, FieldWriters)>) -> PqResu
         .map_err(|e| ParquetError::General(format!("cannot start an encoder thread: {e}")))?;
     Ok(Worker {
         tx: Some(tx),
+        sent: 0,
+        fields: indices,
         thread,
         result,
         size,
@@ -547,6 +610,19 @@ mod tests {
     use super::*;
     use arrow::array::{Int64Array, ListArray};
     use arrow::datatypes::Int64Type;
+
+    #[test]
+    fn input_not_yet_encoded_counts_at_the_ratio_shown_so_far() {
+        // Nothing encoded yet: queued input counts at its in-memory size.
+        assert_eq!(estimate(0, 0, 1_000), 1_000);
+        assert_eq!(estimate(500, 0, 1_000), 1_500);
+        // 4 MB of input encoded into 1 MB: the 8 MB still queued count as 2 MB.
+        assert_eq!(estimate(1_000_000, 4_000_000, 12_000_000), 3_000_000);
+        // Everything encoded: the encoder's own estimate.
+        assert_eq!(estimate(1_000_000, 4_000_000, 4_000_000), 1_000_000);
+        // Input that grows when encoded counts as grown.
+        assert_eq!(estimate(300, 100, 200), 600);
+    }
 
     #[test]
     fn a_sliced_list_counts_only_its_own_values() {
