@@ -70,6 +70,7 @@ def percentile(v: list[float], p: float) -> float:
 
 def commit_metrics(ms: list[float]) -> None:
     last = ms[len(ms) - len(ms) // 10 :]
+    emit("w1", "commit_mean", sum(ms) / max(len(ms), 1), "ms")
     emit("w1", "commit_median", median(ms), "ms")
     emit("w1", "commit_p95", percentile(ms, 0.95), "ms")
     emit("w1", "commit_median_last_10pct", median(last), "ms")

@@ -22,6 +22,32 @@ pub fn checkpoint_file_name(version: u64) -> String {
     format!("{version:020}.checkpoint.parquet")
 }
 
+/// Table property: checkpoint every N versions (SPEC §10.4).
+pub const PROP_CHECKPOINT_INTERVAL: &str = "strata.checkpointInterval";
+/// Checkpoint interval of a table without [`PROP_CHECKPOINT_INTERVAL`] whose state has more
+/// than [`SMALL_TABLE_FILES`] live data files.
+pub const DEFAULT_CHECKPOINT_INTERVAL: u64 = 100;
+/// Checkpoint interval of a table without [`PROP_CHECKPOINT_INTERVAL`] while its state has at
+/// most [`SMALL_TABLE_FILES`] live data files: such a checkpoint is small, and reading it costs
+/// one request where the commits since the previous one cost one each.
+pub const SMALL_TABLE_CHECKPOINT_INTERVAL: u64 = 10;
+/// Live data files up to which a table is small for [`checkpoint_interval`].
+pub const SMALL_TABLE_FILES: usize = 10_000;
+
+/// The checkpoint interval of a table (SPEC §10.4): its `strata.checkpointInterval` when that is
+/// a positive integer; otherwise [`SMALL_TABLE_CHECKPOINT_INTERVAL`] while the state has at most
+/// [`SMALL_TABLE_FILES`] live data files, and [`DEFAULT_CHECKPOINT_INTERVAL`] beyond.
+pub fn checkpoint_interval(property: Option<&str>, live_files: usize) -> u64 {
+    match property
+        .and_then(|v| v.parse::<u64>().ok())
+        .filter(|&n| n > 0)
+    {
+        Some(n) => n,
+        None if live_files <= SMALL_TABLE_FILES => SMALL_TABLE_CHECKPOINT_INTERVAL,
+        None => DEFAULT_CHECKPOINT_INTERVAL,
+    }
+}
+
 /// Key of the checkpoint's Parquet footer key-value entry holding its checksum (SPEC §10.2.5).
 pub const CHECKPOINT_CHECKSUM_KEY: &str = "strata.checksum";
 
@@ -197,6 +223,23 @@ pub fn decode_commit(version: u64, bytes: &[u8]) -> Result<Commit> {
 mod tests {
     use super::*;
     use crate::actions::{Tag, Untag};
+
+    #[test]
+    fn the_interval_is_the_property_else_by_the_tables_size() {
+        assert_eq!(checkpoint_interval(Some("7"), 1_000_000), 7);
+        assert_eq!(checkpoint_interval(Some("250"), 0), 250);
+        assert_eq!(
+            checkpoint_interval(None, 0),
+            SMALL_TABLE_CHECKPOINT_INTERVAL
+        );
+        assert_eq!(checkpoint_interval(None, SMALL_TABLE_FILES), 10);
+        assert_eq!(checkpoint_interval(None, SMALL_TABLE_FILES + 1), 100);
+        // Not a positive integer: as if unset.
+        for bad in ["0", "-5", "ten", ""] {
+            assert_eq!(checkpoint_interval(Some(bad), 5), 10, "{bad}");
+            assert_eq!(checkpoint_interval(Some(bad), 50_000), 100, "{bad}");
+        }
+    }
 
     fn info() -> CommitInfo {
         CommitInfo {

@@ -65,7 +65,7 @@ pub use storage::{
 pub use strata_format::evolution::{Position, SchemaChange};
 pub use table::{
     CreateTable, DEFAULT_CHECKPOINT_INTERVAL, HistoryEntry, PROP_CHECKPOINT_INTERVAL,
-    PROP_ISOLATION_LEVEL, Table,
+    PROP_ISOLATION_LEVEL, SMALL_TABLE_CHECKPOINT_INTERVAL, Table,
 };
 pub use tier::{
     MoveOptions, MoveReport, MoveStep, MovedFile, RestoreOptions, RestoreReport, RestoreSpeed,

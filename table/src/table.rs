@@ -22,12 +22,11 @@ mod time_travel;
 
 use latest::Cached;
 
-/// Table property: checkpoint every N versions.
-pub const PROP_CHECKPOINT_INTERVAL: &str = "strata.checkpointInterval";
+pub use strata_format::log::{
+    DEFAULT_CHECKPOINT_INTERVAL, PROP_CHECKPOINT_INTERVAL, SMALL_TABLE_CHECKPOINT_INTERVAL,
+};
 /// Table property: default isolation level.
 pub const PROP_ISOLATION_LEVEL: &str = strata_format::commit::PROP_ISOLATION_LEVEL;
-/// Default checkpoint interval.
-pub const DEFAULT_CHECKPOINT_INTERVAL: u64 = 100;
 
 /// What to create.
 #[derive(Debug, Clone)]
@@ -363,13 +362,14 @@ impl Table {
     }
 
     pub(crate) fn checkpoint_interval(&self, state: &TableState) -> u64 {
-        state
-            .metadata()
-            .properties
-            .get(PROP_CHECKPOINT_INTERVAL)
-            .and_then(|v| v.parse::<u64>().ok())
-            .filter(|&n| n > 0)
-            .unwrap_or(DEFAULT_CHECKPOINT_INTERVAL)
+        strata_format::log::checkpoint_interval(
+            state
+                .metadata()
+                .properties
+                .get(PROP_CHECKPOINT_INTERVAL)
+                .map(String::as_str),
+            state.files().len(),
+        )
     }
 
     /// Whether the checkpoint of `version` exists (an arbiter checks it before accepting an

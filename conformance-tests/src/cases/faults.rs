@@ -266,7 +266,8 @@ pub async fn open_reads_one_checkpoint_and_tail(b: &TestBackend, commits: u64) -
     let s = opened.latest().await?;
     check_eq!(s.version(), commits);
     check_eq!(s.files().len() as u64, commits / 250);
-    let interval = strata_table::DEFAULT_CHECKPOINT_INTERVAL;
+    // A small table (few live files): checkpoints at the small-table interval.
+    let interval = strata_table::SMALL_TABLE_CHECKPOINT_INTERVAL;
     let tail = commits % interval;
     check_eq!(counts.lists(), 1);
     // pointer + checkpoint + tail commits

@@ -206,6 +206,43 @@ pub async fn checkpoint_then_reopen(b: &TestBackend) -> CaseResult {
     Ok(())
 }
 
+/// Without `strata.checkpointInterval`, a small table is checkpointed every 10 versions and a
+/// table of more than 10,000 live files every 100 (SPEC §10.4); time travel finds either.
+pub async fn default_interval_follows_the_tables_size(b: &TestBackend) -> CaseResult {
+    let small = create(b, "small", &[], TableOptions::default()).await?;
+    append_n(&small, "a", 21).await?;
+    for (v, written) in [(5, false), (10, true), (20, true)] {
+        let exists = small.checkpoint_exists(v).await?;
+        check!(
+            exists == written,
+            "small table, version {v}: checkpoint {exists}, expected {written}"
+        );
+    }
+    let large = create(b, "large", &[], TableOptions::default()).await?;
+    let mut txn = large.transaction().await?.operation("APPEND");
+    for i in 0..=strata_format::log::SMALL_TABLE_FILES {
+        txn = txn.add_file(add_file(&format!("data/bulk-{i}.parquet"), 1)?);
+    }
+    txn.commit().await?;
+    append_n(&large, "b", 10).await?;
+    check_eq!(large.latest().await?.version(), 11);
+    check!(
+        !large.checkpoint_exists(10).await?,
+        "a table of more than 10,000 files was checkpointed at version 10"
+    );
+    for (t, v, files) in [(&small, 15, 15), (&large, 10, 10_010)] {
+        let fresh = Table::open(t.uri()).await?;
+        let then = fresh.snapshot(&SnapshotSelector::Version(v)).await?;
+        let found = then.files().len();
+        check!(
+            found == files,
+            "version {v} of {}: {found} files, expected {files}",
+            t.uri()
+        );
+    }
+    Ok(())
+}
+
 /// A data file's logical path is its identity; a relocation is visible from every version.
 pub async fn relocation_reaches_old_versions(b: &TestBackend) -> CaseResult {
     use strata_format::Relocate;

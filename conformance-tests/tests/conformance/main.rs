@@ -75,6 +75,7 @@ suite!(
     log::time_travel,
     log::restore_to_older_version,
     log::checkpoint_then_reopen,
+    log::default_interval_follows_the_tables_size,
     checkpoints::typed_checkpoints_read_by_an_independent_reader,
     checkpoints::untyped_tables_stay_readable_and_upgrade,
     log::relocation_reaches_old_versions,
