@@ -230,41 +230,6 @@ pub async fn default_interval_follows_the_tables_size(b: &TestBackend) -> CaseRe
         !large.checkpoint_exists(10).await?,
         "a table of more than 10,000 files was checkpointed at version 10"
     );
-    // A fresh handle reads the version's checkpoint (the small interval's guess) and the
-    // commits after it while it reads the latest state; its states are the open handle's.
-    for v in [9, 10, 15, 21] {
-        let loc = b.location("small")?;
-        let counting = Arc::new(CountingStore::new(loc.store().clone()));
-        let fresh = Table::open_with(loc.with_store(counting.clone()), TableOptions::default())
-            .await?
-            .snapshot(&SnapshotSelector::Version(v))
-            .await?;
-        let held = small.snapshot(&SnapshotSelector::Version(v)).await?;
-        check!(
-            fresh.state() == held.state(),
-            "version {v}: a fresh handle's state differs from the open handle's"
-        );
-        if v == 15 {
-            let names: Vec<String> = counting
-                .get_paths()
-                .iter()
-                .filter_map(|p| p.rsplit('/').next().map(str::to_string))
-                .collect();
-            for wanted in [
-                "00000000000000000010.checkpoint.parquet",
-                "00000000000000000015.json",
-            ] {
-                check!(
-                    names.iter().filter(|n| *n == wanted).count() == 1,
-                    "version 15 read {wanted} once: {names:?}"
-                );
-            }
-            check!(
-                !names.iter().any(|n| n == "00000000000000000005.json"),
-                "version 15 read a commit before its checkpoint: {names:?}"
-            );
-        }
-    }
     for (t, v, files) in [(&small, 15, 15), (&large, 10, 10_010)] {
         let fresh = Table::open(t.uri()).await?;
         let then = fresh.snapshot(&SnapshotSelector::Version(v)).await?;

@@ -3,18 +3,10 @@
 use std::sync::Arc;
 
 use strata_format::TableState;
-use strata_format::log::{Commit, SMALL_TABLE_CHECKPOINT_INTERVAL};
 
 use super::Table;
 use crate::error::{Error, Result};
 use crate::log::snapshot::Snapshot;
-
-/// A checkpoint and the commits after it up to a version, read ahead of the latest state.
-struct Prefetched {
-    base: u64,
-    checkpoint: TableState,
-    commits: Vec<Commit>,
-}
 
 fn rfc3339(ms: i64) -> String {
     chrono::DateTime::from_timestamp_millis(ms)
@@ -25,14 +17,11 @@ fn rfc3339(ms: i64) -> String {
 impl Table {
     /// The snapshot at `version`, with file locations resolved as of the newest version.
     pub async fn snapshot_at_version(&self, version: u64) -> Result<Snapshot> {
-        let (latest, prefetched) = self.latest_and_prefetch(version).await;
-        let latest = latest?;
+        let latest = self.latest_covering(version).await?;
         if version == latest.version() {
             return Ok(self.snapshot_of(latest));
         }
-        let state = self
-            .committed_state_with(version, &latest, prefetched)
-            .await?;
+        let state = self.committed_state_with(version, &latest).await?;
         let mut state = Arc::unwrap_or_clone(state);
         state.overlay_locations(&latest);
         Ok(self.snapshot_of(Arc::new(state)))
@@ -41,39 +30,8 @@ impl Table {
     /// The state at `version` exactly as committed: file locations are those of that version,
     /// not resolved with later relocations (for comparing versions, e.g. tier moves).
     pub async fn committed_state(&self, version: u64) -> Result<Arc<TableState>> {
-        let (latest, prefetched) = self.latest_and_prefetch(version).await;
-        self.committed_state_with(version, &latest?, prefetched)
-            .await
-    }
-
-    /// The latest state and, on a handle that holds none yet, the checkpoint the small-table
-    /// interval puts at or below `version` with the commits after it, read at the same time
-    /// (the interval that decides where the checkpoint is comes from the latest state, SPEC
-    /// §10.4; most tables a fresh process travels in are small). Any failure of the
-    /// speculative read leaves it unused: the regular read reports it.
-    async fn latest_and_prefetch(
-        &self,
-        version: u64,
-    ) -> (Result<Arc<TableState>>, Option<Prefetched>) {
-        let base = version / SMALL_TABLE_CHECKPOINT_INTERVAL * SMALL_TABLE_CHECKPOINT_INTERVAL;
-        if base == 0 || self.cached_latest().await.is_some() {
-            return (self.latest_covering(version).await, None);
-        }
-        let log = &self.inner.log;
-        let prefetch = async {
-            let (checkpoint, commits) = futures::future::try_join(
-                log.read_checkpoint_state_opt(base),
-                log.read_commits(base + 1, version),
-            )
-            .await
-            .ok()?;
-            Some(Prefetched {
-                base,
-                checkpoint: checkpoint?,
-                commits,
-            })
-        };
-        futures::future::join(self.latest_covering(version), prefetch).await
+        let latest = self.latest_covering(version).await?;
+        self.committed_state_with(version, &latest).await
     }
 
     /// The latest state, read again from the store when a reused one is older than `version`
@@ -91,7 +49,6 @@ impl Table {
         &self,
         version: u64,
         latest: &Arc<TableState>,
-        prefetched: Option<Prefetched>,
     ) -> Result<Arc<TableState>> {
         if version > latest.version() {
             return Err(Error::VersionNotFound {
@@ -116,15 +73,6 @@ impl Table {
             // interval left).
             let commits: Vec<u64> = (1..=version).collect();
             return self.replay(None, &commits, log).await;
-        }
-        if let Some(p) = prefetched.filter(|p| p.base == guess) {
-            let mut state = p.checkpoint;
-            for c in p.commits {
-                state
-                    .apply(&c)
-                    .map_err(|e| self.corrupt_commit(c.version, e))?;
-            }
-            return Ok(Arc::new(state));
         }
         // That checkpoint is read with the commits after it (all retained) in one round trip;
         // only when it is missing is the log listed.
