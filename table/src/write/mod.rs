@@ -76,6 +76,8 @@ pub(crate) struct PartitionedWriter {
     rows: u64,
     /// The tier new files go to (the default tier unless set).
     tier: String,
+    /// Input queued for the encoders of every file of the write.
+    budget: writer::InputBudget,
 }
 
 impl PartitionedWriter {
@@ -92,10 +94,12 @@ impl PartitionedWriter {
                 table: table.uri().to_string(),
                 message: format!("no partition spec with id {}", metadata.default_spec_id),
             })?;
+        let options = WriterOptions::from_properties(&metadata.properties)?;
+        let budget = writer::InputBudget::new(options.row_group_max_bytes);
         Ok(Self {
             table: table.clone(),
             target: to_arrow_schema(&metadata.schema)?,
-            options: WriterOptions::from_properties(&metadata.properties)?,
+            options,
             metadata,
             spec,
             writers: HashMap::new(),
@@ -104,6 +108,7 @@ impl PartitionedWriter {
             closed: Vec::new(),
             rows: 0,
             tier,
+            budget,
         })
     }
 
@@ -180,6 +185,7 @@ impl PartitionedWriter {
                         .ids(options.ids.clone())
                         .clock(options.clock.clone())
                         .tier(&self.tier)
+                        .input_budget(self.budget.clone())
                         .build()?;
                     self.writers.entry(key).or_insert(w)
                 }

@@ -4,7 +4,8 @@
 //! A [`DataFileWriter`] streams batches (already made to fit the table schema with
 //! [`crate::arrow_schema::conform_batch`]) into Parquet files through a buffered multipart
 //! upload, so memory stays bounded by the two row groups being encoded (one taking input, one
-//! closing; see the `encode` module) plus the upload buffer.
+//! closing; see the `encode` module), the input queued for the encoders (up to the row-group
+//! byte limit, shared by the files of one write) and the upload buffer.
 //!
 //! **File rolling.** Input batches are fed to the encoder in slices of at most
 //! [`WRITE_SLICE_ROWS`] rows. After each slice, when the bytes already written plus the encoded
@@ -22,6 +23,7 @@
 //! each [`AddFile`] come from the row-group statistics in the footer; see the `stats` module.
 
 mod encode;
+pub(crate) use encode::InputBudget;
 #[cfg(test)]
 mod fixtures;
 mod options;
@@ -68,9 +70,17 @@ pub struct DataFileWriterBuilder {
     tier: String,
     tier_location: Option<String>,
     storage_class: Option<String>,
+    budget: Option<encode::InputBudget>,
 }
 
 impl DataFileWriterBuilder {
+    /// The input budget shared with the other files of the same write (default: one of the
+    /// row-group byte limit for this writer alone).
+    pub(crate) fn input_budget(mut self, budget: encode::InputBudget) -> Self {
+        self.budget = Some(budget);
+        self
+    }
+
     /// Partition spec the files are written with (default 0).
     pub fn spec_id(mut self, spec_id: i32) -> Self {
         self.spec_id = spec_id;
@@ -143,6 +153,9 @@ impl DataFileWriterBuilder {
             dir.push('/');
             dir.push_str(seg);
         }
+        let budget = self
+            .budget
+            .unwrap_or_else(|| encode::InputBudget::new(self.options.row_group_max_bytes));
         Ok(DataFileWriter {
             location: self.location,
             schema: self.schema,
@@ -157,6 +170,7 @@ impl DataFileWriterBuilder {
             tier: self.tier,
             tier_location: self.tier_location,
             storage_class: self.storage_class,
+            budget,
             current: None,
             done: Vec::new(),
         })
@@ -203,6 +217,8 @@ pub struct DataFileWriter {
     tier: String,
     tier_location: Option<String>,
     storage_class: Option<String>,
+    /// Input queued for the encoders, shared with the other files of the write.
+    budget: encode::InputBudget,
     current: Option<OpenFile>,
     done: Vec<AddFile>,
 }
@@ -234,6 +250,7 @@ impl DataFileWriter {
             tier: DEFAULT_TIER.to_string(),
             tier_location: None,
             storage_class: None,
+            budget: None,
         }
     }
 
@@ -319,9 +336,13 @@ impl DataFileWriter {
             );
             sink = sink.with_attributes(attributes);
         }
-        let writer =
-            encode::FileEncoder::try_new(sink, self.arrow_schema.clone(), self.props.clone())
-                .map_err(|e| parquet_error(&self.location, &object, e))?;
+        let writer = encode::FileEncoder::try_new(
+            sink,
+            self.arrow_schema.clone(),
+            self.props.clone(),
+            self.budget.clone(),
+        )
+        .map_err(|e| parquet_error(&self.location, &object, e))?;
         Ok(OpenFile {
             writer,
             relative,
@@ -519,6 +540,49 @@ mod tests {
         assert_eq!(got, expected_ids());
         // And the Arrow schema read back has them too.
         assert_eq!(field_id(builder.schema().field(16)), Some(17));
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn files_of_one_write_share_a_small_input_budget() {
+        // Two writers (two partitions of one write) share a budget far smaller than one
+        // chunk: each chunk waits for the other's to be encoded, and both files come out whole.
+        let loc = memory_location();
+        let schema = Schema::new(0, vec![StructField::required(1, "id", P::Int64)]).unwrap();
+        let budget = encode::InputBudget::new(1);
+        let mut writers: Vec<DataFileWriter> = (0..2)
+            .map(|p| {
+                DataFileWriter::builder(loc.clone(), schema.clone())
+                    .partition(BTreeMap::new(), vec![format!("p={p}")])
+                    .input_budget(budget.clone())
+                    .build()
+                    .unwrap()
+            })
+            .collect();
+        let target = crate::arrow_schema::to_arrow_schema(&schema).unwrap();
+        let rows = 3 * encode::CHUNK_ROWS as i64 + 17;
+        for part in 0..4i64 {
+            for (p, w) in writers.iter_mut().enumerate() {
+                let start = part * rows + p as i64 * 1_000_000_000;
+                let batch = RecordBatch::try_new(
+                    target.clone(),
+                    vec![Arc::new(Int64Array::from_iter_values(start..start + rows))],
+                )
+                .unwrap();
+                w.write(&batch).await.unwrap();
+            }
+        }
+        for (p, w) in writers.into_iter().enumerate() {
+            let adds = w.finish().await.unwrap();
+            assert_eq!(
+                adds.iter().map(|a| a.record_count).sum::<u64>(),
+                4 * rows as u64,
+                "partition {p}"
+            );
+            assert!(
+                adds.iter()
+                    .all(|a| a.path.starts_with(&format!("data/p={p}/")))
+            );
+        }
     }
 
     #[tokio::test]

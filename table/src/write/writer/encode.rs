@@ -17,8 +17,8 @@
 //! than half of W3's CPU). The row group cannot close before that column has taken all of its
 //! input, so with little input queued the next row group could not start while it works, and
 //! the other columns' threads, done early, would leave a core idle. Input is therefore queued
-//! up to a budget of bytes (the row-group byte limit, at least two chunks) rather than a number
-//! of chunks: the fast columns run ahead, the row group stops taking input early, and the next
+//! up to a budget of bytes (the row-group byte limit, shared by the files one write keeps open)
+//! rather than a number of chunks: the fast columns run ahead, the row group stops taking input early, and the next
 //! row group's heavy column encodes beside the previous one's. A chunk holds its share of the
 //! budget until every worker is done with it.
 //!
@@ -85,6 +85,40 @@ impl Write for SharedBuf {
 
 /// Unit of the input budget's permits (a semaphore counts `u32` permits).
 const BUDGET_UNIT: usize = 1024;
+
+/// Bytes of input queued for encoders and not yet encoded by all their workers, shared by
+/// the files of one write (so a write keeping many files open queues no more than one that
+/// keeps one open).
+#[derive(Clone)]
+pub(crate) struct InputBudget {
+    semaphore: Arc<Semaphore>,
+    units: u32,
+}
+
+impl std::fmt::Debug for InputBudget {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("InputBudget")
+            .field("bytes", &(self.units as usize * BUDGET_UNIT))
+            .field(
+                "free_bytes",
+                &(self.semaphore.available_permits() * BUDGET_UNIT),
+            )
+            .finish()
+    }
+}
+
+impl InputBudget {
+    /// A budget of `bytes` (at least one unit).
+    pub(crate) fn new(bytes: usize) -> Self {
+        let units = u32::try_from(bytes.div_ceil(BUDGET_UNIT))
+            .unwrap_or(u32::MAX)
+            .clamp(1, Semaphore::MAX_PERMITS as u32);
+        Self {
+            semaphore: Arc::new(Semaphore::new(units as usize)),
+            units,
+        }
+    }
+}
 
 /// A chunk of input shared by the workers of a row group; its share of the input budget is
 /// returned when the last worker drops it.
@@ -212,10 +246,8 @@ pub(crate) struct FileEncoder {
     max_rows: usize,
     max_bytes: usize,
     max_workers: usize,
-    /// Input queued for the workers and not yet encoded by all of them, in [`BUDGET_UNIT`]s.
-    budget: Arc<Semaphore>,
-    /// The budget's size, in units.
-    budget_units: u32,
+    /// Input queued for the workers and not yet encoded by all of them.
+    budget: InputBudget,
     /// The row group taking input (`None` before its first chunk).
     group: Option<Group>,
     /// The previous row group, input stopped, its workers closing their writers.
@@ -231,12 +263,10 @@ impl FileEncoder {
         sink: BufWriter,
         schema: SchemaRef,
         props: WriterProperties,
+        budget: InputBudget,
     ) -> PqResult<Self> {
         let max_rows = props.max_row_group_row_count().unwrap_or(usize::MAX).max(1);
         let max_bytes = props.max_row_group_bytes().unwrap_or(usize::MAX).max(1);
-        let budget_units = u32::try_from(max_bytes.div_ceil(BUDGET_UNIT))
-            .unwrap_or(u32::MAX)
-            .clamp(1, Semaphore::MAX_PERMITS as u32);
         let buf = SharedBuf::default();
         let options = ArrowWriterOptions::new().with_properties(props);
         let (file, factory) =
@@ -260,8 +290,7 @@ impl FileEncoder {
             max_rows,
             max_bytes,
             max_workers,
-            budget: Arc::new(Semaphore::new(budget_units as usize)),
-            budget_units,
+            budget,
             group: None,
             closing: None,
             row_groups_started: 0,
@@ -326,9 +355,10 @@ impl FileEncoder {
         // A chunk larger than the whole budget takes all of it (and waits for an empty queue).
         let units = u32::try_from(bytes.div_ceil(BUDGET_UNIT))
             .unwrap_or(u32::MAX)
-            .clamp(1, self.budget_units);
+            .clamp(1, self.budget.units);
         let permit = self
             .budget
+            .semaphore
             .clone()
             .acquire_many_owned(units)
             .await
