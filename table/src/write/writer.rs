@@ -542,49 +542,6 @@ mod tests {
         assert_eq!(field_id(builder.schema().field(16)), Some(17));
     }
 
-    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-    async fn files_of_one_write_share_a_small_input_budget() {
-        // Two writers (two partitions of one write) share a budget far smaller than one
-        // chunk: each chunk waits for the other's to be encoded, and both files come out whole.
-        let loc = memory_location();
-        let schema = Schema::new(0, vec![StructField::required(1, "id", P::Int64)]).unwrap();
-        let budget = encode::InputBudget::new(1);
-        let mut writers: Vec<DataFileWriter> = (0..2)
-            .map(|p| {
-                DataFileWriter::builder(loc.clone(), schema.clone())
-                    .partition(BTreeMap::new(), vec![format!("p={p}")])
-                    .input_budget(budget.clone())
-                    .build()
-                    .unwrap()
-            })
-            .collect();
-        let target = crate::arrow_schema::to_arrow_schema(&schema).unwrap();
-        let rows = 3 * encode::CHUNK_ROWS as i64 + 17;
-        for part in 0..4i64 {
-            for (p, w) in writers.iter_mut().enumerate() {
-                let start = part * rows + p as i64 * 1_000_000_000;
-                let batch = RecordBatch::try_new(
-                    target.clone(),
-                    vec![Arc::new(Int64Array::from_iter_values(start..start + rows))],
-                )
-                .unwrap();
-                w.write(&batch).await.unwrap();
-            }
-        }
-        for (p, w) in writers.into_iter().enumerate() {
-            let adds = w.finish().await.unwrap();
-            assert_eq!(
-                adds.iter().map(|a| a.record_count).sum::<u64>(),
-                4 * rows as u64,
-                "partition {p}"
-            );
-            assert!(
-                adds.iter()
-                    .all(|a| a.path.starts_with(&format!("data/p={p}/")))
-            );
-        }
-    }
-
     #[tokio::test]
     async fn files_roll_over_at_the_target_size() {
         let loc = memory_location();

@@ -18,9 +18,9 @@
 //! input, so with little input queued the next row group could not start while it works, and
 //! the other columns' threads, done early, would leave a core idle. Input is therefore queued
 //! up to a budget of bytes (the row-group byte limit, shared by the files one write keeps open)
-//! rather than a number of chunks: the fast columns run ahead, the row group stops taking input early, and the next
-//! row group's heavy column encodes beside the previous one's. A chunk holds its share of the
-//! budget until every worker is done with it.
+//! rather than a number of chunks: the fast columns run ahead, the row group stops taking
+//! input early, and the next row group's heavy column encodes beside the previous one's. A
+//! chunk holds its share of the budget until every worker is done with it.
 //!
 //! Memory: at most two row groups are being encoded at once (the one taking input and the one
 //! closing), each bounded by the row-group byte limit (checked after every chunk against the
@@ -637,9 +637,57 @@ fn spawn_worker(schema: SchemaRef, fields: Vec<(usize, FieldWriters)>) -> PqResu
 
 #[cfg(test)]
 mod tests {
+    use std::collections::BTreeMap;
+
+    use super::super::DataFileWriter;
+    use super::super::fixtures::memory_location;
     use super::*;
     use arrow::array::{Int64Array, ListArray};
     use arrow::datatypes::Int64Type;
+    use strata_format::{PrimitiveType as P, Schema, StructField};
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn files_of_one_write_share_a_small_input_budget() {
+        // Two writers (two partitions of one write) share a budget far smaller than one
+        // chunk: each chunk waits for the other's to be encoded, and both files come out whole.
+        let loc = memory_location();
+        let schema = Schema::new(0, vec![StructField::required(1, "id", P::Int64)]).unwrap();
+        let budget = InputBudget::new(1);
+        let mut writers: Vec<DataFileWriter> = (0..2)
+            .map(|p| {
+                DataFileWriter::builder(loc.clone(), schema.clone())
+                    .partition(BTreeMap::new(), vec![format!("p={p}")])
+                    .input_budget(budget.clone())
+                    .build()
+                    .unwrap()
+            })
+            .collect();
+        let target = crate::arrow_schema::to_arrow_schema(&schema).unwrap();
+        let rows = 3 * CHUNK_ROWS as i64 + 17;
+        for part in 0..4i64 {
+            for (p, w) in writers.iter_mut().enumerate() {
+                let start = part * rows + p as i64 * 1_000_000_000;
+                let batch = RecordBatch::try_new(
+                    target.clone(),
+                    vec![Arc::new(Int64Array::from_iter_values(start..start + rows))],
+                )
+                .unwrap();
+                w.write(&batch).await.unwrap();
+            }
+        }
+        for (p, w) in writers.into_iter().enumerate() {
+            let adds = w.finish().await.unwrap();
+            assert_eq!(
+                adds.iter().map(|a| a.record_count).sum::<u64>(),
+                4 * rows as u64,
+                "partition {p}"
+            );
+            assert!(
+                adds.iter()
+                    .all(|a| a.path.starts_with(&format!("data/p={p}/")))
+            );
+        }
+    }
 
     #[test]
     fn input_not_yet_encoded_counts_at_the_ratio_shown_so_far() {
